@@ -1,0 +1,77 @@
+# riskengine — every target calls the riskengine CLI inside the project's virtual environment.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RISKENGINE := $(BIN)/riskengine
+INSTALLED := $(VENV)/.installed
+
+AS_OF ?= $(shell date +%F)
+BUYER_COUNTRY ?= JP
+DEMO_SOURCING := riskengine/demo/sourcing.csv
+DEMO_BUYER ?= Kanto Magnetics K.K. (illustrative)
+INPUT ?= $(DEMO_SOURCING)
+OUTPUT ?= outputs/scores.csv
+PORT ?= 5000
+
+.PHONY: help install demo test lint format features train retrain score reference ui clean
+
+help: ## Show the targets and what they do
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: AS_OF=$(AS_OF) BUYER_COUNTRY=$(BUYER_COUNTRY) INPUT=$(INPUT) OUTPUT=$(OUTPUT)"
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(INSTALLED)
+
+install: $(INSTALLED) ## Create .venv and install riskengine with its dev tools
+
+demo: $(INSTALLED) ## Train if no champion exists, score the demo sourcing list, print the top risks
+	@mkdir -p outputs
+	$(RISKENGINE) train --if-missing
+	$(RISKENGINE) score $(DEMO_SOURCING) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o outputs/demo_scores.csv
+	$(RISKENGINE) features $(DEMO_SOURCING) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o features/demo_features_$(AS_OF).parquet
+	@echo "scores:   outputs/demo_scores.csv"
+	@echo "features: features/demo_features_$(AS_OF).parquet"
+	@echo "runs:     models/mlflow.db (make ui)"
+
+test: $(INSTALLED) ## Run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED) ## ruff lint and format check
+	$(BIN)/ruff check riskengine tests bench
+	$(BIN)/ruff format --check riskengine tests bench
+
+format: $(INSTALLED) ## Format the code with ruff
+	$(BIN)/ruff format riskengine tests bench
+	$(BIN)/ruff check --fix riskengine tests bench
+
+reference: $(INSTALLED) ## Validate the reference data and print its fingerprint
+	$(RISKENGINE) reference check
+
+features: $(INSTALLED) ## Feature snapshot of INPUT as of AS_OF into features/
+	$(RISKENGINE) features $(INPUT) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
+		-o features/features_$(AS_OF).parquet
+
+train: $(INSTALLED) ## Train on the public-events panel and register the model in MLflow
+	$(RISKENGINE) train
+
+retrain: $(INSTALLED) ## Validate the reference data, then train and register a new version
+	$(RISKENGINE) reference check
+	$(RISKENGINE) train
+
+score: $(INSTALLED) ## Score INPUT into OUTPUT as of AS_OF with the champion model
+	@mkdir -p $(dir $(OUTPUT))
+	$(RISKENGINE) score $(INPUT) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) -o $(OUTPUT)
+
+ui: $(INSTALLED) ## Open the MLflow UI on the local store (http://127.0.0.1:$(PORT))
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/models/mlflow.db --port $(PORT)
+
+clean: ## Remove outputs, the local MLflow store and feature snapshots (keeps .venv)
+	rm -rf outputs models/mlflow.db models/artifacts features/*.parquet

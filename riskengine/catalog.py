@@ -1,0 +1,570 @@
+"""The material catalog: commodity tree, purchasable materials, policy tags and countries.
+
+Users name what they buy in free text ("Dy2O3", "NdPr oxide", "NdFeB magnet"); the catalog
+resolves it to a :class:`Material`: the commodities it contains (nodes of a tree such as
+dysprosium ∈ medium and heavy rare earths ∈ rare earths), its processing stage and its HS codes.
+Policy events name materials with tags; a tag covers a set of commodities (with all their
+descendants) at some or all stages, so a measure published for "rare earths" applies to
+dysprosium oxide, and one for "monazite" applies to concentrate only.
+
+Resolution is exact after normalisation: unknown text is rejected with the closest known names,
+never matched to a best guess. Countries resolve to ISO 3166-1 alpha-3 codes through pycountry
+plus a small reviewed alias table; ambiguous names ("Korea", "Congo") are errors naming the
+candidates.
+
+The tables live in ``riskengine/catalog_data`` and are read on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+import polars as pl
+import pycountry
+from rapidfuzz import fuzz, process
+
+from riskengine.errors import CountryError, UnknownMaterialError
+
+STAGES: tuple[str, ...] = ("ore_concentrate", "oxide_compound", "metal_alloy", "magnet_product")
+PRODUCTION_STAGE_KINDS: tuple[str, ...] = ("mine", "refining")
+ALL_ROOT_COMMODITIES = "*"
+PSEUDO_COUNTRY_NAMES: dict[str, str] = {"XKX": "Kosovo"}
+
+_DATA_DIRECTORY = "catalog_data"
+_LIST_SEPARATOR = ";"
+_IDENTIFIER_PATTERN = re.compile(r"^[a-z0-9_]+$")
+_HS_CODE_PATTERN = re.compile(r"^\d{4}\.\d{2}$")
+# Every run of characters that is not a letter or digit (including "_") separates words, so
+# "Nd-Pr oxide", "nd_pr oxide" and "Nd/Pr  oxide" normalise alike.
+_SEPARATOR_PATTERN = re.compile(r"[\W_]+")
+_MAX_SUGGESTIONS = 3
+# Below this WRatio score a "closest known" name is noise rather than help.
+_SUGGESTION_SCORE_CUTOFF = 50.0
+_COMMODITY_COLUMNS = (
+    "commodity_id",
+    "parent_id",
+    "display_name",
+    "production_mine",
+    "production_refining",
+)
+_MATERIAL_COLUMNS = ("material_id", "display_name", "commodities", "stage", "hs_codes", "aliases")
+_POLICY_TAG_COLUMNS = ("tag", "commodities", "stages")
+_COUNTRY_ALIAS_COLUMNS = ("alias", "iso3", "note")
+
+
+@dataclass(frozen=True)
+class Material:
+    """Something a user buys: commodities contained (primary first), stage and HS codes."""
+
+    material_id: str
+    display_name: str
+    commodities: tuple[str, ...]
+    stage: str
+    hs_codes: tuple[str, ...]
+
+    @property
+    def primary_commodity(self) -> str:
+        """The commodity whose supply concentration describes this material."""
+        return self.commodities[0]
+
+
+class Catalog:
+    """Commodity tree, materials and policy tags, validated and indexed for lookups.
+
+    Parameters
+    ----------
+    commodities
+        Columns ``commodity_id, parent_id, display_name, production_mine,
+        production_refining`` (all text, blanks as null).
+    materials
+        Columns ``material_id, display_name, commodities, stage, hs_codes, aliases``; list cells
+        are ``;``-separated.
+    policy_tags
+        Columns ``tag, commodities, stages``; ``*`` as commodities means every root commodity,
+        blank stages mean all stages, blank commodities mean the tag covers nothing.
+
+    Raises
+    ------
+    ValueError
+        If a table is malformed; the message names the table, line and problem.
+    """
+
+    def __init__(
+        self,
+        commodities: pl.DataFrame,
+        materials: pl.DataFrame,
+        policy_tags: pl.DataFrame,
+    ) -> None:
+        _require_columns(commodities, _COMMODITY_COLUMNS, "commodities.csv")
+        _require_columns(materials, _MATERIAL_COLUMNS, "materials.csv")
+        _require_columns(policy_tags, _POLICY_TAG_COLUMNS, "policy_tags.csv")
+        self._commodities = commodities.select(_COMMODITY_COLUMNS)
+        self._parent: dict[str, str | None] = {}
+        self._commodity_names: dict[str, str] = {}
+        self._datasets: dict[tuple[str, str], str | None] = {}
+        self._load_commodities(commodities)
+        self._children: dict[str, list[str]] = {commodity: [] for commodity in self._parent}
+        for commodity, parent in self._parent.items():
+            if parent is not None:
+                self._children[parent].append(commodity)
+        self._check_tree_is_acyclic()
+
+        self._materials: dict[str, Material] = {}
+        self._material_keys: dict[str, str] = {}
+        self._load_materials(materials)
+
+        self._tags: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._load_policy_tags(policy_tags)
+
+    # ----------------------------------------------------------------------------- materials
+
+    @property
+    def material_ids(self) -> tuple[str, ...]:
+        """Every material id, in catalog order."""
+        return tuple(self._materials)
+
+    def material(self, material_id: str) -> Material:
+        """The material with this exact id.
+
+        Raises
+        ------
+        UnknownMaterialError
+            If no material has this id (with the closest known names).
+        """
+        try:
+            return self._materials[material_id]
+        except KeyError:
+            raise UnknownMaterialError(material_id, self._suggestions(material_id)) from None
+
+    def resolve_material(self, text: str) -> Material:
+        """Resolve free text (id, display name, alias or formula) to a material.
+
+        Matching ignores case, accents, surrounding and repeated whitespace and punctuation
+        ("Nd-Pr oxide" = "nd pr oxide"), but is otherwise exact.
+
+        Raises
+        ------
+        UnknownMaterialError
+            If the text matches nothing; carries up to three closest display names.
+        """
+        material_id = self._material_keys.get(_normalise_key(text))
+        if material_id is None:
+            raise UnknownMaterialError(text, self._suggestions(text))
+        return self._materials[material_id]
+
+    def materials_frame(self) -> pl.DataFrame:
+        """One row per material: id, display name, primary commodity, stage, HS codes (list)."""
+        return pl.DataFrame(
+            {
+                "material_id": [m.material_id for m in self._materials.values()],
+                "display_name": [m.display_name for m in self._materials.values()],
+                "primary_commodity": [m.primary_commodity for m in self._materials.values()],
+                "stage": [m.stage for m in self._materials.values()],
+                "hs_codes": [list(m.hs_codes) for m in self._materials.values()],
+            },
+            schema={
+                "material_id": pl.String,
+                "display_name": pl.String,
+                "primary_commodity": pl.String,
+                "stage": pl.String,
+                "hs_codes": pl.List(pl.String),
+            },
+        )
+
+    # ---------------------------------------------------------------------------- commodities
+
+    def commodities_frame(self) -> pl.DataFrame:
+        """The commodity table as shipped (blank cells as null)."""
+        return self._commodities.clone()
+
+    def commodity_lineage(self, commodity_id: str) -> tuple[str, ...]:
+        """The commodity, its parent, and so on up to its root.
+
+        Raises
+        ------
+        KeyError
+            If the commodity is unknown.
+        """
+        self._require_commodity(commodity_id)
+        lineage: list[str] = []
+        current: str | None = commodity_id
+        while current is not None:
+            lineage.append(current)
+            current = self._parent[current]
+        return tuple(lineage)
+
+    def commodity_name(self, commodity_id: str) -> str:
+        """Display name of a commodity; raises KeyError if it is unknown."""
+        self._require_commodity(commodity_id)
+        return self._commodity_names[commodity_id]
+
+    def production_dataset(self, commodity_id: str, stage_kind: str) -> str | None:
+        """Id of the production dataset describing this commodity at ``mine`` or ``refining``.
+
+        A commodity without its own dataset inherits its nearest ancestor's (dysprosium
+        refining uses the medium and heavy rare-earth separation data); None if no ancestor has
+        one either.
+
+        Raises
+        ------
+        KeyError
+            If the commodity is unknown.
+        ValueError
+            If ``stage_kind`` is neither ``mine`` nor ``refining``.
+        """
+        if stage_kind not in PRODUCTION_STAGE_KINDS:
+            raise ValueError(
+                f"stage_kind must be one of {PRODUCTION_STAGE_KINDS}, not {stage_kind!r}"
+            )
+        for commodity in self.commodity_lineage(commodity_id):
+            dataset = self._datasets[(commodity, stage_kind)]
+            if dataset is not None:
+                return dataset
+        return None
+
+    # ------------------------------------------------------------------------- policy tags
+
+    def known_tags(self) -> tuple[str, ...]:
+        """Every tag a policy event may use: all commodity ids and the policy-tag table."""
+        return (*self._parent, *self._tags)
+
+    def tag_coverage(self, tag: str) -> tuple[frozenset[str], frozenset[str]]:
+        """What a policy tag covers: (commodity ids with all descendants, stages).
+
+        An empty stage set means all stages; an empty commodity set means the tag covers
+        nothing in the catalog (coal, fertilisers, noble gases).
+
+        Raises
+        ------
+        KeyError
+            If the tag is neither a commodity id nor in the policy-tag table.
+        """
+        if tag in self._tags:
+            return self._tags[tag]
+        if tag in self._parent:
+            return self._descendants([tag]), frozenset()
+        raise KeyError(tag)
+
+    def covers(self, tag: str, material_id: str) -> bool:
+        """Whether a policy tag applies to a material.
+
+        True when one of the material's commodities is among the tag's commodities (or their
+        descendants) and the material's stage is among the tag's stages (or the tag has none).
+        A tag on an element does not cover materials of its parent group: ``dysprosium`` covers
+        NdFeB magnets (they contain Dy) but not rare-earth concentrate.
+        """
+        commodities, stages = self.tag_coverage(tag)
+        material = self.material(material_id)
+        if stages and material.stage not in stages:
+            return False
+        return not commodities.isdisjoint(material.commodities)
+
+    # ----------------------------------------------------------------------------- private
+
+    def _load_commodities(self, commodities: pl.DataFrame) -> None:
+        for line, row in _numbered_rows(commodities):
+            where = f"commodities.csv line {line}"
+            commodity = _required_identifier(row, "commodity_id", where)
+            if commodity in self._parent:
+                raise ValueError(f"{where}: duplicate commodity_id {commodity!r}")
+            self._parent[commodity] = row["parent_id"]
+            self._commodity_names[commodity] = _required_text(row, "display_name", where)
+            for stage_kind in PRODUCTION_STAGE_KINDS:
+                self._datasets[(commodity, stage_kind)] = row[f"production_{stage_kind}"]
+        for line, row in _numbered_rows(commodities):
+            parent = row["parent_id"]
+            if parent is not None and parent not in self._parent:
+                raise ValueError(f"commodities.csv line {line}: unknown parent_id {parent!r}")
+
+    def _check_tree_is_acyclic(self) -> None:
+        for commodity in self._parent:
+            seen: set[str] = set()
+            current: str | None = commodity
+            while current is not None:
+                if current in seen:
+                    raise ValueError(f"commodities.csv: parent_id cycle through {commodity!r}")
+                seen.add(current)
+                current = self._parent[current]
+
+    def _load_materials(self, materials: pl.DataFrame) -> None:
+        for line, row in _numbered_rows(materials):
+            where = f"materials.csv line {line}"
+            material_id = _required_identifier(row, "material_id", where)
+            if material_id in self._materials:
+                raise ValueError(f"{where}: duplicate material_id {material_id!r}")
+            commodities = _split_list(row["commodities"])
+            if not commodities:
+                raise ValueError(f"{where}: no commodities")
+            for commodity in commodities:
+                if commodity not in self._parent:
+                    raise ValueError(f"{where}: unknown commodity {commodity!r}")
+            stage = row["stage"]
+            if stage not in STAGES:
+                raise ValueError(f"{where}: stage {stage!r} is not one of {STAGES}")
+            hs_codes = _split_list(row["hs_codes"])
+            for hs_code in hs_codes:
+                if not _HS_CODE_PATTERN.match(hs_code):
+                    raise ValueError(f"{where}: HS code {hs_code!r} is not written like 2846.90")
+            material = Material(
+                material_id=material_id,
+                display_name=_required_text(row, "display_name", where),
+                commodities=commodities,
+                stage=stage,
+                hs_codes=hs_codes,
+            )
+            self._materials[material_id] = material
+            names = (material_id, material.display_name, *_split_list(row["aliases"]))
+            self._index_material_names(material_id, names, where)
+
+    def _index_material_names(self, material_id: str, names: Iterable[str], where: str) -> None:
+        for name in names:
+            key = _normalise_key(name)
+            if not key:
+                raise ValueError(f"{where}: name {name!r} is empty once normalised")
+            existing = self._material_keys.setdefault(key, material_id)
+            if existing != material_id:
+                raise ValueError(
+                    f"{where}: name {name!r} would resolve to both {existing!r} and {material_id!r}"
+                )
+
+    def _load_policy_tags(self, policy_tags: pl.DataFrame) -> None:
+        roots = [commodity for commodity, parent in self._parent.items() if parent is None]
+        for line, row in _numbered_rows(policy_tags):
+            where = f"policy_tags.csv line {line}"
+            tag = _required_identifier(row, "tag", where)
+            if tag in self._tags:
+                raise ValueError(f"{where}: duplicate tag {tag!r}")
+            # A row named like a commodity would silently replace the implicit meaning.
+            if tag in self._parent:
+                raise ValueError(f"{where}: tag {tag!r} is a commodity id and needs no row")
+            named = _split_list(row["commodities"])
+            if ALL_ROOT_COMMODITIES in named:
+                if len(named) > 1:
+                    raise ValueError(f"{where}: '*' cannot be combined with other commodities")
+                named = tuple(roots)
+            for commodity in named:
+                if commodity not in self._parent:
+                    raise ValueError(f"{where}: unknown commodity {commodity!r}")
+            stages = _split_list(row["stages"])
+            for stage in stages:
+                if stage not in STAGES:
+                    raise ValueError(f"{where}: stage {stage!r} is not one of {STAGES}")
+            self._tags[tag] = (self._descendants(named), frozenset(stages))
+
+    def _descendants(self, commodities: Iterable[str]) -> frozenset[str]:
+        found: set[str] = set()
+        pending = list(commodities)
+        while pending:
+            commodity = pending.pop()
+            if commodity not in found:
+                found.add(commodity)
+                pending.extend(self._children[commodity])
+        return frozenset(found)
+
+    def _require_commodity(self, commodity_id: str) -> None:
+        if commodity_id not in self._parent:
+            raise KeyError(commodity_id)
+
+    def _suggestions(self, text: str) -> list[str]:
+        matches = process.extract(
+            _normalise_key(text),
+            list(self._material_keys),
+            scorer=fuzz.WRatio,
+            limit=None,
+            score_cutoff=_SUGGESTION_SCORE_CUTOFF,
+        )
+        suggestions: list[str] = []
+        for key, _score, _index in matches:
+            display_name = self._materials[self._material_keys[key]].display_name
+            if display_name not in suggestions:
+                suggestions.append(display_name)
+            if len(suggestions) == _MAX_SUGGESTIONS:
+                break
+        return suggestions
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The catalog shipped with riskengine (read once, then cached)."""
+    return Catalog(
+        commodities=_read_package_table("commodities.csv"),
+        materials=_read_package_table("materials.csv"),
+        policy_tags=_read_package_table("policy_tags.csv"),
+    )
+
+
+# ------------------------------------------------------------------------------- countries
+
+
+@dataclass(frozen=True)
+class _CountryIndex:
+    aliases: dict[str, str]
+    alpha_2: dict[str, str]
+    alpha_3: dict[str, str]
+    numeric: dict[str, str]
+    exact_names: dict[str, frozenset[str]]
+    short_names: dict[str, frozenset[str]]
+    all_names: tuple[tuple[str, str], ...]
+    display_names: dict[str, str]
+
+
+@lru_cache(maxsize=4096)
+def normalise_country(text: str) -> str:
+    """ISO 3166-1 alpha-3 code for a country written in any common form.
+
+    Accepts alpha-2, alpha-3 and numeric codes, ISO short, official and common names and the
+    reviewed alias table (Vietnam, UK, DRC, ...), ignoring case, accents, punctuation and
+    surrounding whitespace. "NA" is Namibia. Kosovo is ``XKX``.
+
+    Raises
+    ------
+    CountryError
+        If the text is unknown (no candidates) or names several countries, e.g. "Korea" or
+        "Congo" (candidates listed as ``"KOR (Korea, Republic of)"``).
+    """
+    key = _normalise_key(text)
+    if not key:
+        raise CountryError(text)
+    index = _country_index()
+    if key in index.aliases:
+        return index.aliases[key]
+    code = text.strip().upper()
+    if re.fullmatch(r"[A-Z]{2}", code) and code in index.alpha_2:
+        return index.alpha_2[code]
+    if re.fullmatch(r"[A-Z]{3}", code) and code in index.alpha_3:
+        return index.alpha_3[code]
+    if re.fullmatch(r"\d{1,3}", code) and code.zfill(3) in index.numeric:
+        return index.numeric[code.zfill(3)]
+    # "Congo" is the ISO name of COG but also the part before the comma of
+    # "Congo, The Democratic Republic of the", so it is ambiguous; "Niger" is not.
+    candidates = index.exact_names.get(key, frozenset()) | index.short_names.get(key, frozenset())
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    if not candidates:
+        # A leading part of a name ("Bosnia", "Saint") is offered, never chosen.
+        candidates = frozenset(iso3 for name, iso3 in index.all_names if name.startswith(f"{key} "))
+    if candidates:
+        raise CountryError(
+            text, [f"{iso3} ({index.display_names[iso3]})" for iso3 in sorted(candidates)]
+        )
+    raise CountryError(text)
+
+
+@cache
+def _country_index() -> _CountryIndex:
+    alpha_2: dict[str, str] = {}
+    alpha_3: dict[str, str] = dict(zip(PSEUDO_COUNTRY_NAMES, PSEUDO_COUNTRY_NAMES, strict=True))
+    numeric: dict[str, str] = {}
+    exact_names: dict[str, set[str]] = {}
+    short_names: dict[str, set[str]] = {}
+    all_names: list[tuple[str, str]] = []
+    display_names: dict[str, str] = dict(PSEUDO_COUNTRY_NAMES)
+    for country in pycountry.countries:
+        iso3 = country.alpha_3
+        alpha_2[country.alpha_2] = iso3
+        alpha_3[iso3] = iso3
+        numeric[country.numeric] = iso3
+        display_names[iso3] = country.name
+        # Official names ("Republic of ...", "United Mexican States") would make every leading
+        # word look like a partial country name, so only short and common names are offered.
+        for name in (country.name, getattr(country, "common_name", None)):
+            if name:
+                all_names.append((_normalise_key(name), iso3))
+        for name in _country_names(country):
+            exact_names.setdefault(_normalise_key(name), set()).add(iso3)
+            # ISO writes qualified names as "Korea, Republic of" and "Saint Martin (French part)".
+            short_name = re.split(r",| \(", name, maxsplit=1)[0]
+            if short_name != name:
+                short_names.setdefault(_normalise_key(short_name), set()).add(iso3)
+    for name, iso3 in PSEUDO_COUNTRY_NAMES.items():
+        exact_names.setdefault(_normalise_key(name), set()).add(iso3)
+    aliases = _country_aliases(alpha_2, alpha_3)
+    return _CountryIndex(
+        aliases=aliases,
+        alpha_2=alpha_2,
+        alpha_3=alpha_3,
+        numeric=numeric,
+        exact_names={key: frozenset(value) for key, value in exact_names.items()},
+        short_names={key: frozenset(value) for key, value in short_names.items()},
+        all_names=tuple(all_names),
+        display_names=display_names,
+    )
+
+
+def _country_names(country: object) -> list[str]:
+    names = [getattr(country, attribute, None) for attribute in ("name", "official_name")]
+    names.append(getattr(country, "common_name", None))
+    return [name for name in names if name]
+
+
+def _country_aliases(alpha_2: dict[str, str], alpha_3: dict[str, str]) -> dict[str, str]:
+    table = _read_package_table("country_aliases.csv")
+    _require_columns(table, _COUNTRY_ALIAS_COLUMNS, "country_aliases.csv")
+    aliases: dict[str, str] = {}
+    for line, row in _numbered_rows(table):
+        where = f"country_aliases.csv line {line}"
+        alias = _required_text(row, "alias", where)
+        iso3 = _required_text(row, "iso3", where)
+        if iso3 not in alpha_3:
+            raise ValueError(f"{where}: {iso3!r} is not an ISO alpha-3 code")
+        # An alias spelled like a real code must not contradict that code.
+        as_code = alias.strip().upper()
+        for codes in (alpha_2, alpha_3):
+            if as_code in codes and codes[as_code] != iso3:
+                raise ValueError(f"{where}: {alias!r} is the code of {codes[as_code]}")
+        key = _normalise_key(alias)
+        if aliases.setdefault(key, iso3) != iso3:
+            raise ValueError(f"{where}: alias {alias!r} maps to two countries")
+    return aliases
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _normalise_key(text: str) -> str:
+    """Casefold, drop accents, and reduce every run of punctuation and whitespace to one space."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    without_accents = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _SEPARATOR_PATTERN.sub(" ", without_accents.casefold()).strip()
+
+
+def _read_package_table(file_name: str) -> pl.DataFrame:
+    data = resources.files("riskengine").joinpath(_DATA_DIRECTORY, file_name).read_bytes()
+    # All text, so that codes such as "2846.90" and "004" keep their exact spelling.
+    return pl.read_csv(data, infer_schema=False)
+
+
+def _require_columns(frame: pl.DataFrame, columns: Iterable[str], table: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{table}: missing columns {missing}")
+
+
+def _numbered_rows(frame: pl.DataFrame) -> Iterable[tuple[int, dict[str, str | None]]]:
+    # Line 1 is the header, so the first data row is line 2.
+    return enumerate(frame.iter_rows(named=True), start=2)
+
+
+def _required_text(row: dict[str, str | None], column: str, where: str) -> str:
+    value = (row[column] or "").strip()
+    if not value:
+        raise ValueError(f"{where}: {column} is blank")
+    return value
+
+
+def _required_identifier(row: dict[str, str | None], column: str, where: str) -> str:
+    value = _required_text(row, column, where)
+    if not _IDENTIFIER_PATTERN.match(value):
+        raise ValueError(f"{where}: {column} {value!r} must be lowercase letters, digits and _")
+    return value
+
+
+def _split_list(cell: str | None) -> tuple[str, ...]:
+    if cell is None:
+        return ()
+    return tuple(item.strip() for item in cell.split(_LIST_SEPARATOR) if item.strip())

@@ -1,0 +1,206 @@
+"""The ``riskengine`` command line: parse, call one service function, render, map errors to exit
+codes (0 done, 2 bad usage or unusable input, 1 internal error). No logic of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from riskengine.config import load_settings
+from riskengine.errors import ModelNotFoundError, UserInputError
+
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+DEBUG_ENV = "RISKENGINE_DEBUG"
+
+app = typer.Typer(
+    name="riskengine",
+    help="Supplier-risk scoring: how likely each material-supplier pair is to be disrupted in "
+    "the next 12 months, and why.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+reference_app = typer.Typer(help="Inspect and validate the reference data.", no_args_is_help=True)
+app.add_typer(reference_app, name="reference")
+
+T = TypeVar("T")
+
+ReferenceDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--reference-dir",
+        help="Directory of reference CSVs replacing the shipped set.",
+        envvar="RISKENGINE_REFERENCE_DIR",
+        show_default=False,
+    ),
+]
+AsOfOption = Annotated[
+    str, typer.Option("--as-of", help="Date the scores describe (YYYY-MM-DD); facts known by then.")
+]
+BuyerCountryOption = Annotated[
+    str | None, typer.Option("--buyer-country", help="Buyer country for rows that do not give one.")
+]
+BuyerOption = Annotated[
+    str | None, typer.Option("--buyer", help="Buyer name, screened against listed entities.")
+]
+OutputOption = Annotated[
+    str, typer.Option("--output", "-o", help="Output file (.csv, .parquet, .json) or -.")
+]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="Output format when - or no extension.")
+]
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a command body; user errors exit 2 with their message, anything else exits 1."""
+    try:
+        return action()
+    except (UserInputError, ModelNotFoundError) as error:
+        _err(f"error: {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _err(f"internal error: {type(error).__name__}: {error} (set {DEBUG_ENV}=1 for a traceback)")
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"--as-of {text!r} is not a date in YYYY-MM-DD form") from None
+
+
+@app.command()
+def score(
+    input_path: Annotated[
+        str, typer.Argument(metavar="INPUT", help="Sourcing list (.csv, .parquet, .json) or -.")
+    ],
+    output: OutputOption,
+    as_of: AsOfOption,
+    buyer_country: BuyerCountryOption = None,
+    buyer: BuyerOption = None,
+    model: Annotated[str, typer.Option("--model", help="Registry alias or version.")] = "champion",
+    output_format: FormatOption = None,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """Score every material-supplier pair of a sourcing list.
+
+    Example: riskengine score sourcing.csv -o scores.csv --as-of 2026-03-01 --buyer-country JP
+    """
+    from riskengine.service import score_file
+
+    def body() -> None:
+        settings = load_settings(reference_dir=reference_dir)
+        outcome = score_file(
+            settings,
+            input_path=input_path,
+            output_path=output,
+            as_of=_parse_date(as_of),
+            buyer_country=buyer_country,
+            buyer_name=buyer,
+            model_alias=model,
+            output_format=output_format,
+        )
+        _err(
+            f"{outcome.output.height} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
+            f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}, "
+            f"as of {as_of}" + (f" -> {output}" if output != "-" else "")
+        )
+        from riskengine.render import print_top_risks
+
+        print_top_risks(outcome.output)
+
+    _run(body)
+
+
+@app.command()
+def features(
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Sourcing list or -.")],
+    output: OutputOption,
+    as_of: AsOfOption,
+    buyer_country: BuyerCountryOption = None,
+    buyer: BuyerOption = None,
+    output_format: FormatOption = None,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """Write the feature table: one row per input row, then every feature by its registry name."""
+    from riskengine.service import features_file
+
+    def body() -> None:
+        settings = load_settings(reference_dir=reference_dir)
+        table = features_file(
+            settings,
+            input_path=input_path,
+            output_path=output,
+            as_of=_parse_date(as_of),
+            buyer_country=buyer_country,
+            buyer_name=buyer,
+            output_format=output_format,
+        )
+        _err(
+            f"{table.height} rows of features as of {as_of}"
+            + (f" -> {output}" if output != "-" else "")
+        )
+
+    _run(body)
+
+
+@app.command()
+def train(
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Only train when no champion exists.")
+    ] = False,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """Train on the public-events panel, evaluate on a held-out later period, register it."""
+    from riskengine.service import train as train_service
+
+    def body() -> None:
+        settings = load_settings(reference_dir=reference_dir)
+        outcome = train_service(settings, if_missing=if_missing)
+        _err(outcome.message)
+        if outcome.metrics:
+            from riskengine.render import print_metrics
+
+            print_metrics(outcome.metrics)
+
+    _run(body)
+
+
+@reference_app.command("check")
+def reference_check(reference_dir: ReferenceDirOption = None) -> None:
+    """Validate the reference tables; print rows, dates and fingerprint (exit 2 if invalid)."""
+    from riskengine.service import check_reference
+
+    def body() -> None:
+        from riskengine.render import print_reference_summary
+
+        reference, summaries = check_reference(load_settings(reference_dir=reference_dir))
+        print_reference_summary(reference.directory, reference.fingerprint, summaries)
+
+    _run(body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

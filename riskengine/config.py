@@ -1,0 +1,73 @@
+"""Settings built from environment variables and defaults, on demand.
+
+Nothing happens at import: call :func:`load_settings` when a command needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REFERENCE_DIR_ENV = "RISKENGINE_REFERENCE_DIR"
+HOME_ENV = "RISKENGINE_HOME"
+TRACKING_URI_ENV = "RISKENGINE_TRACKING_URI"
+MODEL_NAME_ENV = "RISKENGINE_MODEL_NAME"
+
+DEFAULT_MODEL_NAME = "riskengine"
+CHAMPION_ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for one command.
+
+    Attributes
+    ----------
+    home : Path
+        Project directory holding ``models/`` (MLflow store) and ``features/`` (snapshots).
+    reference_dir : Path | None
+        A user's reference directory; ``None`` means the data shipped in the package.
+    tracking_uri : str
+        MLflow tracking URI; defaults to a SQLite database under ``models/``.
+    model_name : str
+        Registered model name.
+    """
+
+    home: Path
+    reference_dir: Path | None
+    tracking_uri: str
+    model_name: str
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.home / "features"
+
+
+def load_settings(
+    reference_dir: Path | None = None,
+    tracking_uri: str | None = None,
+    home: Path | None = None,
+) -> Settings:
+    """Resolve settings: explicit argument > environment variable > default.
+
+    Parameters
+    ----------
+    reference_dir, tracking_uri, home
+        Values given on the command line, if any.
+    """
+    resolved_home = Path(home or os.environ.get(HOME_ENV) or Path.cwd()).resolve()
+    env_reference = os.environ.get(REFERENCE_DIR_ENV)
+    resolved_reference = reference_dir or (Path(env_reference) if env_reference else None)
+    default_uri = f"sqlite:///{resolved_home / 'models' / 'mlflow.db'}"
+    resolved_uri = tracking_uri or os.environ.get(TRACKING_URI_ENV) or default_uri
+    return Settings(
+        home=resolved_home,
+        reference_dir=resolved_reference,
+        tracking_uri=resolved_uri,
+        model_name=os.environ.get(MODEL_NAME_ENV, DEFAULT_MODEL_NAME),
+    )

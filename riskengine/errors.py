@@ -1,0 +1,58 @@
+"""One root exception; each subclass carries a message a user can act on.
+
+The CLI maps :class:`UserInputError` (and subclasses) to exit code 2 and prints
+only the message; anything else is an internal error (exit code 1).
+"""
+
+from __future__ import annotations
+
+
+class RiskEngineError(Exception):
+    """Root of every error riskengine raises on purpose."""
+
+
+class UserInputError(RiskEngineError):
+    """The user's input (a file, a column, an option) cannot be used as given."""
+
+
+class InputFileError(UserInputError):
+    """A file is missing, empty, unreadable or of an unknown format."""
+
+
+class MissingColumnsError(UserInputError):
+    """Required columns are absent from an input file."""
+
+
+class UnknownMaterialError(UserInputError):
+    """A material name does not resolve to a catalog entry."""
+
+    def __init__(self, text: str, suggestions: list[str]) -> None:
+        self.text = text
+        self.suggestions = suggestions
+        hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
+        super().__init__(f"unknown material {text!r}{hint}")
+
+
+class CountryError(UserInputError):
+    """A country is unknown or ambiguous."""
+
+    def __init__(self, text: str, candidates: list[str] | None = None) -> None:
+        self.text = text
+        self.candidates = candidates or []
+        if self.candidates:
+            message = f"ambiguous country {text!r}: could be {', '.join(self.candidates)}"
+        else:
+            message = f"unknown country {text!r}"
+        super().__init__(message)
+
+
+class ReferenceDataError(UserInputError):
+    """A reference table is malformed (names the file, line and column)."""
+
+
+class ModelNotFoundError(RiskEngineError):
+    """No model is registered under the requested name or alias."""
+
+
+class ModelIntegrityError(RiskEngineError):
+    """A model artifact does not match the hash recorded at registration."""

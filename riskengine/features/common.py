@@ -1,0 +1,105 @@
+"""Pieces shared by several feature families: severity scale and policy coverage."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+import polars as pl
+
+from riskengine.catalog import Catalog, load_catalog
+
+SEVERITY_BY_MEASURE: dict[str, int] = {
+    "export_licensing": 1,
+    "export_tax": 2,
+    "export_quota": 2,
+    "export_ban": 3,
+}
+SEVERITY_NAMES: dict[int, str] = {0: "none", 1: "licensing", 2: "quota or tax", 3: "ban"}
+
+LIST_SEVERITY_PATTERNS: tuple[tuple[str, int], ...] = (
+    ("export control list", 3),
+    ("entity list", 3),
+    ("unreliable entity list", 3),
+    ("watch list", 1),
+)
+
+
+def severity_expression(measure_column: str = "measure") -> pl.Expr:
+    """Severity of a measure: licensing 1 < quota or tax 2 < ban 3; anything else 0."""
+    return (
+        pl.col(measure_column)
+        .replace_strict(SEVERITY_BY_MEASURE, default=0, return_dtype=pl.Int8)
+        .alias("severity")
+    )
+
+
+def event_material_coverage(events: pl.LazyFrame, catalog: Catalog | None = None) -> pl.LazyFrame:
+    """Which catalog materials each event covers: one row per (event_id, material_id).
+
+    An event's ``materials`` tags resolve through the catalog tree (a measure on rare earths
+    covers dysprosium oxide) and the tag's own stages; the event's ``stages`` column narrows it
+    further (Vietnam's ban on unprocessed rare earths covers concentrate, not oxide).
+    """
+    catalog = catalog or load_catalog()
+    tag_rows = _tag_coverage_frame(catalog)
+    material_commodities = _material_commodities(catalog).lazy()
+    return (
+        events.select(
+            "event_id",
+            pl.col("materials").str.split(";").alias("tag"),
+            pl.col("stages").fill_null("").str.split(";").alias("event_stages"),
+        )
+        .explode("tag")
+        .with_columns(pl.col("tag").str.strip_chars())
+        .join(tag_rows.lazy(), on="tag")
+        .join(material_commodities, on="commodity_id")
+        .filter(
+            (pl.col("tag_stages").list.len() == 0)
+            | pl.col("tag_stages").list.contains(pl.col("stage"))
+        )
+        .filter(
+            (pl.col("event_stages").list.first() == "")
+            | pl.col("event_stages").list.contains(pl.col("stage"))
+        )
+        .select("event_id", "material_id")
+        .unique()
+    )
+
+
+@cache
+def _material_commodities(catalog: Catalog) -> pl.DataFrame:
+    """Every (material, commodity it contains, stage) of the catalog; static, so computed once."""
+    return pl.DataFrame(
+        [
+            {"material_id": material_id, "commodity_id": commodity, "stage": material.stage}
+            for material_id in catalog.material_ids
+            for material in (catalog.material(material_id),)
+            for commodity in material.commodities
+        ]
+    )
+
+
+@cache
+def _tag_coverage_frame(catalog: Catalog) -> pl.DataFrame:
+    rows = []
+    for tag in catalog.known_tags():
+        commodities, stages = catalog.tag_coverage(tag)
+        for commodity in sorted(commodities):
+            rows.append({"tag": tag, "commodity_id": commodity, "tag_stages": sorted(stages)})
+    return pl.DataFrame(
+        rows,
+        schema={"tag": pl.String, "commodity_id": pl.String, "tag_stages": pl.List(pl.String)},
+    )
+
+
+def months_before(as_of: date, months: int) -> date:
+    """The same day ``months`` months earlier (clipped to the month's last day)."""
+    year, month = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
+    month += 1
+    for day in (as_of.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has a 28th")

@@ -1,0 +1,147 @@
+"""Country policy changes: momentum of new restrictions, and measures announced, not yet in force.
+
+Only export-side restrictive measures (licensing, quota, tax, ban) whose scope is the whole flow
+count as restrictions; proposals, statements, technology controls and import bans do not.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from riskengine.features.common import event_material_coverage, months_before, severity_expression
+from riskengine.features.export_controls import RESTRICTIVE, _flow_measures
+from riskengine.features.registry import PAIR_KEY, feature
+
+MOMENTUM_MONTHS = 24
+
+
+def _new_restrictions(policy_events: pl.LazyFrame, *, as_of: date, months: int) -> pl.LazyFrame:
+    window_start = months_before(as_of, months)
+    return policy_events.filter(
+        pl.col("measure").is_in(RESTRICTIVE)
+        & (pl.col("scope") == "flow")
+        & (pl.col("effective") > window_start)
+        & (pl.col("effective") <= as_of)
+    )
+
+
+def _count(spine: pl.LazyFrame, counts: pl.LazyFrame, on: str, name: str) -> pl.LazyFrame:
+    return (
+        spine.select(PAIR_KEY, on)
+        .join(counts, on=on, how="left")
+        .select(PAIR_KEY, pl.col("count").fill_null(0).cast(pl.Int32).alias(name))
+    )
+
+
+@feature(
+    family="policy",
+    description="New restrictive export measures by the supplier country that took effect in the "
+    "trailing 24 months (any material)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def supplier_country_new_restrictions_24m(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    counts = (
+        _new_restrictions(policy_events, as_of=as_of, months=MOMENTUM_MONTHS)
+        .group_by(pl.col("country_iso3").alias("supplier_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "supplier_country", "supplier_country_new_restrictions_24m")
+
+
+@feature(
+    family="policy",
+    description="New restrictive export measures on this material by any country that took "
+    "effect in the trailing 24 months",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def material_new_restrictions_24m(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    recent = _new_restrictions(policy_events, as_of=as_of, months=MOMENTUM_MONTHS)
+    counts = event_material_coverage(recent).group_by("material_id").agg(pl.len().alias("count"))
+    return _count(spine, counts, "material_id", "material_new_restrictions_24m")
+
+
+def _announced(policy_events: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+    return policy_events.filter(
+        pl.col("measure").is_in(RESTRICTIVE)
+        & (pl.col("effective").is_null() | (pl.col("effective") > as_of))
+        & pl.col("ended").is_null()
+    ).with_columns(severity_expression())
+
+
+@feature(
+    family="policy",
+    description="Most severe measure on this flow announced but not yet in force (0-3)",
+    sources=("policy_events",),
+    dtype=pl.Int8,
+)
+def announced_measure_severity(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _flow_measures(
+        spine, _announced(policy_events, as_of=as_of), destination="any", scopes=("flow",)
+    )
+    worst = matched.group_by(PAIR_KEY).agg(pl.col("severity").max().alias("worst"))
+    return (
+        spine.select(PAIR_KEY)
+        .join(worst, on=PAIR_KEY, how="left")
+        .select(
+            PAIR_KEY, pl.col("worst").fill_null(0).cast(pl.Int8).alias("announced_measure_severity")
+        )
+    )
+
+
+@feature(
+    family="policy",
+    description="Evidence: the event id of the most severe measure announced on this flow",
+    sources=("policy_events",),
+    dtype=pl.String,
+    model_input=False,
+)
+def announced_event(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _flow_measures(
+        spine, _announced(policy_events, as_of=as_of), destination="any", scopes=("flow",)
+    )
+    first = (
+        matched.sort([PAIR_KEY, "severity", "event_id"], descending=[False, True, False])
+        .group_by(PAIR_KEY, maintain_order=True)
+        .agg(pl.col("event_id").first().alias("announced_event"))
+    )
+    return spine.select(PAIR_KEY).join(first, on=PAIR_KEY, how="left")
+
+
+@feature(
+    family="policy",
+    description="Days since the most recent restrictive measure on this flow took effect "
+    "(null when there has been none)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def days_since_last_restriction(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    started = policy_events.filter(
+        pl.col("measure").is_in(RESTRICTIVE) & (pl.col("effective") <= as_of)
+    )
+    matched = _flow_measures(spine, started, destination="any", scopes=("flow",))
+    latest = matched.group_by(PAIR_KEY).agg(pl.col("effective").max().alias("latest"))
+    return (
+        spine.select(PAIR_KEY)
+        .join(latest, on=PAIR_KEY, how="left")
+        .select(
+            PAIR_KEY,
+            (pl.lit(as_of) - pl.col("latest"))
+            .dt.total_days()
+            .cast(pl.Int32)
+            .alias("days_since_last_restriction"),
+        )
+    )

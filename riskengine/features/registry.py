@@ -1,0 +1,104 @@
+"""The feature registry: builders declare their output, family, keys and sources.
+
+A builder is a pure function of polars LazyFrames with a keyword-only ``as_of``. Its name is
+its output column. The runner (not the builder) filters sources to what was known at
+``as_of``, validates the output and joins it onto the spine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import polars as pl
+
+PAIR_KEY = "pair_id"
+
+FeatureBuilder = Callable[..., pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A registered feature builder.
+
+    Attributes
+    ----------
+    name : str
+        The output column, which is also the builder's function name.
+    family : str
+        ``concentration``, ``export_controls`` or ``policy``.
+    description : str
+        One line in plain words, shown by ``riskengine features list``.
+    sources : tuple[str, ...]
+        Reference tables the builder reads (names in ``TABLE_SPECS``), passed as keywords.
+    dtype : pl.DataType
+        The declared output dtype, checked by the runner.
+    model_input : bool
+        ``False`` for evidence columns (event ids, entity names) that explain but are not fed
+        to the model.
+    """
+
+    name: str
+    family: str
+    description: str
+    sources: tuple[str, ...]
+    dtype: pl.DataType
+    builder: FeatureBuilder
+    model_input: bool = True
+
+
+def feature(
+    *,
+    family: str,
+    description: str,
+    sources: tuple[str, ...],
+    dtype: pl.DataType,
+    model_input: bool = True,
+) -> Callable[[FeatureBuilder], FeatureBuilder]:
+    """Mark a function as a feature builder; the registry collects it from its module."""
+
+    def mark(function: FeatureBuilder) -> FeatureBuilder:
+        function.feature_spec = FeatureSpec(  # type: ignore[attr-defined]
+            name=function.__name__,
+            family=family,
+            description=description,
+            sources=sources,
+            dtype=dtype,
+            builder=function,
+            model_input=model_input,
+        )
+        return function
+
+    return mark
+
+
+def collect_specs(modules: tuple[ModuleType, ...]) -> tuple[FeatureSpec, ...]:
+    """Collect the builders of the given modules in definition order; reject duplicates."""
+    specs: list[FeatureSpec] = []
+    seen: dict[str, str] = {}
+    for module in modules:
+        for value in vars(module).values():
+            spec = getattr(value, "feature_spec", None)
+            if not isinstance(spec, FeatureSpec) or value.__module__ != module.__name__:
+                continue
+            if spec.name in seen:
+                raise ValueError(
+                    f"feature {spec.name!r} is defined in both {seen[spec.name]} and "
+                    f"{module.__name__}"
+                )
+            seen[spec.name] = module.__name__
+            specs.append(spec)
+    return tuple(specs)
+
+
+def registry() -> tuple[FeatureSpec, ...]:
+    """Every registered feature, from the modules listed explicitly here."""
+    from riskengine.features import concentration, export_controls, policy
+
+    return collect_specs((concentration, export_controls, policy))
+
+
+def model_feature_names() -> tuple[str, ...]:
+    """The columns the model is trained on, in registry order."""
+    return tuple(spec.name for spec in registry() if spec.model_input)

@@ -1,0 +1,84 @@
+"""Human-readable output on stderr (rich tables); data goes to files or stdout."""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from riskengine.reference.loader import TableSummary
+
+TOP_RISKS = 5
+
+
+MINIMUM_WIDTH = 140
+FIRST_DRIVER_LENGTH = 110
+
+
+def _console(stderr: bool = True) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        # Piped or captured output has no width; rich would wrap at 80 columns.
+        console = Console(stderr=stderr, highlight=False, width=MINIMUM_WIDTH)
+    return console
+
+
+def print_top_risks(scored: pl.DataFrame, limit: int = TOP_RISKS) -> None:
+    """The riskiest scored pairs with their first driver."""
+    top = (
+        scored.filter(pl.col("status") == "scored").sort("risk_score", descending=True).head(limit)
+    )
+    if top.is_empty():
+        return
+    table = Table(title=f"Top {top.height} risks", show_lines=False)
+    for column in ("material", "supplier", "country", "buyer", "score", "band", "first driver"):
+        table.add_column(column, overflow="fold")
+    for row in top.iter_rows(named=True):
+        table.add_row(
+            row["material_id"],
+            str(row.get("supplier") or row.get("supplier_name") or ""),
+            row["supplier_country_iso3"],
+            row["buyer_country_iso3"] or "",
+            f"{row['risk_score']:.3f}",
+            row["risk_band"],
+            (row["drivers"] or "").split(" | ")[0][:FIRST_DRIVER_LENGTH],
+        )
+    _console().print(table)
+
+
+def print_metrics(metrics: dict[str, float]) -> None:
+    """Held-out metrics of the model against the baseline."""
+    table = Table(title="Held-out period: model vs EU-style baseline")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column("baseline", justify="right")
+    for name in ("roc_auc", "pr_auc", "brier"):
+        table.add_row(name, f"{metrics[f'test_{name}']:.4f}", f"{metrics[f'baseline_{name}']:.4f}")
+    _console().print(table)
+    _console().print(
+        f"test rows {metrics['test_rows']:.0f}, "
+        f"positive rate {metrics['test_positive_rate']:.4f}; "
+        f"train rows {metrics['train_rows']:.0f}, "
+        f"positive rate {metrics['train_positive_rate']:.4f}"
+    )
+
+
+def print_reference_summary(
+    directory: str, fingerprint: str, summaries: list[TableSummary]
+) -> None:
+    """One line per reference table and the fingerprint of the whole set."""
+    table = Table(title=f"Reference data in {directory}")
+    for column in ("table", "file", "rows", "first date", "last date", "sha256"):
+        table.add_column(column)
+    for summary in summaries:
+        table.add_row(
+            summary.name,
+            summary.file_name,
+            str(summary.rows),
+            str(summary.first_date or ""),
+            str(summary.last_date or ""),
+            summary.sha256,
+        )
+    console = _console(stderr=False)
+    console.print(table)
+    console.print(f"fingerprint {fingerprint}")

@@ -1,0 +1,123 @@
+"""Column names, accepted aliases, and validation at the boundary.
+
+Input columns match case-insensitively after turning spaces and hyphens into underscores;
+common ERP names (SAP's among them) are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandera.polars as pa
+import polars as pl
+
+from riskengine.errors import MissingColumnsError, UserInputError
+
+SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
+    "material": ("material", "material_name", "material_description", "maktx", "txz01", "matnr"),
+    "supplier": ("supplier", "supplier_name", "vendor", "vendor_name", "name1"),
+    "supplier_country": (
+        "supplier_country",
+        "vendor_country",
+        "country",
+        "country_of_supplier",
+        "land1",
+    ),
+    "supplier_id": ("supplier_id", "vendor_id", "vendor_number", "lifnr"),
+    "buyer_country": ("buyer_country", "destination_country", "plant_country"),
+    "buyer": ("buyer", "buyer_name", "customer", "purchaser"),
+    "share": ("share", "supply_share", "quota_share"),
+    "annual_volume": ("annual_volume", "volume", "annual_quantity"),
+}
+SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
+
+STATUS_SCORED = "scored"
+STATUS_REJECTED = "rejected"
+RISK_BANDS = ("low", "medium", "high", "critical")
+
+SCORE_OUTPUT_COLUMNS = (
+    "material_id",
+    "supplier_country_iso3",
+    "buyer_country_iso3",
+    "risk_score",
+    "risk_band",
+    "model_score",
+    "drivers",
+    "status",
+    "reason",
+    "model_version",
+    "as_of",
+)
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).casefold()
+
+
+def resolve_columns(
+    columns: Sequence[str],
+    *,
+    source: str,
+    aliases: dict[str, tuple[str, ...]] = SOURCING_ALIASES,
+    required: Sequence[str] = SOURCING_REQUIRED,
+) -> dict[str, str]:
+    """Map canonical column names to the input's own headers.
+
+    Raises
+    ------
+    MissingColumnsError
+        Listing every missing required column, the accepted aliases and close headers.
+    UserInputError
+        When two input columns claim the same canonical name.
+    """
+    from rapidfuzz import process
+
+    by_normalised: dict[str, str] = {}
+    for column in columns:
+        normalised = _normalise_header(column)
+        if normalised in by_normalised:
+            raise UserInputError(
+                f"{source}: columns {by_normalised[normalised]!r} and {column!r} are the same "
+                "name; rename one"
+            )
+        by_normalised[normalised] = column
+    mapping: dict[str, str] = {}
+    for canonical, accepted in aliases.items():
+        found = [by_normalised[alias] for alias in accepted if alias in by_normalised]
+        if len(found) > 1:
+            raise UserInputError(
+                f"{source}: columns {', '.join(repr(name) for name in found)} all mean "
+                f"{canonical!r}; keep one"
+            )
+        if found:
+            mapping[canonical] = found[0]
+    missing = [name for name in required if name not in mapping]
+    if missing:
+        details = []
+        for name in missing:
+            close = process.extract(name, list(columns), limit=2, score_cutoff=60)
+            hint = f"; closest headers: {', '.join(repr(m[0]) for m in close)}" if close else ""
+            details.append(f"{name!r} (accepted: {', '.join(aliases[name])}{hint})")
+        raise MissingColumnsError(
+            f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
+            + "; ".join(details)
+        )
+    return mapping
+
+
+def scored_output_schema() -> pa.DataFrameSchema:
+    """The contract every scored frame meets before it is written."""
+    return pa.DataFrameSchema(
+        {
+            "risk_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "risk_band": pa.Column(pl.String, pa.Check.isin(list(RISK_BANDS)), nullable=True),
+            "model_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "drivers": pa.Column(pl.String, nullable=True),
+            "status": pa.Column(pl.String, pa.Check.isin([STATUS_SCORED, STATUS_REJECTED])),
+            "reason": pa.Column(pl.String, nullable=True),
+            "model_version": pa.Column(pl.String),
+            "as_of": pa.Column(pl.String),
+        },
+        strict=False,
+    )
