@@ -68,7 +68,7 @@ def champion_version(settings: Settings) -> str | None:
     """The version the ``champion`` alias points at, or ``None``."""
     client = _configure(settings)
     try:
-        return client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS).version
+        return str(client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS).version)
     except MlflowException:
         return None
 

@@ -1,0 +1,71 @@
+"""Shared fixtures: the shipped reference data and a tiny spine of real flows."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from riskengine.reference.loader import ReferenceData, load_reference
+
+
+@pytest.fixture(scope="session")
+def reference() -> ReferenceData:
+    return load_reference()
+
+
+def make_spine(rows: list[tuple[str, str, str | None, str | None, str | None]]) -> pl.DataFrame:
+    """A spine from (material_id, supplier_country, buyer_country, supplier_name, buyer_name)."""
+    return pl.DataFrame(
+        {
+            "pair_id": list(range(len(rows))),
+            "material_id": [row[0] for row in rows],
+            "supplier_country": [row[1] for row in rows],
+            "buyer_country": [row[2] for row in rows],
+            "supplier_name": [row[3] for row in rows],
+            "buyer_name": [row[4] for row in rows],
+        },
+        schema_overrides={"pair_id": pl.UInt32},
+    )
+
+
+@pytest.fixture(scope="session")
+def magnet_spine() -> pl.DataFrame:
+    return make_spine(
+        [
+            ("dysprosium_oxide", "CHN", "JPN", "Baotou Example Co.", None),
+            (
+                "dysprosium_oxide",
+                "CHN",
+                "JPN",
+                "Baotou Example Co.",
+                "Mitsubishi Heavy Industries Aero Engines, Ltd.",
+            ),
+            (
+                "dysprosium_oxide",
+                "CHN",
+                "JPN",
+                "Baotou Example Co.",
+                "Mitsubishi Heavy Industries, Ltd.",
+            ),
+            ("rare_earth_concentrate", "VNM", "JPN", "Hanoi Example JSC", None),
+            ("dysprosium_oxide", "VNM", "JPN", "Hanoi Example JSC", None),
+            ("ndpr_oxide", "MYS", "JPN", "Kuantan Example Sdn Bhd", None),
+            ("ndpr_oxide", "CHN", "USA", "Example NdPr Co.", "Lockheed Martin Corp"),
+            ("gallium_metal", "CHN", "USA", None, None),
+            ("nickel_ore", "IDN", "KOR", None, None),
+            ("cobalt_metal", "COD", None, None, None),
+        ]
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory):
+    """A real training run into its own MLflow store (read-only for the tests that use it)."""
+    from riskengine.config import load_settings
+    from riskengine.service import train
+
+    home = tmp_path_factory.mktemp("trained")
+    settings = load_settings(home=home, tracking_uri=f"sqlite:///{home / 'models' / 'mlflow.db'}")
+    outcome = train(settings)
+    assert outcome.version == "1" and outcome.champion == "1"
+    return settings

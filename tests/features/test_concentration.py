@@ -1,0 +1,168 @@
+"""Concentration features against hand-computed values on tiny literal tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import polars as pl
+import pytest
+
+from riskengine.features.concentration import governance_scale
+from riskengine.features.runner import build_features
+from riskengine.reference.loader import ReferenceData
+from tests.conftest import make_spine
+
+
+def _production(rows: list[tuple], reference: ReferenceData) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "material": material,
+                "stage": stage,
+                "country_iso3": country,
+                "year": year,
+                "quantity": quantity,
+                "unit": "t",
+                "share": share,
+                "published": published,
+                "source": source,
+            }
+            for material, stage, country, year, quantity, share, published, source in rows
+        ],
+        schema=reference.production.schema,
+    )
+
+
+@pytest.fixture
+def tiny_reference(reference: ReferenceData) -> ReferenceData:
+    production = _production(
+        [
+            ("rare_earths_reo", "mine", "CHN", 2022, 60.0, None, date(2023, 1, 31), "Edition A"),
+            ("rare_earths_reo", "mine", "USA", 2022, 30.0, None, date(2023, 1, 31), "Edition A"),
+            ("rare_earths_reo", "mine", "ROW", 2022, 10.0, None, date(2023, 1, 31), "Edition A"),
+            ("rare_earths_reo", "mine", "WLD", 2022, 100.0, None, date(2023, 1, 31), "Edition A"),
+            # The same year revised by a later edition, and a newer year.
+            ("rare_earths_reo", "mine", "CHN", 2022, 80.0, None, date(2024, 1, 31), "Edition B"),
+            ("rare_earths_reo", "mine", "USA", 2022, 20.0, None, date(2024, 1, 31), "Edition B"),
+            (
+                "heavy_rare_earths_separated",
+                "refining",
+                "CHN",
+                2025,
+                None,
+                0.99,
+                date(2026, 2, 28),
+                "Press",
+            ),
+            (
+                "heavy_rare_earths_separated",
+                "refining",
+                "ROW",
+                2025,
+                None,
+                0.01,
+                date(2026, 2, 28),
+                "Press",
+            ),
+        ],
+        reference,
+    )
+    governance = pl.DataFrame(
+        [
+            {
+                "country_iso3": "CHN",
+                "year": 2023,
+                "wgi_score": -0.5,
+                "published": date(2024, 9, 30),
+                "source": "test",
+            }
+        ],
+        schema=reference.governance.schema,
+    )
+    return dataclasses.replace(reference, production=production, governance=governance)
+
+
+def _features(reference: ReferenceData, as_of: date) -> pl.DataFrame:
+    spine = make_spine(
+        [
+            ("rare_earth_concentrate", "CHN", "JPN", None, None),
+            ("rare_earth_concentrate", "FRA", "JPN", None, None),
+            ("dysprosium_oxide", "CHN", "JPN", None, None),
+        ]
+    )
+    return build_features(spine, reference, as_of=as_of)
+
+
+def test_nothing_is_known_before_the_first_edition(tiny_reference: ReferenceData) -> None:
+    features = _features(tiny_reference, date(2023, 1, 30))
+    assert features["material_hhi"].is_null().all()
+    assert features["supplier_country_share"].is_null().all()
+
+
+def test_hhi_and_shares_from_the_first_edition(tiny_reference: ReferenceData) -> None:
+    features = _features(tiny_reference, date(2023, 6, 1))
+    # Shares of the sum of country rows (WLD excluded): CHN 0.6, USA 0.3, ROW 0.1.
+    # ROW is not one country, so it stays out of the HHI: 0.36 + 0.09.
+    assert features["material_hhi"].to_list() == pytest.approx([0.45, 0.45, 0.45])
+    assert features["supplier_country_share"].to_list() == pytest.approx([0.6, 0.0, 0.6])
+    assert features["top_producer_share"][0] == pytest.approx(0.6)
+    assert features["production_data_age_years"][0] == 1
+    # No governance known yet: every producer counts at the neutral 5.
+    assert features["material_hhi_wgi"][0] == pytest.approx(0.45 * 5)
+
+
+def test_a_later_edition_replaces_the_revised_year(tiny_reference: ReferenceData) -> None:
+    features = _features(tiny_reference, date(2024, 2, 1))
+    assert features["supplier_country_share"][0] == pytest.approx(0.8)
+    assert features["material_hhi"][0] == pytest.approx(0.8**2 + 0.2**2)
+
+
+def test_governance_weighting_uses_the_rescaled_wgi(tiny_reference: ReferenceData) -> None:
+    features = _features(tiny_reference, date(2025, 1, 1))
+    china_weight = (2.5 - (-0.5)) * 2  # 6.0 on the 0-10 scale, 10 the weakest
+    assert features["material_hhi_wgi"][0] == pytest.approx(0.64 * china_weight + 0.04 * 5)
+    assert features["supplier_country_governance"][0] == pytest.approx(china_weight)
+
+
+def test_oxide_switches_to_separation_data_once_published(tiny_reference: ReferenceData) -> None:
+    before = _features(tiny_reference, date(2026, 2, 27))
+    after = _features(tiny_reference, date(2026, 2, 28))
+    assert before["production_basis"][2] == "rare_earths_reo|mine|2022"
+    assert after["production_basis"][2] == "heavy_rare_earths_separated|refining|2025"
+    assert after["supplier_country_share"][2] == pytest.approx(0.99)
+    # Concentrate stays on mine data: separation shares say nothing about ore.
+    assert after["production_basis"][0] == "rare_earths_reo|mine|2022"
+
+
+def test_china_share_of_rare_earth_ore_in_the_shipped_data(reference: ReferenceData) -> None:
+    """USGS MCS 2026 (Feb 2026): China 270,000 t of the 2025 country total."""
+    features = _features(reference, date(2026, 3, 1))
+    production = reference.production.filter(
+        (pl.col("material") == "rare_earths_reo")
+        & (pl.col("year") == 2025)
+        & (pl.col("country_iso3") != "WLD")
+    )
+    china = production.filter(pl.col("country_iso3") == "CHN")["quantity"].item()
+    assert features["supplier_country_share"][0] == pytest.approx(
+        china / production["quantity"].sum()
+    )
+    assert features["production_basis"][0] == "rare_earths_reo|mine|2025"
+
+
+@pytest.mark.parametrize(("wgi", "scaled"), [(2.5, 0.0), (-2.5, 10.0), (0.0, 5.0), (3.0, 0.0)])
+def test_governance_scale(wgi: float, scaled: float) -> None:
+    assert pl.select(governance_scale(pl.lit(wgi))).item() == pytest.approx(scaled)
+
+
+def test_hhi_and_shares_stay_in_range(reference: ReferenceData) -> None:
+    from riskengine.catalog import load_catalog
+
+    catalog = load_catalog()
+    spine = make_spine([(material, "CHN", "JPN", None, None) for material in catalog.material_ids])
+    for as_of in (date(2014, 1, 1), date(2024, 1, 1), date(2026, 6, 1)):
+        features = build_features(spine, reference, as_of=as_of).drop_nulls("material_hhi")
+        assert features.height > 0
+        assert features["material_hhi"].is_between(0, 1).all()
+        assert features["supplier_country_share"].is_between(0, 1).all()
+        assert (features["top_producer_share"] ** 2 <= features["material_hhi"] + 1e-12).all()

@@ -1,0 +1,99 @@
+"""Export controls and listings on the shipped events, on and around their dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from riskengine.features.runner import build_features
+from riskengine.reference.loader import ReferenceData
+from tests.conftest import make_spine
+
+
+def _row(features: pl.DataFrame, index: int) -> dict:
+    return features.row(index, named=True)
+
+
+def test_china_2025_licensing_arrives_on_its_date(
+    reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    before = _row(build_features(magnet_spine, reference, as_of=date(2025, 4, 3)), 0)
+    after = _row(build_features(magnet_spine, reference, as_of=date(2025, 4, 4)), 0)
+    assert before["export_control_severity"] == 0
+    assert after["export_control_severity"] == 1
+    assert after["export_control_event"] == "E010"
+
+
+def test_japan_military_end_use_ban_is_a_destination_measure(
+    reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    before = _row(build_features(magnet_spine, reference, as_of=date(2026, 1, 5)), 0)
+    after = _row(build_features(magnet_spine, reference, as_of=date(2026, 1, 6)), 0)
+    assert before["destination_measure_severity"] == 0
+    assert after["destination_measure_severity"] == 3
+    assert after["destination_measure_event"] == "E017"
+    # It bans military end users only, so it is not a ban on the whole flow.
+    assert not after["flow_ban_in_force"]
+
+
+def test_vietnam_ban_covers_concentrate_not_oxide(
+    reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    features = build_features(magnet_spine, reference, as_of=date(2026, 1, 1))
+    concentrate, oxide = _row(features, 3), _row(features, 4)
+    assert concentrate["flow_ban_in_force"] and concentrate["export_control_severity"] == 3
+    assert not oxide["flow_ban_in_force"] and oxide["export_control_severity"] == 0
+
+
+def test_measure_announced_but_not_yet_in_force(reference: ReferenceData) -> None:
+    """Vietnam passed its ban on 2025-12-11, in force from 2026-01-01 (E022)."""
+    spine = make_spine([("rare_earth_concentrate", "VNM", "JPN", None, None)])
+    announced = _row(build_features(spine, reference, as_of=date(2025, 12, 20)), 0)
+    assert announced["announced_measure_severity"] == 3
+    assert announced["announced_event"] == "E022"
+    # Only Vietnam's older licensing of raw-mineral exports (E153, E154) is in force yet.
+    assert announced["export_control_severity"] == 1
+    assert not announced["flow_ban_in_force"]
+    in_force = _row(build_features(spine, reference, as_of=date(2026, 1, 2)), 0)
+    assert in_force["announced_measure_severity"] == 0
+
+
+def test_suspended_measure_stops_counting(reference: ReferenceData) -> None:
+    """China's December 2024 ban on Ga/Ge exports to the US was suspended on 2025-11-09."""
+    spine = make_spine([("gallium_metal", "CHN", "USA", None, None)])
+    in_force = _row(build_features(spine, reference, as_of=date(2025, 6, 1)), 0)
+    suspended = _row(build_features(spine, reference, as_of=date(2025, 11, 10)), 0)
+    assert in_force["flow_ban_in_force"] and in_force["destination_measure_severity"] == 3
+    assert not suspended["flow_ban_in_force"]
+    # Clause 1 (E007, no dual-use items to US military end users) was not suspended.
+    assert suspended["destination_measure_severity"] == 3
+    assert suspended["destination_measure_event"] == "E007"
+    # The 2023 licensing of gallium (E003) stays in force for every destination.
+    assert suspended["export_control_severity"] == 1
+
+
+@pytest.mark.parametrize(
+    ("as_of", "listed"), [(date(2026, 2, 23), False), (date(2026, 2, 24), True)]
+)
+def test_buyer_listing_applies_from_the_listing_date(
+    reference: ReferenceData, magnet_spine: pl.DataFrame, as_of: date, listed: bool
+) -> None:
+    features = build_features(magnet_spine, reference, as_of=as_of)
+    assert _row(features, 1)["buyer_listed"] is listed
+    # The unlisted parent company is never matched.
+    assert _row(features, 2)["buyer_listed"] is False
+    assert _row(features, 2)["buyer_listing_match_score"] < 0.9
+
+
+def test_listing_counts_only_for_the_listing_country(reference: ReferenceData) -> None:
+    """China listed Lockheed Martin; a supplier in the US does not list its own buyers."""
+    spine = make_spine(
+        [
+            ("ndpr_oxide", "CHN", "USA", None, "Lockheed Martin Corporation"),
+            ("ndpr_oxide", "AUS", "USA", None, "Lockheed Martin Corporation"),
+        ]
+    )
+    features = build_features(spine, reference, as_of=date(2025, 6, 1))
+    assert features["buyer_listed"].to_list() == [True, False]

@@ -1,0 +1,197 @@
+"""Point-in-time: facts that become known after as_of never change a feature."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from riskengine.features.runner import build_features
+from riskengine.reference.loader import ReferenceData
+
+AS_OF_DATES = st.dates(min_value=date(2011, 1, 1), max_value=date(2026, 11, 1))
+COUNTRIES = st.sampled_from(["CHN", "VNM", "MYS", "IDN", "COD", "JPN", "USA", "AUS"])
+TAGS = st.sampled_from(
+    ["rare_earths", "dysprosium", "gallium", "nickel_ore", "cobalt", "dual_use_items", "graphite"]
+)
+MEASURES = st.sampled_from(
+    ["export_ban", "export_licensing", "export_quota", "export_tax", "entity_listing", "other"]
+)
+
+
+def _later(as_of: date, draw: st.DrawFn) -> date:
+    return as_of + timedelta(days=draw(st.integers(min_value=1, max_value=3000)))
+
+
+@st.composite
+def future_facts(draw: st.DrawFn, reference: ReferenceData) -> tuple[date, ReferenceData]:
+    """An as-of date, and the reference plus facts that only become known after it."""
+    as_of = draw(AS_OF_DATES)
+    events = []
+    for index in range(draw(st.integers(min_value=0, max_value=4))):
+        announced = _later(as_of, draw)
+        effective = draw(st.one_of(st.none(), st.just(announced), st.just(_later(announced, draw))))
+        events.append(
+            {
+                "event_id": f"FUTURE{index}",
+                "country_iso3": draw(COUNTRIES),
+                "measure": draw(MEASURES),
+                "materials": draw(TAGS),
+                "target_country_iso3": draw(st.one_of(st.none(), COUNTRIES)),
+                "announced": announced,
+                "effective": effective,
+                "ended": None,
+                "stages": draw(st.sampled_from([None, "ore_concentrate", "oxide_compound"])),
+                "scope": draw(st.sampled_from(["flow", "military_end_use"])),
+                "description": "generated",
+                "source": "generated",
+            }
+        )
+    policy_events = reference.policy_events
+    # An end date that only passes after as_of is a future fact too.
+    if draw(st.booleans()):
+        policy_events = policy_events.with_columns(
+            pl.when(pl.col("ended").is_null() & (pl.col("effective") <= as_of))
+            .then(pl.lit(_later(as_of, draw)))
+            .otherwise(pl.col("ended"))
+            .alias("ended")
+        )
+    if events:
+        policy_events = pl.concat(
+            [policy_events, pl.DataFrame(events, schema=reference.policy_events.schema)]
+        )
+    production_rows = [
+        {
+            "material": draw(
+                st.sampled_from(
+                    [
+                        "rare_earths_reo",
+                        "heavy_rare_earths_separated",
+                        "gallium",
+                        "nickel",
+                        "cobalt",
+                    ]
+                )
+            ),
+            "stage": draw(st.sampled_from(["mine", "refining"])),
+            "country_iso3": draw(COUNTRIES),
+            "year": as_of.year + draw(st.integers(min_value=-3, max_value=1)),
+            "quantity": draw(st.floats(min_value=0, max_value=1e6)),
+            "unit": "t",
+            "share": None,
+            "published": _later(as_of, draw),
+            "source": "generated",
+        }
+        for _ in range(draw(st.integers(min_value=0, max_value=4)))
+    ]
+    listings = [
+        {
+            "list_name": "Generated Export Control List",
+            "listing_authority_iso3": draw(COUNTRIES),
+            "entity_name": draw(
+                st.sampled_from(
+                    [
+                        "Mitsubishi Heavy Industries, Ltd.",
+                        "Baotou Example Co.",
+                        "Lockheed Martin Corp",
+                    ]
+                )
+            ),
+            "entity_country_iso3": draw(COUNTRIES),
+            "listed_on": _later(as_of, draw),
+            "reason": "generated",
+            "source": "generated",
+        }
+        for _ in range(draw(st.integers(min_value=0, max_value=2)))
+    ]
+    governance = pl.DataFrame(
+        [
+            {
+                "country_iso3": draw(COUNTRIES),
+                "year": as_of.year,
+                "wgi_score": -2.0,
+                "published": _later(as_of, draw),
+                "source": "generated",
+            }
+        ],
+        schema=reference.governance.schema,
+    )
+    extended = dataclasses.replace(
+        reference,
+        policy_events=policy_events,
+        production=pl.concat(
+            [
+                reference.production,
+                pl.DataFrame(production_rows, schema=reference.production.schema),
+            ]
+        ),
+        listed_entities=pl.concat(
+            [
+                reference.listed_entities,
+                pl.DataFrame(listings, schema=reference.listed_entities.schema),
+            ]
+        ),
+        governance=pl.concat([reference.governance, governance]),
+    )
+    return as_of, extended
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_facts_known_after_as_of_never_change_a_feature(
+    data: st.DataObject, reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    as_of, extended = data.draw(future_facts(reference))
+    before = build_features(magnet_spine, reference, as_of=as_of)
+    after = build_features(magnet_spine, extended, as_of=as_of)
+    assert_frame_equal(before, after)
+
+
+@settings(max_examples=10, deadline=None)
+@given(as_of=AS_OF_DATES, seed=st.integers(min_value=0, max_value=10_000))
+def test_features_do_not_depend_on_row_order(
+    as_of: date, seed: int, reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    shuffled = magnet_spine.sample(fraction=1.0, shuffle=True, seed=seed)
+    in_order = build_features(magnet_spine, reference, as_of=as_of)
+    reordered = build_features(shuffled, reference, as_of=as_of)
+    assert reordered["pair_id"].to_list() == shuffled["pair_id"].to_list()
+    assert_frame_equal(in_order, reordered.sort("pair_id"))
+
+
+def test_a_fact_known_on_as_of_does_change_the_features(
+    reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    """The property above is not vacuous: the same event known by as_of is seen."""
+    as_of = date(2020, 6, 1)
+    ban = pl.DataFrame(
+        [
+            {
+                "event_id": "NEW",
+                "country_iso3": "CHN",
+                "measure": "export_ban",
+                "materials": "gallium",
+                "target_country_iso3": None,
+                "announced": as_of,
+                "effective": as_of,
+                "ended": None,
+                "stages": None,
+                "scope": "flow",
+                "description": "generated",
+                "source": "generated",
+            }
+        ],
+        schema=reference.policy_events.schema,
+    )
+    extended = dataclasses.replace(
+        reference, policy_events=pl.concat([reference.policy_events, ban])
+    )
+    gallium = pl.col("material_id") == "gallium_metal"
+    before = build_features(magnet_spine, reference, as_of=as_of).filter(gallium)
+    after = build_features(magnet_spine, extended, as_of=as_of).filter(gallium)
+    assert before["export_control_severity"].item() < after["export_control_severity"].item()
+    assert after["flow_ban_in_force"].item()

@@ -1,0 +1,175 @@
+"""Scoring end to end with a model trained on the shipped reference data."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from riskengine.config import Settings
+from riskengine.models.tracking import load_registered_model
+from riskengine.reference.loader import ReferenceData
+from riskengine.scoring import prepare_pairs, score_pairs
+from riskengine.service import score_file
+
+SOURCING = pl.DataFrame(
+    {
+        "Material": [
+            "Dy2O3",
+            "rare earth concentrate",
+            "NdPr oxide",
+            "NdPr oxide",
+            "dysprosium oxide",
+            "dysprosium oxide",
+            "unobtainium",
+            "gallium",
+        ],
+        "Supplier": [
+            "Baotou Example",
+            "Hanoi Example",
+            "Kuantan Example",
+            "Inner Mongolia Example",
+            "Baotou Example",
+            "Baotou Example",
+            "Nowhere Ltd",
+            "Yunnan Example",
+        ],
+        "Supplier Country": ["CN", "Viet Nam", "MY", "China", "CN", "CN", "CN", "Atlantis"],
+        "buyer": [
+            None,
+            None,
+            None,
+            None,
+            "Mitsubishi Heavy Industries Aero Engines, Ltd.",
+            "Mitsubishi Heavy Industries, Ltd.",
+            None,
+            None,
+        ],
+    }
+)
+
+
+def _score(settings: Settings, reference: ReferenceData, as_of: date) -> pl.DataFrame:
+    model = load_registered_model(settings)
+    prepared = prepare_pairs(SOURCING, source="test", buyer_country="JP", buyer_name=None)
+    return score_pairs(prepared, reference, model, as_of=as_of)
+
+
+def test_training_logs_metrics_baseline_and_a_signature(trained_settings: Settings) -> None:
+    import mlflow
+
+    model = load_registered_model(trained_settings)
+    for name in (
+        "test_roc_auc",
+        "test_pr_auc",
+        "test_brier",
+        "baseline_roc_auc",
+        "baseline_pr_auc",
+        "baseline_brier",
+    ):
+        assert 0.0 <= model.metrics[name] <= 1.0
+    info = mlflow.models.get_model_info(f"models:/{trained_settings.model_name}@champion")
+    assert info.signature is not None
+    assert set(model.feature_names) <= set(info.signature.inputs.input_names())
+
+
+def test_every_row_comes_back_in_order_scored_or_rejected(
+    trained_settings: Settings, reference: ReferenceData
+) -> None:
+    scored = _score(trained_settings, reference, date(2026, 3, 1))
+    assert scored.height == SOURCING.height
+    assert scored["Material"].to_list() == SOURCING["Material"].to_list()
+    assert scored["status"].to_list() == ["scored"] * 6 + ["rejected"] * 2
+    assert "unobtainium" in scored["reason"][6]
+    assert "Atlantis" in scored["reason"][7]
+    assert scored["risk_score"][6] is None
+    assert scored.filter(pl.col("status") == "scored")["risk_score"].is_between(0, 1).all()
+    assert set(scored["model_version"]) == {"1"} and set(scored["as_of"]) == {"2026-03-01"}
+
+
+def test_scores_move_with_the_events(trained_settings: Settings, reference: ReferenceData) -> None:
+    mid_2024 = _score(trained_settings, reference, date(2024, 6, 1))
+    mid_2025 = _score(trained_settings, reference, date(2025, 7, 1))
+    february = _score(trained_settings, reference, date(2026, 2, 15))
+    # Dysprosium oxide from China: licensing from 2025-04, Japan measures from 2026-01.
+    assert february["risk_score"][0] > mid_2024["risk_score"][0]
+    # Vietnamese concentrate: banned from 2026-01-01.
+    assert february["risk_score"][1] > mid_2025["risk_score"][1]
+    assert february["risk_band"][1] == "critical"
+    assert "Hard rule" in february["drivers"][1]
+    # NdPr oxide from Malaysia is a smaller risk than from China.
+    assert february["risk_score"][2] < february["risk_score"][3]
+
+
+def test_listed_buyer_is_critical_only_from_the_listing_date(
+    trained_settings: Settings, reference: ReferenceData
+) -> None:
+    before = _score(trained_settings, reference, date(2026, 2, 15))
+    after = _score(trained_settings, reference, date(2026, 3, 1))
+    assert after["risk_band"][4] == "critical"
+    assert "Mitsubishi Heavy Industries Aero Engines" in after["drivers"][4]
+    assert "Export Control List" in after["drivers"][4]
+    assert before["risk_band"][4] != "critical"
+    assert "Export Control List" not in before["drivers"][4]
+    # The parent company is not listed and is not matched.
+    assert "Export Control List" not in after["drivers"][5]
+    assert after["risk_score"][5] == after["model_score"][5]
+
+
+def test_drivers_name_facts_and_sources(
+    trained_settings: Settings, reference: ReferenceData
+) -> None:
+    scored = _score(trained_settings, reference, date(2025, 7, 1))
+    drivers = scored["drivers"][0]
+    assert "MOFCOM/GAC Announcement No. 18 [2025]" in drivers
+    assert "rare-earth ore" in drivers and "USGS" in drivers
+    # As of mid-2025 nothing from 2026 may appear.
+    assert "2026" not in drivers
+
+
+def test_scoring_twice_gives_byte_identical_files(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "sourcing.csv"
+    SOURCING.write_csv(source)
+    outputs = []
+    for name in ("first.csv", "second.csv"):
+        score_file(
+            trained_settings,
+            input_path=str(source),
+            output_path=str(tmp_path / name),
+            as_of=date(2026, 3, 1),
+            buyer_country="JP",
+        )
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_cli_score_writes_output_and_summary(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from riskengine.cli import app
+
+    monkeypatch.setenv("RISKENGINE_HOME", str(trained_settings.home))
+    monkeypatch.setenv("RISKENGINE_TRACKING_URI", trained_settings.tracking_uri)
+    source = tmp_path / "sourcing.csv"
+    SOURCING.write_csv(source)
+    output = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(
+        app,
+        ["score", str(source), "-o", str(output), "--as-of", "2026-03-01", "--buyer-country", "JP"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "6 scored, 2 rejected" in result.stderr
+    assert pl.read_parquet(output).height == SOURCING.height
+
+
+def test_train_if_missing_keeps_the_champion(trained_settings: Settings) -> None:
+    from riskengine.service import train
+
+    outcome = train(trained_settings, if_missing=True)
+    assert outcome.skipped and outcome.champion == "1"
