@@ -103,6 +103,14 @@ def _serialise(frame: pl.DataFrame, kind: str, target: io.BufferedIOBase) -> Non
         frame.write_csv(target)
 
 
+def _output_mode(target: Path) -> int:
+    if target.exists():
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_table(frame: pl.DataFrame, path: str, file_format: str | None = None) -> None:
     """Write ``frame`` atomically (temporary file, then rename) or to stdout for ``-``."""
     kind = infer_format(path, file_format)
@@ -120,6 +128,8 @@ def write_table(frame: pl.DataFrame, path: str, file_format: str | None = None) 
         raise UserInputError(f"{path}: output directory {directory} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp creates 0600; the output should look like any other file the user writes.
+        os.fchmod(handle, _output_mode(target))
         with os.fdopen(handle, "wb") as stream:
             _serialise(frame, kind, stream)
             stream.flush()

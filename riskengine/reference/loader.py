@@ -6,6 +6,7 @@ be reported with its file, line and column instead of silently becoming null.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
@@ -182,8 +183,9 @@ def _read_table(path: Path, spec: TableSpec) -> pl.DataFrame:
     missing = [column for column in spec.columns if column not in raw.columns]
     if missing:
         raise ReferenceDataError(f"{path}: missing columns {', '.join(missing)}")
+    # A cell that is blank once stripped is missing, like an empty one.
     raw = raw.select(list(spec.columns)).with_columns(
-        pl.col(column).str.strip_chars() for column in spec.columns
+        pl.col(column).str.strip_chars().replace("", None) for column in spec.columns
     )
     problems: list[str] = []
     typed_columns = []
@@ -195,7 +197,7 @@ def _read_table(path: Path, spec: TableSpec) -> pl.DataFrame:
         else:
             typed_columns.append(pl.col(column).cast(dtype, strict=False))
     typed = raw.select(typed_columns)
-    lines = pl.int_range(2, raw.height + 2, eager=True)
+    lines = _record_lines(path)
     for column, dtype in spec.columns.items():
         if dtype == pl.String():
             continue
@@ -223,6 +225,19 @@ def _read_table(path: Path, spec: TableSpec) -> pl.DataFrame:
         suffix = f"\n... and {more} more" if more else ""
         raise ReferenceDataError("invalid reference data:\n" + "\n".join(shown) + suffix)
     return typed
+
+
+def _record_lines(path: Path) -> pl.Series:
+    """The file line on which each data record starts (quoted cells may span lines)."""
+    starts = []
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.reader(stream)
+        next(reader, None)
+        previous_end = reader.line_num
+        for _ in reader:
+            starts.append(previous_end + 1)
+            previous_end = reader.line_num
+    return pl.Series("line", starts, dtype=pl.Int64)
 
 
 def _table_rules(path: Path, spec: TableSpec, typed: pl.DataFrame, lines: pl.Series) -> list[str]:

@@ -1,0 +1,173 @@
+"""The command line through typer's runner: exit codes, messages, no partial outputs."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner, Result
+
+from riskengine.cli import EXIT_USAGE, app
+from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
+from riskengine.reference.loader import load_reference, shipped_reference_dir
+
+AS_OF = "2026-03-01"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command runs in its own directory and home, on the shipped reference data."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
+    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
+    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def assert_user_error(result: Result) -> None:
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_help_lists_the_commands() -> None:
+    result = invoke("--help")
+
+    assert result.exit_code == 0, result.output
+    for command in ("score", "features", "train", "reference"):
+        assert command in result.stdout
+
+
+def test_reference_check_prints_the_fingerprint() -> None:
+    result = invoke("reference", "check")
+
+    assert result.exit_code == 0, result.output
+    assert f"fingerprint {load_reference().fingerprint}" in result.stdout
+    assert "policy_events.csv" in result.stdout
+
+
+def test_reference_check_on_a_bad_copy_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad_reference"
+    shutil.copytree(shipped_reference_dir(), bad)
+    path = bad / "policy_events.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[1][rows[0].index("effective")] = "2010-21-09"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+    result = invoke("reference", "check", "--reference-dir", str(bad))
+
+    assert_user_error(result)
+    assert "policy_events.csv:2:" in result.stderr
+    assert "column effective" in result.stderr
+    assert "2010-21-09" in result.stderr
+
+
+def test_reference_check_on_a_missing_directory(tmp_path: Path) -> None:
+    result = invoke("reference", "check", "--reference-dir", str(tmp_path / "nowhere"))
+
+    assert_user_error(result)
+    assert "nowhere" in result.stderr
+
+
+def test_score_a_missing_input_names_it_and_writes_nothing(tmp_path: Path) -> None:
+    result = invoke("score", "missing.csv", "-o", "out.csv", "--as-of", AS_OF)
+
+    assert_user_error(result)
+    assert "missing.csv" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_score_an_input_without_supplier_country_names_the_column(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("material,supplier\nDy2O3,Acme\n", encoding="utf-8")
+
+    result = invoke("score", "in.csv", "-o", "out.csv", "--as-of", AS_OF)
+
+    assert_user_error(result)
+    assert "supplier_country" in result.stderr
+    assert "in.csv" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_score_a_non_utf8_input_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_bytes(
+        b"material,supplier,supplier_country\nDy2O3,Acme,CN\nNdPr oxide,Soci\xe9t\xe9,FR\n"
+    )
+
+    result = invoke("score", "in.csv", "-o", "out.csv", "--as-of", AS_OF)
+
+    assert_user_error(result)
+    assert "in.csv" in result.stderr
+    assert "line 3" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["score", "features"])
+def test_an_impossible_as_of_date_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    (tmp_path / "in.csv").write_text(
+        "material,supplier,supplier_country\nDy2O3,Acme,CN\n", encoding="utf-8"
+    )
+
+    result = invoke(command, "in.csv", "-o", "out.csv", "--as-of", "2026-13-45")
+
+    assert_user_error(result)
+    assert "2026-13-45" in result.stderr
+    assert "--as-of" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_features_writes_one_row_per_input_row_in_order(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(
+        "material,supplier,supplier_country,supplier_id\n"
+        "Dy2O3,Baotou Example Co.,CN,0000100001\n"
+        "NdPr oxide,Kuantan Example Sdn Bhd,MY,0000100002\n"
+        "unobtainium,Example Metals Ltd,CN,0000100003\n",
+        encoding="utf-8",
+    )
+
+    result = invoke("features", "in.csv", "-o", "out.csv", "--as-of", AS_OF)
+
+    assert result.exit_code == 0, result.output
+    assert "3 rows" in result.stderr
+    output = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert output.columns[:4] == ["material", "supplier", "supplier_country", "supplier_id"]
+    assert output["material"].to_list() == ["Dy2O3", "NdPr oxide", "unobtainium"]
+    assert output["supplier_id"].to_list() == ["0000100001", "0000100002", "0000100003"]
+    assert output["status"].to_list() == ["scored", "scored", "rejected"]
+    assert output["reason"][0] is None
+    assert output["reason"][1] is None
+    assert "unobtainium" in output["reason"][2]
+    assert output["as_of"].to_list() == [AS_OF] * 3
+    for feature in ("material_hhi", "export_control_severity", "buyer_listed"):
+        assert feature in output.columns
+        assert output[feature][2] is None  # a rejected row has no features
+        assert output[feature][0] is not None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_heavy_modules_stay_off_the_cli_start_up_path() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import riskengine.cli, sys; "
+            "print(sorted(m for m in ('mlflow','sklearn') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

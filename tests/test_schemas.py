@@ -1,0 +1,112 @@
+"""Matching input headers to canonical columns: case, separators, aliases and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from riskengine.errors import MissingColumnsError, UserInputError
+from riskengine.schemas import SOURCING_ALIASES, resolve_columns
+
+
+def test_headers_match_case_insensitively() -> None:
+    mapping = resolve_columns(["MATERIAL", "Supplier", "supplier_COUNTRY"], source="in.csv")
+
+    assert mapping == {
+        "material": "MATERIAL",
+        "supplier": "Supplier",
+        "supplier_country": "supplier_COUNTRY",
+    }
+
+
+@pytest.mark.parametrize("header", ["Supplier Country", "supplier-country", "  Supplier  Country "])
+def test_spaces_and_hyphens_become_underscores(header: str) -> None:
+    mapping = resolve_columns(["Material", "Supplier", header], source="in.csv")
+
+    assert mapping["supplier_country"] == header
+
+
+def test_sap_names_are_aliases() -> None:
+    mapping = resolve_columns(["LIFNR", "LAND1", "NAME1", "MATNR"], source="ekko.csv")
+
+    assert mapping == {
+        "supplier_id": "LIFNR",
+        "supplier_country": "LAND1",
+        "supplier": "NAME1",
+        "material": "MATNR",
+    }
+
+
+def test_optional_columns_are_mapped_when_present() -> None:
+    mapping = resolve_columns(
+        ["material", "vendor", "country", "Destination Country", "Customer", "Supply Share"],
+        source="in.csv",
+    )
+
+    assert mapping == {
+        "material": "material",
+        "supplier": "vendor",
+        "supplier_country": "country",
+        "buyer_country": "Destination Country",
+        "buyer": "Customer",
+        "share": "Supply Share",
+    }
+
+
+def test_every_missing_required_column_is_listed_in_one_error() -> None:
+    with pytest.raises(MissingColumnsError) as caught:
+        resolve_columns(["quantity", "plant"], source="orders.csv")
+
+    message = str(caught.value)
+    assert message.startswith("orders.csv:")
+    for canonical in ("material", "supplier", "supplier_country"):
+        assert repr(canonical) in message
+        for alias in SOURCING_ALIASES[canonical]:
+            assert alias in message
+    assert "lifnr" not in message  # optional columns are not reported missing
+
+
+def test_a_single_missing_column_names_it_and_its_aliases() -> None:
+    with pytest.raises(MissingColumnsError) as caught:
+        resolve_columns(["material", "supplier"], source="in.csv")
+
+    message = str(caught.value)
+    assert message.startswith("in.csv: missing required column 'supplier_country' (accepted: ")
+    assert "land1" in message
+    assert "vendor_country" in message
+
+
+def test_a_close_header_is_suggested() -> None:
+    with pytest.raises(MissingColumnsError) as caught:
+        resolve_columns(["material", "supplier", "suplier_country"], source="in.csv")
+
+    assert "'suplier_country'" in str(caught.value)
+
+
+def test_two_headers_meaning_the_same_column_are_refused() -> None:
+    with pytest.raises(UserInputError) as caught:
+        resolve_columns(["material", "supplier", "vendor", "supplier_country"], source="in.csv")
+
+    assert not isinstance(caught.value, MissingColumnsError)
+    message = str(caught.value)
+    assert "'supplier'" in message
+    assert "'vendor'" in message
+
+
+def test_an_sap_alias_and_the_canonical_name_together_are_refused() -> None:
+    with pytest.raises(UserInputError, match="'LAND1'"):
+        resolve_columns(["material", "supplier", "supplier_country", "LAND1"], source="in.csv")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["Material", "material", "supplier", "supplier_country"],
+        ["material", "supplier", "Supplier Country", "supplier_country"],
+    ],
+)
+def test_headers_equal_after_normalising_are_refused(headers: list[str]) -> None:
+    with pytest.raises(UserInputError, match="same name") as caught:
+        resolve_columns(headers, source="in.csv")
+
+    assert not isinstance(caught.value, MissingColumnsError)
+    assert "in.csv" in str(caught.value)
