@@ -129,20 +129,118 @@ def score(
     _run(body)
 
 
-@app.command()
-def features(
-    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Sourcing list or -.")],
+@app.command("score-bom")
+def score_bom(
+    bom_path: Annotated[
+        str,
+        typer.Argument(
+            metavar="BOM",
+            help="Bill of materials: parent, component, quantity (SAP names accepted).",
+        ),
+    ],
+    sourcing: Annotated[str, typer.Option("--sourcing", help="Sourcing list to score.")],
     output: OutputOption,
     as_of: AsOfOption,
     buyer_country: BuyerCountryOption = None,
     buyer: BuyerOption = None,
+    lines: Annotated[
+        str | None, typer.Option("--lines", help="Also write the exploded lines here.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Shares that do not sum to 1 are an error.")
+    ] = False,
+    model: Annotated[str, typer.Option("--model", help="Registry alias or version.")] = "champion",
     output_format: FormatOption = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
-    """Write the feature table: one row per input row, then every feature by its registry name."""
+    """Risk per top-level product of a multi-level BOM, with the pairs that drive it.
+
+    Example: riskengine score-bom bom.csv --sourcing sourcing.csv -o products.csv --as-of 2026-03-01
+    """
+    from riskengine.service import score_bom_file
+
+    def body() -> None:
+        outcome = score_bom_file(
+            load_settings(reference_dir=reference_dir),
+            bom_path=bom_path,
+            sourcing_path=sourcing,
+            output_path=output,
+            as_of=_parse_date(as_of),
+            buyer_country=buyer_country,
+            buyer_name=buyer,
+            lines_path=lines,
+            strict=strict,
+            model_alias=model,
+            output_format=output_format,
+        )
+        counts = outcome.products.group_by("status").len().sort("status").iter_rows()
+        summary = ", ".join(f"{count} {status}" for status, count in counts)
+        _err(
+            f"{outcome.products.height} products ({summary}); {len(outcome.problems)} problems; "
+            f"model version {outcome.model_version}" + (f" -> {output}" if output != "-" else "")
+        )
+        for problem in outcome.problems:
+            _err(f"  {problem.kind}: {problem.message}")
+
+    _run(body)
+
+
+@app.command()
+def report(
+    scores: Annotated[str, typer.Argument(metavar="SCORES", help="Output of riskengine score.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="HTML file to write.")],
+    bom: Annotated[
+        str | None, typer.Option("--bom", help="Output of riskengine score-bom.")
+    ] = None,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """One self-contained HTML report (works offline): heatmap, top pairs, products, history,
+    model card."""
+    from riskengine.service import report_file
+
+    def body() -> None:
+        path = report_file(
+            load_settings(reference_dir=reference_dir),
+            scores_path=scores,
+            output_path=output,
+            bom_scores_path=bom,
+        )
+        _err(f"report -> {path}")
+
+    _run(body)
+
+
+@app.command()
+def features(
+    input_path: Annotated[
+        str, typer.Argument(metavar="INPUT", help="Sourcing list or -; or `list` for the catalog.")
+    ],
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Output file (.csv, .parquet, .json) or -.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date the features describe (YYYY-MM-DD).")
+    ] = None,
+    buyer_country: BuyerCountryOption = None,
+    buyer: BuyerOption = None,
+    output_format: FormatOption = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="With `list`: a Markdown table.")
+    ] = False,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """Write the feature table (one row per input row, then every feature by its registry name),
+    or `riskengine features list` to print the catalog of features."""
+    if input_path == "list":
+        from riskengine.render import print_feature_catalog
+
+        _run(lambda: print_feature_catalog(markdown=markdown))
+        return
     from riskengine.service import features_file
 
     def body() -> None:
+        if output is None or as_of is None:
+            raise UserInputError("features INPUT needs -o OUTPUT and --as-of DATE")
         settings = load_settings(reference_dir=reference_dir)
         table = features_file(
             settings,
@@ -179,6 +277,26 @@ def train(
             from riskengine.render import print_metrics
 
             print_metrics(outcome.metrics)
+
+    _run(body)
+
+
+@app.command("screening-eval")
+def screening_eval(
+    pairs: Annotated[
+        Path, typer.Argument(help="CSV of labelled name pairs: query, listed_name, is_same_entity.")
+    ],
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """Precision and recall of listed-entity name screening on a labelled set of name pairs."""
+
+    def body() -> None:
+        from riskengine.render import print_screening_evaluation
+        from riskengine.service import evaluate_screening
+
+        print_screening_evaluation(
+            evaluate_screening(load_settings(reference_dir=reference_dir), str(pairs))
+        )
 
     _run(body)
 

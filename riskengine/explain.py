@@ -38,6 +38,20 @@ MEASURE_NOUNS = {
     "export_ban": "export ban",
 }
 FAMILY_ORDER = ("export_controls", "policy", "concentration")
+# The feature columns a driver text (and a hard rule) reads; rows equal on these get equal text.
+DRIVER_COLUMNS = (
+    "material_id",
+    "supplier_country",
+    "production_basis",
+    "export_control_event",
+    "destination_measure_event",
+    "buyer_listing_entity",
+    "buyer_listing_match_score",
+    "buyer_listed",
+    "flow_ban_in_force",
+    "announced_event",
+    "supplier_country_new_restrictions_24m",
+)
 MAX_DRIVERS = 4
 
 
@@ -175,13 +189,11 @@ class DriverWriter:
             )
         return sentences
 
-    def drivers(self, row: dict, contributions: dict[str, float], rules: list[str]) -> str:
-        """The drivers of one pair: hard rules first, then families by how much they add."""
+    def drivers(self, row: dict, ranked_families: list[str], rules: list[str]) -> str:
+        """The drivers of one pair: hard rules first, then the families that raise its score, in
+        the order of how much they raise it, then the rest (facts that did not raise it)."""
         sentences = [f"Hard rule: {rule}" for rule in rules]
-        ranked = sorted(
-            FAMILY_ORDER,
-            key=lambda family: (-contributions.get(family, 0.0), FAMILY_ORDER.index(family)),
-        )
+        ranked = [*ranked_families, *(f for f in FAMILY_ORDER if f not in ranked_families)]
         for family in ranked:
             for sentence in getattr(self, family)(row):
                 if sentence not in sentences and not any(sentence in rule for rule in rules):

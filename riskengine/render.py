@@ -82,3 +82,51 @@ def print_reference_summary(
     console = _console(stderr=False)
     console.print(table)
     console.print(f"fingerprint {fingerprint}")
+
+
+def feature_catalog_markdown() -> str:
+    """The registry as a Markdown table (the README's feature table is this output)."""
+    from riskengine.features.registry import registry
+
+    lines = [
+        "| feature | family | model input | sources | description |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in registry():
+        lines.append(
+            f"| `{spec.name}` | {spec.family} | {'yes' if spec.model_input else 'no'} | "
+            f"{', '.join(spec.sources) or 'the input'} | {spec.description} |"
+        )
+    return "\n".join(lines)
+
+
+def print_feature_catalog(*, markdown: bool = False) -> None:
+    """Each feature's name, family, description and sources, from the registry."""
+    if markdown:
+        print(feature_catalog_markdown())
+        return
+    from riskengine.features.registry import registry
+
+    table = Table(title="Features (riskengine features list)")
+    for column in ("feature", "family", "model input", "sources", "description"):
+        table.add_column(column, overflow="fold")
+    for spec in registry():
+        table.add_row(
+            spec.name,
+            spec.family,
+            "yes" if spec.model_input else "no",
+            ", ".join(spec.sources) or "the input",
+            spec.description,
+        )
+    _console(stderr=False).print(table)
+
+
+def print_screening_evaluation(result: dict) -> None:
+    """Precision and recall of name screening at the threshold."""
+    _console(stderr=False).print(
+        f"name screening at threshold {result['threshold']:.2f}: "
+        f"precision {result['precision']:.4f}, recall {result['recall']:.4f} "
+        f"(true positives {result['true_positive']}, false positives "
+        f"{result['false_positive']}, false negatives {result['false_negative']}; "
+        f"{result['pairs']} labelled pairs)"
+    )

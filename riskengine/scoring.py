@@ -54,26 +54,31 @@ class PreparedPairs:
         return self.resolved.filter(pl.col("reason").is_null())
 
 
-def _resolve_unique(
-    values: pl.Series, resolve: Callable[[str], str]
-) -> dict[str, tuple[str | None, str | None]]:
-    results: dict[str, tuple[str | None, str | None]] = {}
-    for value in values.drop_nulls().unique().to_list():
+def _resolution(values: pl.Series, resolve: Callable[[str], str]) -> pl.DataFrame:
+    """Resolve each distinct value once: value, resolved id or null, error or null."""
+    rows = []
+    for value in values.drop_nulls().unique().sort().to_list():
         try:
-            results[value] = (resolve(value), None)
+            rows.append((value, resolve(value), None))
         except (UnknownMaterialError, CountryError) as error:
-            results[value] = (None, str(error))
-    return results
-
-
-def _lookup(column: pl.Series, results: dict, index: int, missing: str) -> pl.Series:
-    return pl.Series(
-        [
-            results[value][index] if value is not None else (None if index == 0 else missing)
-            for value in column.to_list()
-        ],
-        dtype=pl.String,
+            rows.append((value, None, str(error)))
+    return pl.DataFrame(
+        rows, schema={"value": pl.String, "resolved": pl.String, "error": pl.String}, orient="row"
     )
+
+
+def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) -> list[pl.Expr]:
+    """Expressions mapping ``column`` to its resolved id and its reason (or null)."""
+    ids = dict(zip(resolution["value"], resolution["resolved"], strict=True))
+    errors = dict(zip(resolution["value"], resolution["error"], strict=True))
+    source = pl.col(column)
+    return [
+        source.replace_strict(ids, default=None, return_dtype=pl.String).alias(f"{column}_id"),
+        pl.when(source.is_null())
+        .then(pl.lit(empty_reason))
+        .otherwise(source.replace_strict(errors, default=None, return_dtype=pl.String))
+        .alias(f"{column}_reason"),
+    ]
 
 
 def prepare_pairs(
@@ -89,84 +94,67 @@ def prepare_pairs(
         When ``buyer_country`` given as an option is itself unknown or ambiguous.
     """
     columns = resolve_columns(raw.columns, source=source)
-    text = raw.select(
-        pl.col(name).cast(pl.String).str.strip_chars().alias(canonical)
-        for canonical, name in columns.items()
-    )
-    catalog = load_catalog()
-    materials = _resolve_unique(
-        text["material"], lambda value: catalog.resolve_material(value).material_id
-    )
-    suppliers = _resolve_unique(text["supplier_country"], normalise_country)
-    if "buyer_country" in text.columns:
-        buyer_countries = text["buyer_country"]
-        if buyer_country is not None:
-            buyer_countries = buyer_countries.fill_null(buyer_country)
-    else:
-        buyer_countries = pl.Series([buyer_country] * raw.height, dtype=pl.String)
     if buyer_country is not None:
         try:
             normalise_country(buyer_country)
         except CountryError as error:
             raise UserInputError(f"--buyer-country: {error}") from error
-    buyers = _resolve_unique(buyer_countries, normalise_country)
-
-    material_reason = _lookup(text["material"], materials, 1, "material is empty")
-    supplier_reason = _lookup(text["supplier_country"], suppliers, 1, "supplier country is empty")
-    buyer_reason = pl.Series(
-        [buyers[value][1] if value is not None else None for value in buyer_countries.to_list()],
-        dtype=pl.String,
+    text = raw.select(
+        pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
+        for canonical, name in columns.items()
     )
-    reasons = [material_reason, supplier_reason, buyer_reason]
-    supplier_text = text["supplier"]
-    reasons.append(
-        pl.Series(
-            [None if value else "supplier is empty" for value in supplier_text.to_list()],
-            dtype=pl.String,
-        )
+    for optional in ("buyer_country", "buyer", "share"):
+        if optional not in text.columns:
+            text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
+    text = text.with_columns(
+        pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
+        pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
     )
-    if "share" in text.columns:
-        share = text["share"].str.replace(",", ".").cast(pl.Float64, strict=False)
-        bad_share = text["share"].is_not_null() & (
-            share.is_null() | (share < 0) | (share > 1) | share.is_nan()
-        )
-        reasons.append(
-            pl.Series(
-                [
-                    f"share {value!r} is not a fraction between 0 and 1" if bad else None
-                    for value, bad in zip(text["share"].to_list(), bad_share.to_list(), strict=True)
-                ],
-                dtype=pl.String,
-            )
-        )
-    reason = pl.DataFrame(reasons).select(
-        pl.concat_str(pl.all(), separator="; ", ignore_nulls=True).alias("reason")
-    )["reason"]
-    reason = reason.replace("", None)
-
-    buyer_names = (
-        text["buyer"]
-        if "buyer" in text.columns
-        else pl.Series([None] * raw.height, dtype=pl.String)
+    catalog = load_catalog()
+    materials = _resolution(
+        text["material"], lambda value: catalog.resolve_material(value).material_id
     )
-    if buyer_name is not None:
-        buyer_names = buyer_names.fill_null(buyer_name)
-    resolved = pl.DataFrame(
-        {
-            PAIR_KEY: pl.int_range(raw.height, dtype=pl.UInt32, eager=True),
-            "material_id": _lookup(text["material"], materials, 0, ""),
-            "supplier_country": _lookup(text["supplier_country"], suppliers, 0, ""),
-            "buyer_country": pl.Series(
-                [
-                    buyers[value][0] if value is not None else None
-                    for value in buyer_countries.to_list()
-                ],
-                dtype=pl.String,
-            ),
-            "supplier_name": supplier_text,
-            "buyer_name": buyer_names,
-            "reason": reason,
-        }
+    countries = _resolution(
+        pl.concat([text["supplier_country"], text["buyer_country"]]), normalise_country
+    )
+    share = text["share"].str.replace(",", ".").cast(pl.Float64, strict=False)
+    bad_share = pl.col("share").is_not_null() & (
+        pl.col("share_value").is_null()
+        | pl.col("share_value").is_nan()
+        | (pl.col("share_value") < 0)
+        | (pl.col("share_value") > 1)
+    )
+    resolved = text.with_columns(share.alias("share_value")).with_columns(
+        *_resolved_columns("material", materials, "material is empty"),
+        *_resolved_columns("supplier_country", countries, "supplier country is empty"),
+        *_resolved_columns("buyer_country", countries, "buyer country is empty"),
+        pl.when(pl.col("supplier").is_null()).then(pl.lit("supplier is empty")).alias(
+            "supplier_reason"
+        ),
+        pl.when(bad_share)
+        .then(pl.format("share '{}' is not a fraction between 0 and 1", pl.col("share")))
+        .alias("share_reason"),
+    )
+    resolved = resolved.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(PAIR_KEY),
+        pl.col("material_id"),
+        pl.col("supplier_country_id").alias("supplier_country"),
+        pl.col("buyer_country_id").alias("buyer_country"),
+        pl.col("supplier").alias("supplier_name"),
+        pl.col("buyer").alias("buyer_name"),
+        pl.when(bad_share).then(None).otherwise(pl.col("share_value")).alias("share"),
+        pl.concat_str(
+            "material_reason",
+            "supplier_country_reason",
+            # A missing buyer country is allowed: destination measures then do not apply.
+            pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
+            "supplier_reason",
+            "share_reason",
+            separator="; ",
+            ignore_nulls=True,
+        )
+        .replace("", None)
+        .alias("reason"),
     )
     return PreparedPairs(raw=raw, resolved=resolved)
 
@@ -186,26 +174,37 @@ def risk_band(score: pl.Expr) -> pl.Expr:
     return expression
 
 
-def family_contributions(
-    features: pl.DataFrame, model: ScoringModel
-) -> tuple[pl.Series, dict[str, pl.Series]]:
-    """The model's probability, and per feature family how much it drops when that family is
-    set to its neutral (training-median) values."""
-    from riskengine.models.matrix import feature_matrix
-
-    matrix = feature_matrix(features, model.feature_names)
-    probability = model.model.predict_proba(matrix)[:, 1]
+def _families(model: ScoringModel) -> dict[str, list[str]]:
     families: dict[str, list[str]] = {}
     for spec in registry():
         if spec.name in model.feature_names:
             families.setdefault(spec.family, []).append(spec.name)
-    contributions = {}
-    for family, names in families.items():
+    return families
+
+
+def family_contributions(features: pl.DataFrame, model: ScoringModel) -> pl.DataFrame:
+    """Per row: the model's probability, and per feature family how much it drops when that
+    family is set to its neutral (training-median) values.
+
+    Rows with the same model inputs get the same answers, so the model runs once per distinct
+    input vector (a sourcing list repeats few of them), not once per row.
+    """
+    from riskengine.models.matrix import feature_matrix
+
+    names = list(model.feature_names)
+    distinct = features.select(names).unique(maintain_order=True)
+    matrix = feature_matrix(distinct, model.feature_names)
+    probability = model.model.predict_proba(matrix)[:, 1]
+    results = {"model_score": probability}
+    for family, family_names in _families(model).items():
         neutral = matrix.copy()
-        for name in names:
+        for name in family_names:
             neutral[name] = model.neutral_values.get(name, 0.0)
-        contributions[family] = pl.Series(probability - model.model.predict_proba(neutral)[:, 1])
-    return pl.Series("risk_score", probability, dtype=pl.Float64), contributions
+        results[f"contribution_{family}"] = probability - model.model.predict_proba(neutral)[:, 1]
+    scored = pl.concat([distinct, pl.DataFrame(results)], how="horizontal")
+    return features.select(PAIR_KEY, *names).join(
+        scored, on=names, how="left", nulls_equal=True, maintain_order="left"
+    ).drop(names)
 
 
 def hard_rules(row: dict) -> list[str]:
@@ -226,51 +225,83 @@ def hard_rules(row: dict) -> list[str]:
     return rules
 
 
+def _driver_texts(
+    features: pl.DataFrame, reference: ReferenceData, *, as_of: date, families: list[str]
+) -> pl.Series:
+    """Drivers per row, rendered once per distinct combination of the facts they cite."""
+    from riskengine.explain import DRIVER_COLUMNS, DriverWriter
+
+    contribution_columns = [f"contribution_{family}" for family in families]
+    # Only the order of the families matters to the text, not the contributions themselves.
+    ranked = features.with_columns(
+        pl.concat_list(
+            [
+                pl.struct(pl.col(column).alias("value"), pl.lit(family).alias("family"))
+                for column, family in zip(contribution_columns, families, strict=True)
+            ]
+        )
+        .list.eval(pl.element().sort_by(pl.element().struct.field("value"), descending=True))
+        .list.eval(
+            pl.when(pl.element().struct.field("value") > 0).then(
+                pl.element().struct.field("family")
+            )
+        )
+        .list.drop_nulls()
+        .list.join(",")
+        .alias("family_order")
+    )
+    keys = [*DRIVER_COLUMNS, "family_order"]
+    distinct = ranked.select(keys).unique(maintain_order=True)
+    writer = DriverWriter(reference, as_of)
+    texts = [
+        writer.drivers(row, row["family_order"].split(",") if row["family_order"] else [],
+                       hard_rules(row))
+        for row in distinct.iter_rows(named=True)
+    ]
+    lookup = distinct.with_columns(pl.Series("drivers", texts, dtype=pl.String))
+    return ranked.select(keys).join(lookup, on=keys, how="left", nulls_equal=True,
+                                    maintain_order="left")["drivers"]
+
+
 def score_pairs(
     prepared: PreparedPairs, reference: ReferenceData, model: ScoringModel, *, as_of: date
 ) -> pl.DataFrame:
     """One output row per input row, in input order: the input columns, then the scores."""
-    from riskengine.explain import DriverWriter
-
     clashing = [name for name in SCORE_OUTPUT_COLUMNS if name in prepared.raw.columns]
     if clashing:
         raise UserInputError(
             f"input already has output column(s) {', '.join(clashing)}; rename or drop them"
         )
     features = feature_table(prepared, reference, as_of=as_of)
+    families = list(_families(model))
     scores = pl.DataFrame(
-        {
-            PAIR_KEY: pl.Series([], dtype=pl.UInt32),
-            "risk_score": pl.Series([], dtype=pl.Float64),
-            "risk_band": pl.Series([], dtype=pl.String),
-            "drivers": pl.Series([], dtype=pl.String),
+        schema={
+            PAIR_KEY: pl.UInt32,
+            "risk_score": pl.Float64,
+            "risk_band": pl.String,
+            "model_score": pl.Float64,
+            "drivers": pl.String,
         }
     )
     if features.height:
-        probability, contributions = family_contributions(features, model)
-        writer = DriverWriter(reference, as_of)
-        bands, drivers, final_scores = [], [], []
+        contributions = family_contributions(features, model)
+        scored = pl.concat([features, contributions.drop(PAIR_KEY)], how="horizontal")
+        blocked = pl.col("buyer_listed").fill_null(False) | pl.col("flow_ban_in_force").fill_null(
+            False
+        )
         # A hard rule means the flow is already blocked: the disruption is not a probability
         # any more, so the score is 1 and the model's own estimate stays in model_score.
-        model_bands = pl.DataFrame({"p": probability}).select(risk_band(pl.col("p")).alias("band"))[
-            "band"
-        ]
-        for index, row in enumerate(features.iter_rows(named=True)):
-            rules = hard_rules(row)
-            row_contributions = {
-                family: float(values[index]) for family, values in contributions.items()
-            }
-            drivers.append(writer.drivers(row, row_contributions, rules))
-            bands.append("critical" if rules else model_bands[index])
-            final_scores.append(1.0 if rules else float(probability[index]))
-        scores = pl.DataFrame(
-            {
-                PAIR_KEY: features[PAIR_KEY],
-                "risk_score": pl.Series(final_scores, dtype=pl.Float64),
-                "model_score": probability,
-                "risk_band": pl.Series(bands, dtype=pl.String),
-                "drivers": pl.Series(drivers, dtype=pl.String),
-            }
+        scores = scored.select(
+            PAIR_KEY,
+            pl.when(blocked).then(pl.lit(1.0)).otherwise(pl.col("model_score")).alias(
+                "risk_score"
+            ),
+            pl.when(blocked)
+            .then(pl.lit("critical"))
+            .otherwise(risk_band(pl.col("model_score")))
+            .alias("risk_band"),
+            "model_score",
+            _driver_texts(scored, reference, as_of=as_of, families=families).alias("drivers"),
         )
     resolved = prepared.resolved.join(scores, on=PAIR_KEY, how="left", maintain_order="left")
     output = pl.concat(

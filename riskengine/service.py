@@ -199,3 +199,148 @@ def train(
     else:
         message = f"registered version {version}; champion stays version {current}"
     return TrainOutcome(False, version, run_id, current, result.metrics, message)
+
+
+def evaluate_screening(settings: Settings, pairs_path: str) -> dict:
+    """Precision and recall of name screening on labelled pairs, against the whole list."""
+    from riskengine.errors import MissingColumnsError
+    from riskengine.names import evaluate_name_matching
+
+    pairs = read_table(pairs_path)
+    missing = [
+        name for name in ("query", "listed_name", "is_same_entity") if name not in pairs.columns
+    ]
+    if missing:
+        raise MissingColumnsError(f"{pairs_path}: missing columns {', '.join(missing)}")
+    reference = load_reference(settings.reference_dir)
+    labelled = [
+        (
+            row["query"],
+            row["listed_name"],
+            str(row["is_same_entity"]).strip().lower() in {"true", "1", "yes"},
+        )
+        for row in pairs.iter_rows(named=True)
+    ]
+    listed_names = reference.listed_entities["entity_name"].unique(maintain_order=True).to_list()
+    result = evaluate_name_matching(labelled, listed_names)
+    return {**result, "pairs": len(labelled)}
+
+
+@dataclass(frozen=True)
+class BomOutcome:
+    """What ``riskengine score-bom`` produced."""
+
+    products: pl.DataFrame
+    lines: pl.DataFrame
+    problems: tuple
+    model_version: str
+
+
+def score_bom_file(
+    settings: Settings,
+    *,
+    bom_path: str,
+    sourcing_path: str,
+    output_path: str,
+    as_of: date,
+    buyer_country: str | None = None,
+    buyer_name: str | None = None,
+    lines_path: str | None = None,
+    strict: bool = False,
+    model_alias: str = "champion",
+    output_format: str | None = None,
+) -> BomOutcome:
+    """Score the sourcing list, explode the BOM over it and write one row per top-level product
+    (and, with ``lines_path``, the exploded lines). Nothing is written when the inputs fail."""
+    from riskengine.bom import score_bom
+    from riskengine.models.tracking import load_registered_model
+    from riskengine.scoring import score_pairs
+
+    bom = read_table(bom_path)
+    prepared = _prepare(sourcing_path, None, buyer_country, buyer_name)
+    reference = load_reference(settings.reference_dir)
+    model = load_registered_model(settings, model_alias)
+    scored = score_pairs(prepared, reference, model, as_of=as_of)
+    result = score_bom(bom, scored, source=bom_path, strict=strict)
+    products = result.products.with_columns(
+        pl.lit(model.version).alias("model_version"), pl.lit(as_of.isoformat()).alias("as_of")
+    )
+    if lines_path is not None:
+        write_table(result.lines, lines_path)
+    write_table(products, output_path, output_format)
+    return BomOutcome(products, result.lines, result.problems, model.version)
+
+
+SCORE_NUMBER_COLUMNS = ("risk_score", "model_score")
+BOM_NUMBER_COLUMNS = ("risk_score", "max_pair_risk", "exposure")
+
+
+def _numbers(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    # Scores read back from CSV arrive as text.
+    return frame.with_columns(
+        pl.col(name).cast(pl.Float64, strict=False) for name in columns if name in frame.columns
+    )
+
+
+def report_file(
+    settings: Settings,
+    *,
+    scores_path: str,
+    output_path: str,
+    bom_scores_path: str | None = None,
+    history_quarters: int = 8,
+) -> str:
+    """Render the HTML report of a scores file (and BOM scores), with the top pairs re-scored as
+    of each of the last quarters by the model version that scored them."""
+    from riskengine.io import write_text
+    from riskengine.models.tracking import load_registered_model
+    from riskengine.report import ModelCard, quarter_starts, render_report, top_pairs
+    from riskengine.schemas import SCORE_OUTPUT_COLUMNS
+    from riskengine.scoring import score_pairs
+
+    scores = _numbers(read_table(scores_path), SCORE_NUMBER_COLUMNS)
+    bom_products = (
+        _numbers(read_table(bom_scores_path), BOM_NUMBER_COLUMNS) if bom_scores_path else None
+    )
+    versions = scores["model_version"].drop_nulls().unique().to_list()
+    as_of_values = scores["as_of"].drop_nulls().unique().to_list()
+    if len(versions) != 1 or len(as_of_values) != 1:
+        from riskengine.errors import UserInputError
+
+        raise UserInputError(
+            f"{scores_path}: a report needs scores from one model version and one as-of date "
+            f"(found versions {versions}, as-of dates {as_of_values})"
+        )
+    as_of = date.fromisoformat(as_of_values[0])
+    reference = load_reference(settings.reference_dir)
+    model = load_registered_model(settings, versions[0])
+
+    top = top_pairs(scores)
+    input_columns = [name for name in scores.columns if name not in SCORE_OUTPUT_COLUMNS]
+    prepared = prepare_pairs(
+        top.select(input_columns), source=scores_path, buyer_country=None, buyer_name=None
+    )
+    history_frames = []
+    for quarter in quarter_starts(as_of, history_quarters):
+        rescored = score_pairs(prepared, reference, model, as_of=quarter)
+        history_frames.append(
+            pl.DataFrame(
+                {
+                    "pair_label": top["pair_label"],
+                    "quarter": [quarter] * top.height,
+                    "risk_score": rescored["risk_score"],
+                }
+            )
+        )
+    history = pl.concat(history_frames) if history_frames else None
+    card = ModelCard(
+        model_version=model.version,
+        run_id=model.run_id,
+        metrics=model.metrics,
+        reference_fingerprint=reference.fingerprint,
+        as_of=as_of.isoformat(),
+        trained_on="public-events panel (see the MLflow run)",
+    )
+    html = render_report(scores, history=history, bom_products=bom_products, model_card=card)
+    write_text(html, output_path)
+    return output_path

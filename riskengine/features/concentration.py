@@ -6,9 +6,10 @@ stages, mine for ore and concentrate), walking up its commodity's lineage, then 
 walking up again. So dysprosium oxide uses the heavy rare-earth separation shares once they are
 published, and world rare-earth mine output before that.
 
-Shares are each country's output over the sum of country rows (``WLD`` excluded); ``ROW`` (the
-rest of the world) counts in that total but not as one country in the HHI, since it lumps many
-small producers together.
+Shares are each country's output over the sum of country rows (``WLD`` excluded). ``ROW`` (the
+rest of the world) counts as one producer in the HHI, so the HHI stays within [1/n, 1] for n
+rows; that overstates it by ROW's share squared (under 0.004 in the shipped data). It is never
+the top producer.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _pair_basis(spine: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _dataset_summary(shares: pl.LazyFrame, governance: pl.LazyFrame | None) -> pl.LazyFrame:
-    countries = shares.filter(pl.col("country_iso3") != REST_OF_WORLD)
+    countries = shares
     if governance is not None:
         scaled = governance.select(
             "country_iso3", governance_scale(pl.col("wgi_score")).alias("governance")
@@ -116,7 +117,10 @@ def _dataset_summary(shares: pl.LazyFrame, governance: pl.LazyFrame | None) -> p
         countries = countries.with_columns(pl.lit(None, dtype=pl.Float64).alias("governance"))
     return countries.group_by("dataset", "production_stage").agg(
         (pl.col("share") ** 2).sum().alias("material_hhi"),
-        pl.col("share").max().alias("top_producer_share"),
+        pl.col("share")
+        .filter(pl.col("country_iso3") != REST_OF_WORLD)
+        .max()
+        .alias("top_producer_share"),
         ((pl.col("share") ** 2) * pl.col("governance").fill_null(NEUTRAL_GOVERNANCE))
         .sum()
         .alias("material_hhi_wgi"),
@@ -256,4 +260,164 @@ def production_basis(spine: pl.LazyFrame, production: pl.LazyFrame, *, as_of: da
             .then(pl.concat_str("dataset", "production_stage", "year", separator="|"))
             .alias("production_basis"),
         )
+    )
+
+
+def latest_import_shares(importer_breakdowns: pl.LazyFrame) -> pl.LazyFrame:
+    """Origin shares of the latest complete import breakdown per importer and commodity.
+
+    A breakdown is complete when its origin rows (``WLD`` excluded) cover at least 95% of the
+    total; shares come from quantities when every origin has one, else from the share column.
+    """
+    group = ["importer_iso3", "commodity", "period", "published"]
+    origins = importer_breakdowns.filter(
+        pl.col("commodity").is_not_null() & (pl.col("origin_iso3") != WORLD)
+    ).with_columns(
+        pl.when(pl.col("quantity").is_not_null().all().over(group))
+        .then(pl.col("quantity") / pl.col("quantity").sum().over(group))
+        .otherwise(pl.col("share"))
+        .alias("import_share")
+    )
+    complete = origins.filter(pl.col("import_share").sum().over(group) >= 0.95)
+    latest = complete.filter(
+        pl.col("published") == pl.col("published").max().over(["importer_iso3", "commodity"])
+    ).filter(pl.col("period") == pl.col("period").max().over(["importer_iso3", "commodity"]))
+    return latest.select("importer_iso3", "commodity", "origin_iso3", "import_share", "period")
+
+
+def _import_basis(spine: pl.LazyFrame, importer_breakdowns: pl.LazyFrame) -> pl.LazyFrame:
+    """Per pair, the nearest commodity in the material's lineage with a buyer-side breakdown."""
+    catalog = load_catalog()
+    lineage = pl.DataFrame(
+        [
+            {"material_id": material_id, "rank": rank, "commodity": commodity}
+            for material_id in catalog.material_ids
+            for rank, commodity in enumerate(
+                catalog.commodity_lineage(catalog.material(material_id).primary_commodity)
+            )
+        ],
+        schema={"material_id": pl.String, "rank": pl.Int32, "commodity": pl.String},
+    )
+    shares = latest_import_shares(importer_breakdowns)
+    available = shares.select("importer_iso3", "commodity").unique()
+    return (
+        spine.select(PAIR_KEY, "material_id", "buyer_country", "supplier_country")
+        .join(lineage.lazy(), on="material_id")
+        .join(
+            available.rename({"importer_iso3": "buyer_country"}),
+            on=["buyer_country", "commodity"],
+        )
+        .filter(pl.col("rank") == pl.col("rank").min().over(PAIR_KEY))
+        .join(shares.rename({"importer_iso3": "buyer_country"}), on=["buyer_country", "commodity"])
+    )
+
+
+@feature(
+    family="concentration",
+    description="HHI (0-1) of the buyer country's imports of the material by origin (latest "
+    "complete breakdown known at as-of; null where none is known)",
+    sources=("importer_breakdowns",),
+    dtype=pl.Float64,
+    model_input=False,
+)
+def buyer_import_hhi(
+    spine: pl.LazyFrame, importer_breakdowns: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    hhi = (
+        _import_basis(spine, importer_breakdowns)
+        .group_by(PAIR_KEY)
+        .agg((pl.col("import_share") ** 2).sum().alias("buyer_import_hhi"))
+    )
+    return spine.select(PAIR_KEY).join(hhi, on=PAIR_KEY, how="left")
+
+
+@feature(
+    family="concentration",
+    description="The supplier country's share of the buyer country's imports of the material "
+    "(GeoPolRisk style; 0 when not a listed origin, null where no breakdown is known)",
+    sources=("importer_breakdowns",),
+    dtype=pl.Float64,
+    model_input=False,
+)
+def supplier_share_of_buyer_imports(
+    spine: pl.LazyFrame, importer_breakdowns: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    basis = _import_basis(spine, importer_breakdowns)
+    known = basis.select(PAIR_KEY).unique()
+    own = (
+        basis.filter(pl.col("origin_iso3") == pl.col("supplier_country"))
+        .group_by(PAIR_KEY)
+        .agg(pl.col("import_share").sum().alias("own_share"))
+    )
+    return (
+        spine.select(PAIR_KEY)
+        .join(known.with_columns(pl.lit(True).alias("known")), on=PAIR_KEY, how="left")
+        .join(own, on=PAIR_KEY, how="left")
+        .select(
+            PAIR_KEY,
+            pl.when(pl.col("known"))
+            .then(pl.col("own_share").fill_null(0.0))
+            .alias("supplier_share_of_buyer_imports"),
+        )
+    )
+
+
+def _sourcing_countries(spine: pl.LazyFrame) -> pl.LazyFrame:
+    """The input's own shares per material and supplier country, normalised per material.
+
+    A set-level fact: it depends on every row of the input, so it is computed over the whole
+    spine (never per chunk). Rows without a share make the material's concentration unknown.
+    """
+    materials = spine.group_by("material_id").agg(
+        pl.col("share").is_null().any().alias("incomplete"), pl.col("share").sum().alias("total")
+    )
+    return (
+        spine.group_by("material_id", "supplier_country")
+        .agg(pl.col("share").sum().alias("country_share"))
+        .join(materials, on="material_id")
+        .filter(~pl.col("incomplete") & (pl.col("total") > 0))
+        .with_columns((pl.col("country_share") / pl.col("total")).alias("country_share"))
+    )
+
+
+@feature(
+    family="concentration",
+    description="The buyer's own sourcing concentration for the material: HHI over supplier "
+    "countries of the input's share column (null when a share is missing)",
+    sources=(),
+    dtype=pl.Float64,
+    model_input=False,
+)
+def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+    hhi = (
+        _sourcing_countries(spine)
+        .group_by("material_id")
+        .agg((pl.col("country_share") ** 2).sum().alias("buyer_sourcing_hhi"))
+    )
+    return (
+        spine.select(PAIR_KEY, "material_id")
+        .join(hhi, on="material_id", how="left")
+        .select(PAIR_KEY, "buyer_sourcing_hhi")
+    )
+
+
+@feature(
+    family="concentration",
+    description="The buyer sources the material from a single supplier country (by the input's "
+    "shares; null when a share is missing)",
+    sources=(),
+    dtype=pl.Boolean,
+    model_input=False,
+)
+def single_source_country(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+    countries = (
+        _sourcing_countries(spine)
+        .filter(pl.col("country_share") > 0)
+        .group_by("material_id")
+        .agg((pl.len() == 1).alias("single_source_country"))
+    )
+    return (
+        spine.select(PAIR_KEY, "material_id")
+        .join(countries, on="material_id", how="left")
+        .select(PAIR_KEY, "single_source_country")
     )

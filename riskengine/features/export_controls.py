@@ -8,6 +8,7 @@ entities listed by ``as_of``.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 
@@ -171,6 +172,24 @@ def destination_measure_event(
     return spine.select(PAIR_KEY).join(worst, on=PAIR_KEY, how="left")
 
 
+@lru_cache(maxsize=16)
+def _cached_matches(
+    names: tuple[str | None, ...], listed_names: tuple[str, ...]
+) -> list[tuple[float, int | None]]:
+    # Several builders screen the same names against the same list; match once.
+    return match_names(list(names), list(listed_names))
+
+
+def list_severity(list_name: pl.Expr) -> pl.Expr:
+    """Severity of a list: export control, entity and unreliable entity lists 3, watch lists 1."""
+    lowered = list_name.str.to_lowercase()
+    return (
+        pl.when(lowered.str.contains("watch list"))
+        .then(pl.lit(1, dtype=pl.Int8))
+        .otherwise(pl.lit(3, dtype=pl.Int8))
+    )
+
+
 def _listing_matches(
     spine: pl.LazyFrame,
     listed_entities: pl.LazyFrame,
@@ -178,46 +197,68 @@ def _listing_matches(
     name_column: str,
     by_supplier_country: bool,
 ) -> pl.LazyFrame:
-    """Best listing match per pair: score, entity, list and date.
+    """Best listing match per pair: score, and above the threshold the entity, list, date and
+    list severity.
 
     Name matching needs the names in memory, so the unique names (not the spine) are collected.
     """
     keys = [name_column, "supplier_country"] if by_supplier_country else [name_column]
-    queries = spine.select(keys).unique().collect().sort(keys)
-    entities = listed_entities.collect()
-    results = []
+    queries = spine.select(keys).unique().collect().sort(keys, nulls_last=True)
+    entities = listed_entities.collect().with_columns(
+        list_severity(pl.col("list_name")).alias("list_severity")
+    )
     groups = (
         queries.partition_by("supplier_country", as_dict=True)
         if by_supplier_country
         else {(None,): queries}
     )
+    matched_groups = []
     for (authority,), group in groups.items():
         candidates = (
             entities.filter(pl.col("listing_authority_iso3") == authority)
             if by_supplier_country
             else entities
-        )
-        names = group[name_column].to_list()
+        ).with_row_index("candidate")
         if candidates.is_empty():
-            matches = [(0.0, None)] * len(names)
+            matches = [(0.0, None)] * group.height
         else:
-            matches = match_names(names, candidates["entity_name"].to_list())
-        for query_row, (score, index) in zip(group.iter_rows(named=True), matches, strict=True):
-            entity = candidates.row(index, named=True) if index is not None else None
-            results.append(
-                {
-                    **query_row,
-                    "score": float(score),
-                    "evidence": (
-                        f"{entity['entity_name']}|{entity['list_name']}|{entity['listed_on']}"
-                        if entity is not None and score >= LISTING_MATCH_THRESHOLD
-                        else None
-                    ),
-                }
+            matches = _cached_matches(
+                tuple(group[name_column].to_list()), tuple(candidates["entity_name"].to_list())
             )
-    schema = {column: pl.String for column in keys} | {"score": pl.Float64, "evidence": pl.String}
-    matched = pl.DataFrame(results, schema=schema).lazy()
-    return spine.select(PAIR_KEY, *keys).join(matched, on=keys, how="left", nulls_equal=True)
+        scored = group.with_columns(
+            pl.Series("score", [score for score, _ in matches], dtype=pl.Float64),
+            pl.Series("candidate", [index for _, index in matches], dtype=pl.UInt32),
+        ).join(candidates, on="candidate", how="left")
+        matched_groups.append(scored)
+    matched = pl.concat(matched_groups, how="diagonal_relaxed") if matched_groups else None
+    listed = pl.col("score") >= LISTING_MATCH_THRESHOLD
+    columns = [
+        *keys,
+        "score",
+        pl.when(listed)
+        .then(
+            pl.concat_str(
+                "entity_name", "list_name", pl.col("listed_on").cast(pl.String), separator="|"
+            )
+        )
+        .alias("evidence"),
+        pl.when(listed).then(pl.col("list_severity")).alias("list_severity"),
+        pl.when(listed).then(pl.col("listed_on")).alias("listed_on"),
+    ]
+    if matched is None or matched.is_empty():
+        empty = pl.DataFrame(
+            schema={
+                **{key: pl.String for key in keys},
+                "score": pl.Float64,
+                "evidence": pl.String,
+                "list_severity": pl.Int8,
+                "listed_on": pl.Date,
+            }
+        )
+        return spine.select(PAIR_KEY, *keys).join(empty.lazy(), on=keys, how="left")
+    return spine.select(PAIR_KEY, *keys).join(
+        matched.select(columns).lazy(), on=keys, how="left", nulls_equal=True
+    )
 
 
 @feature(
@@ -289,4 +330,96 @@ def supplier_listing_match_score(
     )
     return matched.select(
         PAIR_KEY, pl.col("score").fill_null(0.0).alias("supplier_listing_match_score")
+    )
+
+
+@feature(
+    family="export_controls",
+    description="Severity of the list the buyer matched (3 export control, entity or unreliable "
+    "entity list; 1 watch list; 0 none)",
+    sources=("listed_entities",),
+    dtype=pl.Int8,
+    model_input=False,
+)
+def buyer_listing_severity(
+    spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _listing_matches(
+        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+    )
+    return matched.select(
+        PAIR_KEY, pl.col("list_severity").fill_null(0).cast(pl.Int8).alias("buyer_listing_severity")
+    )
+
+
+@feature(
+    family="export_controls",
+    description="Date the entity the buyer matched was listed",
+    sources=("listed_entities",),
+    dtype=pl.Date,
+    model_input=False,
+)
+def buyer_listing_date(
+    spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _listing_matches(
+        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+    )
+    return matched.select(PAIR_KEY, pl.col("listed_on").alias("buyer_listing_date"))
+
+
+@feature(
+    family="export_controls",
+    description="The supplier matches a listed entity on any list (score above the threshold)",
+    sources=("listed_entities",),
+    dtype=pl.Boolean,
+    model_input=False,
+)
+def supplier_listed(
+    spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _listing_matches(
+        spine, listed_entities, name_column="supplier_name", by_supplier_country=False
+    )
+    return matched.select(
+        PAIR_KEY,
+        (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias("supplier_listed"),
+    )
+
+
+@feature(
+    family="export_controls",
+    description="State of the most relevant measure on this flow as of the date: in_force, "
+    "announced, ended (suspended or lifted by as-of) or none",
+    sources=("policy_events",),
+    dtype=pl.String,
+    model_input=False,
+)
+def flow_measure_state(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    restrictive = policy_events.filter(pl.col("measure").is_in(RESTRICTIVE)).with_columns(
+        severity_expression(),
+        pl.when(pl.col("ended").is_not_null())
+        .then(pl.lit("ended"))
+        .when(pl.col("effective").is_not_null() & (pl.col("effective") <= as_of))
+        .then(pl.lit("in_force"))
+        .otherwise(pl.lit("announced"))
+        .alias("state"),
+    )
+    matched = _flow_measures(spine, restrictive, destination="any", scopes=("flow",))
+    # In force outranks announced, which outranks ended; then severity.
+    rank = pl.col("state").replace_strict(
+        {"in_force": 0, "announced": 1, "ended": 2}, return_dtype=pl.Int8
+    )
+    best = (
+        matched.with_columns(rank.alias("state_rank"))
+        .sort([PAIR_KEY, "state_rank", "severity"], descending=[False, False, True])
+        .group_by(PAIR_KEY, maintain_order=True)
+        .agg(pl.col("state").first().alias("flow_measure_state"))
+    )
+    return (
+        spine.select(PAIR_KEY)
+        .join(best, on=PAIR_KEY, how="left")
+        .with_columns(pl.col("flow_measure_state").fill_null("none"))
     )

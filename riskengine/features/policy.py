@@ -35,6 +35,31 @@ def _count(spine: pl.LazyFrame, counts: pl.LazyFrame, on: str, name: str) -> pl.
     )
 
 
+def _supplier_country_momentum(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date, months: int
+) -> pl.LazyFrame:
+    counts = (
+        _new_restrictions(policy_events, as_of=as_of, months=months)
+        .group_by(pl.col("country_iso3").alias("supplier_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "supplier_country", f"supplier_country_new_restrictions_{months}m")
+
+
+@feature(
+    family="policy",
+    description="New restrictive export measures by the supplier country that took effect in the "
+    "trailing 12 months (any material)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+    model_input=False,
+)
+def supplier_country_new_restrictions_12m(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    return _supplier_country_momentum(spine, policy_events, as_of=as_of, months=12)
+
+
 @feature(
     family="policy",
     description="New restrictive export measures by the supplier country that took effect in the "
@@ -45,12 +70,21 @@ def _count(spine: pl.LazyFrame, counts: pl.LazyFrame, on: str, name: str) -> pl.
 def supplier_country_new_restrictions_24m(
     spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    counts = (
-        _new_restrictions(policy_events, as_of=as_of, months=MOMENTUM_MONTHS)
-        .group_by(pl.col("country_iso3").alias("supplier_country"))
-        .agg(pl.len().alias("count"))
-    )
-    return _count(spine, counts, "supplier_country", "supplier_country_new_restrictions_24m")
+    return _supplier_country_momentum(spine, policy_events, as_of=as_of, months=24)
+
+
+@feature(
+    family="policy",
+    description="New restrictive export measures by the supplier country that took effect in the "
+    "trailing 60 months (any material)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+    model_input=False,
+)
+def supplier_country_new_restrictions_60m(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    return _supplier_country_momentum(spine, policy_events, as_of=as_of, months=60)
 
 
 @feature(
@@ -145,3 +179,140 @@ def days_since_last_restriction(
             .alias("days_since_last_restriction"),
         )
     )
+
+
+DECAY_HALF_LIFE_DAYS = 365.0
+
+
+@feature(
+    family="policy",
+    description="Severity of the restrictive measures that took effect on this flow, each halved "
+    "for every year since it took effect (summed; 0 when none)",
+    sources=("policy_events",),
+    dtype=pl.Float64,
+    model_input=False,
+)
+def decayed_restriction_severity(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    started = policy_events.filter(
+        pl.col("measure").is_in(RESTRICTIVE) & (pl.col("effective") <= as_of)
+    ).with_columns(severity_expression())
+    matched = _flow_measures(spine, started, destination="any", scopes=("flow",))
+    age_days = (pl.lit(as_of) - pl.col("effective")).dt.total_days()
+    decayed = matched.group_by(PAIR_KEY).agg(
+        (pl.col("severity") * (0.5 ** (age_days / DECAY_HALF_LIFE_DAYS))).sum().alias("decayed")
+    )
+    return (
+        spine.select(PAIR_KEY)
+        .join(decayed, on=PAIR_KEY, how="left")
+        .select(PAIR_KEY, pl.col("decayed").fill_null(0.0).alias("decayed_restriction_severity"))
+    )
+
+
+@feature(
+    family="policy",
+    description="Measures by any country aimed at the buyer's country (export restrictions, bans "
+    "on its military end users, listings of its entities) that took effect in the trailing 24 "
+    "months: political tension",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+    model_input=False,
+)
+def buyer_country_targeted_measures_24m(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    window_start = months_before(as_of, MOMENTUM_MONTHS)
+    counts = (
+        policy_events.filter(
+            pl.col("target_country_iso3").is_not_null()
+            & pl.col("measure").is_in([*RESTRICTIVE, "entity_listing"])
+            & (pl.col("effective") > window_start)
+            & (pl.col("effective") <= as_of)
+        )
+        .group_by(pl.col("target_country_iso3").alias("buyer_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "buyer_country", "buyer_country_targeted_measures_24m")
+
+
+@feature(
+    family="policy",
+    description="The supplier country bans exports of the unprocessed form (ore, concentrate) of "
+    "the material's commodity: a push to process at home that reaches processed stages too",
+    sources=("policy_events",),
+    dtype=pl.Boolean,
+)
+def unprocessed_export_ban_in_force(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    from riskengine.catalog import load_catalog
+
+    catalog = load_catalog()
+    ore_of = pl.DataFrame(
+        [
+            {"material_id": material_id, "ore_material_id": ore_id}
+            for material_id in catalog.material_ids
+            for ore_id in catalog.material_ids
+            if catalog.material(ore_id).stage == "ore_concentrate"
+            and catalog.material(ore_id).primary_commodity
+            in catalog.commodity_lineage(catalog.material(material_id).primary_commodity)
+        ],
+        schema={"material_id": pl.String, "ore_material_id": pl.String},
+    )
+    bans = policy_events.filter(
+        (pl.col("measure") == "export_ban")
+        & (pl.col("scope") == "flow")
+        & pl.col("target_country_iso3").is_null()
+        & (pl.col("effective") <= as_of)
+        & (pl.col("ended").is_null() | (pl.col("ended") > as_of))
+    )
+    banned_ores = (
+        event_material_coverage(bans)
+        .join(
+            bans.select("event_id", pl.col("country_iso3").alias("supplier_country")), on="event_id"
+        )
+        .select(pl.col("material_id").alias("ore_material_id"), "supplier_country")
+        .unique()
+    )
+    hits = (
+        spine.select(PAIR_KEY, "material_id", "supplier_country")
+        .join(ore_of.lazy(), on="material_id")
+        .join(banned_ores, on=["ore_material_id", "supplier_country"])
+        .select(PAIR_KEY)
+        .unique()
+        .with_columns(pl.lit(True).alias("hit"))
+    )
+    return (
+        spine.select(PAIR_KEY)
+        .join(hits, on=PAIR_KEY, how="left")
+        .select(PAIR_KEY, pl.col("hit").fill_null(False).alias("unprocessed_export_ban_in_force"))
+    )
+
+
+@feature(
+    family="policy",
+    description="Other supply measures by the supplier country in the trailing 24 months that "
+    "are not export restrictions (proposals, statements, import bans, non-state disruptions)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+    model_input=False,
+)
+def supplier_country_other_measures_24m(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    window_start = months_before(as_of, MOMENTUM_MONTHS)
+    known_from = pl.coalesce("effective", "announced")
+    counts = (
+        policy_events.filter(
+            (
+                ~pl.col("measure").is_in([*RESTRICTIVE, "entity_listing"])
+                | pl.col("scope").is_in(["proposal", "statement", "non_state"])
+            )
+            & (known_from > window_start)
+            & (known_from <= as_of)
+        )
+        .group_by(pl.col("country_iso3").alias("supplier_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "supplier_country", "supplier_country_other_measures_24m")

@@ -35,8 +35,10 @@ class FeatureSpec:
     dtype : pl.DataType
         The declared output dtype, checked by the runner.
     model_input : bool
-        ``False`` for evidence columns (event ids, entity names) that explain but are not fed
-        to the model.
+        ``False`` for columns the model is not trained on: evidence (event ids, entity names),
+        facts the public-events panel has no values for (names, the input's shares, import
+        breakdowns published after the training period), and features that did not improve
+        PR-AUC on the validation window before the test period (see README, "The model").
     """
 
     name: str

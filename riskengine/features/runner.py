@@ -22,7 +22,9 @@ SPINE_SCHEMA: dict[str, pl.DataType] = {
     "buyer_country": pl.String(),
     "supplier_name": pl.String(),
     "buyer_name": pl.String(),
+    "share": pl.Float64(),
 }
+OPTIONAL_SPINE_COLUMNS = ("share",)
 
 
 def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
@@ -31,7 +33,8 @@ def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
     - production and governance: rows whose edition was published by ``as_of``;
     - policy events: announced by ``as_of`` (or, with no announcement date, effective by it);
       an end date is known only once it has passed;
-    - listed entities: listed by ``as_of``.
+    - listed entities: listed by ``as_of``;
+    - importer breakdowns: published by ``as_of``.
     """
     events = reference.policy_events.lazy()
     known_from = pl.coalesce("announced", "effective")
@@ -42,6 +45,9 @@ def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
             pl.when(pl.col("ended") <= as_of).then(pl.col("ended")).alias("ended")
         ),
         "listed_entities": reference.listed_entities.lazy().filter(pl.col("listed_on") <= as_of),
+        "importer_breakdowns": reference.importer_breakdowns.lazy().filter(
+            pl.col("published") <= as_of
+        ),
     }
 
 
@@ -66,6 +72,9 @@ def build_features(
         Builders to run; defaults to the whole registry.
     """
     specs = tuple(specs) if specs is not None else registry()
+    for column in OPTIONAL_SPINE_COLUMNS:
+        if column not in spine.columns:
+            spine = spine.with_columns(pl.lit(None, dtype=SPINE_SCHEMA[column]).alias(column))
     missing = [column for column in SPINE_SCHEMA if column not in spine.columns]
     if missing:
         raise ValueError(f"spine is missing columns: {', '.join(missing)}")

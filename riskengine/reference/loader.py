@@ -119,16 +119,19 @@ TABLE_SPECS: dict[str, TableSpec] = {
         columns={
             "importer_iso3": pl.String(),
             "material": pl.String(),
+            "commodity": pl.String(),
             "period": pl.String(),
             "origin_iso3": pl.String(),
             "quantity": pl.Float64(),
             "unit": pl.String(),
             "share": pl.Float64(),
+            "published": pl.Date(),
             "basis": pl.String(),
             "source": pl.String(),
         },
-        required=("importer_iso3", "material", "period", "origin_iso3", "source"),
+        required=("importer_iso3", "material", "period", "origin_iso3", "published", "source"),
         country_columns=("importer_iso3", "origin_iso3"),
+        date_columns_for_summary=("published",),
     ),
 }
 

@@ -102,14 +102,14 @@ def test_nothing_is_known_before_the_first_edition(tiny_reference: ReferenceData
 
 def test_hhi_and_shares_from_the_first_edition(tiny_reference: ReferenceData) -> None:
     features = _features(tiny_reference, date(2023, 6, 1))
-    # Shares of the sum of country rows (WLD excluded): CHN 0.6, USA 0.3, ROW 0.1.
-    # ROW is not one country, so it stays out of the HHI: 0.36 + 0.09.
-    assert features["material_hhi"].to_list() == pytest.approx([0.45, 0.45, 0.45])
+    # Shares of the sum of country rows (WLD excluded): CHN 0.6, USA 0.3, ROW 0.1;
+    # ROW counts as one producer: 0.36 + 0.09 + 0.01.
+    assert features["material_hhi"].to_list() == pytest.approx([0.46, 0.46, 0.46])
     assert features["supplier_country_share"].to_list() == pytest.approx([0.6, 0.0, 0.6])
     assert features["top_producer_share"][0] == pytest.approx(0.6)
     assert features["production_data_age_years"][0] == 1
     # No governance known yet: every producer counts at the neutral 5.
-    assert features["material_hhi_wgi"][0] == pytest.approx(0.45 * 5)
+    assert features["material_hhi_wgi"][0] == pytest.approx(0.46 * 5)
 
 
 def test_a_later_edition_replaces_the_revised_year(tiny_reference: ReferenceData) -> None:
@@ -166,3 +166,57 @@ def test_hhi_and_shares_stay_in_range(reference: ReferenceData) -> None:
         assert features["material_hhi"].is_between(0, 1).all()
         assert features["supplier_country_share"].is_between(0, 1).all()
         assert (features["top_producer_share"] ** 2 <= features["material_hhi"] + 1e-12).all()
+    # HHI lies in [1/n, 1] for the n producer rows behind it.
+    rows_per_basis = reference.production.filter(pl.col("country_iso3") != "WLD").group_by(
+        "material", "stage", "year", "published"
+    ).len()
+    assert rows_per_basis["len"].min() >= 1
+
+
+def test_hhi_is_at_least_one_over_the_number_of_producers(reference: ReferenceData) -> None:
+    from riskengine.features.concentration import latest_country_shares
+    from riskengine.features.runner import known_at
+
+    for as_of in (date(2015, 1, 1), date(2024, 6, 1), date(2026, 6, 1)):
+        shares = latest_country_shares(known_at(reference, as_of)["production"]).collect()
+        summary = shares.group_by("dataset", "production_stage").agg(
+            (pl.col("share") ** 2).sum().alias("hhi"), pl.len().alias("producers")
+        )
+        assert (summary["hhi"] >= 1 / summary["producers"] - 1e-9).all()
+        assert (summary["hhi"] <= 1 + 1e-9).all()
+
+
+def test_japan_january_2026_import_concentration(reference: ReferenceData) -> None:
+    """Japan's rare-earth imports, January 2026: 1,127 t China, 221 t Vietnam, 79 t France,
+    1 t Malaysia, 50 t others, of 1,478 t (Japanese customs via Bloomberg)."""
+    spine = make_spine(
+        [
+            ("dysprosium_oxide", "CHN", "JPN", None, None),
+            ("ndpr_oxide", "VNM", "JPN", None, None),
+            ("ndpr_oxide", "AUS", "JPN", None, None),
+        ]
+    )
+    features = build_features(spine, reference, as_of=date(2026, 3, 1))
+    total = 1127 + 221 + 79 + 1 + 50
+    expected_hhi = sum((tonnes / total) ** 2 for tonnes in (1127, 221, 79, 1, 50))
+    assert features["buyer_import_hhi"].to_list() == pytest.approx([expected_hhi] * 3)
+    assert features["supplier_share_of_buyer_imports"].to_list() == pytest.approx(
+        [1127 / total, 221 / total, 0.0]
+    )
+    before = build_features(spine, reference, as_of=date(2026, 2, 26))
+    assert before["buyer_import_hhi"].is_null().all()
+
+
+def test_buyer_sourcing_concentration_from_the_input_shares(reference: ReferenceData) -> None:
+    spine = make_spine(
+        [
+            ("ndpr_oxide", "CHN", "JPN", "A", None),
+            ("ndpr_oxide", "CHN", "JPN", "B", None),
+            ("ndpr_oxide", "MYS", "JPN", "C", None),
+            ("dysprosium_oxide", "CHN", "JPN", "A", None),
+            ("gallium_metal", "CHN", "JPN", "D", None),
+        ]
+    ).with_columns(pl.Series("share", [0.4, 0.2, 0.4, 1.0, None]))
+    features = build_features(spine, reference, as_of=date(2025, 1, 1))
+    assert features["buyer_sourcing_hhi"].to_list() == pytest.approx([0.52, 0.52, 0.52, 1.0, None])
+    assert features["single_source_country"].to_list() == [False, False, False, True, None]

@@ -1,0 +1,528 @@
+"""BOM explosion and roll-up: tiny literal BOMs against a hand-built scored sourcing list."""
+
+from __future__ import annotations
+
+import math
+from random import Random
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from riskengine.bom import (
+    BOM_ALIASES,
+    LINE_SCHEMA,
+    LINE_STATUSES,
+    PROBLEM_KINDS,
+    PRODUCT_SCHEMA,
+    BomResult,
+    parse_numbers,
+    score_bom,
+)
+from riskengine.errors import MissingColumnsError, UserInputError
+
+# (material_id, supplier, supplier country, risk_score, share, status)
+SourcingRow = tuple[str, str, str, float | None, str | None, str]
+
+SOURCING: list[SourcingRow] = [
+    ("dysprosium_oxide", "Baotou Example Co.", "CHN", 0.18, "0.6", "scored"),
+    ("dysprosium_oxide", "Kuantan Example Sdn Bhd", "MYS", 0.05, "0.3", "scored"),
+    ("ndfeb_magnet", "Magnet Example KK", "JPN", 0.10, None, "scored"),
+    ("cerium_oxide", "Cerium Example Co.", "CHN", 0.02, None, "scored"),
+    ("gallium_metal", "Gallium Example A", "CHN", 0.30, "0.5", "scored"),
+    ("gallium_metal", "Gallium Example B", "DEU", 0.01, "0.5", "scored"),
+    ("germanium_metal", "Germanium Example", "???", None, None, "rejected"),
+]
+
+
+def scored_sourcing(rows: list[SourcingRow] = SOURCING) -> pl.DataFrame:
+    """A frame shaped like ``score_pairs`` output (input columns, then the scores)."""
+    return pl.DataFrame(
+        {
+            "material": [row[0] for row in rows],
+            "supplier": [row[1] for row in rows],
+            "supplier_country": [row[2] for row in rows],
+            "share": [row[4] for row in rows],
+            "material_id": [row[0] for row in rows],
+            "supplier_country_iso3": [row[2] if row[5] == "scored" else None for row in rows],
+            "risk_score": [row[3] for row in rows],
+            "risk_band": ["medium" if row[3] is not None else None for row in rows],
+            "model_score": [row[3] for row in rows],
+            "drivers": [None for _ in rows],
+            "status": [row[5] for row in rows],
+            "reason": [None if row[5] == "scored" else "unknown country '???'" for row in rows],
+            "model_version": ["test-1" for _ in rows],
+            "as_of": ["2025-06-30" for _ in rows],
+        },
+        schema_overrides={
+            "share": pl.String,
+            "risk_score": pl.Float64,
+            "model_score": pl.Float64,
+            "drivers": pl.String,
+            "supplier_country_iso3": pl.String,
+            "risk_band": pl.String,
+        },
+    )
+
+
+def bom_frame(rows: list[tuple], columns: tuple[str, ...] = ("parent", "component", "quantity")):
+    return pl.DataFrame(
+        [list(row) for row in rows], schema=dict.fromkeys(columns, pl.String), orient="row"
+    )
+
+
+def product(result: BomResult, name: str) -> dict:
+    rows = result.products.filter(pl.col("product") == name).to_dicts()
+    assert len(rows) == 1, f"{name} appears {len(rows)} times"
+    return rows[0]
+
+
+def kinds(result: BomResult) -> list[str]:
+    return [problem.kind for problem in result.problems]
+
+
+def material_risk(rows: list[SourcingRow], material_id: str) -> float:
+    scored = [row for row in rows if row[0] == material_id and row[5] == "scored"]
+    shares = [float(row[4]) for row in scored if row[4] is not None]
+    if len(shares) == len(scored):
+        return sum(float(row[4]) * row[3] for row in scored) / sum(shares)
+    return sum(row[3] for row in scored) / len(scored)
+
+
+# ----------------------------------------------------------------------- quantities
+
+
+def test_quantities_multiply_down_every_path_with_base_quantity_and_scrap() -> None:
+    bom = bom_frame(
+        [
+            ("Motor M-1", "Rotor R-200", "2", None, None),
+            ("Rotor R-200", "NdFeB magnet", "5", "10", "10"),  # 5 per 10 rotors, 10 % scrap
+            ("Rotor R-200", "Dysprosium oxide", "0,025", None, None),
+            ("Motor M-1", "Dysprosium oxide", "0.01", None, None),
+        ],
+        ("parent", "component", "quantity", "base_quantity", "scrap_percent"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    quantities = dict(result.lines.select("path", "quantity_per_product_unit").iter_rows())
+    assert quantities == pytest.approx(
+        {
+            "Motor M-1 > Rotor R-200 > NdFeB magnet": 2 * 5 / 10 * 1.1,
+            "Motor M-1 > Rotor R-200 > Dysprosium oxide": 0.05,
+            "Motor M-1 > Dysprosium oxide": 0.01,
+        }
+    )
+    motor = product(result, "Motor M-1")
+    assert motor["status"] == "scored"
+    dysprosium = material_risk(SOURCING, "dysprosium_oxide")
+    # Dysprosium counts once although two paths use it.
+    assert motor["risk_score"] == pytest.approx(1 - (1 - dysprosium) * (1 - 0.10))
+    assert motor["max_pair_risk"] == pytest.approx(0.18)
+    assert motor["driving_material"] == "Dysprosium oxide"
+    assert motor["driving_supplier"] == "Baotou Example Co."
+    assert motor["exposure"] == pytest.approx(1.1 * 0.10 + 0.06 * dysprosium)
+    assert "Dysprosium oxide from Baotou Example Co. (China): pair risk 0.18" in motor["drivers"]
+    assert "0.06 per product unit via Rotor R-200 and 1 other path" in motor["drivers"]
+
+
+def test_contributions_sum_to_the_product_risk_and_exposures_to_its_exposure() -> None:
+    bom = bom_frame(
+        [
+            ("Drive", "Motor", "2"),
+            ("Motor", "Dysprosium oxide", "0.1"),
+            ("Motor", "Gallium metal", "0.2"),
+            ("Drive", "Cerium oxide", "1"),
+        ]
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    drive = product(result, "Drive")
+    assert result.lines["contribution"].sum() == pytest.approx(drive["risk_score"])
+    assert result.lines["exposure"].sum() == pytest.approx(drive["exposure"])
+    shares = result.lines.group_by("material_id").agg(pl.col("share").sum())
+    assert shares["share"].to_list() == pytest.approx([1.0] * 3)
+
+
+def test_decimal_comma_thousands_and_trailing_minus_are_read() -> None:
+    values = pl.Series(["1,5", "1.234,5", "1,234.5", " 2 ", "100-", "abc", "", None, "1e-3"])
+    assert parse_numbers(values).to_list() == [
+        1.5,
+        1234.5,
+        1234.5,
+        2.0,
+        -100.0,
+        None,
+        None,
+        None,
+        0.001,
+    ]
+
+
+def test_typed_parquet_like_columns_are_accepted() -> None:
+    bom = pl.DataFrame(
+        {"parent": ["Pump"], "component": ["Gallium metal"], "quantity": [1.5]},
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.parquet")
+    assert product(result, "Pump")["status"] == "scored"
+    assert result.lines["quantity_per_product_unit"].to_list() == [1.5, 1.5]
+
+
+# --------------------------------------------------------------------- bad rows
+
+
+@pytest.mark.parametrize(
+    ("quantity", "base", "scrap", "words"),
+    [
+        ("-3", None, None, "quantity '-3' is not a positive number"),
+        ("0", None, None, "quantity '0' is not a positive number"),
+        ("abc", None, None, "quantity 'abc' is not a number"),
+        (None, None, None, "quantity is empty"),
+        ("inf", None, None, "quantity 'inf' is not a positive number"),
+        ("1", "0", None, "base quantity '0' is not a positive number"),
+        ("1", "x", None, "base quantity 'x' is not a number"),
+        ("1", None, "100", "scrap percentage '100' is not at least 0 and below 100"),
+        ("1", None, "-5", "scrap percentage '-5' is not at least 0 and below 100"),
+    ],
+)
+def test_unusable_numbers_refuse_only_the_products_using_the_row(
+    quantity: str | None, base: str | None, scrap: str | None, words: str
+) -> None:
+    bom = bom_frame(
+        [
+            ("Motor", "Rotor", "1", None, None),
+            ("Rotor", "Cerium oxide", quantity, base, scrap),
+            ("Pump", "Gallium metal", "1", None, None),
+        ],
+        ("parent", "component", "quantity", "base_quantity", "scrap_percent"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    assert kinds(result) == ["bad_quantity"]
+    assert words in result.problems[0].message
+    assert "bom.csv row 2 (Rotor > Cerium oxide)" in result.problems[0].message
+    motor = product(result, "Motor")
+    assert motor["status"] == "refused"
+    assert motor["risk_score"] is None
+    assert "bom.csv row 2" in motor["reason"] and words in motor["reason"]
+    assert product(result, "Pump")["status"] == "scored"
+    line = result.lines.filter(pl.col("product") == "Motor").to_dicts()
+    assert [row["status"] for row in line] == ["bad_quantity"]
+    assert line[0]["quantity_per_product_unit"] is None
+
+
+def test_rows_without_component_refuse_their_product_and_rows_without_parent_are_reported() -> None:
+    bom = bom_frame(
+        [("Motor", "", "1"), (None, "Cerium oxide", "1"), ("Pump", "Gallium metal", "1")]
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    assert kinds(result) == ["bad_line", "bad_line"]
+    assert "component is empty" in result.problems[0].message
+    assert "parent is empty; the row belongs to no product" in result.problems[1].message
+    assert product(result, "Motor")["status"] == "refused"
+    assert product(result, "Pump")["status"] == "scored"
+    assert result.products.height == 2
+
+
+def test_text_and_document_items_are_excluded_and_reported() -> None:
+    bom = bom_frame(
+        [
+            ("Motor", "Cerium oxide", "1", "L"),
+            ("Motor", "See drawing 42", "1", "t"),
+            ("Motor", "DOC-7", "1", "D"),
+            ("Manual", "Cover text", "1", "T"),
+        ],
+        ("parent", "component", "quantity", "item_category"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    assert kinds(result) == ["excluded_item"] * 3
+    assert "text item (category T)" in result.problems[0].message
+    assert "document item (category D)" in result.problems[1].message
+    assert result.lines["material"].to_list() == ["Cerium oxide"]
+    assert product(result, "Motor")["status"] == "scored"
+    manual = product(result, "Manual")
+    assert manual["status"] == "unscored"
+    assert "only text or document items" in manual["reason"]
+
+
+# ------------------------------------------------------------------------ cycles
+
+
+def test_cycle_unknown_leaf_and_share_sum_leave_the_rest_scored_and_nothing_disappears() -> None:
+    rows = [
+        ("Motor M-1", "Rotor R-200", "2"),
+        ("Rotor R-200", "Dysprosium oxide", "0.025"),
+        ("Rotor R-200", "NdFeB magnet", "0.5"),
+        ("Pump P-9", "Loop A", "1"),
+        ("Loop A", "Loop B", "1"),
+        ("Loop B", "Loop A", "1"),
+        ("Loop B", "Cerium oxide", "1"),
+        ("Pump P-9", "Gallium metal", "1"),
+        ("Fan F-3", "Unobtanium", "2"),
+        ("Fan F-3", "Cerium oxide", "1"),
+        ("Island X", "Island Y", "1"),
+        ("Island Y", "Island X", "1"),
+    ]
+    result = score_bom(bom_frame(rows), scored_sourcing(), source="bom.csv")
+
+    # Every top-level product has exactly one row, in first-appearance order.
+    assert result.products["product"].to_list() == ["Motor M-1", "Pump P-9", "Fan F-3"]
+    assert result.products["status"].to_list() == ["scored", "refused", "scored"]
+
+    problems = {(problem.kind, problem.product, problem.path) for problem in result.problems}
+    assert problems == {
+        ("cycle", "Pump P-9", "Pump P-9 > Loop A > Loop B > Loop A"),
+        ("cycle", None, "Island X > Island Y > Island X"),
+        ("share_sum", None, None),
+        ("unknown_leaf", "Fan F-3", "Fan F-3 > Unobtanium"),
+    }
+    share_problem = next(p for p in result.problems if p.kind == "share_sum")
+    assert "Dysprosium oxide sum to 0.9" in share_problem.message
+    unknown = next(p for p in result.problems if p.kind == "unknown_leaf")
+    assert "'Unobtanium'" in unknown.message
+
+    pump = product(result, "Pump P-9")
+    assert "contains the cycle Loop A > Loop B > Loop A" in pump["reason"]
+    fan = product(result, "Fan F-3")
+    assert fan["risk_score"] == pytest.approx(0.02)
+    assert "'Unobtanium' is not a known material" in fan["reason"]
+    assert "risk_score covers the scored materials only" in fan["reason"]
+
+    # Count reconciliation: every BOM row is on an exploded path or in a problem's path.
+    covered = " | ".join([*result.lines["path"].to_list(), *(p.message for p in result.problems)])
+    for parent, component, _ in rows:
+        edge = f"{parent} > {component}"
+        assert edge in covered, edge
+    # Every path ends in exactly one line per supplier, or one line without a supplier.
+    paths = result.lines.group_by("product", "path").agg(
+        pl.len().alias("lines"), pl.col("supplier").null_count().alias("no_supplier")
+    )
+    for row in paths.iter_rows(named=True):
+        assert row["no_supplier"] in (0, row["lines"])
+        assert row["no_supplier"] <= 1
+    assert set(result.lines["status"].unique()) <= set(LINE_STATUSES)
+    assert set(kinds(result)) <= set(PROBLEM_KINDS)
+    cycle_line = result.lines.filter(pl.col("status") == "cycle").to_dicts()
+    assert [row["path"] for row in cycle_line] == ["Pump P-9 > Loop A"]
+    assert "Loop A is on the cycle Loop A > Loop B > Loop A" in cycle_line[0]["reason"]
+    refused_lines = result.lines.filter(
+        (pl.col("product") == "Pump P-9") & (pl.col("status") == "scored")
+    )
+    assert refused_lines["contribution"].null_count() == refused_lines.height
+    assert set(refused_lines["reason"]) == {"product refused"}
+
+
+def test_a_self_loop_is_a_cycle() -> None:
+    bom = bom_frame(
+        [("Pump", "Seal kit", "1"), ("Seal kit", "Seal kit", "1"), ("Fan", "Cerium oxide", "1")]
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    assert [(p.kind, p.product, p.path) for p in result.problems] == [
+        ("cycle", "Pump", "Pump > Seal kit > Seal kit")
+    ]
+    assert "the cycle Seal kit > Seal kit" in product(result, "Pump")["reason"]
+    assert product(result, "Pump")["status"] == "refused"
+    assert product(result, "Fan")["status"] == "scored"
+
+
+def test_products_deeper_than_max_depth_are_refused() -> None:
+    chain = [(f"Level {level}", f"Level {level + 1}", "1") for level in range(5)]
+    bom = bom_frame([*chain, ("Level 5", "Cerium oxide", "1"), ("Fan", "Cerium oxide", "1")])
+    shallow = score_bom(bom, scored_sourcing(), source="bom.csv", max_depth=6)
+    assert product(shallow, "Level 0")["status"] == "scored"
+    cut = score_bom(bom, scored_sourcing(), source="bom.csv", max_depth=3)
+    assert kinds(cut) == ["too_deep"]
+    assert cut.problems[0].path == "Level 0 > Level 1 > Level 2 > Level 3"
+    assert product(cut, "Level 0")["status"] == "refused"
+    assert "more than 3 levels deep" in product(cut, "Level 0")["reason"]
+    assert product(cut, "Fan")["status"] == "scored"
+
+
+# ---------------------------------------------------------------------- sourcing
+
+
+def test_strict_mode_raises_when_shares_do_not_sum_to_one() -> None:
+    bom = bom_frame([("Motor", "Dy2O3", "1")])
+    with pytest.raises(UserInputError, match=r"Dysprosium oxide sum to 0\.9"):
+        score_bom(bom, scored_sourcing(), source="bom.csv", strict=True)
+    # Materials the BOM does not use are not checked.
+    strict = score_bom(
+        bom_frame([("Pump", "Gallium metal", "1")]), scored_sourcing(), source="b", strict=True
+    )
+    assert product(strict, "Pump")["status"] == "scored"
+
+
+def test_missing_shares_split_what_the_given_ones_leave() -> None:
+    rows: list[SourcingRow] = [
+        ("gallium_metal", "A", "CHN", 0.4, "0.5", "scored"),
+        ("gallium_metal", "B", "DEU", 0.1, None, "scored"),
+        ("gallium_metal", "C", "JPN", 0.2, None, "scored"),
+    ]
+    result = score_bom(
+        bom_frame([("Pump", "Gallium metal", "1")]), scored_sourcing(rows), source="b"
+    )
+    assert result.problems == ()
+    shares = dict(result.lines.select("supplier", "share").iter_rows())
+    assert shares == pytest.approx({"A": 0.5, "B": 0.25, "C": 0.25})
+    assert product(result, "Pump")["risk_score"] == pytest.approx(0.2 + 0.025 + 0.05)
+
+    starved = [*rows[:2], ("gallium_metal", "C", "JPN", 0.2, "0.7", "scored")]
+    result = score_bom(
+        bom_frame([("Pump", "Gallium metal", "1")]), scored_sourcing(starved), source="b"
+    )
+    assert kinds(result) == ["share_sum"]
+    assert "leaving nothing for the 1 without a share" in result.problems[0].message
+
+
+def test_materials_without_a_scored_supplier_are_reported_and_left_out() -> None:
+    bom = bom_frame(
+        [
+            ("Sensor", "Germanium metal", "1"),
+            ("Sensor", "Cerium oxide", "1"),
+            ("Probe", "Terbium oxide", "1"),
+        ]
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    assert [(p.kind, p.product) for p in result.problems] == [
+        ("no_sourcing", "Sensor"),
+        ("no_sourcing", "Probe"),
+    ]
+    assert "all 1 sourcing row(s) of it were rejected" in result.problems[0].message
+    assert "unknown country '???'" in result.problems[0].message
+    assert "not in the sourcing list" in result.problems[1].message
+    sensor = product(result, "Sensor")
+    assert sensor["status"] == "scored"
+    assert sensor["risk_score"] == pytest.approx(0.02)
+    assert "Germanium metal has no scored supplier" in sensor["reason"]
+    probe = product(result, "Probe")
+    assert probe["status"] == "unscored"
+    assert probe["risk_score"] is None
+    assert "Terbium oxide has no scored supplier" in probe["reason"]
+
+
+# ------------------------------------------------------------------- input shapes
+
+
+def test_sap_column_names_and_zero_padded_numbers_are_accepted() -> None:
+    bom = pl.DataFrame(
+        {
+            "MATNR": ["000000000000004711", "4712", "4712"],
+            "IDNRK": ["4712", "NdFeB magnet", "Text"],
+            "MENGE": ["2,000", "0,025", "1"],
+            "BMENG": ["1", "10", None],
+            "AUSCH": ["0", "20", None],
+            "POSTP": ["L", "L", "T"],
+        }
+    )
+    result = score_bom(bom, scored_sourcing(), source="stpo.xlsx")
+    assert result.products["product"].to_list() == ["4711"]
+    assert kinds(result) == ["excluded_item"]
+    line = result.lines.row(0, named=True)
+    assert line["path"] == "4711 > 4712 > NdFeB magnet"
+    assert line["quantity_per_product_unit"] == pytest.approx(2 * 0.025 / 10 * 1.2)
+    assert {"matnr", "idnrk", "menge", "bmeng", "ausch", "postp"} <= {
+        alias for aliases in BOM_ALIASES.values() for alias in aliases
+    }
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(MissingColumnsError, match="'quantity'"):
+        score_bom(
+            pl.DataFrame({"parent": ["A"], "component": ["B"]}), scored_sourcing(), source="b"
+        )
+
+
+def test_an_empty_bom_gives_empty_frames_with_the_full_schema() -> None:
+    result = score_bom(bom_frame([]), scored_sourcing(), source="b")
+    assert result.products.schema == pl.Schema(PRODUCT_SCHEMA)
+    assert result.lines.schema == pl.Schema(LINE_SCHEMA)
+    assert result.products.height == result.lines.height == 0
+    assert result.problems == ()
+
+
+# -------------------------------------------------------------------- properties
+
+MATERIALS = {
+    "dysprosium_oxide": "Dysprosium oxide",
+    "ndfeb_magnet": "NdFeB magnet",
+    "cerium_oxide": "Cerium oxide",
+    "gallium_metal": "Gallium metal",
+}
+
+
+@st.composite
+def boms_and_sourcing(draw: st.DrawFn) -> tuple[list[tuple[str, str, str]], list[SourcingRow]]:
+    """A random acyclic BOM over a few assemblies and materials, and suppliers for it."""
+    assemblies = [f"Assembly {index}" for index in range(draw(st.integers(1, 5)))]
+    rows: list[tuple[str, str, str]] = []
+    for index, assembly in enumerate(assemblies):
+        # Components only point to later assemblies, so the BOM has no cycle.
+        choices = [*assemblies[index + 1 :], *MATERIALS.values()]
+        components = draw(st.lists(st.sampled_from(choices), min_size=1, max_size=4))
+        for component in components:
+            quantity = draw(st.floats(0.001, 100, allow_nan=False, allow_infinity=False))
+            rows.append((assembly, component, repr(quantity)))
+    sourcing: list[SourcingRow] = []
+    for material_id in MATERIALS:
+        count = draw(st.integers(1, 3))
+        with_shares = draw(st.booleans())
+        for supplier in range(count):
+            risk = draw(st.floats(0, 1, allow_nan=False))
+            share = draw(st.floats(0.05, 1)) if with_shares else None
+            sourcing.append(
+                (
+                    material_id,
+                    f"{material_id} supplier {supplier}",
+                    "CHN",
+                    risk,
+                    None if share is None else repr(share),
+                    "scored",
+                )
+            )
+    return rows, sourcing
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(boms_and_sourcing())
+def test_product_risk_is_never_below_its_riskiest_material_and_lies_in_0_1(
+    case: tuple[list[tuple[str, str, str]], list[SourcingRow]],
+) -> None:
+    rows, sourcing = case
+    result = score_bom(bom_frame(rows), scored_sourcing(sourcing), source="b")
+    ids = {name: material_id for material_id, name in MATERIALS.items()}
+    assert result.products.height >= 1
+    for row in result.products.iter_rows(named=True):
+        assert row["status"] == "scored"
+        used = set(result.lines.filter(pl.col("product") == row["product"])["material"].to_list())
+        riskiest = max(material_risk(sourcing, ids[name]) for name in used)
+        assert 0.0 <= row["risk_score"] <= 1.0
+        assert row["risk_score"] >= riskiest - 1e-12
+        assert math.isclose(
+            result.lines.filter(pl.col("product") == row["product"])["contribution"].sum(),
+            row["risk_score"],
+            rel_tol=1e-9,
+            abs_tol=1e-12,
+        )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(boms_and_sourcing(), st.randoms(use_true_random=False))
+def test_the_order_of_bom_rows_does_not_change_the_result(
+    case: tuple[list[tuple[str, str, str]], list[SourcingRow]], random: Random
+) -> None:
+    rows, sourcing = case
+    shuffled = list(rows)
+    random.shuffle(shuffled)
+    first = score_bom(bom_frame(rows), scored_sourcing(sourcing), source="b")
+    second = score_bom(bom_frame(shuffled), scored_sourcing(sourcing), source="b")
+    # Sums taken in another order may differ in the last bits, nothing more.
+    assert_frame_equal(
+        first.products.sort("product"), second.products.sort("product"), rel_tol=1e-12
+    )
+    keys = ["product", "path", "supplier", "quantity_per_product_unit"]
+    assert_frame_equal(
+        first.lines.sort(keys, nulls_last=True),
+        second.lines.sort(keys, nulls_last=True),
+        rel_tol=1e-12,
+    )
+    assert sorted(map(repr, first.problems)) == sorted(map(repr, second.problems))
