@@ -11,12 +11,14 @@ INSTALLED := $(VENV)/.installed
 AS_OF ?= $(shell date +%F)
 BUYER_COUNTRY ?= JP
 DEMO_SOURCING := riskengine/demo/sourcing.csv
+DEMO_BOM := riskengine/demo/bom.csv
 DEMO_BUYER ?= Kanto Magnetics K.K. (illustrative)
 INPUT ?= $(DEMO_SOURCING)
 OUTPUT ?= outputs/scores.csv
 PORT ?= 5000
 
-.PHONY: help install demo test lint format features train retrain score reference ui clean
+.PHONY: help install demo test lint format features train retrain backtest score score-bom \
+	report screening bench reference ui clean
 
 help: ## Show the targets and what they do
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,14 +32,21 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED) ## Create .venv and install riskengine with its dev tools
 
-demo: $(INSTALLED) ## Train if no champion exists, score the demo sourcing list, print the top risks
+demo: $(INSTALLED) ## Train if needed; score the demo sourcing list and BOM; write the HTML report
 	@mkdir -p outputs
 	$(RISKENGINE) train --if-missing
 	$(RISKENGINE) score $(DEMO_SOURCING) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
 		--buyer "$(DEMO_BUYER)" -o outputs/demo_scores.csv
+	$(RISKENGINE) score-bom $(DEMO_BOM) --sourcing $(DEMO_SOURCING) --as-of $(AS_OF) \
+		--buyer-country $(BUYER_COUNTRY) --buyer "$(DEMO_BUYER)" \
+		-o outputs/demo_products.csv --lines outputs/demo_bom_lines.csv
 	$(RISKENGINE) features $(DEMO_SOURCING) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
 		--buyer "$(DEMO_BUYER)" -o features/demo_features_$(AS_OF).parquet
+	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
+		-o outputs/demo_report.html
 	@echo "scores:   outputs/demo_scores.csv"
+	@echo "products: outputs/demo_products.csv (lines: outputs/demo_bom_lines.csv)"
+	@echo "report:   outputs/demo_report.html"
 	@echo "features: features/demo_features_$(AS_OF).parquet"
 	@echo "runs:     models/mlflow.db (make ui)"
 
@@ -70,7 +79,22 @@ score: $(INSTALLED) ## Score INPUT into OUTPUT as of AS_OF with the champion mod
 	@mkdir -p $(dir $(OUTPUT))
 	$(RISKENGINE) score $(INPUT) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) -o $(OUTPUT)
 
-ui: $(INSTALLED) ## Open the MLflow UI on the local store (http://127.0.0.1:$(PORT))
+score-bom: $(INSTALLED) ## Score the demo BOM (BOM=..., INPUT=sourcing) into outputs/products.csv
+	@mkdir -p outputs
+	$(RISKENGINE) score-bom $(or $(BOM),$(DEMO_BOM)) --sourcing $(INPUT) --as-of $(AS_OF) \
+		--buyer-country $(BUYER_COUNTRY) -o outputs/products.csv --lines outputs/bom_lines.csv
+
+report: $(INSTALLED) ## HTML report of outputs/demo_scores.csv (run make demo first)
+	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
+		-o outputs/demo_report.html
+
+screening: $(INSTALLED) ## Precision and recall of listed-entity name screening on the labelled pairs
+	$(RISKENGINE) screening-eval tests/data/name_pairs.csv
+
+bench: $(INSTALLED) ## Benchmarks at 1M rows against in-process baselines (needs a trained model)
+	$(BIN)/python -m bench.run
+
+ui: $(INSTALLED) ## Open the MLflow UI on the local store (http://127.0.0.1:5000, PORT=...)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/models/mlflow.db --port $(PORT)
 
 clean: ## Remove outputs, the local MLflow store and feature snapshots (keeps .venv)

@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from riskengine.config import load_settings
-from riskengine.errors import ModelNotFoundError, UserInputError
+from riskengine.errors import ModelIntegrityError, ModelNotFoundError, UserInputError
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -56,6 +56,17 @@ OutputOption = Annotated[
 FormatOption = Annotated[
     str | None, typer.Option("--format", help="Output format when - or no extension.")
 ]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Input encoding when not UTF-8 and not detected (cp1252...)."),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Worksheet of an .xlsx input (name or 1-based number)."),
+]
+DelimiterOption = Annotated[
+    str | None, typer.Option("--delimiter", help="CSV delimiter when sniffing is not enough.")
+]
 
 
 def _err(message: str) -> None:
@@ -66,7 +77,7 @@ def _run(action: Callable[[], T]) -> T:
     """Run a command body; user errors exit 2 with their message, anything else exits 1."""
     try:
         return action()
-    except (UserInputError, ModelNotFoundError) as error:
+    except (UserInputError, ModelNotFoundError, ModelIntegrityError) as error:
         _err(f"error: {error}")
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
@@ -97,13 +108,16 @@ def score(
     buyer: BuyerOption = None,
     model: Annotated[str, typer.Option("--model", help="Registry alias or version.")] = "champion",
     output_format: FormatOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
+    delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
     """Score every material-supplier pair of a sourcing list.
 
     Example: riskengine score sourcing.csv -o scores.csv --as-of 2026-03-01 --buyer-country JP
     """
-    from riskengine.service import score_file
+    from riskengine.service import ReadOptions, score_file
 
     def body() -> None:
         settings = load_settings(reference_dir=reference_dir)
@@ -116,7 +130,10 @@ def score(
             buyer_name=buyer,
             model_alias=model,
             output_format=output_format,
+            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
         )
+        for note in outcome.notes:
+            _err(f"note: {note}")
         _err(
             f"{outcome.output.height} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}, "
@@ -151,13 +168,16 @@ def score_bom(
     ] = False,
     model: Annotated[str, typer.Option("--model", help="Registry alias or version.")] = "champion",
     output_format: FormatOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
+    delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
     """Risk per top-level product of a multi-level BOM, with the pairs that drive it.
 
     Example: riskengine score-bom bom.csv --sourcing sourcing.csv -o products.csv --as-of 2026-03-01
     """
-    from riskengine.service import score_bom_file
+    from riskengine.service import ReadOptions, score_bom_file
 
     def body() -> None:
         outcome = score_bom_file(
@@ -172,6 +192,7 @@ def score_bom(
             strict=strict,
             model_alias=model,
             output_format=output_format,
+            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
         )
         counts = outcome.products.group_by("status").len().sort("status").iter_rows()
         summary = ", ".join(f"{count} {status}" for status, count in counts)
@@ -227,6 +248,9 @@ def features(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="With `list`: a Markdown table.")
     ] = False,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
+    delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
     """Write the feature table (one row per input row, then every feature by its registry name),
@@ -236,7 +260,7 @@ def features(
 
         _run(lambda: print_feature_catalog(markdown=markdown))
         return
-    from riskengine.service import features_file
+    from riskengine.service import ReadOptions, features_file
 
     def body() -> None:
         if output is None or as_of is None:
@@ -250,6 +274,7 @@ def features(
             buyer_country=buyer_country,
             buyer_name=buyer,
             output_format=output_format,
+            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
         )
         _err(
             f"{table.height} rows of features as of {as_of}"

@@ -15,6 +15,7 @@ from riskengine.catalog import load_catalog, normalise_country
 from riskengine.errors import CountryError, UnknownMaterialError, UserInputError
 from riskengine.features.registry import PAIR_KEY, registry
 from riskengine.features.runner import build_features
+from riskengine.parsing import parse_share
 from riskengine.reference.loader import ReferenceData
 from riskengine.schemas import (
     SCORE_OUTPUT_COLUMNS,
@@ -48,6 +49,7 @@ class PreparedPairs:
 
     raw: pl.DataFrame
     resolved: pl.DataFrame
+    notes: tuple[str, ...] = ()
 
     @property
     def valid(self) -> pl.DataFrame:
@@ -117,23 +119,17 @@ def prepare_pairs(
     countries = _resolution(
         pl.concat([text["supplier_country"], text["buyer_country"]]), normalise_country
     )
-    share = text["share"].str.replace(",", ".").cast(pl.Float64, strict=False)
-    bad_share = pl.col("share").is_not_null() & (
-        pl.col("share_value").is_null()
-        | pl.col("share_value").is_nan()
-        | (pl.col("share_value") < 0)
-        | (pl.col("share_value") > 1)
-    )
-    resolved = text.with_columns(share.alias("share_value")).with_columns(
+    shares = parse_share(text["share"], column=columns.get("share", "share"), source=source)
+    bad_share = pl.col("share_reason").is_not_null()
+    resolved = text.with_columns(
+        shares.values.alias("share_value"), shares.errors.alias("share_reason")
+    ).with_columns(
         *_resolved_columns("material", materials, "material is empty"),
         *_resolved_columns("supplier_country", countries, "supplier country is empty"),
         *_resolved_columns("buyer_country", countries, "buyer country is empty"),
-        pl.when(pl.col("supplier").is_null()).then(pl.lit("supplier is empty")).alias(
-            "supplier_reason"
-        ),
-        pl.when(bad_share)
-        .then(pl.format("share '{}' is not a fraction between 0 and 1", pl.col("share")))
-        .alias("share_reason"),
+        pl.when(pl.col("supplier").is_null())
+        .then(pl.lit("supplier is empty"))
+        .alias("supplier_reason"),
     )
     resolved = resolved.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias(PAIR_KEY),
@@ -156,7 +152,7 @@ def prepare_pairs(
         .replace("", None)
         .alias("reason"),
     )
-    return PreparedPairs(raw=raw, resolved=resolved)
+    return PreparedPairs(raw=raw, resolved=resolved, notes=(shares.note,) if shares.note else ())
 
 
 def feature_table(
@@ -202,9 +198,11 @@ def family_contributions(features: pl.DataFrame, model: ScoringModel) -> pl.Data
             neutral[name] = model.neutral_values.get(name, 0.0)
         results[f"contribution_{family}"] = probability - model.model.predict_proba(neutral)[:, 1]
     scored = pl.concat([distinct, pl.DataFrame(results)], how="horizontal")
-    return features.select(PAIR_KEY, *names).join(
-        scored, on=names, how="left", nulls_equal=True, maintain_order="left"
-    ).drop(names)
+    return (
+        features.select(PAIR_KEY, *names)
+        .join(scored, on=names, how="left", nulls_equal=True, maintain_order="left")
+        .drop(names)
+    )
 
 
 def hard_rules(row: dict) -> list[str]:
@@ -254,13 +252,15 @@ def _driver_texts(
     distinct = ranked.select(keys).unique(maintain_order=True)
     writer = DriverWriter(reference, as_of)
     texts = [
-        writer.drivers(row, row["family_order"].split(",") if row["family_order"] else [],
-                       hard_rules(row))
+        writer.drivers(
+            row, row["family_order"].split(",") if row["family_order"] else [], hard_rules(row)
+        )
         for row in distinct.iter_rows(named=True)
     ]
     lookup = distinct.with_columns(pl.Series("drivers", texts, dtype=pl.String))
-    return ranked.select(keys).join(lookup, on=keys, how="left", nulls_equal=True,
-                                    maintain_order="left")["drivers"]
+    return ranked.select(keys).join(
+        lookup, on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )["drivers"]
 
 
 def score_pairs(
@@ -293,9 +293,7 @@ def score_pairs(
         # any more, so the score is 1 and the model's own estimate stays in model_score.
         scores = scored.select(
             PAIR_KEY,
-            pl.when(blocked).then(pl.lit(1.0)).otherwise(pl.col("model_score")).alias(
-                "risk_score"
-            ),
+            pl.when(blocked).then(pl.lit(1.0)).otherwise(pl.col("model_score")).alias("risk_score"),
             pl.when(blocked)
             .then(pl.lit("critical"))
             .otherwise(risk_band(pl.col("model_score")))

@@ -29,6 +29,7 @@ class ScoreOutcome:
     output: pl.DataFrame
     model_version: str
     reference_fingerprint: str
+    notes: tuple[str, ...] = ()
 
     @property
     def scored(self) -> int:
@@ -45,10 +46,29 @@ def check_reference(settings: Settings) -> tuple[ReferenceData, list[TableSummar
     return reference, summarise_reference(reference)
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a user's file when its form cannot be inferred (all optional)."""
+
+    file_format: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    delimiter: str | None = None
+
+    def read(self, path: str) -> pl.DataFrame:
+        sheet: str | int | None = self.sheet
+        return read_table(
+            path, self.file_format, encoding=self.encoding, sheet=sheet, delimiter=self.delimiter
+        )
+
+
 def _prepare(
-    input_path: str, input_format: str | None, buyer_country: str | None, buyer_name: str | None
+    input_path: str,
+    read_options: ReadOptions | None,
+    buyer_country: str | None,
+    buyer_name: str | None,
 ) -> PreparedPairs:
-    raw = read_table(input_path, input_format)
+    raw = (read_options or ReadOptions()).read(input_path)
     source = "<stdin>" if input_path == "-" else input_path
     return prepare_pairs(raw, source=source, buyer_country=buyer_country, buyer_name=buyer_name)
 
@@ -62,19 +82,19 @@ def score_file(
     buyer_country: str | None = None,
     buyer_name: str | None = None,
     model_alias: str = "champion",
-    input_format: str | None = None,
+    read_options: ReadOptions | None = None,
     output_format: str | None = None,
 ) -> ScoreOutcome:
     """Score every row of a sourcing list and write the result (nothing is written on error)."""
     from riskengine.models.tracking import load_registered_model
     from riskengine.scoring import score_pairs
 
-    prepared = _prepare(input_path, input_format, buyer_country, buyer_name)
+    prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
     output = score_pairs(prepared, reference, model, as_of=as_of)
     write_table(output, output_path, output_format)
-    return ScoreOutcome(output, model.version, reference.fingerprint)
+    return ScoreOutcome(output, model.version, reference.fingerprint, prepared.notes)
 
 
 def features_file(
@@ -85,14 +105,14 @@ def features_file(
     as_of: date,
     buyer_country: str | None = None,
     buyer_name: str | None = None,
-    input_format: str | None = None,
+    read_options: ReadOptions | None = None,
     output_format: str | None = None,
 ) -> pl.DataFrame:
     """Write one row per input row: the input columns, status and reason, then every feature."""
     from riskengine.features.registry import PAIR_KEY, registry
     from riskengine.scoring import feature_table
 
-    prepared = _prepare(input_path, input_format, buyer_country, buyer_name)
+    prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
     features = feature_table(prepared, reference, as_of=as_of)
     feature_columns = [spec.name for spec in registry()]
@@ -248,6 +268,7 @@ def score_bom_file(
     lines_path: str | None = None,
     strict: bool = False,
     model_alias: str = "champion",
+    read_options: ReadOptions | None = None,
     output_format: str | None = None,
 ) -> BomOutcome:
     """Score the sourcing list, explode the BOM over it and write one row per top-level product
@@ -256,8 +277,8 @@ def score_bom_file(
     from riskengine.models.tracking import load_registered_model
     from riskengine.scoring import score_pairs
 
-    bom = read_table(bom_path)
-    prepared = _prepare(sourcing_path, None, buyer_country, buyer_name)
+    bom = (read_options or ReadOptions()).read(bom_path)
+    prepared = _prepare(sourcing_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
     scored = score_pairs(prepared, reference, model, as_of=as_of)

@@ -101,8 +101,11 @@ def test_score_an_input_without_supplier_country_names_the_column(tmp_path: Path
 
 
 def test_score_a_non_utf8_input_names_the_line(tmp_path: Path) -> None:
+    # Shift-JIS is neither UTF-8 nor a Western single-byte code page the reader may guess.
     (tmp_path / "in.csv").write_bytes(
-        b"material,supplier,supplier_country\nDy2O3,Acme,CN\nNdPr oxide,Soci\xe9t\xe9,FR\n"
+        b"material,supplier,supplier_country\nDy2O3,Acme,CN\nNdPr oxide,"
+        + "東京製作所".encode("shift_jis")
+        + b",JP\n"
     )
 
     result = invoke("score", "in.csv", "-o", "out.csv", "--as-of", AS_OF)

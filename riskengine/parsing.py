@@ -1,0 +1,449 @@
+"""Numbers from the text cells of real exports: decimal commas, thousands separators, SAP signs.
+
+Every function here is pure and vectorised: it takes a whole column and returns the values
+plus, per row, either null or a message naming the source, the column and the cell. The
+caller adds the row or line number and decides what a bad row means (usually: reject it).
+
+How :func:`parse_decimal` reads a cell
+-------------------------------------
+* Surrounding whitespace (non-breaking spaces included) is ignored; an empty cell is null,
+  not an error.
+* A leading ``+``/``-`` or a trailing ``-`` (SAP/ALV style, ``100-`` is -100) sets the sign;
+  both at once is an error.
+* A trailing ``%`` divides by 100 (``12,5 %`` is 0.125).
+* Scientific notation (``1.5E+03``, ``1,5E3``) is accepted with a single decimal separator.
+* ``NaN``, ``inf`` and anything else that is not a number is an error, as is a number too
+  large to be finite. Spaces or apostrophes as thousands separators (``1 234``, ``1'234``)
+  are not accepted: they are rare in ERP exports and a space can also join two numbers.
+
+Which separator is the decimal one is decided per column, because a single cell such as
+``1,234`` or ``1.250`` can be read either way:
+
+* A cell that can be read only one way is evidence: ``0,5`` and ``1.234,56`` and
+  ``1.234.567`` say the decimal separator is ``,``; ``12.5``, ``0.125``, ``1,234.56`` and
+  ``1,234,567`` say it is ``.``.
+* If the evidence points one way, every cell is read that way: ``1,234`` in a column that
+  also holds ``0,5`` is 1.234.
+* If there is no evidence, cells that could be read both ways (one separator followed by
+  exactly three digits, as in ``1,234``) are errors. If the evidence points both ways (a
+  hand-edited column), each cell that can be read only one way keeps that reading and the
+  ambiguous ones are errors.
+* ``decimal_separator`` pins the choice, and a cell that fits only the other convention
+  (``1,234.5`` when ``,`` is pinned) is an error. Pin it for columns that hold only
+  ambiguous cells, and when a column is parsed in chunks: the evidence is the chunk's, so
+  take it from :func:`detect_decimal_separator` on the whole column to keep results
+  independent of the chunk size.
+
+How :func:`parse_share` reads a share
+-------------------------------------
+Shares are fractions in [0, 1]. A column holds percentages instead when, among its valid
+cells without a ``%`` sign, some value is above 1, none is above 100 and their sum is above
+1.5. Then all those cells are divided by 100 (so ``0.5`` in such a column is 0.5 %) and a note
+says so. The sum condition keeps a lone slip such as ``1.2`` in a column of fractions from
+turning the whole column into percentages: it stays an error. Cells with ``%`` are percentages
+whatever the column looks like. Negative shares and shares above 1 after scaling are errors;
+``scale`` pins the reading.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import polars as pl
+
+from riskengine.errors import UserInputError
+
+DecimalSeparator = Literal[",", "."]
+ShareScale = Literal["auto", "fraction", "percent"]
+
+#: Shares are read as percentages only when the column's bare values add up to more than this.
+PERCENT_COLUMN_MINIMUM_SUM = 1.5
+
+_NUMBER = (
+    r"^(?P<lead>[+-]?)(?P<body>[0-9.,]*[0-9][0-9.,]*)(?P<exponent>[eE][+-]?[0-9]+)?(?P<trail>-?)$"
+)
+_NOT_FINITE = r"(?i)^[+-]?(nan|inf|infinity)%?$"
+_PLAIN = r"^[0-9]+$"
+_DOT_DECIMAL = r"^[0-9]*\.[0-9]*$"
+_COMMA_DECIMAL = r"^[0-9]*,[0-9]*$"
+_DOT_GROUPED = r"^[1-9][0-9]{0,2}(\.[0-9]{3})+$"
+_COMMA_GROUPED = r"^[1-9][0-9]{0,2}(,[0-9]{3})+$"
+_DOT_GROUPED_COMMA_DECIMAL = r"^[1-9][0-9]{0,2}(\.[0-9]{3})+,[0-9]*$"
+_COMMA_GROUPED_DOT_DECIMAL = r"^[1-9][0-9]{0,2}(,[0-9]{3})+\.[0-9]*$"
+_SHOWN_CHARACTERS = 40
+
+
+class ParsedShares(NamedTuple):
+    """Result of :func:`parse_share`."""
+
+    values: pl.Series
+    """Fractions in [0, 1] (Float64); null where the cell is empty or has an error."""
+    errors: pl.Series
+    """Per row, null or a message naming the source, column and cell."""
+    note: str | None
+    """Set when the column was read as percentages without being told to."""
+
+
+def parse_decimal(
+    series: pl.Series,
+    *,
+    column: str,
+    source: str,
+    decimal_separator: DecimalSeparator | None = None,
+) -> tuple[pl.Series, pl.Series]:
+    """Read a column of numbers written in any common locale; see the module docstring.
+
+    Parameters
+    ----------
+    series
+        The cells, usually text; a numeric series is checked for NaN and infinity only.
+    column, source
+        Column and file names for the messages.
+    decimal_separator
+        ``","`` or ``"."`` to pin the decimal separator instead of inferring it per column.
+
+    Returns
+    -------
+    values, errors
+        Float64 values (null for empty or bad cells) and, per row, null or a message.
+    """
+    if decimal_separator not in (None, ",", "."):
+        raise UserInputError(f"decimal separator must be ',' or '.', not {decimal_separator!r}")
+    if series.dtype.is_numeric():
+        return _check_numeric(series, column=column, source=source)
+    return _parse_text(series, column=column, source=source, separator=decimal_separator)
+
+
+def _parse_text(
+    series: pl.Series,
+    *,
+    column: str,
+    source: str,
+    separator: str | None,
+    bare_exponent_shift: int = 0,
+) -> tuple[pl.Series, pl.Series]:
+    """Parse text cells; cells without ``%`` are scaled by 10**``bare_exponent_shift``."""
+    cells = _classify(series)
+    separator = separator or _separator_from_evidence(cells)
+    frame = cells.with_columns(_reading(separator, bare_exponent_shift)).with_columns(
+        _problem(separator).alias("problem")
+    )
+    result = frame.select(
+        _value().alias(column),
+        _message(column=column, source=source).alias(f"{column}_error"),
+    )
+    return result[column], result[f"{column}_error"]
+
+
+def detect_decimal_separator(series: pl.Series) -> DecimalSeparator | None:
+    """The decimal separator a text column's unambiguous cells agree on, if they agree.
+
+    Call it on the whole column and pass the result to :func:`parse_decimal` and
+    :func:`parse_share` when parsing that column in chunks.
+    """
+    if series.dtype.is_numeric():
+        return None
+    separator = _separator_from_evidence(_classify(series))
+    return separator if separator in (",", ".") else None
+
+
+def parse_share(
+    series: pl.Series,
+    *,
+    column: str,
+    source: str,
+    decimal_separator: DecimalSeparator | None = None,
+    scale: ShareScale = "auto",
+) -> ParsedShares:
+    """Read a column of supply shares as fractions in [0, 1]; see the module docstring.
+
+    Parameters
+    ----------
+    series, column, source, decimal_separator
+        As for :func:`parse_decimal`.
+    scale
+        ``"auto"`` decides per column whether bare numbers are fractions or percentages;
+        ``"fraction"`` or ``"percent"`` pins it.
+
+    Returns
+    -------
+    ParsedShares
+        Values, per-row errors and a note when the column was read as percentages.
+    """
+    values, errors = parse_decimal(
+        series, column=column, source=source, decimal_separator=decimal_separator
+    )
+    if series.dtype.is_numeric():
+        has_percent_sign = pl.repeat(False, series.len(), eager=True)
+    else:
+        has_percent_sign = (
+            series.cast(pl.String).str.strip_chars().str.ends_with("%").fill_null(False)
+        )
+    frame = pl.DataFrame(
+        {
+            "text": series.cast(pl.String),
+            "value": values,
+            "error": errors,
+            "percent_sign": has_percent_sign,
+        },
+        schema={
+            "text": pl.String,
+            "value": pl.Float64,
+            "error": pl.String,
+            "percent_sign": pl.Boolean,
+        },
+    )
+    valid = pl.col("value").is_not_null() & pl.col("error").is_null()
+    bare = valid & ~pl.col("percent_sign") & (pl.col("value") >= 0)
+    largest, total = frame.select(
+        pl.col("value").filter(bare).max().alias("largest"),
+        pl.col("value").filter(bare).sum().alias("total"),
+    ).row(0)
+    chosen, reason = _share_scale(scale, largest, total)
+    note = None
+    if scale == "auto" and chosen == "percent":
+        note = (
+            f"{source}: column {column!r} read as percentages (largest value {largest:g}, none "
+            f"above 100, sum {total:g} > {PERCENT_COLUMN_MINIMUM_SUM:g}); divided by 100"
+        )
+    if chosen == "percent":
+        # Shifting the decimal exponent in the text keeps 70 -> 0.7 exact; dividing the float
+        # by 100 can give 0.7000000000000001.
+        if series.dtype.is_numeric():
+            rescaled = _parse_text(
+                series.cast(pl.String),
+                column=column,
+                source=source,
+                separator=".",
+                bare_exponent_shift=-2,
+            )[0]
+        else:
+            rescaled = _parse_text(
+                series,
+                column=column,
+                source=source,
+                separator=decimal_separator,
+                bare_exponent_shift=-2,
+            )[0]
+        frame = frame.with_columns(
+            pl.when(bare).then(rescaled).otherwise(pl.col("value")).alias("value")
+        )
+    prefix = pl.lit(f"{source}: column {column!r}: ")
+    share_error = (
+        pl.when(valid & (pl.col("value") < 0))
+        .then(pl.concat_str(prefix, _shown_cell(), pl.lit(" is negative; a share is 0 to 1")))
+        .when(valid & (pl.col("value") > 1))
+        .then(pl.concat_str(prefix, _shown_cell(), pl.lit(f" is above 1 (100 %){reason}")))
+    )
+    result = frame.select(
+        pl.when(share_error.is_null()).then(pl.col("value")).alias(column),
+        pl.coalesce(pl.col("error"), share_error).alias(f"{column}_error"),
+    )
+    return ParsedShares(result[column], result[f"{column}_error"], note)
+
+
+def _share_scale(
+    scale: ShareScale, largest: float | None, total: float | None
+) -> tuple[Literal["fraction", "percent"], str]:
+    """The scale bare numbers are read in, and why values above 1 are then errors."""
+    if scale != "auto":
+        return scale, ""
+    if largest is None or total is None or largest <= 1:
+        return "fraction", ""
+    if largest > 100:
+        return "fraction", f"; not read as percentages because the column holds {largest:g}"
+    if total <= PERCENT_COLUMN_MINIMUM_SUM:
+        return "fraction", (
+            f"; not read as percentages because the column sums to only {total:g} "
+            f"(at most {PERCENT_COLUMN_MINIMUM_SUM:g})"
+        )
+    return "percent", ""
+
+
+# --- internals -----------------------------------------------------------------------------------
+
+
+def _check_numeric(series: pl.Series, *, column: str, source: str) -> tuple[pl.Series, pl.Series]:
+    values = series.cast(pl.Float64)
+    frame = pl.DataFrame({"value": values})
+    finite = pl.col("value").is_finite()
+    message = pl.concat_str(
+        pl.lit(f"{source}: column {column!r}: '"),
+        pl.col("value").cast(pl.String),
+        pl.lit("' is not a finite number"),
+    )
+    result = frame.select(
+        pl.when(finite | pl.col("value").is_null()).then(pl.col("value")).alias(column),
+        pl.when(~finite).then(message).alias(f"{column}_error"),
+    )
+    return result[column], result[f"{column}_error"]
+
+
+def _classify(series: pl.Series) -> pl.DataFrame:
+    """One row per cell: its text, sign, percent, number body and which shapes it fits."""
+    text = pl.col("text")
+    core = pl.col("core")
+    body = pl.col("body")
+    frame = pl.DataFrame({"text": series.cast(pl.String)})
+    frame = frame.with_columns(stripped=text.str.strip_chars())
+    frame = frame.with_columns(
+        empty=pl.col("stripped").is_null() | (pl.col("stripped") == ""),
+        percent=pl.col("stripped").str.ends_with("%").fill_null(False),
+    )
+    frame = frame.with_columns(
+        core=pl.when(pl.col("percent"))
+        .then(pl.col("stripped").str.strip_suffix("%").str.strip_chars_end())
+        .otherwise(pl.col("stripped"))
+    )
+    frame = frame.with_columns(core.str.extract_groups(_NUMBER).alias("parts")).unnest("parts")
+    fits = {
+        "plain": _PLAIN,
+        "dot_decimal": _DOT_DECIMAL,
+        "comma_decimal": _COMMA_DECIMAL,
+        "dot_grouped": _DOT_GROUPED,
+        "comma_grouped": _COMMA_GROUPED,
+        "dot_grouped_comma_decimal": _DOT_GROUPED_COMMA_DECIMAL,
+        "comma_grouped_dot_decimal": _COMMA_GROUPED_DOT_DECIMAL,
+    }
+    frame = frame.with_columns(
+        (body.str.contains(pattern).fill_null(False) & pl.col("exponent").is_null()).alias(name)
+        for name, pattern in fits.items()
+    )
+    return frame.with_columns(
+        evidence_dot=(pl.col("dot_decimal") & ~pl.col("dot_grouped"))
+        | (pl.col("comma_grouped") & ~pl.col("comma_decimal"))
+        | pl.col("comma_grouped_dot_decimal"),
+        evidence_comma=(pl.col("comma_decimal") & ~pl.col("comma_grouped"))
+        | (pl.col("dot_grouped") & ~pl.col("dot_decimal"))
+        | pl.col("dot_grouped_comma_decimal"),
+        ambiguous=(pl.col("dot_decimal") & pl.col("dot_grouped"))
+        | (pl.col("comma_decimal") & pl.col("comma_grouped")),
+        scientific=pl.col("exponent").is_not_null()
+        & body.str.contains(r"^([0-9]+([.,][0-9]*)?|[.,][0-9]+)$").fill_null(False),
+    )
+
+
+def _separator_from_evidence(cells: pl.DataFrame) -> str | None:
+    """``","`` or ``"."`` when the evidence agrees, ``"mixed"`` when it conflicts, else None."""
+    dot, comma = cells.select(pl.col("evidence_dot").any(), pl.col("evidence_comma").any()).row(0)
+    if dot and comma:
+        return "mixed"
+    if dot:
+        return "."
+    if comma:
+        return ","
+    return None
+
+
+def _reading(separator: str | None, bare_exponent_shift: int) -> list[pl.Expr]:
+    """Columns ``readable`` (the cell has one reading here) and ``number`` (that reading).
+
+    ``number`` is plain float text with an exponent carrying the ``%`` and any rescaling,
+    so the float is rounded once, when the text is cast.
+    """
+    body = pl.col("body")
+    dot_reading = body.str.replace_all(",", "", literal=True)
+    comma_reading = body.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    fits_dot = (
+        pl.col("plain")
+        | pl.col("dot_decimal")
+        | pl.col("comma_grouped")
+        | pl.col("comma_grouped_dot_decimal")
+    )
+    fits_comma = (
+        pl.col("plain")
+        | pl.col("comma_decimal")
+        | pl.col("dot_grouped")
+        | pl.col("dot_grouped_comma_decimal")
+    )
+    if separator == ".":
+        readable, mantissa = fits_dot, dot_reading
+    elif separator == ",":
+        readable, mantissa = fits_comma, comma_reading
+    else:
+        # No agreed separator: only cells that can be read one way have a value.
+        readable = pl.col("plain") | pl.col("evidence_dot") | pl.col("evidence_comma")
+        mantissa = pl.when(pl.col("evidence_comma")).then(comma_reading).otherwise(dot_reading)
+    mantissa = (
+        pl.when(pl.col("scientific"))
+        .then(body.str.replace(",", ".", literal=True))
+        .otherwise(mantissa)
+    )
+    written = pl.col("exponent").str.slice(1).cast(pl.Int64, strict=False).fill_null(0)
+    shift = pl.when(pl.col("percent")).then(-2).otherwise(bare_exponent_shift)
+    overflow = pl.col("exponent").str.len_chars() > 8
+    number = pl.concat_str(mantissa, pl.lit("e"), (written + shift).cast(pl.String))
+    readable = readable | pl.col("scientific")
+    return [
+        readable.alias("readable"),
+        pl.when(~overflow.fill_null(False)).then(number).alias("number"),
+    ]
+
+
+def _value() -> pl.Expr:
+    negative = (pl.col("lead") == "-") | (pl.col("trail") == "-")
+    magnitude = pl.col("number").cast(pl.Float64, strict=False)
+    signed = pl.when(negative).then(-magnitude).otherwise(magnitude)
+    # -0.0 would print as "-0.0" and break byte-identical outputs.
+    value = pl.when(signed == 0).then(0.0).otherwise(signed)
+    return pl.when(pl.col("problem").is_null()).then(value)
+
+
+def _problem(separator: str | None) -> pl.Expr:
+    """Why a cell has no value (null when it has one or is empty)."""
+    magnitude = pl.col("number").cast(pl.Float64, strict=False)
+    unreadable = pl.lit("is not a number (misplaced separators)")
+    if separator in (",", "."):
+        # Ambiguous cells fit both conventions, so an unreadable cell here either fits only
+        # the other convention or none.
+        fits_other = pl.col("evidence_dot") if separator == "," else pl.col("evidence_comma")
+        unreadable = (
+            pl.when(fits_other)
+            .then(pl.lit(f"does not fit the column's decimal separator '{separator}'"))
+            .otherwise(unreadable)
+        )
+    reason = (
+        "the column uses both as decimal separators"
+        if separator == "mixed"
+        else ("no other cell in the column shows which")
+    )
+    ambiguous = pl.lit(
+        "is ambiguous (',' and '.' could each be the decimal or the thousands separator) and "
+        f"{reason}; pin the decimal separator"
+    )
+    return (
+        pl.when(pl.col("empty"))
+        .then(None)
+        .when(pl.col("stripped").str.contains(_NOT_FINITE))
+        .then(pl.lit("is not a finite number"))
+        .when(pl.col("body").is_null())
+        .then(pl.lit("is not a number"))
+        .when((pl.col("lead") != "") & (pl.col("trail") == "-"))
+        .then(pl.lit("has two signs"))
+        .when(pl.col("exponent").is_not_null() & ~pl.col("scientific"))
+        .then(pl.lit("is not a number (scientific notation takes one decimal separator)"))
+        .when(pl.col("ambiguous") & ~pl.col("readable"))
+        .then(ambiguous)
+        .when(~pl.col("readable"))
+        .then(unreadable)
+        .when(magnitude.is_null() | ~magnitude.is_finite())
+        .then(pl.lit("is out of range"))
+    )
+
+
+def _message(*, column: str, source: str) -> pl.Expr:
+    problem = pl.col("problem")
+    return pl.when(problem.is_not_null()).then(
+        pl.concat_str(pl.lit(f"{source}: column {column!r}: "), _shown_cell(), pl.lit(" "), problem)
+    )
+
+
+def _shown_cell() -> pl.Expr:
+    """The cell's text in quotes, clipped so one huge cell cannot flood a report."""
+    text = pl.col("text")
+    clipped = (
+        pl.when(text.str.len_chars() > _SHOWN_CHARACTERS)
+        .then(text.str.slice(0, _SHOWN_CHARACTERS) + "...")
+        .otherwise(text)
+    )
+    return pl.lit("'") + clipped + pl.lit("'")
