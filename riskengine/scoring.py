@@ -197,6 +197,19 @@ def family_contributions(features: pl.DataFrame, model: ScoringModel) -> pl.Data
         for name in family_names:
             neutral[name] = model.neutral_values.get(name, 0.0)
         results[f"contribution_{family}"] = probability - model.model.predict_proba(neutral)[:, 1]
+    # Only the order of the families matters to the driver text: the ones that raise the
+    # score, most first.
+    family_columns = [name for name in results if name.startswith("contribution_")]
+    results["family_order"] = [
+        ",".join(
+            column.removeprefix("contribution_")
+            for value, column in sorted(
+                zip(row, family_columns, strict=True), key=lambda pair: -pair[0]
+            )
+            if value > 0
+        )
+        for row in zip(*(results[column] for column in family_columns), strict=True)
+    ]
     scored = pl.concat([distinct, pl.DataFrame(results)], how="horizontal")
     return (
         features.select(PAIR_KEY, *names)
@@ -223,33 +236,12 @@ def hard_rules(row: dict) -> list[str]:
     return rules
 
 
-def _driver_texts(
-    features: pl.DataFrame, reference: ReferenceData, *, as_of: date, families: list[str]
-) -> pl.Series:
+def _driver_texts(features: pl.DataFrame, reference: ReferenceData, *, as_of: date) -> pl.Series:
     """Drivers per row, rendered once per distinct combination of the facts they cite."""
     from riskengine.explain import DRIVER_COLUMNS, DriverWriter
 
-    contribution_columns = [f"contribution_{family}" for family in families]
-    # Only the order of the families matters to the text, not the contributions themselves.
-    ranked = features.with_columns(
-        pl.concat_list(
-            [
-                pl.struct(pl.col(column).alias("value"), pl.lit(family).alias("family"))
-                for column, family in zip(contribution_columns, families, strict=True)
-            ]
-        )
-        .list.eval(pl.element().sort_by(pl.element().struct.field("value"), descending=True))
-        .list.eval(
-            pl.when(pl.element().struct.field("value") > 0).then(
-                pl.element().struct.field("family")
-            )
-        )
-        .list.drop_nulls()
-        .list.join(",")
-        .alias("family_order")
-    )
     keys = [*DRIVER_COLUMNS, "family_order"]
-    distinct = ranked.select(keys).unique(maintain_order=True)
+    distinct = features.select(keys).unique(maintain_order=True)
     writer = DriverWriter(reference, as_of)
     texts = [
         writer.drivers(
@@ -258,7 +250,7 @@ def _driver_texts(
         for row in distinct.iter_rows(named=True)
     ]
     lookup = distinct.with_columns(pl.Series("drivers", texts, dtype=pl.String))
-    return ranked.select(keys).join(
+    return features.select(keys).join(
         lookup, on=keys, how="left", nulls_equal=True, maintain_order="left"
     )["drivers"]
 
@@ -273,7 +265,6 @@ def score_pairs(
             f"input already has output column(s) {', '.join(clashing)}; rename or drop them"
         )
     features = feature_table(prepared, reference, as_of=as_of)
-    families = list(_families(model))
     scores = pl.DataFrame(
         schema={
             PAIR_KEY: pl.UInt32,
@@ -299,7 +290,7 @@ def score_pairs(
             .otherwise(risk_band(pl.col("model_score")))
             .alias("risk_band"),
             "model_score",
-            _driver_texts(scored, reference, as_of=as_of, families=families).alias("drivers"),
+            _driver_texts(scored, reference, as_of=as_of).alias("drivers"),
         )
     resolved = prepared.resolved.join(scores, on=PAIR_KEY, how="left", maintain_order="left")
     output = pl.concat(

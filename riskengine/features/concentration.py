@@ -205,6 +205,7 @@ def supplier_country_share(
     description="Governance of the supplier country: WGI rescaled 0-10, 10 the weakest",
     sources=("governance",),
     dtype=pl.Float64,
+    keys=("supplier_country",),
 )
 def supplier_country_governance(
     spine: pl.LazyFrame, governance: pl.LazyFrame, *, as_of: date
@@ -386,6 +387,7 @@ def _sourcing_countries(spine: pl.LazyFrame) -> pl.LazyFrame:
     "countries of the input's share column (null when a share is missing)",
     sources=(),
     dtype=pl.Float64,
+    keys=None,
     model_input=False,
 )
 def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
@@ -407,6 +409,7 @@ def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
     "shares; null when a share is missing)",
     sources=(),
     dtype=pl.Boolean,
+    keys=None,
     model_input=False,
 )
 def single_source_country(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:

@@ -267,6 +267,7 @@ def _listing_matches(
     "supplier's country (export control, watch and unreliable entity lists)",
     sources=("listed_entities",),
     dtype=pl.Float64,
+    keys=("supplier_country", "buyer_name"),
     model_input=False,
 )
 def buyer_listing_match_score(
@@ -286,6 +287,7 @@ def buyer_listing_match_score(
     "screening threshold)",
     sources=("listed_entities",),
     dtype=pl.Boolean,
+    keys=("supplier_country", "buyer_name"),
     model_input=False,
 )
 def buyer_listed(
@@ -304,6 +306,7 @@ def buyer_listed(
     description="Evidence: the listed entity, list and listing date the buyer matched",
     sources=("listed_entities",),
     dtype=pl.String,
+    keys=("supplier_country", "buyer_name"),
     model_input=False,
 )
 def buyer_listing_entity(
@@ -320,6 +323,7 @@ def buyer_listing_entity(
     description="Best name-match score (0-1) of the supplier against every listed entity",
     sources=("listed_entities",),
     dtype=pl.Float64,
+    keys=("supplier_name",),
     model_input=False,
 )
 def supplier_listing_match_score(
@@ -339,6 +343,7 @@ def supplier_listing_match_score(
     "entity list; 1 watch list; 0 none)",
     sources=("listed_entities",),
     dtype=pl.Int8,
+    keys=("supplier_country", "buyer_name"),
     model_input=False,
 )
 def buyer_listing_severity(
@@ -357,6 +362,7 @@ def buyer_listing_severity(
     description="Date the entity the buyer matched was listed",
     sources=("listed_entities",),
     dtype=pl.Date,
+    keys=("supplier_country", "buyer_name"),
     model_input=False,
 )
 def buyer_listing_date(
@@ -373,6 +379,7 @@ def buyer_listing_date(
     description="The supplier matches a listed entity on any list (score above the threshold)",
     sources=("listed_entities",),
     dtype=pl.Boolean,
+    keys=("supplier_name",),
     model_input=False,
 )
 def supplier_listed(

@@ -14,6 +14,9 @@ from types import ModuleType
 import polars as pl
 
 PAIR_KEY = "pair_id"
+# What most builders read of a pair: the flow. Rows equal on these get equal features, so the
+# runner builds them once per distinct flow, not once per input row.
+FLOW_KEYS: tuple[str, ...] = ("material_id", "supplier_country", "buyer_country")
 
 FeatureBuilder = Callable[..., pl.LazyFrame]
 
@@ -34,6 +37,10 @@ class FeatureSpec:
         Reference tables the builder reads (names in ``TABLE_SPECS``), passed as keywords.
     dtype : pl.DataType
         The declared output dtype, checked by the runner.
+    keys : tuple[str, ...] | None
+        The spine columns the builder reads; the runner runs it once per distinct combination
+        of them. ``None`` for set-level builders that aggregate over all rows (the buyer's own
+        sourcing concentration), which see the whole spine.
     model_input : bool
         ``False`` for columns the model is not trained on: evidence (event ids, entity names),
         facts the public-events panel has no values for (names, the input's shares, import
@@ -47,6 +54,7 @@ class FeatureSpec:
     sources: tuple[str, ...]
     dtype: pl.DataType
     builder: FeatureBuilder
+    keys: tuple[str, ...] | None = FLOW_KEYS
     model_input: bool = True
 
 
@@ -56,6 +64,7 @@ def feature(
     description: str,
     sources: tuple[str, ...],
     dtype: pl.DataType,
+    keys: tuple[str, ...] | None = FLOW_KEYS,
     model_input: bool = True,
 ) -> Callable[[FeatureBuilder], FeatureBuilder]:
     """Mark a function as a feature builder; the registry collects it from its module."""
@@ -68,6 +77,7 @@ def feature(
             sources=sources,
             dtype=dtype,
             builder=function,
+            keys=keys,
             model_input=model_input,
         )
         return function

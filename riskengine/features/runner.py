@@ -80,22 +80,58 @@ def build_features(
         raise ValueError(f"spine is missing columns: {', '.join(missing)}")
     spine = spine.select(pl.col(column).cast(dtype) for column, dtype in SPINE_SCHEMA.items())
     sources = known_at(reference, as_of)
-    lazy_spine = spine.lazy()
-    plans = []
+    groups: dict[tuple[str, ...] | None, list[FeatureSpec]] = {}
     for spec in specs:
         unknown = [source for source in spec.sources if source not in sources]
         if unknown:
             raise ValueError(f"feature {spec.name!r} asks for unknown sources {unknown}")
-        plans.append(
-            spec.builder(lazy_spine, **{name: sources[name] for name in spec.sources}, as_of=as_of)
+        groups.setdefault(spec.keys, []).append(spec)
+    # Each builder runs on the distinct values of the columns it reads (a sourcing list of a
+    # million rows has a few thousand distinct flows); set-level builders see the whole spine.
+    frames: dict[tuple[str, ...] | None, pl.DataFrame] = {}
+    plans: list[pl.LazyFrame] = []
+    planned: list[tuple[tuple[str, ...] | None, FeatureSpec]] = []
+    for keys, group in groups.items():
+        frame = (
+            spine
+            if keys is None
+            else spine.select(keys)
+            .unique(maintain_order=True)
+            .with_row_index(PAIR_KEY)
+            .with_columns(pl.col(PAIR_KEY).cast(pl.UInt32))
         )
+        frames[keys] = frame
+        for spec in group:
+            plans.append(
+                spec.builder(
+                    frame.lazy(), **{name: sources[name] for name in spec.sources}, as_of=as_of
+                )
+            )
+            planned.append((keys, spec))
     outputs = pl.collect_all(plans)
-    result = spine
-    for spec, output in zip(specs, outputs, strict=True):
-        _validate_output(spec, output, spine.height)
+    tables = {keys: frame for keys, frame in frames.items()}
+    for (keys, spec), output in zip(planned, outputs, strict=True):
+        _validate_output(spec, output, tables[keys].height)
         typed = output.with_columns(pl.col(spec.name).cast(spec.dtype))
-        result = result.join(typed, on=PAIR_KEY, how="left", maintain_order="left")
-    return result
+        tables[keys] = tables[keys].join(typed, on=PAIR_KEY, how="left", maintain_order="left")
+    result = spine
+    for keys, table in tables.items():
+        if keys is None:
+            result = result.join(
+                table.select(PAIR_KEY, *[s.name for s in groups[None]]),
+                on=PAIR_KEY,
+                how="left",
+                maintain_order="left",
+            )
+        else:
+            result = result.join(
+                table.drop(PAIR_KEY),
+                on=list(keys),
+                how="left",
+                nulls_equal=True,
+                maintain_order="left",
+            )
+    return result.select(*spine.columns, *[spec.name for spec in specs])
 
 
 def _validate_output(spec: FeatureSpec, output: pl.DataFrame, expected_rows: int) -> None:
