@@ -17,7 +17,7 @@ INPUT ?= $(DEMO_SOURCING)
 OUTPUT ?= outputs/scores.csv
 PORT ?= 5000
 
-.PHONY: help install demo test lint format features train retrain backtest score score-bom \
+.PHONY: help install demo test lint format features train retrain backtest labels score score-bom \
 	report screening bench reference ui clean
 
 help: ## Show the targets and what they do
@@ -71,9 +71,15 @@ features: $(INSTALLED) ## Feature snapshot of INPUT as of AS_OF into features/
 train: $(INSTALLED) ## Train on the public-events panel and register the model in MLflow
 	$(RISKENGINE) train
 
-retrain: $(INSTALLED) ## Validate the reference data, then train and register a new version
+retrain: $(INSTALLED) ## Rebuild, train, backtest, register; promote only if better on the same folds
 	$(RISKENGINE) reference check
-	$(RISKENGINE) train
+	$(RISKENGINE) retrain
+
+backtest: $(INSTALLED) ## Rolling-origin backtest vs the EU-style index and a logistic regression
+	$(RISKENGINE) backtest
+
+labels: $(INSTALLED) ## Positives and rows of the public-events panel per year and country
+	$(RISKENGINE) labels summary
 
 score: $(INSTALLED) ## Score INPUT into OUTPUT as of AS_OF with the champion model
 	@mkdir -p $(dir $(OUTPUT))

@@ -29,6 +29,12 @@ app = typer.Typer(
 )
 reference_app = typer.Typer(help="Inspect and validate the reference data.", no_args_is_help=True)
 app.add_typer(reference_app, name="reference")
+model_app = typer.Typer(
+    help="Registered model versions and the champion alias.", no_args_is_help=True
+)
+app.add_typer(model_app, name="model")
+labels_app = typer.Typer(help="The public-events labels.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 
 T = TypeVar("T")
 
@@ -215,8 +221,11 @@ def report(
     ] = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
-    """One self-contained HTML report (works offline): heatmap, top pairs, products, history,
-    model card."""
+    """Write one self-contained HTML report that works offline.
+
+    Heatmap of material x supplier country, top pairs with drivers, product exposure, the top
+    pairs over the last 8 quarters, and the model card.
+    """
     from riskengine.service import report_file
 
     def body() -> None:
@@ -253,8 +262,11 @@ def features(
     delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
-    """Write the feature table (one row per input row, then every feature by its registry name),
-    or `riskengine features list` to print the catalog of features."""
+    """Write the feature table, or `riskengine features list` for the catalog of features.
+
+    One row per input row, in input order, input columns kept, then every feature by its
+    registry name.
+    """
     if input_path == "list":
         from riskengine.render import print_feature_catalog
 
@@ -289,19 +301,127 @@ def train(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Only train when no champion exists.")
     ] = False,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="Your own disruption history (material, supplier, supplier_country, "
+            "buyer_country, period, disrupted) instead of the public events.",
+        ),
+    ] = None,
+    buyer_country: BuyerCountryOption = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
-    """Train on the public-events panel, evaluate on a held-out later period, register it."""
-    from riskengine.service import train as train_service
+    """Train, evaluate on a held-out later period, and register the model in MLflow."""
 
     def body() -> None:
+        from riskengine.render import print_metrics
+
         settings = load_settings(reference_dir=reference_dir)
+        if labels is not None:
+            from riskengine.io import read_table
+            from riskengine.models.workflow import train_from_history
+
+            history = train_from_history(
+                settings, read_table(labels), source=labels, buyer_country=buyer_country
+            )
+            _err(history.message)
+            if history.rejects.height:
+                _err(f"{history.rejects.height} history rows left out (see the MLflow run)")
+            print_metrics(history.metrics)
+            return
+        from riskengine.service import train as train_service
+
         outcome = train_service(settings, if_missing=if_missing)
         _err(outcome.message)
         if outcome.metrics:
-            from riskengine.render import print_metrics
-
             print_metrics(outcome.metrics)
+
+    _run(body)
+
+
+@app.command()
+def retrain(reference_dir: ReferenceDirOption = None) -> None:
+    """Rebuild, train, backtest and register; promote only a better model.
+
+    `champion` moves only if the new version's pooled PR-AUC on the same folds is not lower and
+    its Brier score not worse; otherwise it stays `challenger` and the command says why.
+    """
+
+    def body() -> None:
+        from riskengine.models.workflow import retrain as retrain_workflow
+
+        outcome = retrain_workflow(load_settings(reference_dir=reference_dir))
+        _err(outcome.message)
+
+    _run(body)
+
+
+@app.command()
+def backtest(reference_dir: ReferenceDirOption = None) -> None:
+    """Rolling-origin backtest against the EU-style index and a logistic regression.
+
+    Logs an MLflow parent run with a child run per origin and prints the table.
+    """
+
+    def body() -> None:
+        from riskengine.models.workflow import backtest as backtest_workflow
+
+        outcome = backtest_workflow(load_settings(reference_dir=reference_dir))
+        print(outcome.markdown)
+        _err(outcome.message)
+
+    _run(body)
+
+
+@labels_app.command("summary")
+def labels_summary(reference_dir: ReferenceDirOption = None) -> None:
+    """Positives and rows of the public-events panel per year and per supplier country."""
+
+    def body() -> None:
+        from riskengine.models.workflow import labels_summary as summary
+        from riskengine.render import print_frame
+
+        print_frame(summary(load_settings(reference_dir=reference_dir)), "Labels")
+
+    _run(body)
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Registered versions with their aliases and held-out metrics."""
+
+    def body() -> None:
+        from riskengine.models.workflow import list_models
+        from riskengine.render import print_frame
+
+        print_frame(list_models(load_settings()), "Registered versions")
+
+    _run(body)
+
+
+@model_app.command("promote")
+def model_promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+) -> None:
+    """Point `champion` at VERSION (the previous champion is remembered for rollback)."""
+
+    def body() -> None:
+        from riskengine.models.workflow import promote
+
+        _err(promote(load_settings(), version).message)
+
+    _run(body)
+
+
+@model_app.command("rollback")
+def model_rollback() -> None:
+    """Point `champion` back at the previous champion."""
+
+    def body() -> None:
+        from riskengine.models.workflow import rollback
+
+        _err(rollback(load_settings()).message)
 
     _run(body)
 

@@ -130,3 +130,13 @@ def print_screening_evaluation(result: dict) -> None:
         f"{result['false_positive']}, false negatives {result['false_negative']}; "
         f"{result['pairs']} labelled pairs)"
     )
+
+
+def print_frame(frame: pl.DataFrame, title: str) -> None:
+    """A small frame as a table on stdout."""
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column, overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*("" if value is None else str(value) for value in row))
+    _console(stderr=False).print(table)

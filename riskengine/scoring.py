@@ -83,6 +83,49 @@ def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) 
     ]
 
 
+MAX_ROWS_NAMED = 5
+
+
+def _row_list(rows: pl.Expr) -> pl.Expr:
+    shown = rows.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", ")
+    more = pl.when(rows.list.len() > MAX_ROWS_NAMED).then(
+        pl.format(" and {} more", rows.list.len() - MAX_ROWS_NAMED)
+    )
+    return pl.concat_str(shown, more, ignore_nulls=True)
+
+
+def _duplicate_reason() -> pl.Expr:
+    """Rows that repeat the same pair are all refused, naming each other: keeping one would
+    be a silent choice between them."""
+    # Resolved ids where they exist, so "Dy2O3" from "CN" repeats "dysprosium oxide" from "China".
+    pair = [
+        pl.coalesce("material_id", "material"),
+        pl.col("supplier"),
+        pl.coalesce("supplier_country_id", "supplier_country"),
+        pl.coalesce("buyer_country_id", "buyer_country"),
+        pl.col("buyer"),
+        pl.col("supplier_id"),
+    ]
+    rows = pl.col("row_number").implode().over(pair, mapping_strategy="join")
+    return pl.when(pl.len().over(pair) > 1).then(
+        pl.format("duplicate pair: data rows {} repeat it", _row_list(rows))
+    )
+
+
+def _conflicting_country_reason() -> pl.Expr:
+    """One supplier id given with two different countries is refused on every row."""
+    country = pl.coalesce("supplier_country_id", "supplier_country")
+    countries = country.drop_nulls().unique().sort()
+    conflicting = pl.col("supplier_id").is_not_null() & (country.n_unique().over("supplier_id") > 1)
+    return pl.when(conflicting).then(
+        pl.format(
+            "supplier_id {} appears with several countries ({})",
+            pl.col("supplier_id"),
+            countries.implode().over("supplier_id", mapping_strategy="join").list.join(", "),
+        )
+    )
+
+
 def prepare_pairs(
     raw: pl.DataFrame, *, source: str, buyer_country: str | None, buyer_name: str | None
 ) -> PreparedPairs:
@@ -105,7 +148,7 @@ def prepare_pairs(
         pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
         for canonical, name in columns.items()
     )
-    for optional in ("buyer_country", "buyer", "share"):
+    for optional in ("buyer_country", "buyer", "share", "supplier_id"):
         if optional not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
     text = text.with_columns(
@@ -131,6 +174,14 @@ def prepare_pairs(
         .then(pl.lit("supplier is empty"))
         .alias("supplier_reason"),
     )
+    if "supplier_id" not in resolved.columns:
+        resolved = resolved.with_columns(pl.lit(None, dtype=pl.String).alias("supplier_id"))
+    resolved = resolved.with_columns(
+        pl.int_range(1, pl.len() + 1).alias("row_number")
+    ).with_columns(
+        _duplicate_reason().alias("duplicate_reason"),
+        _conflicting_country_reason().alias("conflict_reason"),
+    )
     resolved = resolved.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias(PAIR_KEY),
         pl.col("material_id"),
@@ -146,6 +197,8 @@ def prepare_pairs(
             pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
             "supplier_reason",
             "share_reason",
+            "duplicate_reason",
+            "conflict_reason",
             separator="; ",
             ignore_nulls=True,
         )
@@ -170,6 +223,9 @@ def risk_band(score: pl.Expr) -> pl.Expr:
     return expression
 
 
+SINGLE_THREAD_ROWS = 50_000
+
+
 def _families(model: ScoringModel) -> dict[str, list[str]]:
     families: dict[str, list[str]] = {}
     for spec in registry():
@@ -185,18 +241,26 @@ def family_contributions(features: pl.DataFrame, model: ScoringModel) -> pl.Data
     Rows with the same model inputs get the same answers, so the model runs once per distinct
     input vector (a sourcing list repeats few of them), not once per row.
     """
+    from threadpoolctl import threadpool_limits
+
     from riskengine.models.matrix import feature_matrix
 
     names = list(model.feature_names)
     distinct = features.select(names).unique(maintain_order=True)
     matrix = feature_matrix(distinct, model.feature_names)
-    probability = model.model.predict_proba(matrix)[:, 1]
-    results = {"model_score": probability}
-    for family, family_names in _families(model).items():
-        neutral = matrix.copy()
-        for name in family_names:
-            neutral[name] = model.neutral_values.get(name, 0.0)
-        results[f"contribution_{family}"] = probability - model.model.predict_proba(neutral)[:, 1]
+    # On a few thousand distinct rows, OpenMP threads cost more in spin-waiting than they save
+    # (measured in bench/: 0.16-1.8 s per call on a busy machine against 0.01 s on one thread).
+    threads = 1 if distinct.height < SINGLE_THREAD_ROWS else None
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        probability = model.model.predict_proba(matrix)[:, 1]
+        results = {"model_score": probability}
+        for family, family_names in _families(model).items():
+            neutral = matrix.copy()
+            for name in family_names:
+                neutral[name] = model.neutral_values.get(name, 0.0)
+            results[f"contribution_{family}"] = (
+                probability - model.model.predict_proba(neutral)[:, 1]
+            )
     # Only the order of the families matters to the driver text: the ones that raise the
     # score, most first.
     family_columns = [name for name in results if name.startswith("contribution_")]

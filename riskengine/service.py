@@ -46,6 +46,31 @@ def check_reference(settings: Settings) -> tuple[ReferenceData, list[TableSummar
     return reference, summarise_reference(reference)
 
 
+EARLIEST_AS_OF = date(2010, 1, 1)
+
+
+def check_as_of(as_of: date, today: date | None = None) -> tuple[str, ...]:
+    """Refuse dates before the reference data; note dates in the future.
+
+    Before 2010 the shipped events and production data are too sparse to describe supply, so
+    such a date is refused. A future date is allowed (a planning horizon) with a note: it can
+    only use facts known today, plus measures already announced for later.
+    """
+    if as_of < EARLIEST_AS_OF:
+        from riskengine.errors import UserInputError
+
+        raise UserInputError(
+            f"--as-of {as_of} is before {EARLIEST_AS_OF}, where the reference data begins"
+        )
+    today = today or date.today()
+    if as_of > today:
+        return (
+            f"--as-of {as_of} is in the future: scores use the facts known today ({today}) and "
+            "measures already announced",
+        )
+    return ()
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read a user's file when its form cannot be inferred (all optional)."""
@@ -89,12 +114,15 @@ def score_file(
     from riskengine.models.tracking import load_registered_model
     from riskengine.scoring import score_pairs
 
+    date_notes = check_as_of(as_of)
     prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
     output = score_pairs(prepared, reference, model, as_of=as_of)
     write_table(output, output_path, output_format)
-    return ScoreOutcome(output, model.version, reference.fingerprint, prepared.notes)
+    return ScoreOutcome(
+        output, model.version, reference.fingerprint, date_notes + prepared.notes
+    )
 
 
 def features_file(
@@ -112,6 +140,7 @@ def features_file(
     from riskengine.features.registry import PAIR_KEY, registry
     from riskengine.scoring import feature_table
 
+    check_as_of(as_of)
     prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
     features = feature_table(prepared, reference, as_of=as_of)
@@ -165,60 +194,19 @@ def train(
     """Build the public-events panel, train, evaluate on the held-out later period, register.
 
     The first registered version becomes ``champion``; later ones are left for the gated
-    promotion of ``make retrain``.
+    promotion of ``make retrain`` (see :func:`riskengine.models.workflow.train_public`).
     """
-    from riskengine.models import tracking
+    from riskengine.models.workflow import train_public
 
-    current = tracking.champion_version(settings)
-    if if_missing and current is not None:
-        return TrainOutcome(
-            True, None, None, current, {}, f"champion is version {current}; not retraining"
-        )
-
-    from riskengine.features.registry import model_feature_names
-    from riskengine.models.panel import build_panel, default_window
-    from riskengine.models.plots import reliability_figure
-    from riskengine.models.training import HYPERPARAMETERS, time_split, train_model
-
-    reference = load_reference(settings.reference_dir)
-    window = default_window(reference, today or date.today())
-    panel = build_panel(reference, window)
-    split = time_split(window)
-    result = train_model(panel, model_feature_names(), split)
-    params = {
-        **{f"split_{name}": value for name, value in split.as_params().items()},
-        **{f"hgb_{name}": value for name, value in HYPERPARAMETERS.items()},
-        "panel_start": window.start.isoformat(),
-        "panel_end": window.end.isoformat(),
-        "horizon_months": window.horizon_months,
-        "panel_rows": panel.height,
-        "feature_count": len(result.feature_names),
-        "calibration": "sigmoid on the calibration window (FrozenEstimator)",
-        "baseline": "material_hhi_wgi (EU-style governance-weighted HHI)",
-    }
-    tags = {
-        "reference_fingerprint": reference.fingerprint,
-        "panel_fingerprint": result.panel_fingerprint,
-        "reference_directory": reference.directory,
-    }
-    run_id, version = tracking.log_training_run(
-        settings,
-        model=result.model,
-        feature_names=result.feature_names,
-        params=params,
-        metrics=result.metrics,
-        neutral_values=result.neutral_values,
-        input_example=result.input_example,
-        figures={"reliability": reliability_figure(result.reliability)},
-        tags=tags,
+    outcome = train_public(settings, if_missing=if_missing, today=today)
+    return TrainOutcome(
+        outcome.skipped,
+        outcome.version,
+        outcome.run_id,
+        outcome.champion,
+        outcome.metrics,
+        outcome.message,
     )
-    if current is None:
-        tracking.set_champion(settings, version)
-        current = version
-        message = f"registered version {version} and made it champion (no champion existed)"
-    else:
-        message = f"registered version {version}; champion stays version {current}"
-    return TrainOutcome(False, version, run_id, current, result.metrics, message)
 
 
 def evaluate_screening(settings: Settings, pairs_path: str) -> dict:
@@ -277,6 +265,7 @@ def score_bom_file(
     from riskengine.models.tracking import load_registered_model
     from riskengine.scoring import score_pairs
 
+    check_as_of(as_of)
     bom = (read_options or ReadOptions()).read(bom_path)
     prepared = _prepare(sourcing_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)

@@ -1,0 +1,196 @@
+"""The model store: integrity of registered artifacts, the lock, the champion's history."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from filelock import FileLock
+
+from riskengine.config import Settings, load_settings
+from riskengine.errors import ModelIntegrityError, ModelNotFoundError
+from riskengine.models import tracking
+
+FEATURES = ("material_hhi", "export_control_severity")
+
+REGISTER_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from riskengine.config import load_settings
+from test_tracking import register_tiny_model
+settings = load_settings(home=Path({home!r}), tracking_uri={uri!r})
+print(register_tiny_model(settings))
+"""
+
+
+def tiny_model() -> tuple[object, pd.DataFrame]:
+    """A calibrated gradient-boosting model of the production kind, fitted in milliseconds."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.frozen import FrozenEstimator
+
+    generator = np.random.default_rng(0)
+    matrix = pd.DataFrame(
+        {
+            "material_hhi": generator.uniform(size=300),
+            "export_control_severity": generator.integers(0, 4, 300).astype(float),
+        }
+    )
+    labels = (generator.uniform(size=300) < matrix["material_hhi"] / 2).astype(int)
+    booster = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(matrix, labels)
+    model = CalibratedClassifierCV(FrozenEstimator(booster), method="sigmoid").fit(matrix, labels)
+    return model, matrix
+
+
+def register_tiny_model(settings: Settings) -> str:
+    model, matrix = tiny_model()
+    _, version = tracking.log_training_run(
+        settings,
+        model=model,
+        feature_names=FEATURES,
+        params={"kind": "tiny"},
+        metrics={"test_pr_auc": 0.5},
+        neutral_values=dict.fromkeys(FEATURES, 0.0),
+        input_example=matrix.head(3),
+        figures={},
+        tags={},
+    )
+    return version
+
+
+def _settings(home: Path) -> Settings:
+    return load_settings(home=home, tracking_uri=f"sqlite:///{home}/models/mlflow.db")
+
+
+@pytest.fixture
+def registered(tmp_path: Path) -> Settings:
+    settings = _settings(tmp_path)
+    assert register_tiny_model(settings) == "1"
+    tracking.set_champion(settings, "1")
+    return settings
+
+
+def _stored_file(settings: Settings, name: str) -> Path:
+    (path,) = (settings.models_dir / "artifacts").rglob(name)
+    return path
+
+
+def test_a_registered_model_loads_with_its_recorded_hash(registered: Settings) -> None:
+    model = tracking.load_registered_model(registered)
+    tags = tracking.version_details(registered, "1").tags
+    assert model.artifact_sha256 == tags[tracking.MODEL_SHA256_TAG]
+    assert "model.skops" in json.loads(tags[tracking.MODEL_FILES_TAG])
+    assert model.feature_names == FEATURES
+
+
+def test_a_tampered_model_file_is_refused(registered: Settings) -> None:
+    stored = _stored_file(registered, "model.skops")
+    stored.write_bytes(stored.read_bytes() + b"\0")
+    with pytest.raises(ModelIntegrityError, match=r"version 1 was modified.*model\.skops"):
+        tracking.load_registered_model(registered)
+
+
+def test_a_model_asking_for_untrusted_types_is_refused_even_with_matching_hashes(
+    registered: Settings,
+) -> None:
+    """Someone able to rewrite the hash tags still cannot widen skops' allow-list."""
+    stored = _stored_file(registered, "MLmodel")
+    stored.write_text(
+        stored.read_text().replace(
+            "    - numpy.dtype\n", "    - numpy.dtype\n    - builtins.eval\n"
+        )
+    )
+    digest, files = tracking.artifact_digest(stored.parent)
+    tracking.set_version_tags(
+        registered,
+        "1",
+        {tracking.MODEL_SHA256_TAG: digest, tracking.MODEL_FILES_TAG: json.dumps(files)},
+    )
+    with pytest.raises(
+        ModelIntegrityError, match=r"outside riskengine's allow-list: builtins\.eval"
+    ):
+        tracking.load_registered_model(registered)
+
+
+def test_a_model_without_a_recorded_hash_is_refused(registered: Settings) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(registered.tracking_uri, registered.tracking_uri)
+    client.delete_model_version_tag(registered.model_name, "1", tracking.MODEL_SHA256_TAG)
+    with pytest.raises(ModelIntegrityError, match="no recorded SHA-256"):
+        tracking.load_registered_model(registered)
+
+
+def test_rollback_returns_to_the_previous_champion(registered: Settings) -> None:
+    assert register_tiny_model(registered) == "2"
+    tracking.set_challenger(registered, "2")
+    tracking.set_champion(registered, "2")
+    assert tracking.alias_version(registered, tracking.CHALLENGER_ALIAS) is None
+    assert tracking.rollback_champion(registered) == ("2", "1")
+    assert tracking.champion_version(registered) == "1"
+    with pytest.raises(ModelNotFoundError, match="no previous champion"):
+        tracking.rollback_champion(registered)
+
+
+def test_a_second_process_waits_for_the_lock_and_says_so(
+    registered: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    held = threading.Event()
+    waiting = threading.Event()
+
+    class WaitingSeen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting for it to finish" in record.getMessage():
+                waiting.set()
+
+    def hold_lock() -> None:
+        # Another lock object on the same file stands for another process.
+        with FileLock(tracking.lock_path(registered)):
+            held.set()
+            waiting.wait(timeout=120)
+
+    handler = WaitingSeen()
+    logging.getLogger("riskengine").addHandler(handler)
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert held.wait(timeout=60)
+        with caplog.at_level(logging.WARNING, logger="riskengine"):
+            assert tracking.champion_version(registered) == "1"
+    finally:
+        waiting.set()
+        holder.join()
+        logging.getLogger("riskengine").removeHandler(handler)
+    assert "another riskengine process is using the model store" in caplog.text
+    assert str(tracking.lock_path(registered)) in caplog.text
+
+
+def test_two_processes_registering_into_one_store_both_complete(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    script = REGISTER_SCRIPT.format(
+        tests=str(Path(__file__).parent), home=str(tmp_path), uri=settings.tracking_uri
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+    versions = sorted(stdout.strip().splitlines()[-1] for stdout, _ in outputs)
+    assert versions == ["1", "2"]
+    for version in versions:
+        assert tracking.load_registered_model(settings, version).version == version

@@ -1,0 +1,182 @@
+"""Bad input through the CLI: every row comes back scored or rejected with a reason, bad files
+and options exit 2 with a message and no output, interrupted runs leave nothing behind.
+
+The `features` command runs the same reading and resolution as `score` without needing a
+trained model, so most cases go through it; the README's reliability table lists them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner, Result
+
+from riskengine.cli import EXIT_USAGE, app
+from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
+
+AS_OF = "2026-03-01"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
+    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
+    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def features(tmp_path: Path, text: str, *extra: str, name: str = "in.csv") -> tuple[Result, Path]:
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    output = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app, ["features", str(source), "-o", str(output), "--as-of", AS_OF, *extra]
+    )
+    return result, output
+
+
+def read_output(output: Path) -> pl.DataFrame:
+    return pl.read_csv(output, infer_schema=False)
+
+
+def test_header_only_input_gives_an_empty_output(tmp_path: Path) -> None:
+    result, output = features(tmp_path, "material,supplier,supplier_country\n")
+    assert result.exit_code == 0, result.output
+    assert read_output(output).height == 0
+
+
+def test_duplicate_pairs_are_flagged_on_every_copy(tmp_path: Path) -> None:
+    result, output = features(
+        tmp_path,
+        "material,supplier,supplier_country\nDy2O3,Acme,CN\ndysprosium oxide,Acme,China\n"
+        "NdPr oxide,Acme,CN\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table.height == 3
+    assert table["status"].to_list() == ["rejected", "rejected", "scored"]
+    assert "data rows 1, 2" in table["reason"][0]
+
+
+def test_one_supplier_id_with_two_countries_is_flagged(tmp_path: Path) -> None:
+    result, output = features(
+        tmp_path,
+        "supplier_id,material,supplier,supplier_country\n0001,Dy2O3,Acme,CN\n"
+        "0001,NdPr oxide,Acme,VN\n0002,NdPr oxide,Other,MY\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == ["rejected", "rejected", "scored"]
+    assert "several countries (CHN, VNM)" in table["reason"][0]
+    # Identifiers keep their leading zeros.
+    assert table["supplier_id"].to_list() == ["0001", "0001", "0002"]
+
+
+@pytest.mark.parametrize(
+    ("country", "status", "reason_part"),
+    [
+        ("Atlantis", "rejected", "unknown country 'Atlantis'"),
+        ("Korea", "rejected", "KOR"),
+        ("Congo", "rejected", "COD"),
+        ("NA", "scored", None),
+        ("Viet Nam", "scored", None),
+    ],
+)
+def test_countries(tmp_path: Path, country: str, status: str, reason_part: str | None) -> None:
+    result, output = features(
+        tmp_path, f"material,supplier,supplier_country\nnickel ore,Acme,{country}\n"
+    )
+    assert result.exit_code == 0, result.output
+    row = read_output(output).row(0, named=True)
+    assert row["status"] == status
+    if reason_part:
+        assert reason_part in row["reason"]
+    if country == "NA":
+        assert row["supplier_country"] == "NA"  # kept as written, read as Namibia
+
+
+@pytest.mark.parametrize(
+    ("shares", "statuses"),
+    [
+        (("0.7", "0.3"), ["scored", "scored"]),
+        (("70", "30"), ["scored", "scored"]),  # percentages, divided by 100 with a note
+        (("-0.2", "0.3"), ["rejected", "scored"]),
+        (("NaN", "0.3"), ["rejected", "scored"]),
+        (("inf", "0.3"), ["rejected", "scored"]),
+        (("0,7", "0,3"), ["scored", "scored"]),  # decimal commas
+    ],
+)
+def test_shares(tmp_path: Path, shares: tuple[str, str], statuses: list[str]) -> None:
+    first, second = (f'"{share}"' for share in shares)
+    result, output = features(
+        tmp_path,
+        f"material,supplier,supplier_country,share\nNdPr oxide,A,CN,{first}\n"
+        f"NdPr oxide,B,MY,{second}\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == statuses
+    if shares == ("70", "30"):
+        assert "percentages" in result.stderr or table["buyer_sourcing_hhi"][0] is not None
+
+
+def test_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
+    result, output = features(
+        tmp_path,
+        "material;supplier;supplier_country;share\nNdPr oxide;A;CN;0,6\nNdPr oxide;B;MY;0,4\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == ["scored", "scored"]
+    assert float(table["buyer_sourcing_hhi"][0]) == pytest.approx(0.6**2 + 0.4**2)
+
+
+def test_as_of_before_2010_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("material,supplier,supplier_country\nDy2O3,Acme,CN\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["features", str(source), "-o", "out.csv", "--as-of", "2009-12-31"]
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "2010" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_interrupted_write_leaves_no_file_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import riskengine.io
+
+    def interrupted(frame: pl.DataFrame, kind: str, target) -> None:
+        target.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(riskengine.io, "_serialise", interrupted)
+    result, output = features(tmp_path, "material,supplier,supplier_country\nDy2O3,Acme,CN\n")
+    assert result.exit_code == 130
+    assert not output.exists()
+    assert not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_formula_like_names_are_written_safely(tmp_path: Path) -> None:
+    result, output = features(
+        tmp_path,
+        'material,supplier,supplier_country\nDy2O3,"=HYPERLINK(""http://x"")",CN\n'
+        "NdPr oxide,@SUM(A1),MY\n",
+    )
+    assert result.exit_code == 0, result.output
+    suppliers = read_output(output)["supplier"].to_list()
+    assert suppliers == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+
+
+def test_missing_output_directory_is_a_usage_error(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("material,supplier,supplier_country\nDy2O3,Acme,CN\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["features", str(source), "-o", "missing/out.csv", "--as-of", AS_OF]
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "missing" in result.stderr
