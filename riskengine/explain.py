@@ -60,10 +60,30 @@ def percent(share: float) -> str:
     return f"{share:.2%}" if 0 < share < 0.01 else f"{share:.0%}"
 
 
+# Where the ISO short name reads badly in a sentence ("Congo, The Democratic Republic of the").
+SHORT_COUNTRY_NAMES = {
+    "BOL": "Bolivia",
+    "COD": "DR Congo",
+    "IRN": "Iran",
+    "KOR": "South Korea",
+    "LAO": "Laos",
+    "MDA": "Moldova",
+    "PRK": "North Korea",
+    "RUS": "Russia",
+    "SYR": "Syria",
+    "TWN": "Taiwan",
+    "TZA": "Tanzania",
+    "VEN": "Venezuela",
+    "VNM": "Vietnam",
+}
+
+
 def country_name(iso3: str | None) -> str:
     """A readable country name for an ISO alpha-3 code."""
     if iso3 is None:
         return "an unknown country"
+    if iso3 in SHORT_COUNTRY_NAMES:
+        return SHORT_COUNTRY_NAMES[iso3]
     import pycountry
 
     country = pycountry.countries.get(alpha_3=iso3)
@@ -73,8 +93,10 @@ def country_name(iso3: str | None) -> str:
 
 
 def short_source(source: str) -> str:
-    """The publication part of a source citation (before its first comma, bracket or dash)."""
-    return re.split(r" \(|, | - |; ", source, maxsplit=1)[0].strip()
+    """The publication part of a source citation (before its first comma, bracket or dash),
+    without web addresses."""
+    without_urls = re.sub(r"\s*https?://\S+", "", source)
+    return re.split(r" \(|, | - |; ", without_urls, maxsplit=1)[0].strip()
 
 
 def event_reference(event: dict) -> str:
