@@ -462,6 +462,9 @@ def reference_check(reference_dir: ReferenceDirOption = None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # OpenMP threads that spin while waiting slow scikit-learn down many times over on a busy
+    # machine; the policy must be set before scikit-learn is imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app()
 
 

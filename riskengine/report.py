@@ -96,9 +96,12 @@ BAND_COLOURS = {
 # Colour stops sit on the band thresholds so a cell's colour reads as its band.
 RISK_COLOURSCALE = [
     [0.0, "#1a9850"],
-    [0.05, "#fee08b"],
-    [0.15, "#fdae61"],
-    [0.40, "#d73027"],
+    *(
+        [threshold, colour]
+        for (threshold, _), colour in zip(
+            reversed(BAND_THRESHOLDS), ("#fee08b", "#fdae61", "#d73027"), strict=True
+        )
+    ),
     [1.0, "#67001f"],
 ]
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}

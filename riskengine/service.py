@@ -120,9 +120,7 @@ def score_file(
     model = load_registered_model(settings, model_alias)
     output = score_pairs(prepared, reference, model, as_of=as_of)
     write_table(output, output_path, output_format)
-    return ScoreOutcome(
-        output, model.version, reference.fingerprint, date_notes + prepared.notes
-    )
+    return ScoreOutcome(output, model.version, reference.fingerprint, date_notes + prepared.notes)
 
 
 def features_file(

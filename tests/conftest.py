@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Spinning OpenMP threads make scikit-learn many times slower on a busy machine (CI included);
+# the policy only takes effect if set before scikit-learn is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import polars as pl
 import pytest
 

@@ -169,7 +169,7 @@ def test_formula_like_names_are_written_safely(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     suppliers = read_output(output)["supplier"].to_list()
-    assert suppliers == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert suppliers == ['\'=HYPERLINK("http://x")', "'@SUM(A1)"]
 
 
 def test_missing_output_directory_is_a_usage_error(tmp_path: Path) -> None:

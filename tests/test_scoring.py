@@ -111,7 +111,9 @@ def test_listed_buyer_is_critical_only_from_the_listing_date(
     assert after["risk_band"][4] == "critical"
     assert "Mitsubishi Heavy Industries Aero Engines" in after["drivers"][4]
     assert "Export Control List" in after["drivers"][4]
-    assert before["risk_band"][4] != "critical"
+    # Before the listing date no hard rule applies: the score is the model's.
+    assert "Hard rule" not in before["drivers"][4]
+    assert before["risk_score"][4] == before["model_score"][4]
     assert "Export Control List" not in before["drivers"][4]
     # The parent company is not listed and is not matched.
     assert "Export Control List" not in after["drivers"][5]

@@ -116,12 +116,13 @@ def _dataset_summary(shares: pl.LazyFrame, governance: pl.LazyFrame | None) -> p
     else:
         countries = countries.with_columns(pl.lit(None, dtype=pl.Float64).alias("governance"))
     return countries.group_by("dataset", "production_stage").agg(
-        (pl.col("share") ** 2).sum().alias("material_hhi"),
+        (pl.col("share") ** 2).sort().sum().alias("material_hhi"),
         pl.col("share")
         .filter(pl.col("country_iso3") != REST_OF_WORLD)
         .max()
         .alias("top_producer_share"),
         ((pl.col("share") ** 2) * pl.col("governance").fill_null(NEUTRAL_GOVERNANCE))
+        .sort()
         .sum()
         .alias("material_hhi_wgi"),
     )
@@ -327,7 +328,7 @@ def buyer_import_hhi(
     hhi = (
         _import_basis(spine, importer_breakdowns)
         .group_by(PAIR_KEY)
-        .agg((pl.col("import_share") ** 2).sum().alias("buyer_import_hhi"))
+        .agg((pl.col("import_share") ** 2).sort().sum().alias("buyer_import_hhi"))
     )
     return spine.select(PAIR_KEY).join(hhi, on=PAIR_KEY, how="left")
 
@@ -394,7 +395,7 @@ def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
     hhi = (
         _sourcing_countries(spine)
         .group_by("material_id")
-        .agg((pl.col("country_share") ** 2).sum().alias("buyer_sourcing_hhi"))
+        .agg((pl.col("country_share") ** 2).sort().sum().alias("buyer_sourcing_hhi"))
     )
     return (
         spine.select(PAIR_KEY, "material_id")

@@ -56,7 +56,7 @@ def importance_figure(importances: pl.DataFrame, limit: int = 15) -> Any:
     """Permutation importances: mean drop in PR-AUC across origins, with its spread."""
     pyplot = _pyplot()
     shown = importances.head(limit).reverse()
-    figure, axes = pyplot.subplots(figsize=(7, 0.35 * max(shown.height, 3) + 1.2))
+    figure, axes = pyplot.subplots(figsize=(8, 0.35 * max(shown.height, 3) + 1.4))
     axes.barh(
         shown["feature"].to_list(),
         shown["mean_pr_auc_drop"].to_list(),
@@ -64,7 +64,7 @@ def importance_figure(importances: pl.DataFrame, limit: int = 15) -> Any:
         color="#4c72b0",
     )
     axes.axvline(0, color="grey", linewidth=0.8)
-    axes.set_xlabel("drop in PR-AUC when the feature is shuffled (mean over origins)")
+    axes.set_xlabel("PR-AUC drop when shuffled (mean and spread over origins)")
     axes.set_title("Permutation importance, backtest")
     figure.tight_layout()
     return figure

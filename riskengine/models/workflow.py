@@ -12,14 +12,17 @@ and feature list on the current panel:
 1. when the champion's own backtest was run on exactly these folds (same panel, origins and
    horizon: the ``backtest_folds`` tag matches), its logged metrics are used;
 2. otherwise, when its configuration and feature list equal the candidate's, its backtest on
-   these folds *is* the candidate's (training is deterministic), so no second run is needed;
+   these folds *is* the candidate's (training is deterministic), so no second run is needed:
+   new reference data with an unchanged procedure ties, and the model fitted on the newer data
+   is promoted;
 3. otherwise the champion's configuration is backtested on these folds now; a champion whose
    configuration was not recorded, or whose features no longer exist, is never replaced
    automatically.
 
 The candidate becomes ``champion`` when its pooled PR-AUC is at least the champion's and its
 Brier score is not worse; otherwise it is registered as ``challenger`` and the message says
-why. A candidate trained on the same panel with the same procedure as the champion changes
+why. A champion trained on a team's own history is never replaced by a public-events model
+automatically. A candidate trained on the same panel with the same procedure as the champion changes
 nothing, so it never moves ``champion`` (retraining on unchanged data is deterministic: its
 backtest equals the champion's, figure for figure).
 """
@@ -51,6 +54,7 @@ from riskengine.reference.loader import ReferenceData, load_reference
 
 PUBLIC_EVENTS = "public_events"
 HISTORY = "history"
+HISTORY_REJECTS_ARTIFACT = "history_rejects.json"
 # Scores are compared to this many decimals so float noise cannot decide a promotion.
 GATE_DECIMALS = 10
 
@@ -175,6 +179,7 @@ def _register(
     extra_params: dict[str, Any],
     extra_metrics: dict[str, float] | None = None,
     extra_tags: dict[str, str] | None = None,
+    extra_documents: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """Log and register a trained model with everything the gate and scoring read back."""
     from riskengine.models import tracking
@@ -218,7 +223,8 @@ def _register(
                 "config": config.to_dict(),
                 "candidate_features": list(candidate_features),
                 "horizon_months": window.horizon_months,
-            }
+            },
+            **(extra_documents or {}),
         },
         version_tags={**fingerprints, **(extra_tags or {})},
     )
@@ -356,6 +362,11 @@ def train_from_history(
             "history_observed_until": built.observed_until.isoformat(),
         },
         extra_tags={"history_sha256": digest},
+        extra_documents=(
+            {HISTORY_REJECTS_ARTIFACT: {"rejected_rows": built.rejects.to_dicts()}}
+            if built.rejects.height
+            else None
+        ),
     )
     if current is None or promote:
         tracking.set_champion(settings, version)

@@ -167,9 +167,11 @@ def test_hhi_and_shares_stay_in_range(reference: ReferenceData) -> None:
         assert features["supplier_country_share"].is_between(0, 1).all()
         assert (features["top_producer_share"] ** 2 <= features["material_hhi"] + 1e-12).all()
     # HHI lies in [1/n, 1] for the n producer rows behind it.
-    rows_per_basis = reference.production.filter(pl.col("country_iso3") != "WLD").group_by(
-        "material", "stage", "year", "published"
-    ).len()
+    rows_per_basis = (
+        reference.production.filter(pl.col("country_iso3") != "WLD")
+        .group_by("material", "stage", "year", "published")
+        .len()
+    )
     assert rows_per_basis["len"].min() >= 1
 
 

@@ -79,9 +79,11 @@ def test_flow_measure_state(reference: ReferenceData) -> None:
     assert states == ["in_force", "in_force", "in_force"]
     holmium = make_spine([("holmium_oxide", "CHN", "JPN", None, None)])
     # E011 (Ho, Er, Tm, Eu, Yb licensing) was announced 2025-10-09 and suspended 2025-11-07.
-    assert build_features(holmium, reference, as_of=date(2025, 10, 20))[
-        "flow_measure_state"
-    ].item() == "announced"
-    assert build_features(holmium, reference, as_of=date(2025, 11, 8))[
-        "flow_measure_state"
-    ].item() == "ended"
+    assert (
+        build_features(holmium, reference, as_of=date(2025, 10, 20))["flow_measure_state"].item()
+        == "announced"
+    )
+    assert (
+        build_features(holmium, reference, as_of=date(2025, 11, 8))["flow_measure_state"].item()
+        == "ended"
+    )

@@ -99,24 +99,30 @@ def test_features_are_built_as_of_each_period(reference: ReferenceData) -> None:
 
 def test_training_on_the_shipped_demo_history_registers_a_model(tmp_path: Path) -> None:
     from riskengine.io import read_table
-    from riskengine.models.tracking import load_registered_model, version_details
+    from riskengine.models.tracking import load_registered_model, run_document, version_details
     from riskengine.models.workflow import train_from_history
 
     path = resources.files("riskengine") / "demo" / "history.csv"
-    history = read_table(str(path), None)
-    assert 200 <= history.height <= 400
+    shipped = read_table(str(path), None)
+    assert 200 <= shipped.height <= 400
+    assert shipped["supplier"].str.ends_with("(illustrative)").all()
+    unusable = shipped.head(1).with_columns(pl.lit("Nowhere Ltd").alias("supplier"))
+    history = pl.concat([shipped, unusable.with_columns(pl.lit("2024-13").alias("period"))])
     settings = _settings(tmp_path)
     outcome = train_from_history(settings, history, source="history.csv")
     assert (outcome.version, outcome.champion) == ("1", "1")
-    assert outcome.rejects.is_empty()
-    assert outcome.rows + outcome.unobserved_rows == history.height
+    assert outcome.rejects["row"].to_list() == [history.height]
+    assert outcome.rows + outcome.unobserved_rows + 1 == history.height
     assert 0 < outcome.positives < outcome.rows
     assert 0.0 <= outcome.metrics["test_pr_auc"] <= 1.0
     model = load_registered_model(settings)
     assert model.version == "1" and model.artifact_sha256
-    tags = version_details(settings, "1").tags
-    assert tags["label_source"] == "history"
-    assert len(tags["history_sha256"]) == 64
+    details = version_details(settings, "1")
+    assert details.tags["label_source"] == "history"
+    assert len(details.tags["history_sha256"]) == 64
+    logged = run_document(settings, details.run_id, "history_rejects.json")
+    assert logged is not None
+    assert "period '2024-13'" in logged["rejected_rows"][0]["reason"]
 
 
 def test_a_history_without_disruptions_in_a_period_says_which_periods(tmp_path: Path) -> None:
