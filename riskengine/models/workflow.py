@@ -616,51 +616,37 @@ def retrain(
         f"PR-AUC {pooled['backtest_pr_auc']:.4f}, Brier {pooled['backtest_brier']:.5f} over "
         f"{len(candidate.folds)} origins"
     )
-    if champion.tags.get("label_source", PUBLIC_EVENTS) != PUBLIC_EVENTS:
+
+    def keep_champion(message: str, champion_metrics: dict[str, float] | None) -> RetrainOutcome:
         tracking.set_challenger(settings, version)
         return RetrainOutcome(
-            False,
-            version,
-            current,
-            current,
-            metrics,
-            None,
-            backtest_run,
+            False, version, current, current, metrics, champion_metrics, backtest_run, message
+        )
+
+    if champion.tags.get("label_source", PUBLIC_EVENTS) != PUBLIC_EVENTS:
+        return keep_champion(
             f"champion stays version {current}: it was trained on your own history, which the "
             f"public-events backtest cannot judge; version {version} ({figures}) is challenger; "
             f"`riskengine model promote {version}` to switch",
+            None,
         )
     if (
         champion.tags.get("panel_fingerprint") == built.fingerprint
         and champion.tags.get("procedure_fingerprint") == procedure
     ):
-        tracking.set_challenger(settings, version)
-        return RetrainOutcome(
-            False,
-            version,
-            current,
-            current,
-            metrics,
-            metrics,
-            backtest_run,
+        return keep_champion(
             f"champion stays version {current}: nothing changed since it was trained (same "
             f"reference data and panel {built.fingerprint}, same configuration and features); "
             f"version {version} reproduces it ({figures}) and is challenger",
+            metrics,
         )
     comparison = _champion_backtest(settings, champion, procedure, candidate, built, plan)
     if comparison.metrics is None:
-        tracking.set_challenger(settings, version)
-        return RetrainOutcome(
-            False,
-            version,
-            current,
-            current,
-            metrics,
-            None,
-            backtest_run,
+        return keep_champion(
             f"champion stays version {current}: it cannot be backtested on the same folds "
             f"({comparison.how}); version {version} ({figures}) is challenger; review it with "
             f"`riskengine backtest` and `riskengine model promote {version}`",
+            None,
         )
     champion_pr = comparison.metrics["backtest_pr_auc"]
     champion_brier = comparison.metrics["backtest_brier"]
@@ -690,17 +676,10 @@ def retrain(
         reasons.append("its pooled PR-AUC is lower")
     if not not_worse_brier:
         reasons.append("its Brier score is worse")
-    tracking.set_challenger(settings, version)
-    return RetrainOutcome(
-        False,
-        version,
-        current,
-        current,
-        metrics,
-        comparison.metrics,
-        backtest_run,
+    return keep_champion(
         f"champion stays version {current}: version {version} is challenger because "
         f"{' and '.join(reasons)}: {versus}",
+        comparison.metrics,
     )
 
 
