@@ -126,18 +126,22 @@ def score(
     from riskengine.service import ReadOptions, score_file
 
     def body() -> None:
+        from riskengine.render import stage_status
+
         settings = load_settings(reference_dir=reference_dir)
-        outcome = score_file(
-            settings,
-            input_path=input_path,
-            output_path=output,
-            as_of=_parse_date(as_of),
-            buyer_country=buyer_country,
-            buyer_name=buyer,
-            model_alias=model,
-            output_format=output_format,
-            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
-        )
+        with stage_status() as on_stage:
+            outcome = score_file(
+                settings,
+                input_path=input_path,
+                output_path=output,
+                as_of=_parse_date(as_of),
+                buyer_country=buyer_country,
+                buyer_name=buyer,
+                model_alias=model,
+                output_format=output_format,
+                read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+                on_stage=on_stage,
+            )
         for note in outcome.notes:
             _err(f"note: {note}")
         _err(

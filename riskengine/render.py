@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import polars as pl
 from rich.console import Console
 from rich.table import Table
@@ -140,3 +143,15 @@ def print_frame(frame: pl.DataFrame, title: str) -> None:
     for row in frame.iter_rows():
         table.add_row(*("" if value is None else str(value) for value in row))
     _console(stderr=False).print(table)
+
+
+@contextmanager
+def stage_status() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the current stage of a long run; silent when not a terminal,
+    so piped and captured output stay clean."""
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal:
+        yield lambda name: None
+        return
+    with console.status("starting") as status:
+        yield lambda name: status.update(name)

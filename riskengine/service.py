@@ -6,6 +6,7 @@ that the CLI starts quickly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -109,16 +110,25 @@ def score_file(
     model_alias: str = "champion",
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ScoreOutcome:
-    """Score every row of a sourcing list and write the result (nothing is written on error)."""
+    """Score every row of a sourcing list and write the result (nothing is written on error).
+
+    ``on_stage`` hears the name of each stage as it starts (the CLI shows it on stderr).
+    """
     from riskengine.models.tracking import load_registered_model
     from riskengine.scoring import score_pairs
 
+    stage = on_stage or (lambda name: None)
     date_notes = check_as_of(as_of)
+    stage(f"reading {input_path}")
     prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
+    stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
+    stage(f"scoring {prepared.resolved.height:,} rows as of {as_of}")
     output = score_pairs(prepared, reference, model, as_of=as_of)
+    stage(f"writing {output_path}")
     write_table(output, output_path, output_format)
     return ScoreOutcome(output, model.version, reference.fingerprint, date_notes + prepared.notes)
 
