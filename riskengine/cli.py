@@ -282,7 +282,7 @@ def features(
         if output is None or as_of is None:
             raise UserInputError("features INPUT needs -o OUTPUT and --as-of DATE")
         settings = load_settings(reference_dir=reference_dir)
-        table = features_file(
+        table, notes = features_file(
             settings,
             input_path=input_path,
             output_path=output,
@@ -292,6 +292,8 @@ def features(
             output_format=output_format,
             read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
         )
+        for note in notes:
+            _err(f"note: {note}")
         _err(
             f"{table.height} rows of features as of {as_of}"
             + (f" -> {output}" if output != "-" else "")

@@ -143,12 +143,15 @@ def features_file(
     buyer_name: str | None = None,
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
-) -> pl.DataFrame:
-    """Write one row per input row: the input columns, status and reason, then every feature."""
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Write one row per input row: the input columns, status and reason, then every feature.
+
+    Returns the table and the notes to show the user (a future as-of date, percentage shares).
+    """
     from riskengine.features.registry import PAIR_KEY, registry
     from riskengine.scoring import feature_table
 
-    check_as_of(as_of)
+    date_notes = check_as_of(as_of)
     prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
     features = feature_table(prepared, reference, as_of=as_of)
@@ -181,7 +184,7 @@ def features_file(
         how="horizontal",
     )
     write_table(output, output_path, output_format)
-    return output
+    return output, date_notes + prepared.notes
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ def test_shares(tmp_path: Path, shares: tuple[str, str], statuses: list[str]) ->
     table = read_output(output)
     assert table["status"].to_list() == statuses
     if shares == ("70", "30"):
-        assert "percentages" in result.stderr or table["buyer_sourcing_hhi"][0] is not None
+        assert "read as percentages" in result.stderr
+        assert float(table["buyer_sourcing_hhi"][0]) == pytest.approx(0.7**2 + 0.3**2)
 
 
 def test_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
@@ -180,3 +181,14 @@ def test_missing_output_directory_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == EXIT_USAGE
     assert "missing" in result.stderr
+
+
+def test_as_of_in_the_future_is_allowed_with_a_note(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("material,supplier,supplier_country\nDy2O3,Acme,CN\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["features", str(source), "-o", "out.csv", "--as-of", "2099-01-01"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "in the future" in result.stderr
+    assert (tmp_path / "out.csv").exists()
