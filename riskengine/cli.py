@@ -126,10 +126,10 @@ def score(
     from riskengine.service import ReadOptions, score_file
 
     def body() -> None:
-        from riskengine.render import stage_status
+        from riskengine.render import run_progress
 
         settings = load_settings(reference_dir=reference_dir)
-        with stage_status() as on_stage:
+        with run_progress() as (on_stage, on_progress):
             outcome = score_file(
                 settings,
                 input_path=input_path,
@@ -141,17 +141,18 @@ def score(
                 output_format=output_format,
                 read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
                 on_stage=on_stage,
+                on_progress=on_progress,
             )
         for note in outcome.notes:
             _err(f"note: {note}")
         _err(
-            f"{outcome.output.height} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
+            f"{outcome.rows} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}, "
             f"as of {as_of}" + (f" -> {output}" if output != "-" else "")
         )
         from riskengine.render import print_top_risks
 
-        print_top_risks(outcome.output)
+        print_top_risks(outcome.top)
 
     _run(body)
 

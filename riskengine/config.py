@@ -71,3 +71,27 @@ def load_settings(
         tracking_uri=resolved_uri,
         model_name=os.environ.get(MODEL_NAME_ENV, DEFAULT_MODEL_NAME),
     )
+
+
+CHUNK_BYTES_ENV = "RISKENGINE_CHUNK_BYTES"
+
+
+def chunk_bytes_setting() -> int:
+    """Bytes of a large CSV read per chunk: ``RISKENGINE_CHUNK_BYTES`` or the default.
+
+    Output does not depend on it; memory does (about 20 bytes of working memory per byte of
+    input chunk when scoring).
+    """
+    from riskengine.errors import UserInputError
+    from riskengine.io import DEFAULT_CHUNK_BYTES
+
+    value = os.environ.get(CHUNK_BYTES_ENV)
+    if not value:
+        return DEFAULT_CHUNK_BYTES
+    try:
+        chunk_bytes = int(value)
+    except ValueError:
+        chunk_bytes = 0
+    if chunk_bytes < 1:
+        raise UserInputError(f"{CHUNK_BYTES_ENV} must be a positive number of bytes, not {value!r}")
+    return chunk_bytes

@@ -39,7 +39,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TypedDict
 
@@ -390,27 +390,39 @@ def _long_fields_allowed() -> Iterator[None]:
 
 
 def _read_delimited(
-    text: str, label: str, delimiter: str | None, explicit: bool
+    text: str, label: str, delimiter: str | None, explicit: bool, line_offset: int = 0
 ) -> tuple[pl.DataFrame, str, int]:
-    """The frame, the delimiter used and the number of blank lines skipped."""
+    """The frame, the delimiter used and the number of blank lines skipped.
+
+    ``line_offset`` is added to the line numbers in messages about rows below the header
+    (for a chunk of a larger file, read with the file's header in front of it).
+    """
     with _long_fields_allowed():
-        return _read_delimited_text(text, label, delimiter, explicit)
+        return _read_delimited_text(text, label, delimiter, explicit, line_offset)
 
 
 def _read_delimited_text(
-    text: str, label: str, delimiter: str | None, explicit: bool
+    text: str,
+    label: str,
+    delimiter: str | None,
+    explicit: bool,
+    line_offset: int = 0,
+    sniff: bool = True,
 ) -> tuple[pl.DataFrame, str, int]:
     # Files from classic Mac OS end lines with a bare CR; polars needs to be told.
     line_end = "\r" if "\n" not in text and "\r" in text else "\n"
-    if delimiter is None or not explicit:
+    if sniff and (delimiter is None or not explicit):
         delimiter = _sniff_delimiter(text, line_end, preferred=delimiter)
     if explicit:
         _check_single_column_hint(text, label, delimiter, line_end)
-    layout = _scan_records(text, label, delimiter, line_end)
+    data = text.encode("utf-8")
+    layout = _fast_layout(data, label, delimiter, line_end) or _scan_records(
+        text, label, delimiter, line_end, line_offset
+    )
     header = layout.header
     try:
         frame = pl.read_csv(
-            text.encode("utf-8"),
+            data,
             separator=delimiter,
             quote_char='"',
             eol_char=line_end,
@@ -422,6 +434,7 @@ def _read_delimited_text(
         )
     except pl.exceptions.PolarsError:
         frame = None
+    del data
     if frame is None or frame.height != layout.records or frame.width != len(header):
         # polars is stricter than the csv module about a quote inside an unquoted value
         # (x"y, read literally by Excel too); the csv module's reading, already checked
@@ -441,6 +454,67 @@ def _read_delimited_text(
     frame = frame.select(pl.nth(keep))
     frame.columns = [header[index] for index in keep]
     return frame, delimiter, len(layout.blank_positions)
+
+
+def _fast_layout(data: bytes, label: str, delimiter: str, line_end: str) -> _Layout | None:
+    """The layout of a well-formed file found with vectorised string counts, or None.
+
+    Only files whose quoted values hold no line end, no stray quote and no bare CR qualify,
+    and every record must have the header's width; anything else returns None so that the
+    csv module's strict pass finds and names the problem (or reads the unusual quoting).
+    """
+    if line_end != "\n" or delimiter == '"':
+        return None
+    lines = pl.read_csv(
+        data,
+        has_header=False,
+        separator="\x00",  # NUL is refused earlier, so each line is one field
+        quote_char=None,
+        new_columns=["line"],
+        infer_schema=False,
+        empty_string_is_null=False,
+        raise_if_empty=False,
+    )
+    if lines.height == 0:
+        return None
+    # polars drops the CR of a CRLF line end; any CR left is a bare one inside a line.
+    line = pl.col("line")
+    quoted_field = r'"(?:[^"]|"")*"'
+    plain_field = f'[^"{re.escape(delimiter)}]*'
+    field = f"(?:{quoted_field}|{plain_field})"
+    first = lines.item(0, "line")
+    if first == "" or '"' in first or "\r" in first:
+        return None  # blank lines before the header or a quoted header: the csv module's pass
+    header = first.split(delimiter)
+    if "" in header:
+        return None
+    width = len(header) - 1
+    body = lines.slice(1).with_columns(
+        line.str.contains('"', literal=True).alias("quoted"), (line == "").alias("blank")
+    )
+    plain = body.filter(~pl.col("quoted"))
+    quoted = body.filter(pl.col("quoted"))
+    plain_problem = plain.select(
+        (
+            line.str.contains("\r", literal=True)
+            | (~pl.col("blank") & (line.str.count_matches(delimiter, literal=True) != width))
+        ).any()
+    ).item()
+    if plain_problem:
+        return None
+    # One pass per quoted line checks both the quoting and the width.
+    exact_width = f"^{field}(?:{re.escape(delimiter)}{field}){{{width}}}$"
+    try:
+        quoted_problem = quoted.select(
+            (line.str.contains("\r", literal=True) | ~line.str.contains(exact_width)).any()
+        ).item()
+    except pl.exceptions.ComputeError:  # a pattern too large for very wide files
+        return None
+    if quoted_problem:
+        return None
+    _check_header(label, header, {})
+    blank_positions = body.with_row_index("position").filter(pl.col("blank"))["position"].to_list()
+    return _Layout(header, body.height, blank_positions)
 
 
 def _frame_from_records(
@@ -546,19 +620,23 @@ def _sample_widths(text: str, delimiter: str, line_end: str) -> list[int]:
     return widths
 
 
-def _scan_records(text: str, label: str, delimiter: str, line_end: str) -> _Layout:
+def _scan_records(
+    text: str, label: str, delimiter: str, line_end: str, line_offset: int = 0
+) -> _Layout:
     """Check every record with the csv module (strict), which knows the line numbers."""
     reader = _csv_reader(text, delimiter, line_end)
     try:
-        return _scan(reader, label, delimiter, line_end)
+        return _scan(reader, label, delimiter, line_end, line_offset)
     except csv.Error as error:
         start_line = _start_of_failing_record(text, delimiter, line_end)
         raise InputFileError(
-            _csv_error_message(label, start_line, reader.line_num, error)
+            _csv_error_message(
+                label, start_line + line_offset, reader.line_num + line_offset, error
+            )
         ) from error
 
 
-def _scan(reader: Any, label: str, delimiter: str, line_end: str) -> _Layout:
+def _scan(reader: Any, label: str, delimiter: str, line_end: str, line_offset: int = 0) -> _Layout:
     # The hot loop of every CSV read: line numbers are worked out only for bad records.
     header: list[str] = []
     for record in reader:
@@ -582,12 +660,13 @@ def _scan(reader: Any, label: str, delimiter: str, line_end: str) -> _Layout:
                 continue
             ragged_count += 1
             if len(ragged) < 3:
-                ragged.append((reader.line_num - _line_ends_inside(record, line_end), len(record)))
+                start = reader.line_num - _line_ends_inside(record, line_end)
+                ragged.append((start + line_offset, len(record)))
         elif unnamed:
             for index in unnamed:
                 if record[index] != "" and index not in unnamed_with_values:
                     start = reader.line_num - _line_ends_inside(record, line_end)
-                    unnamed_with_values[index] = start
+                    unnamed_with_values[index] = start + line_offset
     if ragged:
         _raise_ragged(label, delimiter, header, header_line, ragged, ragged_count)
     _check_header(label, header, unnamed_with_values)
@@ -753,6 +832,194 @@ def _choose_sheet(label: str, names: list[str], sheet: str | int | None) -> str:
     raise InputFileError(f"{label}: no sheet {sheet!r}; the workbook has {listing}")
 
 
+# --- chunks: large delimited files read and written in pieces -----------------------------------
+
+#: Bytes of a delimited file read per chunk; each chunk ends on a record boundary.
+DEFAULT_CHUNK_BYTES = 64 << 20
+_STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
+
+
+class ChunkedTable:
+    """A user's table read as a sequence of frames, each a run of whole records in file order.
+
+    CSV and TSV files larger than ``chunk_bytes`` are read one chunk at a time, so memory
+    follows the chunk size and not the file size; every other input (other formats, standard
+    input, small files, UTF-16/32 text) is one chunk holding the whole table. Iterating again
+    reads the file again, except for a single chunk, which is kept.
+
+    Each chunk is read with the same rules as :func:`read_table` (the delimiter sniffed once,
+    line numbers in messages counted from the top of the file). Two documented differences:
+    a file whose first chunk is plain UTF-8 and whose later bytes are not is re-read whole
+    (to detect its encoding as :func:`read_table` would); and a quote inside an unquoted value
+    (``x"y``) can hide a record boundary, making a chunk longer than asked.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        file_format: str | None = None,
+        *,
+        encoding: str | None = None,
+        sheet: str | int | None = None,
+        delimiter: str | None = None,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> None:
+        self.path = path
+        self.label = "<stdin>" if path == STDIO else path
+        self.kind = infer_format(path, file_format)
+        self._options: dict[str, Any] = {
+            "encoding": encoding,
+            "sheet": sheet,
+            "delimiter": delimiter,
+        }
+        self.chunk_bytes = max(1, chunk_bytes)
+        self._whole: pl.DataFrame | None = None
+
+    def _streams(self) -> bool:
+        if self.path == STDIO or self.kind not in ("csv", "tsv"):
+            return False
+        file = Path(self.path)
+        return file.is_file() and file.stat().st_size > self.chunk_bytes
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._whole is not None:
+            yield self._whole
+            return
+        if not self._streams():
+            self._whole = read_table(self.path, self.kind, **self._options)
+            yield self._whole
+            return
+        yield from self._chunks()
+
+    def _chunks(self) -> Iterator[pl.DataFrame]:
+        encoding = self._options["encoding"]
+        delimiter_option = self._options["delimiter"]
+        preferred = _delimiter_option(delimiter_option) or ("\t" if self.kind == "tsv" else None)
+        try:
+            file = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
+        except OSError as error:
+            raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
+        try:
+            blocks = _record_blocks(file, self.chunk_bytes)
+            first = next(blocks)
+            _check_content_matches_format(first, self.kind, self.label)
+            text, codec, _ = _decode_text(first, self.label, encoding)
+            if codec not in _STREAMABLE_CODECS:
+                # UTF-16 and UTF-32 cannot be cut at a newline byte; such files are read whole.
+                yield read_table(self.path, self.kind, **self._options)
+                return
+            header_text = _header_text(text)
+            with _long_fields_allowed():
+                frame, delimiter, _ = _read_delimited_text(
+                    text, self.label, preferred, delimiter_option is not None
+                )
+            yield frame
+            header_lines = header_text.count("\n")
+            lines_before = text.count("\n")
+            ascii_so_far = text.isascii()
+            for block in blocks:
+                text, codec = self._decode_later(block, codec, ascii_so_far, lines_before)
+                ascii_so_far = ascii_so_far and text.isascii()
+                with _long_fields_allowed():
+                    frame, _, _ = _read_delimited_text(
+                        header_text + text,
+                        self.label,
+                        delimiter,
+                        explicit=False,
+                        line_offset=lines_before - header_lines,
+                        sniff=False,
+                    )
+                lines_before += text.count("\n")
+                yield frame
+        except OSError as error:
+            raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
+        except _LIBRARY_READ_ERRORS as error:
+            detail = str(error).strip()
+            first_line = detail.splitlines()[0] if detail else type(error).__name__
+            raise InputFileError(
+                f"{self.label}: cannot read as {self.kind}: {first_line}"
+            ) from error
+        finally:
+            file.close()
+
+    def _decode_later(
+        self, block: bytes, codec: str, ascii_so_far: bool, lines_before: int
+    ) -> tuple[str, str]:
+        """Decode a chunk after the first; its codec may still be detected (see the class)."""
+        label = self.label
+        if codec == "utf-8-sig":
+            codec = "utf-8"
+        try:
+            text = block.decode(codec)
+        except UnicodeDecodeError as error:
+            line = lines_before + _line_of(block, error.start, codec)
+            detectable = codec == "utf-8" and self._options["encoding"] is None and ascii_so_far
+            if not detectable:
+                raise InputFileError(
+                    f"{label}: line {line} is not valid {codec} (byte {block[error.start]:#04x}); "
+                    "pass the right --encoding or save the file as UTF-8"
+                ) from error
+            # The lines so far were plain ASCII, which every detectable code page reads alike.
+            detected, guess = _detect_single_byte_encoding(block, error.start)
+            if detected is None or _first_utf8_line(block) is not None:
+                raise InputFileError(
+                    f"{label}: line {line} is not valid UTF-8 (byte {block[error.start]:#04x}) "
+                    f"and its encoding could not be detected with confidence (best guess: "
+                    f"{guess or 'none'}); pass --encoding, e.g. cp1252 (Western Europe), cp1250 "
+                    "(Central Europe) or utf-16"
+                ) from error
+            codec, text = detected, block.decode(detected)
+        position = text.find("\x00")
+        if position >= 0:
+            line = lines_before + text.count("\n", 0, position) + 1
+            raise InputFileError(f"{label}: line {line} contains a NUL character")
+        return text, codec
+
+
+def _record_blocks(file: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    """Blocks of about ``chunk_bytes`` that end after a line end outside quotes."""
+    carry = b""
+    while True:
+        data = file.read(chunk_bytes)
+        block = carry + data
+        if not data:
+            if block:
+                yield block
+            return
+        cut = _last_record_end(block)
+        if cut <= 0:
+            carry = block  # one record longer than a chunk: read on
+            continue
+        carry = block[cut:]
+        yield block[:cut]
+
+
+def _last_record_end(block: bytes) -> int:
+    """Position after the last line end at which the quotes before it are balanced, or 0."""
+    end = block.rfind(b"\n")
+    quotes = block.count(b'"', 0, end) if end >= 0 else 0
+    while end >= 0:
+        if quotes % 2 == 0:
+            return end + 1
+        previous = block.rfind(b"\n", 0, end)
+        quotes -= block.count(b'"', previous + 1, end)
+        end = previous
+    return 0
+
+
+def _header_text(text: str) -> str:
+    """The lines up to and including the header record (blank lines before it included)."""
+    position = 0
+    while True:
+        end = text.find("\n", position)
+        if end < 0:
+            return text
+        candidate = text[: end + 1]
+        if candidate.strip() and candidate.count('"') % 2 == 0:
+            return candidate
+        position = end + 1
+
+
 # --- writing -------------------------------------------------------------------------------------
 
 
@@ -763,10 +1030,23 @@ def escape_spreadsheet_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     a plain signed number such as ``-5`` or ``+1.5`` is left alone because it cannot run
     anything.
     """
-    escaped = frame.with_columns(
-        _escape_text(pl.col(name).cast(pl.String)).alias(name)
+    text_columns = [
+        name
         for name, dtype in frame.schema.items()
         if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
+    ]
+    # Rewriting a column copies it; most columns hold no formula-like text, so look first.
+    flagged = (
+        frame.select(
+            pl.col(name).cast(pl.String).str.contains(_FORMULA_START).any() for name in text_columns
+        ).row(0)
+        if text_columns and frame.height
+        else ()
+    )
+    escaped = frame.with_columns(
+        _escape_text(pl.col(name).cast(pl.String)).alias(name)
+        for name, has_formula_start in zip(text_columns, flagged, strict=False)
+        if has_formula_start
     )
     names = pl.Series(escaped.columns, dtype=pl.String)
     escaped.columns = pl.select(_escape_text(pl.lit(names))).to_series().to_list()
@@ -915,6 +1195,55 @@ def write_table(frame: pl.DataFrame, path: str, file_format: str | None = None) 
         raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
     # Looked up at call time so tests can replace _serialise.
     _write_atomically(path, lambda stream: _serialise(frame, kind, stream))
+
+
+def write_table_chunks(
+    chunks: Iterable[pl.DataFrame], path: str, file_format: str | None = None
+) -> int:
+    """Write frames of one table as they come, atomically as :func:`write_table` does.
+
+    CSV, TSV, JSON Lines and Parquet are written chunk by chunk, so memory follows the chunk;
+    CSV, TSV and JSON Lines come out byte-identical to writing the whole table at once. JSON
+    and XLSX need the whole table, so their chunks are gathered first. Computing a chunk may
+    raise: nothing is then left at ``path``. Returns the number of rows written.
+    """
+    kind = infer_format(path, file_format)
+    if kind in ("json", "xlsx"):
+        frames = list(chunks)
+        whole = pl.concat(frames) if frames else pl.DataFrame()
+        write_table(whole, path, kind)
+        return whole.height
+    if path == STDIO and kind == "parquet" and sys.stdout.isatty():
+        raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
+    written = 0
+
+    def write(stream: BinaryIO) -> None:
+        nonlocal written
+        parquet_writer = None
+        try:
+            for index, frame in enumerate(chunks):
+                if kind == "parquet":
+                    table = frame.to_arrow()
+                    if parquet_writer is None:
+                        import pyarrow.parquet as parquet
+
+                        parquet_writer = parquet.ParquetWriter(stream, table.schema)
+                    parquet_writer.write_table(table)
+                elif kind == "jsonl":
+                    stream.write(frame.write_ndjson().encode("utf-8"))
+                else:
+                    escape_spreadsheet_formulas(frame).write_csv(
+                        stream,
+                        separator="\t" if kind == "tsv" else ",",
+                        include_header=index == 0,
+                    )
+                written += frame.height
+        finally:
+            if parquet_writer is not None:
+                parquet_writer.close()
+
+    _write_atomically(path, write)
+    return written
 
 
 def write_text(text: str, path: str) -> None:

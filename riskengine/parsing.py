@@ -154,6 +154,7 @@ def parse_share(
     source: str,
     decimal_separator: DecimalSeparator | None = None,
     scale: ShareScale = "auto",
+    counts: pl.Series | None = None,
 ) -> ParsedShares:
     """Read a column of supply shares as fractions in [0, 1]; see the module docstring.
 
@@ -164,6 +165,9 @@ def parse_share(
     scale
         ``"auto"`` decides per column whether bare numbers are fractions or percentages;
         ``"fraction"`` or ``"percent"`` pins it.
+    counts
+        How many cells each entry of ``series`` stands for, when the caller parses the
+        distinct cells of a longer column; weighs the column sum behind ``"auto"``.
 
     Returns
     -------
@@ -185,19 +189,21 @@ def parse_share(
             "value": values,
             "error": errors,
             "percent_sign": has_percent_sign,
+            "count": counts if counts is not None else pl.repeat(1, series.len(), eager=True),
         },
         schema={
             "text": pl.String,
             "value": pl.Float64,
             "error": pl.String,
             "percent_sign": pl.Boolean,
+            "count": pl.Int64,
         },
     )
     valid = pl.col("value").is_not_null() & pl.col("error").is_null()
     bare = valid & ~pl.col("percent_sign") & (pl.col("value") >= 0)
     largest, total = frame.select(
         pl.col("value").filter(bare).max().alias("largest"),
-        pl.col("value").filter(bare).sum().alias("total"),
+        (pl.col("value") * pl.col("count")).filter(bare).sum().alias("total"),
     ).row(0)
     chosen, reason = _share_scale(scale, largest, total)
     note = None

@@ -7,6 +7,14 @@ from contextlib import contextmanager
 
 import polars as pl
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from riskengine.reference.loader import TableSummary
@@ -149,9 +157,33 @@ def print_frame(frame: pl.DataFrame, title: str) -> None:
 def stage_status() -> Iterator[Callable[[str], None]]:
     """A spinner on stderr naming the current stage of a long run; silent when not a terminal,
     so piped and captured output stay clean."""
+    with run_progress() as (on_stage, _):
+        yield on_stage
+
+
+@contextmanager
+def run_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """On a terminal, a progress line on stderr: the current stage and, once rows are being
+    processed, a bar with the rows done, the total and the time left. Silent otherwise, so
+    piped and captured output stay clean. Yields ``(on_stage, on_progress)``."""
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal:
-        yield lambda name: None
+        yield (lambda name: None), (lambda done, total: None)
         return
-    with console.status("starting") as status:
-        yield lambda name: status.update(name)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def on_stage(name: str) -> None:
+            progress.update(task, description=name)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield on_stage, on_progress

@@ -4,7 +4,7 @@ explain. Pure functions of frames; reading and writing happen in :mod:`riskengin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -86,6 +86,8 @@ def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) 
 
 
 MAX_ROWS_NAMED = 5
+# Any fixed seed: pair hashes only need to agree within one run, across its chunks.
+_PAIR_HASH_SEED = 20260301
 
 
 def _row_list(rows: pl.Expr) -> pl.Expr:
@@ -96,56 +98,52 @@ def _row_list(rows: pl.Expr) -> pl.Expr:
     return pl.concat_str(shown, more, ignore_nulls=True)
 
 
-def _duplicate_reason() -> pl.Expr:
-    """Rows that repeat the same pair are all refused, naming each other: keeping one would
-    be a silent choice between them."""
-    # Resolved ids where they exist, so "Dy2O3" from "CN" repeats "dysprosium oxide" from "China".
-    pair = [
-        pl.coalesce("material_id", "material"),
-        pl.col("supplier"),
-        pl.coalesce("supplier_country_id", "supplier_country"),
-        pl.coalesce("buyer_country_id", "buyer_country"),
-        pl.col("buyer"),
-        pl.col("supplier_id"),
+def _pair_identity() -> list[pl.Expr]:
+    """What makes two rows the same pair: resolved ids where they exist, so "Dy2O3" from "CN"
+    repeats "dysprosium oxide" from "China"."""
+    return [
+        pl.coalesce("material_id", "material").alias("identity_material"),
+        pl.col("supplier").alias("identity_supplier"),
+        pl.coalesce("supplier_country_id", "supplier_country").alias("identity_supplier_country"),
+        pl.coalesce("buyer_country_id", "buyer_country").alias("identity_buyer_country"),
+        pl.col("buyer").alias("identity_buyer"),
+        pl.col("supplier_id").alias("identity_supplier_id"),
     ]
-    rows = pl.col("row_number").implode().over(pair, mapping_strategy="join")
-    return pl.when(pl.len().over(pair) > 1).then(
-        pl.format("duplicate pair: data rows {} repeat it", _row_list(rows))
-    )
 
 
-def _conflicting_country_reason() -> pl.Expr:
-    """One supplier id given with two different countries is refused on every row."""
-    country = pl.coalesce("supplier_country_id", "supplier_country")
-    countries = country.drop_nulls().unique().sort()
-    conflicting = pl.col("supplier_id").is_not_null() & (country.n_unique().over("supplier_id") > 1)
-    return pl.when(conflicting).then(
-        pl.format(
-            "supplier_id {} appears with several countries ({})",
-            pl.col("supplier_id"),
-            countries.implode().over("supplier_id", mapping_strategy="join").list.join(", "),
-        )
-    )
+_IDENTITY_COLUMNS = [
+    "identity_material",
+    "identity_supplier",
+    "identity_supplier_country",
+    "identity_buyer_country",
+    "identity_buyer",
+    "identity_supplier_id",
+]
 
 
-def prepare_pairs(
-    raw: pl.DataFrame, *, source: str, buyer_country: str | None, buyer_name: str | None
-) -> PreparedPairs:
-    """Resolve materials and countries for every input row; unusable rows get a reason.
+@dataclass(frozen=True)
+class InputContext:
+    """Facts about the whole input that one row's outcome depends on.
 
-    Raises
-    ------
-    MissingColumnsError
-        When a required column is absent (nothing is scored then).
-    UserInputError
-        When ``buyer_country`` given as an option is itself unknown or ambiguous.
+    Computed once over every chunk of the input (:func:`prepare_chunks`), so that a row gets
+    the same answer whether the file is read whole or in pieces of any size.
     """
+
+    rows: int
+    shares: pl.DataFrame
+    """share (the stripped cell text), share_value, share_reason: each distinct cell once."""
+    duplicate_reasons: pl.DataFrame
+    """row_number, duplicate_reason: rows that repeat a pair, each naming all its copies."""
+    conflict_reasons: pl.DataFrame
+    """supplier_id, conflict_reason: supplier ids given with more than one country."""
+    notes: tuple[str, ...] = ()
+
+
+def _resolve_chunk(
+    raw: pl.DataFrame, *, source: str, buyer_country: str | None, buyer_name: str | None
+) -> pl.DataFrame:
+    """Canonical text columns of one chunk, with materials and countries resolved."""
     columns = resolve_columns(raw.columns, source=source)
-    if buyer_country is not None:
-        try:
-            normalise_country(buyer_country)
-        except CountryError as error:
-            raise UserInputError(f"--buyer-country: {error}") from error
     text = raw.select(
         pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
         for canonical, name in columns.items()
@@ -164,11 +162,7 @@ def prepare_pairs(
     countries = _resolution(
         pl.concat([text["supplier_country"], text["buyer_country"]]), normalise_country
     )
-    shares = parse_share(text["share"], column=columns.get("share", "share"), source=source)
-    bad_share = pl.col("share_reason").is_not_null()
-    resolved = text.with_columns(
-        shares.values.alias("share_value"), shares.errors.alias("share_reason")
-    ).with_columns(
+    return text.with_columns(
         *_resolved_columns("material", materials, "material is empty"),
         *_resolved_columns("supplier_country", countries, "supplier country is empty"),
         *_resolved_columns("buyer_country", countries, "buyer country is empty"),
@@ -176,14 +170,209 @@ def prepare_pairs(
         .then(pl.lit("supplier is empty"))
         .alias("supplier_reason"),
     )
-    if "supplier_id" not in resolved.columns:
-        resolved = resolved.with_columns(pl.lit(None, dtype=pl.String).alias("supplier_id"))
-    resolved = resolved.with_columns(
-        pl.int_range(1, pl.len() + 1).alias("row_number")
-    ).with_columns(
-        _duplicate_reason().alias("duplicate_reason"),
-        _conflicting_country_reason().alias("conflict_reason"),
+
+
+def _collect_context(
+    resolved_chunks: Callable[[], Iterable[pl.DataFrame]],
+    *,
+    share_column: Callable[[], str],
+    source: str,
+) -> InputContext:
+    """One pass over every chunk (two when some pair hashes repeat) for :class:`InputContext`."""
+    hashes: list[pl.Series] = []
+    supplier_countries: list[pl.DataFrame] = []
+    share_counts: list[pl.DataFrame] = []
+    for resolved in resolved_chunks():
+        hashes.append(
+            resolved.select(pl.struct(_pair_identity()).hash(_PAIR_HASH_SEED))
+            .to_series()
+            .alias("pair_hash")
+        )
+        supplier_countries.append(
+            resolved.filter(pl.col("supplier_id").is_not_null())
+            .select(
+                "supplier_id",
+                pl.coalesce("supplier_country_id", "supplier_country").alias("country"),
+            )
+            .unique()
+        )
+        share_counts.append(resolved.group_by("share").agg(pl.len().alias("count")))
+    rows = sum(series.len() for series in hashes)
+    shares = (
+        pl.concat(share_counts)
+        .group_by("share")
+        .agg(pl.col("count").sum())
+        .filter(pl.col("share").is_not_null())
+        .sort("share")
     )
+    parsed = parse_share(
+        shares["share"], column=share_column(), source=source, counts=shares["count"]
+    )
+    share_table = pl.DataFrame(
+        {"share": shares["share"], "share_value": parsed.values, "share_reason": parsed.errors},
+        schema={"share": pl.String, "share_value": pl.Float64, "share_reason": pl.String},
+    )
+    repeated = (
+        pl.DataFrame(pl.concat(hashes) if hashes else pl.Series("pair_hash", [], pl.UInt64))
+        .with_row_index("row_number", offset=1)
+        .filter(pl.len().over("pair_hash") > 1)["row_number"]
+    )
+    del hashes
+    return InputContext(
+        rows=rows,
+        shares=share_table,
+        duplicate_reasons=_duplicate_reasons(resolved_chunks, repeated),
+        conflict_reasons=_conflict_reasons(supplier_countries),
+        notes=(parsed.note,) if parsed.note else (),
+    )
+
+
+def _duplicate_reasons(
+    resolved_chunks: Callable[[], Iterable[pl.DataFrame]], candidates: pl.Series
+) -> pl.DataFrame:
+    """Rows that repeat the same pair are all refused, naming each other: keeping one would
+    be a silent choice between them. ``candidates`` share a hash; the pairs are compared
+    exactly here, so a hash collision cannot refuse a row."""
+    schema = {"row_number": pl.UInt32, "duplicate_reason": pl.String}
+    if candidates.is_empty():
+        return pl.DataFrame(schema=schema)
+    wanted = candidates.cast(pl.UInt32)
+    rows: list[pl.DataFrame] = []
+    offset = 1
+    for resolved in resolved_chunks():
+        rows.append(
+            resolved.select(_pair_identity())
+            .with_row_index("row_number", offset=offset)
+            .filter(pl.col("row_number").is_in(wanted.implode()))
+        )
+        offset += resolved.height
+    copies = pl.concat(rows)
+    row_numbers = pl.col("row_number").implode().over(_IDENTITY_COLUMNS, mapping_strategy="join")
+    return (
+        copies.filter(pl.len().over(_IDENTITY_COLUMNS) > 1)
+        .select(
+            "row_number",
+            pl.format("duplicate pair: data rows {} repeat it", _row_list(row_numbers)).alias(
+                "duplicate_reason"
+            ),
+        )
+        .cast(schema)
+    )
+
+
+def _conflict_reasons(supplier_countries: list[pl.DataFrame]) -> pl.DataFrame:
+    """One supplier id given with two different countries is refused on every row."""
+    schema = {"supplier_id": pl.String, "conflict_reason": pl.String}
+    if not supplier_countries:
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.concat(supplier_countries)
+        .unique()
+        .group_by("supplier_id")
+        .agg(
+            pl.col("country").n_unique().alias("countries"),
+            pl.col("country").drop_nulls().unique().sort().alias("named"),
+        )
+        .filter(pl.col("countries") > 1)
+        .select(
+            "supplier_id",
+            pl.format(
+                "supplier_id {} appears with several countries ({})",
+                pl.col("supplier_id"),
+                pl.col("named").list.join(", "),
+            ).alias("conflict_reason"),
+        )
+        .sort("supplier_id")
+        .cast(schema)
+    )
+
+
+def prepare_chunks(
+    chunks: Iterable[pl.DataFrame],
+    *,
+    source: str,
+    buyer_country: str | None,
+    buyer_name: str | None,
+) -> tuple[InputContext, Iterator[PreparedPairs]]:
+    """Prepare an input given as chunks (re-iterable, in file order), one chunk at a time.
+
+    A first pass over the chunks gathers the :class:`InputContext` (duplicates, conflicting
+    supplier countries, how the share column reads); the returned iterator then prepares each
+    chunk in turn. An input of one chunk is resolved only once.
+
+    Raises
+    ------
+    MissingColumnsError
+        When a required column is absent (nothing is scored then).
+    UserInputError
+        When ``buyer_country`` given as an option is itself unknown or ambiguous.
+    """
+    if buyer_country is not None:
+        try:
+            normalise_country(buyer_country)
+        except CountryError as error:
+            raise UserInputError(f"--buyer-country: {error}") from error
+    options = {"source": source, "buyer_country": buyer_country, "buyer_name": buyer_name}
+    first: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+    several = False
+    share_column = "share"
+
+    def resolved_chunks() -> Iterator[pl.DataFrame]:
+        nonlocal several, share_column
+        if first and not several:
+            yield first[0][1]
+            return
+        for index, raw in enumerate(chunks):
+            resolved = _resolve_chunk(raw, **options)
+            if index == 0:
+                share_column = resolve_columns(raw.columns, source=source).get("share", "share")
+                first[:] = [(raw, resolved)]
+            else:
+                several = True
+                first.clear()
+            yield resolved
+
+    # The share column's own name, for messages, is known once the first chunk is read.
+    context = _collect_context(resolved_chunks, share_column=lambda: share_column, source=source)
+
+    def prepared() -> Iterator[PreparedPairs]:
+        pieces = (
+            iter(first)
+            if first and not several
+            else ((raw, _resolve_chunk(raw, **options)) for raw in chunks)
+        )
+        first_row = 1
+        for raw, resolved in pieces:
+            yield _finish(raw, resolved, context, first_row)
+            first_row += raw.height
+
+    return context, prepared()
+
+
+def prepare_pairs(
+    raw: pl.DataFrame, *, source: str, buyer_country: str | None, buyer_name: str | None
+) -> PreparedPairs:
+    """Resolve materials and countries for every input row; unusable rows get a reason.
+
+    The whole input in one frame; see :func:`prepare_chunks` for the errors raised.
+    """
+    _, prepared = prepare_chunks(
+        [raw], source=source, buyer_country=buyer_country, buyer_name=buyer_name
+    )
+    return next(prepared)
+
+
+def _finish(
+    raw: pl.DataFrame, resolved: pl.DataFrame, context: InputContext, first_row: int
+) -> PreparedPairs:
+    resolved = (
+        resolved.with_row_index("row_number", offset=first_row)
+        .with_columns(pl.col("row_number").cast(pl.UInt32))
+        .join(context.shares, on="share", how="left", maintain_order="left")
+        .join(context.duplicate_reasons, on="row_number", how="left", maintain_order="left")
+        .join(context.conflict_reasons, on="supplier_id", how="left", maintain_order="left")
+    )
+    bad_share = pl.col("share_reason").is_not_null()
     resolved = resolved.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias(PAIR_KEY),
         pl.col("material_id"),
@@ -207,14 +396,30 @@ def prepare_pairs(
         .replace("", None)
         .alias("reason"),
     )
-    return PreparedPairs(raw=raw, resolved=resolved, notes=(shares.note,) if shares.note else ())
+    return PreparedPairs(raw=raw, resolved=resolved, notes=context.notes)
 
 
 def feature_table(
-    prepared: PreparedPairs, reference: ReferenceData, *, as_of: date
+    prepared: PreparedPairs,
+    reference: ReferenceData,
+    *,
+    as_of: date,
+    names: Iterable[str] | None = None,
 ) -> pl.DataFrame:
-    """Features for the usable rows, one row per usable input row, keyed by ``pair_id``."""
-    return build_features(prepared.valid.drop("reason"), reference, as_of=as_of)
+    """Features for the usable rows, one row per usable input row, keyed by ``pair_id``.
+
+    ``names`` limits the table to those features (all registered features by default).
+    """
+    wanted = set(names) if names is not None else None
+    specs = [spec for spec in registry() if wanted is None or spec.name in wanted]
+    return build_features(prepared.valid.drop("reason"), reference, as_of=as_of, specs=specs)
+
+
+def scoring_feature_names(model: ScoringModel) -> list[str]:
+    """The features a score needs: the model's inputs and what the drivers and rules cite."""
+    from riskengine.explain import DRIVER_COLUMNS
+
+    return [*model.feature_names, *DRIVER_COLUMNS]
 
 
 def risk_band(score: pl.Expr) -> pl.Expr:
@@ -330,7 +535,7 @@ def score_pairs(
         raise UserInputError(
             f"input already has output column(s) {', '.join(clashing)}; rename or drop them"
         )
-    features = feature_table(prepared, reference, as_of=as_of)
+    features = feature_table(prepared, reference, as_of=as_of, names=scoring_feature_names(model))
     scores = pl.DataFrame(
         schema={
             PAIR_KEY: pl.UInt32,

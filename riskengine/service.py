@@ -6,39 +6,41 @@ that the CLI starts quickly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
-from riskengine.config import Settings
-from riskengine.io import read_table, write_table
+from riskengine.config import Settings, chunk_bytes_setting
+from riskengine.io import ChunkedTable, read_table, write_table, write_table_chunks
 from riskengine.reference.loader import (
     ReferenceData,
     TableSummary,
     load_reference,
     summarise_reference,
 )
+from riskengine.schemas import STATUS_SCORED
 from riskengine.scoring import PreparedPairs, prepare_pairs
+
+TOP_ROWS_KEPT = 10
 
 
 @dataclass(frozen=True)
 class ScoreOutcome:
     """What a scoring run produced, for the summary on stderr."""
 
-    output: pl.DataFrame
+    rows: int
+    scored: int
+    top: pl.DataFrame
+    """The riskiest scored rows (at most :data:`TOP_ROWS_KEPT`), riskiest first."""
     model_version: str
     reference_fingerprint: str
     notes: tuple[str, ...] = ()
 
     @property
-    def scored(self) -> int:
-        return self.output.filter(pl.col("status") == "scored").height
-
-    @property
     def rejected(self) -> int:
-        return self.output.height - self.scored
+        return self.rows - self.scored
 
 
 def check_reference(settings: Settings) -> tuple[ReferenceData, list[TableSummary]]:
@@ -87,6 +89,17 @@ class ReadOptions:
             path, self.file_format, encoding=self.encoding, sheet=sheet, delimiter=self.delimiter
         )
 
+    def chunks(self, path: str, chunk_bytes: int | None = None) -> ChunkedTable:
+        """The table as chunks of about ``chunk_bytes`` (a large CSV or TSV only)."""
+        return ChunkedTable(
+            path,
+            self.file_format,
+            encoding=self.encoding,
+            sheet=self.sheet,
+            delimiter=self.delimiter,
+            chunk_bytes=chunk_bytes or chunk_bytes_setting(),
+        )
+
 
 def _prepare(
     input_path: str,
@@ -110,27 +123,65 @@ def score_file(
     model_alias: str = "champion",
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
+    chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ScoreOutcome:
     """Score every row of a sourcing list and write the result (nothing is written on error).
 
-    ``on_stage`` hears the name of each stage as it starts (the CLI shows it on stderr).
+    A large CSV is read, scored and written one chunk at a time (``chunk_bytes`` of input,
+    :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default), after a first pass that gathers
+    what rows depend on across the whole file (duplicates, supplier countries, how shares
+    read); the output is the same for any chunk size. ``on_stage`` hears the name of each
+    stage as it starts and ``on_progress`` the rows scored so far and the total.
     """
     from riskengine.models.tracking import load_registered_model
-    from riskengine.scoring import score_pairs
+    from riskengine.scoring import prepare_chunks, score_pairs
 
     stage = on_stage or (lambda name: None)
+    progress = on_progress or (lambda done, total: None)
     date_notes = check_as_of(as_of)
     stage(f"reading {input_path}")
-    prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
+    table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes)
+    source = "<stdin>" if input_path == "-" else input_path
+    context, prepared_chunks = prepare_chunks(
+        table, source=source, buyer_country=buyer_country, buyer_name=buyer_name
+    )
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
-    stage(f"scoring {prepared.resolved.height:,} rows as of {as_of}")
-    output = score_pairs(prepared, reference, model, as_of=as_of)
-    stage(f"writing {output_path}")
-    write_table(output, output_path, output_format)
-    return ScoreOutcome(output, model.version, reference.fingerprint, date_notes + prepared.notes)
+    stage(f"scoring {context.rows:,} rows as of {as_of}")
+    scored = 0
+    done = 0
+    top: list[pl.DataFrame] = []
+
+    def scored_chunks() -> Iterator[pl.DataFrame]:
+        nonlocal scored, done
+        progress(0, context.rows)
+        for prepared in prepared_chunks:
+            output = score_pairs(prepared, reference, model, as_of=as_of)
+            usable = output.filter(pl.col("status") == STATUS_SCORED)
+            scored += usable.height
+            top.append(_riskiest(pl.concat([*top[-1:], usable])))
+            done += output.height
+            progress(done, context.rows)
+            yield output
+
+    write_table_chunks(scored_chunks(), output_path, output_format)
+    riskiest = top[-1] if top else pl.DataFrame()
+    return ScoreOutcome(
+        rows=context.rows,
+        scored=scored,
+        top=riskiest,
+        model_version=model.version,
+        reference_fingerprint=reference.fingerprint,
+        notes=date_notes + context.notes,
+    )
+
+
+def _riskiest(scored: pl.DataFrame) -> pl.DataFrame:
+    # A stable sort keeps input order among equal scores, whatever the chunk size.
+    return scored.sort("risk_score", descending=True, maintain_order=True).head(TOP_ROWS_KEPT)
 
 
 def features_file(

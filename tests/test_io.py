@@ -907,3 +907,34 @@ def test_write_text_is_atomic_and_utf8(tmp_path: Path) -> None:
 def test_write_text_to_a_missing_directory_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="does not exist"):
         write_text("x", str(tmp_path / "missing" / "report.html"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.text(alphabet=st.sampled_from(['a', ',', ';', '"', " ", "\r", "é"]), max_size=8),
+        min_size=1,
+        max_size=6,
+    ),
+    delimiter=st.sampled_from([",", ";"]),
+)
+def test_the_vectorised_layout_agrees_with_the_csv_module_whenever_it_answers(
+    lines: list[str], delimiter: str
+) -> None:
+    # The fast check may decline (None) but must never accept what the strict pass refuses,
+    # nor count records or blank lines differently.
+    text = "\n".join(lines) + "\n"
+    fast = rio._fast_layout(text.encode("utf-8"), "x.csv", delimiter, "\n")
+    if fast is None:
+        return
+    with rio._long_fields_allowed():
+        strict = rio._scan_records(text, "x.csv", delimiter, "\n")
+    assert fast == strict
+
+
+def test_the_vectorised_layout_answers_for_ordinary_quoted_files_with_blank_lines() -> None:
+    text = 'id,name,country\n1,"Foo, Ltd.",CN\n\n2,"Say ""hi""",VN\r\n'
+    fast = rio._fast_layout(text.encode("utf-8"), "x.csv", ",", "\n")
+    assert fast == rio._Layout(["id", "name", "country"], 3, [1])
+    ragged = rio._fast_layout(b"id,name\n1\n", "x.csv", ",", "\n")
+    assert ragged is None  # left to the strict pass, which names the line
