@@ -36,13 +36,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         as_of=arguments.as_of,
     )
     seconds = time.perf_counter() - started
-    output = getattr(outcome, "output", None)
     print(
         json.dumps(
             {
                 "seconds": seconds,
-                "rows": getattr(output, "height", None),
-                "scored": getattr(outcome, "scored", None),
+                "rows": outcome.rows,
+                "scored": outcome.scored,
             }
         )
     )

@@ -837,6 +837,7 @@ def _choose_sheet(label: str, names: list[str], sheet: str | int | None) -> str:
 #: Bytes of a delimited file read per chunk; each chunk ends on a record boundary.
 DEFAULT_CHUNK_BYTES = 64 << 20
 _STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
+_CHUNK_SAMPLE_BYTES = 2 * _DETECTION_SAMPLE_BYTES
 
 
 class ChunkedTable:
@@ -894,43 +895,31 @@ class ChunkedTable:
     def _chunks(self) -> Iterator[pl.DataFrame]:
         encoding = self._options["encoding"]
         delimiter_option = self._options["delimiter"]
+        explicit = delimiter_option is not None
         preferred = _delimiter_option(delimiter_option) or ("\t" if self.kind == "tsv" else None)
         try:
-            file = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
-        except OSError as error:
-            raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
-        try:
-            blocks = _record_blocks(file, self.chunk_bytes)
-            first = next(blocks)
-            _check_content_matches_format(first, self.kind, self.label)
-            text, codec, _ = _decode_text(first, self.label, encoding)
+            # The encoding and the delimiter come from the head of the file, as when it is
+            # read whole, never from a chunk that may be only a few lines long.
+            with open(self.path, "rb") as head:
+                sample = head.read(_CHUNK_SAMPLE_BYTES + 1)
+            if len(sample) > _CHUNK_SAMPLE_BYTES:
+                sample = sample[: _last_record_end(sample[:_CHUNK_SAMPLE_BYTES]) or None]
+            _check_content_matches_format(sample, self.kind, self.label)
+            sample_text, codec, _ = _decode_text(sample, self.label, encoding)
             if codec not in _STREAMABLE_CODECS:
                 # UTF-16 and UTF-32 cannot be cut at a newline byte; such files are read whole.
                 yield read_table(self.path, self.kind, **self._options)
                 return
-            header_text = _header_text(text)
             with _long_fields_allowed():
-                frame, delimiter, _ = _read_delimited_text(
-                    text, self.label, preferred, delimiter_option is not None
-                )
-            yield frame
-            header_lines = header_text.count("\n")
-            lines_before = text.count("\n")
-            ascii_so_far = text.isascii()
-            for block in blocks:
-                text, codec = self._decode_later(block, codec, ascii_so_far, lines_before)
-                ascii_so_far = ascii_so_far and text.isascii()
-                with _long_fields_allowed():
-                    frame, _, _ = _read_delimited_text(
-                        header_text + text,
-                        self.label,
-                        delimiter,
-                        explicit=False,
-                        line_offset=lines_before - header_lines,
-                        sniff=False,
-                    )
-                lines_before += text.count("\n")
-                yield frame
+                line_end = "\r" if "\n" not in sample_text and "\r" in sample_text else "\n"
+                delimiter = preferred
+                if delimiter is None or not explicit:
+                    delimiter = _sniff_delimiter(sample_text, line_end, preferred=delimiter)
+                if explicit:
+                    _check_single_column_hint(sample_text, self.label, delimiter, line_end)
+            del sample, sample_text
+            with open(self.path, "rb") as file:
+                yield from self._read_blocks(file, codec, delimiter)
         except OSError as error:
             raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
         except _LIBRARY_READ_ERRORS as error:
@@ -939,8 +928,36 @@ class ChunkedTable:
             raise InputFileError(
                 f"{self.label}: cannot read as {self.kind}: {first_line}"
             ) from error
-        finally:
-            file.close()
+
+    def _read_blocks(self, file: BinaryIO, codec: str, delimiter: str) -> Iterator[pl.DataFrame]:
+        header_text = ""
+        header_lines = 0
+        pending = ""  # leading chunks that hold only blank lines
+        lines_before = 0
+        ascii_so_far = True
+        for block in _record_blocks(file, self.chunk_bytes):
+            lines_seen = lines_before + pending.count("\n")
+            text, codec = self._decode_later(block, codec, ascii_so_far, lines_seen)
+            ascii_so_far = ascii_so_far and text.isascii()
+            if not header_text:
+                text = (pending + text).removeprefix("\ufeff")
+                if not text.strip():
+                    pending = text
+                    continue
+                pending = ""
+                header_text = _header_text(text)
+                header_lines = header_text.count("\n")
+                chunk_text, offset = text, 0
+            else:
+                chunk_text, offset = header_text + text, lines_before - header_lines
+            with _long_fields_allowed():
+                frame, _, _ = _read_delimited_text(
+                    chunk_text, self.label, delimiter, False, line_offset=offset, sniff=False
+                )
+            lines_before += text.count("\n")
+            yield frame
+        if not header_text:
+            raise InputFileError(f"{self.label}: has no header line (only blank lines)")
 
     def _decode_later(
         self, block: bytes, codec: str, ascii_so_far: bool, lines_before: int

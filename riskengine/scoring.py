@@ -86,6 +86,8 @@ def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) 
 
 
 MAX_ROWS_NAMED = 5
+#: Memory for chunks kept between the two passes of :func:`prepare_chunks`.
+KEPT_CHUNK_BYTES = 768 << 20
 # Any fixed seed: pair hashes only need to agree within one run, across its chunks.
 _PAIR_HASH_SEED = 20260301
 
@@ -298,7 +300,8 @@ def prepare_chunks(
 
     A first pass over the chunks gathers the :class:`InputContext` (duplicates, conflicting
     supplier countries, how the share column reads); the returned iterator then prepares each
-    chunk in turn. An input of one chunk is resolved only once.
+    chunk in turn. An input whose chunks fit in :data:`KEPT_CHUNK_BYTES` is read and resolved
+    only once.
 
     Raises
     ------
@@ -313,33 +316,39 @@ def prepare_chunks(
         except CountryError as error:
             raise UserInputError(f"--buyer-country: {error}") from error
     options = {"source": source, "buyer_country": buyer_country, "buyer_name": buyer_name}
-    first: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-    several = False
+    # Chunks are kept from the first pass for the second while they fit in a memory budget,
+    # so an input of a few chunks is read once; a larger one is read again instead.
+    kept: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+    kept_bytes = 0
+    all_kept = False
     share_column = "share"
 
     def resolved_chunks() -> Iterator[pl.DataFrame]:
-        nonlocal several, share_column
-        if first and not several:
-            yield first[0][1]
+        nonlocal kept_bytes, all_kept, share_column
+        if all_kept:
+            yield from (resolved for _, resolved in kept)
             return
+        keeping = True
         for index, raw in enumerate(chunks):
             resolved = _resolve_chunk(raw, **options)
             if index == 0:
                 share_column = resolve_columns(raw.columns, source=source).get("share", "share")
-                first[:] = [(raw, resolved)]
-            else:
-                several = True
-                first.clear()
+            if keeping:
+                kept_bytes += raw.estimated_size() + resolved.estimated_size()
+                keeping = kept_bytes <= KEPT_CHUNK_BYTES
+                if keeping:
+                    kept.append((raw, resolved))
+                else:
+                    kept.clear()
             yield resolved
+        all_kept = keeping
 
     # The share column's own name, for messages, is known once the first chunk is read.
     context = _collect_context(resolved_chunks, share_column=lambda: share_column, source=source)
 
     def prepared() -> Iterator[PreparedPairs]:
         pieces = (
-            iter(first)
-            if first and not several
-            else ((raw, _resolve_chunk(raw, **options)) for raw in chunks)
+            iter(kept) if all_kept else ((raw, _resolve_chunk(raw, **options)) for raw in chunks)
         )
         first_row = 1
         for raw, resolved in pieces:
@@ -347,6 +356,14 @@ def prepare_chunks(
             first_row += raw.height
 
     return context, prepared()
+
+
+def _drain(
+    kept: list[tuple[pl.DataFrame, pl.DataFrame]],
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    # Each kept chunk is let go once it has been handed on.
+    while kept:
+        yield kept.pop(0)
 
 
 def prepare_pairs(
@@ -507,19 +524,32 @@ def hard_rules(row: dict) -> list[str]:
     return rules
 
 
-def _driver_texts(features: pl.DataFrame, reference: ReferenceData, *, as_of: date) -> pl.Series:
-    """Drivers per row, rendered once per distinct combination of the facts they cite."""
+def _driver_texts(
+    features: pl.DataFrame,
+    reference: ReferenceData,
+    *,
+    as_of: date,
+    cache: dict[tuple, str] | None = None,
+) -> pl.Series:
+    """Drivers per row, rendered once per distinct combination of the facts they cite.
+
+    ``cache`` carries texts already rendered for the same reference data and date (the
+    chunks of one input) from one call to the next.
+    """
     from riskengine.explain import DRIVER_COLUMNS, DriverWriter
 
     keys = [*DRIVER_COLUMNS, "family_order"]
     distinct = features.select(keys).unique(maintain_order=True)
-    writer = DriverWriter(reference, as_of)
-    texts = [
-        writer.drivers(
-            row, row["family_order"].split(",") if row["family_order"] else [], hard_rules(row)
-        )
-        for row in distinct.iter_rows(named=True)
-    ]
+    cache = {} if cache is None else cache
+    writer: DriverWriter | None = None
+    texts = []
+    for values, row in zip(distinct.iter_rows(), distinct.iter_rows(named=True), strict=True):
+        text = cache.get(values)
+        if text is None:
+            writer = writer or DriverWriter(reference, as_of)
+            families = row["family_order"].split(",") if row["family_order"] else []
+            text = cache[values] = writer.drivers(row, families, hard_rules(row))
+        texts.append(text)
     lookup = distinct.with_columns(pl.Series("drivers", texts, dtype=pl.String))
     return features.select(keys).join(
         lookup, on=keys, how="left", nulls_equal=True, maintain_order="left"
@@ -527,9 +557,18 @@ def _driver_texts(features: pl.DataFrame, reference: ReferenceData, *, as_of: da
 
 
 def score_pairs(
-    prepared: PreparedPairs, reference: ReferenceData, model: ScoringModel, *, as_of: date
+    prepared: PreparedPairs,
+    reference: ReferenceData,
+    model: ScoringModel,
+    *,
+    as_of: date,
+    driver_cache: dict[tuple, str] | None = None,
 ) -> pl.DataFrame:
-    """One output row per input row, in input order: the input columns, then the scores."""
+    """One output row per input row, in input order: the input columns, then the scores.
+
+    ``driver_cache`` lets the chunks of one input share rendered driver texts (pass the same
+    dict for the same reference data, model and date only).
+    """
     clashing = [name for name in SCORE_OUTPUT_COLUMNS if name in prepared.raw.columns]
     if clashing:
         raise UserInputError(
@@ -561,7 +600,7 @@ def score_pairs(
             .otherwise(risk_band(pl.col("model_score")))
             .alias("risk_band"),
             "model_score",
-            _driver_texts(scored, reference, as_of=as_of).alias("drivers"),
+            _driver_texts(scored, reference, as_of=as_of, cache=driver_cache).alias("drivers"),
         )
     resolved = prepared.resolved.join(scores, on=PAIR_KEY, how="left", maintain_order="left")
     output = pl.concat(

@@ -153,26 +153,27 @@ def score_file(
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
     done = 0
-    top: list[pl.DataFrame] = []
+    riskiest: pl.DataFrame | None = None
+    driver_cache: dict[tuple, str] = {}
 
     def scored_chunks() -> Iterator[pl.DataFrame]:
-        nonlocal scored, done
+        nonlocal scored, done, riskiest
         progress(0, context.rows)
         for prepared in prepared_chunks:
-            output = score_pairs(prepared, reference, model, as_of=as_of)
+            output = score_pairs(prepared, reference, model, as_of=as_of, driver_cache=driver_cache)
             usable = output.filter(pl.col("status") == STATUS_SCORED)
             scored += usable.height
-            top.append(_riskiest(pl.concat([*top[-1:], usable])))
+            earlier = [] if riskiest is None else [riskiest]
+            riskiest = _riskiest(pl.concat([*earlier, usable]))
             done += output.height
             progress(done, context.rows)
             yield output
 
     write_table_chunks(scored_chunks(), output_path, output_format)
-    riskiest = top[-1] if top else pl.DataFrame()
     return ScoreOutcome(
         rows=context.rows,
         scored=scored,
-        top=riskiest,
+        top=riskiest if riskiest is not None else pl.DataFrame(),
         model_version=model.version,
         reference_fingerprint=reference.fingerprint,
         notes=date_notes + context.notes,
@@ -181,7 +182,9 @@ def score_file(
 
 def _riskiest(scored: pl.DataFrame) -> pl.DataFrame:
     # A stable sort keeps input order among equal scores, whatever the chunk size.
-    return scored.sort("risk_score", descending=True, maintain_order=True).head(TOP_ROWS_KEPT)
+    top = scored.sort("risk_score", descending=True, maintain_order=True).head(TOP_ROWS_KEPT)
+    # A copy of the few rows: a slice would keep the whole chunk's buffers alive.
+    return pl.DataFrame(top.rows(), schema=top.schema, orient="row")
 
 
 def features_file(

@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -912,7 +913,7 @@ def test_write_text_to_a_missing_directory_is_a_user_error(tmp_path: Path) -> No
 @settings(max_examples=300, deadline=None)
 @given(
     lines=st.lists(
-        st.text(alphabet=st.sampled_from(['a', ',', ';', '"', " ", "\r", "é"]), max_size=8),
+        st.text(alphabet=st.sampled_from(["a", ",", ";", '"', " ", "\r", "é"]), max_size=8),
         min_size=1,
         max_size=6,
     ),
@@ -924,11 +925,18 @@ def test_the_vectorised_layout_agrees_with_the_csv_module_whenever_it_answers(
     # The fast check may decline (None) but must never accept what the strict pass refuses,
     # nor count records or blank lines differently.
     text = "\n".join(lines) + "\n"
-    fast = rio._fast_layout(text.encode("utf-8"), "x.csv", delimiter, "\n")
+
+    def outcome(read: Callable[[], object]) -> object:
+        try:
+            return read()
+        except InputFileError as error:
+            return str(error)
+
+    fast = outcome(lambda: rio._fast_layout(text.encode("utf-8"), "x.csv", delimiter, "\n"))
     if fast is None:
         return
     with rio._long_fields_allowed():
-        strict = rio._scan_records(text, "x.csv", delimiter, "\n")
+        strict = outcome(lambda: rio._scan_records(text, "x.csv", delimiter, "\n"))
     assert fast == strict
 
 
@@ -938,3 +946,95 @@ def test_the_vectorised_layout_answers_for_ordinary_quoted_files_with_blank_line
     assert fast == rio._Layout(["id", "name", "country"], 3, [1])
     ragged = rio._fast_layout(b"id,name\n1\n", "x.csv", ",", "\n")
     assert ragged is None  # left to the strict pass, which names the line
+
+
+# --- chunks ------------------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    table=well_formed_tables(),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    blank_every=st.integers(min_value=0, max_value=4),
+    chunk_bytes=st.integers(min_value=1, max_value=64),
+)
+def test_a_file_read_in_chunks_of_any_size_is_the_file_read_whole(
+    tmp_path: Path,
+    table: tuple[list[str], list[list[str]]],
+    line_end: str,
+    blank_every: int,
+    chunk_bytes: int,
+) -> None:
+    header, rows = table
+    text = render_csv(header, rows, ",", line_end)
+    if blank_every:  # blank lines between records, as exports have
+        lines = text.split(line_end)
+        text = line_end.join(
+            line + (line_end if index % blank_every == blank_every - 1 else "")
+            for index, line in enumerate(lines)
+        )
+    path = write_bytes(tmp_path, "table.csv", text.encode("utf-8"))
+    try:
+        whole = read_table(str(path), delimiter=",")
+    except (InputFileError, UserInputError) as error:
+        with pytest.raises(type(error)):
+            list(rio.ChunkedTable(str(path), delimiter=",", chunk_bytes=chunk_bytes))
+        return
+    chunks = list(rio.ChunkedTable(str(path), delimiter=",", chunk_bytes=chunk_bytes))
+    assert pl.concat(chunks).equals(whole)
+
+
+def test_chunks_name_lines_counted_from_the_top_of_the_file(tmp_path: Path) -> None:
+    rows = "".join(f"{index},name {index}\n" for index in range(1, 40))
+    path = write_bytes(tmp_path, "long.csv", f"id,name\n{rows}40\n41,ok\n".encode())
+    with pytest.raises(InputFileError, match=r"long\.csv: line 41 has 1 fields"):
+        list(rio.ChunkedTable(str(path), chunk_bytes=50))
+    with pytest.raises(InputFileError, match=r"long\.csv: line 41 has 1 fields"):
+        read_table(str(path))
+
+
+def test_a_later_chunk_in_a_single_byte_code_page_is_detected_as_the_whole_file_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The head read for the encoding holds only ASCII, so a later chunk must detect cp1252.
+    monkeypatch.setattr(rio, "_CHUNK_SAMPLE_BYTES", 600)
+    ascii_rows = "".join(f"{index},Plain Name {index}\n" for index in range(200))
+    text = f"id,name\n{ascii_rows}" + "".join(
+        f"{index},Société Générale Müller {index}\n" for index in range(200, 230)
+    )
+    path = write_bytes(tmp_path, "mixed.csv", text.encode("cp1252"))
+    chunks = list(rio.ChunkedTable(str(path), chunk_bytes=500))
+    assert len(chunks) > 3
+    assert pl.concat(chunks).equals(read_table(str(path)))
+    assert pl.concat(chunks)["name"][-1] == "Société Générale Müller 229"
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl", "parquet", "xlsx", "json"])
+def test_writing_chunks_gives_the_table_written_whole(tmp_path: Path, kind: str) -> None:
+    frame = pl.DataFrame({"name": ["=cmd", "plain", "-5", "@x"], "score": [0.1, None, 2.5, 1e-9]})
+    whole, pieces = tmp_path / f"whole.{kind}", tmp_path / f"pieces.{kind}"
+    write_table(frame, str(whole))
+    written = rio.write_table_chunks(
+        [frame.slice(0, 1), frame.slice(1, 0), frame.slice(1)], str(pieces)
+    )
+    assert written == frame.height
+    if kind in ("csv", "tsv", "jsonl"):
+        assert pieces.read_bytes() == whole.read_bytes()
+    else:
+        assert read_table(str(pieces)).equals(read_table(str(whole)))
+
+
+def test_a_failing_chunk_leaves_no_output(tmp_path: Path) -> None:
+    target = tmp_path / "scores.csv"
+    target.write_text("previous run\n")
+
+    def chunks():
+        yield pl.DataFrame({"a": [1]})
+        raise UserInputError("chunk 2 is bad")
+
+    with pytest.raises(UserInputError, match="chunk 2"):
+        rio.write_table_chunks(chunks(), str(target))
+    assert target.read_text() == "previous run\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskengine.config import Settings
+from riskengine.features.registry import PAIR_KEY
 from riskengine.models.tracking import load_registered_model
 from riskengine.reference.loader import ReferenceData
-from riskengine.scoring import prepare_pairs, score_pairs
+from riskengine.scoring import prepare_chunks, prepare_pairs, score_pairs
 from riskengine.service import score_file
 
 SOURCING = pl.DataFrame(
@@ -175,3 +179,95 @@ def test_train_if_missing_keeps_the_champion(trained_settings: Settings) -> None
 
     outcome = train(trained_settings, if_missing=True)
     assert outcome.skipped and outcome.champion == "1"
+
+
+# --- chunks --------------------------------------------------------------------------------------
+
+_MATERIALS = ["Dy2O3", "dysprosium oxide", "NdPr oxide", "gallium", "unobtainium", ""]
+_COUNTRIES = ["CN", "China", "VN", "MY", "Atlantis", "Korea", ""]
+_SHARES = ["0.5", "50", "70", "1", "0,25", "-1", "abc", "", "40%"]
+
+
+@st.composite
+def sourcing_lists(draw: st.DrawFn) -> pl.DataFrame:
+    """Small sourcing lists full of repeats: duplicate pairs, ids with two countries, odd shares."""
+    rows = draw(st.integers(min_value=1, max_value=25))
+    pick = lambda values: draw(st.lists(st.sampled_from(values), min_size=rows, max_size=rows))  # noqa: E731
+    return pl.DataFrame(
+        {
+            "material": pick(_MATERIALS),
+            "supplier": pick(["Baotou Co", "Hanoi JSC", "Kuantan Sdn Bhd", ""]),
+            "supplier_country": pick(_COUNTRIES),
+            "supplier_id": pick(["0001", "0002", "0003", ""]),
+            "share": pick(_SHARES),
+        }
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(sourcing=sourcing_lists(), cuts=st.lists(st.integers(0, 25), max_size=4))
+def test_preparing_in_chunks_gives_every_row_the_answer_it_gets_whole(
+    sourcing: pl.DataFrame, cuts: list[int]
+) -> None:
+    whole = prepare_pairs(sourcing, source="s.csv", buyer_country="JP", buyer_name=None)
+    bounds = sorted({0, sourcing.height, *(min(cut, sourcing.height) for cut in cuts)})
+    chunks = [sourcing.slice(start, end - start) for start, end in pairwise(bounds)]
+    context, prepared = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name=None)
+    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
+    assert context.rows == sourcing.height
+    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
+    assert context.notes == whole.notes
+
+
+def test_duplicates_and_conflicts_are_named_across_chunks() -> None:
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3", "gallium", "dysprosium oxide", "gallium"],
+            "supplier": ["Baotou Co", "Yunnan Co", "Baotou Co", "Yunnan Co"],
+            "supplier_country": ["CN", "CN", "China", "VN"],
+            "supplier_id": [None, "0007", None, "0007"],
+        }
+    )
+    _, prepared = prepare_chunks(
+        [sourcing.slice(0, 2), sourcing.slice(2, 2)],
+        source="s.csv",
+        buyer_country="JP",
+        buyer_name=None,
+    )
+    reasons = pl.concat([piece.resolved for piece in prepared])["reason"].to_list()
+    assert reasons[0] == reasons[2] == "duplicate pair: data rows 1, 3 repeat it"
+    assert reasons[1] == reasons[3] == "supplier_id 0007 appears with several countries (CHN, VNM)"
+
+
+def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    # Three copies of the list; the first two share supplier ids, so their rows repeat.
+    ids = [f"{index % 8 if index < 16 else index:04d}" for index in range(3 * SOURCING.height)]
+    sourcing = pl.concat([SOURCING] * 3).with_columns(pl.Series("Supplier ID", ids))
+    source = tmp_path / "sourcing.csv"
+    sourcing.write_csv(source)
+    written = {}
+    for chunk_bytes in (None, 40, 300, 1000):
+        output = tmp_path / f"scores_{chunk_bytes}.csv"
+        outcome = score_file(
+            trained_settings,
+            input_path=str(source),
+            output_path=str(output),
+            as_of=date(2026, 3, 1),
+            buyer_country="JP",
+            chunk_bytes=chunk_bytes,
+        )
+        written[chunk_bytes] = output.read_bytes()
+        assert outcome.rows == sourcing.height
+        assert outcome.top["risk_score"].to_list() == sorted(
+            outcome.top["risk_score"].to_list(), reverse=True
+        )
+    assert len(set(written.values())) == 1
+    scores = pl.read_csv(tmp_path / "scores_40.csv", infer_schema=False)
+    assert scores.height == sourcing.height
+    assert scores["Supplier ID"].to_list() == sourcing["Supplier ID"].to_list()
+    # Both copies of a pair are refused, naming each other, across chunks of 40 bytes.
+    assert scores.filter(pl.col("status") == "rejected").height == 16 + 2
+    assert scores["reason"][0] == "duplicate pair: data rows 1, 9 repeat it"
+    assert scores["reason"][8] == "duplicate pair: data rows 1, 9 repeat it"
