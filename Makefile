@@ -18,7 +18,7 @@ OUTPUT ?= outputs/scores.csv
 PORT ?= 5000
 
 .PHONY: help install demo test lint format features train retrain backtest labels score score-bom \
-	report screening bench reference ui clean
+	report browser report-check screening bench reference ui clean
 
 help: ## Show the targets and what they do
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -93,6 +93,16 @@ score-bom: $(INSTALLED) ## Score the demo BOM (BOM=..., INPUT=sourcing) into out
 report: $(INSTALLED) ## HTML report of outputs/demo_scores.csv (run make demo first)
 	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
 		-o outputs/demo_report.html
+
+browser: ## Install Debian's chromium (for the report's render check) if it is missing
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; fi
+
+report-check: $(INSTALLED) browser ## Render the demo report in headless Chromium; check charts; PNG
+	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
+		-o outputs/demo_report.html --screenshot outputs/demo_report.png
 
 screening: $(INSTALLED) ## Precision and recall of listed-entity name screening on the labelled pairs
 	$(RISKENGINE) screening-eval tests/data/name_pairs.csv

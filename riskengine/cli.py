@@ -191,20 +191,24 @@ def score_bom(
     from riskengine.service import ReadOptions, score_bom_file
 
     def body() -> None:
-        outcome = score_bom_file(
-            load_settings(reference_dir=reference_dir),
-            bom_path=bom_path,
-            sourcing_path=sourcing,
-            output_path=output,
-            as_of=_parse_date(as_of),
-            buyer_country=buyer_country,
-            buyer_name=buyer,
-            lines_path=lines,
-            strict=strict,
-            model_alias=model,
-            output_format=output_format,
-            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
-        )
+        from riskengine.render import stage_status
+
+        with stage_status() as on_stage:
+            outcome = score_bom_file(
+                load_settings(reference_dir=reference_dir),
+                bom_path=bom_path,
+                sourcing_path=sourcing,
+                output_path=output,
+                as_of=_parse_date(as_of),
+                buyer_country=buyer_country,
+                buyer_name=buyer,
+                lines_path=lines,
+                strict=strict,
+                model_alias=model,
+                output_format=output_format,
+                read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+                on_stage=on_stage,
+            )
         counts = outcome.products.group_by("status").len().sort("status").iter_rows()
         summary = ", ".join(f"{count} {status}" for status, count in counts)
         _err(
@@ -224,6 +228,17 @@ def report(
     bom: Annotated[
         str | None, typer.Option("--bom", help="Output of riskengine score-bom.")
     ] = None,
+    screenshot: Annotated[
+        str | None,
+        typer.Option(
+            "--screenshot",
+            help="Also open the report in headless Chromium (offline), check that every chart "
+            "drew and write a PNG of the page here.",
+        ),
+    ] = None,
+    chromium: Annotated[
+        str, typer.Option("--chromium", help="Chromium binary for --screenshot.")
+    ] = "/usr/bin/chromium",
     reference_dir: ReferenceDirOption = None,
 ) -> None:
     """Write one self-contained HTML report that works offline.
@@ -241,6 +256,28 @@ def report(
             bom_scores_path=bom,
         )
         _err(f"report -> {path}")
+        if screenshot is not None:
+            from pathlib import Path
+
+            from riskengine.report import check_report_in_browser
+
+            if not Path(chromium).exists():
+                raise UserInputError(
+                    f"--screenshot needs Chromium at {chromium} (make browser installs "
+                    "Debian's chromium package)"
+                )
+            checked = check_report_in_browser(Path(path), Path(screenshot), chromium=chromium)
+            drawn, expected = checked["charts_drawn"], checked["charts_expected"]
+            _err(
+                f"headless Chromium, offline: {drawn} of {expected} charts drew "
+                f"({', '.join(name for name, ok in checked['charts'].items() if ok)}); "
+                f"{len(checked['script_errors'])} script errors; screenshot -> {screenshot}"
+            )
+            if drawn != expected or checked["script_errors"]:
+                raise UserInputError(
+                    f"{path}: the report did not draw completely in Chromium: "
+                    f"{checked['script_errors'] or checked['charts']}"
+                )
 
     _run(body)
 
@@ -282,17 +319,21 @@ def features(
     def body() -> None:
         if output is None or as_of is None:
             raise UserInputError("features INPUT needs -o OUTPUT and --as-of DATE")
+        from riskengine.render import stage_status
+
         settings = load_settings(reference_dir=reference_dir)
-        table, notes = features_file(
-            settings,
-            input_path=input_path,
-            output_path=output,
-            as_of=_parse_date(as_of),
-            buyer_country=buyer_country,
-            buyer_name=buyer,
-            output_format=output_format,
-            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
-        )
+        with stage_status() as on_stage:
+            table, notes = features_file(
+                settings,
+                input_path=input_path,
+                output_path=output,
+                as_of=_parse_date(as_of),
+                buyer_country=buyer_country,
+                buyer_name=buyer,
+                output_format=output_format,
+                read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+                on_stage=on_stage,
+            )
         for note in notes:
             _err(f"note: {note}")
         _err(

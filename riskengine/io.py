@@ -835,7 +835,7 @@ def _choose_sheet(label: str, names: list[str], sheet: str | int | None) -> str:
 # --- chunks: large delimited files read and written in pieces -----------------------------------
 
 #: Bytes of a delimited file read per chunk; each chunk ends on a record boundary.
-DEFAULT_CHUNK_BYTES = 64 << 20
+DEFAULT_CHUNK_BYTES = 128 << 20
 _STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
 _CHUNK_SAMPLE_BYTES = 2 * _DETECTION_SAMPLE_BYTES
 
@@ -950,11 +950,14 @@ class ChunkedTable:
                 chunk_text, offset = text, 0
             else:
                 chunk_text, offset = header_text + text, lines_before - header_lines
+            lines_before += text.count("\n")
+            del block, text
             with _long_fields_allowed():
                 frame, _, _ = _read_delimited_text(
                     chunk_text, self.label, delimiter, False, line_offset=offset, sniff=False
                 )
-            lines_before += text.count("\n")
+            # The chunk's text is let go before the caller works on the frame.
+            del chunk_text
             yield frame
         if not header_text:
             raise InputFileError(f"{self.label}: has no header line (only blank lines)")
@@ -998,17 +1001,21 @@ def _record_blocks(file: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
     carry = b""
     while True:
         data = file.read(chunk_bytes)
-        block = carry + data
         if not data:
-            if block:
-                yield block
+            if carry:
+                yield carry
             return
+        block = carry + data if carry else data
+        del data, carry
         cut = _last_record_end(block)
         if cut <= 0:
             carry = block  # one record longer than a chunk: read on
             continue
         carry = block[cut:]
-        yield block[:cut]
+        handed = [block[:cut] if cut < len(block) else block]
+        del block
+        # Popped as it is yielded, so this frame keeps no reference while the caller works.
+        yield handed.pop()
 
 
 def _last_record_end(block: bytes) -> int:

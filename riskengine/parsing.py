@@ -453,3 +453,52 @@ def _shown_cell() -> pl.Expr:
         .otherwise(text)
     )
     return pl.lit("'") + clipped + pl.lit("'")
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+#: Date forms read from sourcing files: ISO (a time part is ignored), SAP's YYYYMMDD, and the
+#: day-first DD.MM.YYYY of European exports. Slash dates are refused: 03/04/2026 is ambiguous.
+DATE_FORMATS = {
+    "iso": (r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$", "%Y-%m-%d"),
+    "sap": (r"^\d{8}$", "%Y%m%d"),
+    "dotted": (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y"),
+}
+
+
+def parse_date(series: pl.Series, *, column: str, source: str) -> tuple[pl.Series, pl.Series]:
+    """Read a column of dates; see :data:`DATE_FORMATS`.
+
+    Returns
+    -------
+    values, errors
+        Date values (null for empty or bad cells) and, per row, null or a message naming the
+        source, the column and the cell.
+    """
+    text = pl.col("text")
+    parsed = pl.lit(None, dtype=pl.Date)
+    for pattern, layout in reversed(DATE_FORMATS.values()):
+        cell = text.str.slice(0, 10) if layout == "%Y-%m-%d" else text
+        parsed = (
+            pl.when(text.str.contains(pattern))
+            .then(cell.str.to_date(layout, strict=False))
+            .otherwise(parsed)
+        )
+    frame = pl.DataFrame({"text": series.cast(pl.String).str.strip_chars()}).with_columns(
+        parsed.alias("value")
+    )
+    bad = pl.col("text").is_not_null() & (pl.col("text") != "") & pl.col("value").is_null()
+    result = frame.select(
+        pl.col("value").alias(column),
+        pl.when(bad)
+        .then(
+            pl.format(
+                "{}: column {}: '{}' is not a date (use YYYY-MM-DD, YYYYMMDD or DD.MM.YYYY)",
+                pl.lit(source),
+                pl.lit(repr(column)),
+                pl.col("text").str.slice(0, _SHOWN_CHARACTERS),
+            )
+        )
+        .alias(f"{column}_error"),
+    )
+    return result[column], result[f"{column}_error"]

@@ -29,6 +29,9 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     "buyer": ("buyer", "buyer_name", "customer", "purchaser"),
     "share": ("share", "supply_share", "quota_share"),
     "annual_volume": ("annual_volume", "volume", "annual_quantity"),
+    # SAP source lists (EORD) call the validity period VDATU to BDATU.
+    "valid_from": ("valid_from", "vdatu", "valid_since", "effective_from"),
+    "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
 

@@ -15,7 +15,7 @@ from riskengine.catalog import load_catalog, normalise_country
 from riskengine.errors import CountryError, UnknownMaterialError, UserInputError
 from riskengine.features.registry import PAIR_KEY, registry
 from riskengine.features.runner import build_features
-from riskengine.parsing import parse_share
+from riskengine.parsing import parse_date, parse_share
 from riskengine.reference.loader import ReferenceData
 from riskengine.schemas import (
     SCORE_OUTPUT_COLUMNS,
@@ -87,7 +87,7 @@ def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) 
 
 MAX_ROWS_NAMED = 5
 #: Memory for chunks kept between the two passes of :func:`prepare_chunks`.
-KEPT_CHUNK_BYTES = 768 << 20
+KEPT_CHUNK_BYTES = 384 << 20
 # Any fixed seed: pair hashes only need to agree within one run, across its chunks.
 _PAIR_HASH_SEED = 20260301
 
@@ -156,6 +156,7 @@ def _resolve_chunk(
     text = text.with_columns(
         pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
         pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
+        *_validity_columns(text, columns, source),
     )
     catalog = load_catalog()
     materials = _resolution(
@@ -172,6 +173,55 @@ def _resolve_chunk(
         .then(pl.lit("supplier is empty"))
         .alias("supplier_reason"),
     )
+
+
+def _validity_columns(text: pl.DataFrame, columns: dict[str, str], source: str) -> list[pl.Expr]:
+    """The sourcing record's validity period (optional columns) and what is wrong with it."""
+    if "valid_from" not in text.columns and "valid_to" not in text.columns:
+        return [
+            pl.lit(None, dtype=pl.Date).alias("valid_from_date"),
+            pl.lit(None, dtype=pl.Date).alias("valid_to_date"),
+            pl.lit(None, dtype=pl.String).alias("validity_reason"),
+        ]
+    parsed = {}
+    for name in ("valid_from", "valid_to"):
+        cells = text[name] if name in text.columns else pl.repeat(None, text.height, eager=True)
+        parsed[name] = parse_date(cells, column=columns.get(name, name), source=source)
+    (valid_from, from_error), (valid_to, to_error) = parsed["valid_from"], parsed["valid_to"]
+    start, end = pl.lit(valid_from), pl.lit(valid_to)
+    backwards = pl.when(end < start).then(
+        pl.format("valid_to {} is before valid_from {}", end, start)
+    )
+    return [
+        start.alias("valid_from_date"),
+        end.alias("valid_to_date"),
+        pl.concat_str(
+            pl.lit(from_error), pl.lit(to_error), backwards, separator="; ", ignore_nulls=True
+        )
+        .replace("", None)
+        .alias("validity_reason"),
+    ]
+
+
+def in_force(prepared: PreparedPairs, as_of: date) -> PreparedPairs:
+    """Refuse usable rows whose sourcing record is not valid on ``as_of`` (when the input gives
+    validity dates): such a record describes supply that is not, or no longer, in place."""
+    resolved = prepared.resolved
+    if resolved["valid_from"].null_count() == resolved["valid_to"].null_count() == resolved.height:
+        return prepared
+    outside = pl.col("reason").is_null() & (
+        (pl.col("valid_from") > as_of) | (pl.col("valid_to") < as_of)
+    ).fill_null(False)
+    period = pl.format(
+        "not in force on {}: valid {} to {}",
+        pl.lit(as_of.isoformat()),
+        pl.col("valid_from").cast(pl.String).fill_null("(open)"),
+        pl.col("valid_to").cast(pl.String).fill_null("(open)"),
+    )
+    resolved = resolved.with_columns(
+        pl.when(outside).then(period).otherwise(pl.col("reason")).alias("reason")
+    )
+    return PreparedPairs(raw=prepared.raw, resolved=resolved, notes=prepared.notes)
 
 
 def _collect_context(
@@ -398,6 +448,8 @@ def _finish(
         pl.col("supplier").alias("supplier_name"),
         pl.col("buyer").alias("buyer_name"),
         pl.when(bad_share).then(None).otherwise(pl.col("share_value")).alias("share"),
+        pl.col("valid_from_date").alias("valid_from"),
+        pl.col("valid_to_date").alias("valid_to"),
         pl.concat_str(
             "material_reason",
             "supplier_country_reason",
@@ -405,6 +457,7 @@ def _finish(
             pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
             "supplier_reason",
             "share_reason",
+            "validity_reason",
             "duplicate_reason",
             "conflict_reason",
             separator="; ",
@@ -574,6 +627,7 @@ def score_pairs(
         raise UserInputError(
             f"input already has output column(s) {', '.join(clashing)}; rename or drop them"
         )
+    prepared = in_force(prepared, as_of)
     features = feature_table(prepared, reference, as_of=as_of, names=scoring_feature_names(model))
     scores = pl.DataFrame(
         schema={

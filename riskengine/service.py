@@ -197,17 +197,22 @@ def features_file(
     buyer_name: str | None = None,
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Write one row per input row: the input columns, status and reason, then every feature.
 
     Returns the table and the notes to show the user (a future as-of date, percentage shares).
     """
     from riskengine.features.registry import PAIR_KEY, registry
-    from riskengine.scoring import feature_table
+    from riskengine.scoring import feature_table, in_force
 
+    stage = on_stage or (lambda name: None)
     date_notes = check_as_of(as_of)
+    stage(f"reading {input_path}")
     prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
     reference = load_reference(settings.reference_dir)
+    prepared = in_force(prepared, as_of)
+    stage(f"building features for {prepared.resolved.height:,} rows as of {as_of}")
     features = feature_table(prepared, reference, as_of=as_of)
     feature_columns = [spec.name for spec in registry()]
     joined = prepared.resolved.select(PAIR_KEY, "reason").join(
@@ -237,6 +242,7 @@ def features_file(
         ],
         how="horizontal",
     )
+    stage(f"writing {output_path}")
     write_table(output, output_path, output_format)
     return output, date_notes + prepared.notes
 
@@ -323,6 +329,7 @@ def score_bom_file(
     model_alias: str = "champion",
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> BomOutcome:
     """Score the sourcing list, explode the BOM over it and write one row per top-level product
     (and, with ``lines_path``, the exploded lines). Nothing is written when the inputs fail."""
@@ -330,13 +337,19 @@ def score_bom_file(
     from riskengine.models.tracking import load_registered_model
     from riskengine.scoring import score_pairs
 
+    stage = on_stage or (lambda name: None)
     check_as_of(as_of)
+    stage(f"reading {bom_path} and {sourcing_path}")
     bom = (read_options or ReadOptions()).read(bom_path)
     prepared = _prepare(sourcing_path, read_options, buyer_country, buyer_name)
+    stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
+    stage(f"scoring {prepared.resolved.height:,} sourcing rows as of {as_of}")
     scored = score_pairs(prepared, reference, model, as_of=as_of)
+    stage(f"exploding {bom.height:,} BOM rows and rolling up")
     result = score_bom(bom, scored, source=bom_path, strict=strict)
+    stage(f"writing {output_path}")
     products = result.products.with_columns(
         pl.lit(model.version).alias("model_version"), pl.lit(as_of.isoformat()).alias("as_of")
     )

@@ -192,3 +192,22 @@ def test_as_of_in_the_future_is_allowed_with_a_note(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "in the future" in result.stderr
     assert (tmp_path / "out.csv").exists()
+
+
+def test_sourcing_validity_dates_are_checked_and_applied(tmp_path: Path) -> None:
+    # SAP source-list names (VDATU/BDATU); the as-of date is 2026-03-01.
+    result, output = features(
+        tmp_path,
+        "material,supplier,supplier_country,VDATU,BDATU\n"
+        "Dy2O3,Open,CN,20240101,99991231\n"
+        "Dy2O3,Backwards,CN,2026-06-01,2026-01-01\n"
+        "Dy2O3,Expired,CN,01.01.2020,31.12.2024\n"
+        "Dy2O3,Typo,CN,2025-02-30,\n"
+        "Dy2O3,Undated,CN,,\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == ["scored", "rejected", "rejected", "rejected", "scored"]
+    assert table["reason"][1] == "valid_to 2026-01-01 is before valid_from 2026-06-01"
+    assert table["reason"][2] == "not in force on 2026-03-01: valid 2020-01-01 to 2024-12-31"
+    assert "'2025-02-30' is not a date" in table["reason"][3]
