@@ -233,8 +233,10 @@ def step_scoring(bench: Bench) -> None:
         runs=bench.runs,
         budget_seconds=bench.budget,
     )
-    engine_output = engine.result.output
     engine.result = None
+    engine_output = pl.read_csv(
+        output_directory / "scores_riskengine.csv", infer_schema=False
+    ).with_columns(pl.col("risk_score", "model_score").cast(pl.Float64))
     log(f"  riskengine: {engine.describe()}, peak {engine.peak_mib:,.0f} MiB")
 
     _, features = prepared_pairs(bench)

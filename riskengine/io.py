@@ -408,6 +408,7 @@ def _read_delimited_text(
     explicit: bool,
     line_offset: int = 0,
     sniff: bool = True,
+    chunked: bool = False,
 ) -> tuple[pl.DataFrame, str, int]:
     # Files from classic Mac OS end lines with a bare CR; polars needs to be told.
     line_end = "\r" if "\n" not in text and "\r" in text else "\n"
@@ -416,9 +417,11 @@ def _read_delimited_text(
     if explicit:
         _check_single_column_hint(text, label, delimiter, line_end)
     data = text.encode("utf-8")
-    layout = _fast_layout(data, label, delimiter, line_end) or _scan_records(
-        text, label, delimiter, line_end, line_offset
-    )
+    layout = _fast_layout(data, label, delimiter, line_end)
+    if layout is None and chunked and '"' in text:
+        # Quote counting cut this chunk; only regular quoting guarantees it cut it right.
+        raise ChunksUnsafe(label)
+    layout = layout or _scan_records(text, label, delimiter, line_end, line_offset)
     header = layout.header
     try:
         frame = pl.read_csv(
@@ -456,6 +459,11 @@ def _read_delimited_text(
     return frame, delimiter, len(layout.blank_positions)
 
 
+def _fast_field_pattern(delimiter: str) -> str:
+    """A regular expression for one CSV field on one line: quoted whole, or without quotes."""
+    return f'(?:"(?:[^"]|"")*"|[^"{re.escape(delimiter)}]*)'
+
+
 def _fast_layout(data: bytes, label: str, delimiter: str, line_end: str) -> _Layout | None:
     """The layout of a well-formed file found with vectorised string counts, or None.
 
@@ -479,9 +487,7 @@ def _fast_layout(data: bytes, label: str, delimiter: str, line_end: str) -> _Lay
         return None
     # polars drops the CR of a CRLF line end; any CR left is a bare one inside a line.
     line = pl.col("line")
-    quoted_field = r'"(?:[^"]|"")*"'
-    plain_field = f'[^"{re.escape(delimiter)}]*'
-    field = f"(?:{quoted_field}|{plain_field})"
+    field = _fast_field_pattern(delimiter)
     first = lines.item(0, "line")
     if first == "" or '"' in first or "\r" in first:
         return None  # blank lines before the header or a quoted header: the csv module's pass
@@ -840,6 +846,13 @@ _STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
 _CHUNK_SAMPLE_BYTES = 2 * _DETECTION_SAMPLE_BYTES
 
 
+class ChunksUnsafe(Exception):
+    """A file cannot be cut into chunks safely: a quote inside an unquoted value, or a line
+    break inside a quoted one, so quote counting cannot find record boundaries. The consumer
+    should call :meth:`ChunkedTable.read_whole` and start its pass again; nothing it got so
+    far is valid."""
+
+
 class ChunkedTable:
     """A user's table read as a sequence of frames, each a run of whole records in file order.
 
@@ -892,6 +905,10 @@ class ChunkedTable:
             return
         yield from self._chunks()
 
+    def read_whole(self) -> None:
+        """From now on, iterate as one chunk holding the whole table (see :class:`ChunksUnsafe`)."""
+        self._whole = read_table(self.path, self.kind, **self._options)
+
     def _chunks(self) -> Iterator[pl.DataFrame]:
         encoding = self._options["encoding"]
         delimiter_option = self._options["delimiter"]
@@ -902,14 +919,19 @@ class ChunkedTable:
             # read whole, never from a chunk that may be only a few lines long.
             with open(self.path, "rb") as head:
                 sample = head.read(_CHUNK_SAMPLE_BYTES + 1)
-            if len(sample) > _CHUNK_SAMPLE_BYTES:
-                sample = sample[: _last_record_end(sample[:_CHUNK_SAMPLE_BYTES]) or None]
             _check_content_matches_format(sample, self.kind, self.label)
-            sample_text, codec, _ = _decode_text(sample, self.label, encoding)
-            if codec not in _STREAMABLE_CODECS:
+            named = _codec_name(encoding) if encoding is not None else None
+            wide_mark = any(
+                sample.startswith(mark) for mark, codec in _BYTE_ORDER_MARKS if codec != "utf-8"
+            )
+            if wide_mark or (named is not None and named not in _STREAMABLE_CODECS):
                 # UTF-16 and UTF-32 cannot be cut at a newline byte; such files are read whole.
                 yield read_table(self.path, self.kind, **self._options)
                 return
+            if len(sample) > _CHUNK_SAMPLE_BYTES:
+                # Cut after a newline byte: never inside a character of these codecs.
+                sample = sample[: sample.rfind(b"\n", 0, _CHUNK_SAMPLE_BYTES) + 1 or None]
+            sample_text, codec, detected = _decode_text(sample, self.label, encoding)
             with _long_fields_allowed():
                 line_end = "\r" if "\n" not in sample_text and "\r" in sample_text else "\n"
                 delimiter = preferred
@@ -919,7 +941,7 @@ class ChunkedTable:
                     _check_single_column_hint(sample_text, self.label, delimiter, line_end)
             del sample, sample_text
             with open(self.path, "rb") as file:
-                yield from self._read_blocks(file, codec, delimiter)
+                yield from self._read_blocks(file, codec, delimiter, detected)
         except OSError as error:
             raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
         except _LIBRARY_READ_ERRORS as error:
@@ -929,7 +951,9 @@ class ChunkedTable:
                 f"{self.label}: cannot read as {self.kind}: {first_line}"
             ) from error
 
-    def _read_blocks(self, file: BinaryIO, codec: str, delimiter: str) -> Iterator[pl.DataFrame]:
+    def _read_blocks(
+        self, file: BinaryIO, codec: str, delimiter: str, detected: bool
+    ) -> Iterator[pl.DataFrame]:
         header_text = ""
         header_lines = 0
         pending = ""  # leading chunks that hold only blank lines
@@ -937,7 +961,9 @@ class ChunkedTable:
         ascii_so_far = True
         for block in _record_blocks(file, self.chunk_bytes):
             lines_seen = lines_before + pending.count("\n")
-            text, codec = self._decode_later(block, codec, ascii_so_far, lines_seen)
+            text, codec, detected = self._decode_later(
+                block, codec, ascii_so_far, lines_seen, detected
+            )
             ascii_so_far = ascii_so_far and text.isascii()
             if not header_text:
                 text = (pending + text).removeprefix("\ufeff")
@@ -945,7 +971,7 @@ class ChunkedTable:
                     pending = text
                     continue
                 pending = ""
-                header_text = _header_text(text)
+                header_text = _header_text(text, delimiter)
                 header_lines = header_text.count("\n")
                 chunk_text, offset = text, 0
             else:
@@ -954,7 +980,13 @@ class ChunkedTable:
             del block, text
             with _long_fields_allowed():
                 frame, _, _ = _read_delimited_text(
-                    chunk_text, self.label, delimiter, False, line_offset=offset, sniff=False
+                    chunk_text,
+                    self.label,
+                    delimiter,
+                    False,
+                    line_offset=offset,
+                    sniff=False,
+                    chunked=True,
                 )
             # The chunk's text is let go before the caller works on the frame.
             del chunk_text
@@ -963,14 +995,26 @@ class ChunkedTable:
             raise InputFileError(f"{self.label}: has no header line (only blank lines)")
 
     def _decode_later(
-        self, block: bytes, codec: str, ascii_so_far: bool, lines_before: int
-    ) -> tuple[str, str]:
-        """Decode a chunk after the first; its codec may still be detected (see the class)."""
+        self, block: bytes, codec: str, ascii_so_far: bool, lines_before: int, detected: bool
+    ) -> tuple[str, str, bool]:
+        """Decode a chunk with the file's codec, which may still be detected (see the class).
+
+        Returns the text, the codec and whether the codec was detected.
+        """
         label = self.label
         if codec == "utf-8-sig":
             codec = "utf-8"
         try:
             text = block.decode(codec)
+            if detected:
+                # A detected code page must not hide UTF-8 lines further down.
+                mixed_line = _first_utf8_line(block)
+                if mixed_line is not None:
+                    raise InputFileError(
+                        f"{label}: line {lines_before + mixed_line} is valid UTF-8 but the file "
+                        f"was read as {codec}, so it mixes encodings and cannot be read without "
+                        "changing characters; save it as UTF-8, or pass --encoding"
+                    )
         except UnicodeDecodeError as error:
             line = lines_before + _line_of(block, error.start, codec)
             detectable = codec == "utf-8" and self._options["encoding"] is None and ascii_so_far
@@ -980,20 +1024,32 @@ class ChunkedTable:
                     "pass the right --encoding or save the file as UTF-8"
                 ) from error
             # The lines so far were plain ASCII, which every detectable code page reads alike.
-            detected, guess = _detect_single_byte_encoding(block, error.start)
-            if detected is None or _first_utf8_line(block) is not None:
+            found, guess = _detect_single_byte_encoding(block, error.start)
+            if found is None or _first_utf8_line(block) is not None:
                 raise InputFileError(
                     f"{label}: line {line} is not valid UTF-8 (byte {block[error.start]:#04x}) "
                     f"and its encoding could not be detected with confidence (best guess: "
                     f"{guess or 'none'}); pass --encoding, e.g. cp1252 (Western Europe), cp1250 "
                     "(Central Europe) or utf-16"
                 ) from error
-            codec, text = detected, block.decode(detected)
+            try:
+                text = block.decode(found)
+            except UnicodeDecodeError as undecodable:
+                bad_line = lines_before + _line_of(block, undecodable.start, found)
+                raise InputFileError(
+                    f"{label}: line {bad_line} is not valid {found} "
+                    f"(byte {block[undecodable.start]:#04x}); pass the right --encoding or save "
+                    "the file as UTF-8"
+                ) from undecodable
+            codec, detected = found, True
         position = text.find("\x00")
         if position >= 0:
             line = lines_before + text.count("\n", 0, position) + 1
-            raise InputFileError(f"{label}: line {line} contains a NUL character")
-        return text, codec
+            raise InputFileError(
+                f"{label}: line {line} contains a NUL character; if the file is UTF-16 without a "
+                "byte-order mark pass --encoding utf-16-le (or utf-16-be)"
+            )
+        return text, codec, detected
 
 
 def _record_blocks(file: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
@@ -1031,17 +1087,21 @@ def _last_record_end(block: bytes) -> int:
     return 0
 
 
-def _header_text(text: str) -> str:
+def _header_text(text: str, delimiter: str) -> str:
     """The lines up to and including the header record (blank lines before it included)."""
-    position = 0
-    while True:
-        end = text.find("\n", position)
+    reader = _csv_reader(text, delimiter, "\n")
+    try:
+        for record in reader:
+            if record:
+                break
+    except csv.Error:
+        pass  # the chunk's own read reports it with its line
+    end = -1
+    for _ in range(reader.line_num):
+        end = text.find("\n", end + 1)
         if end < 0:
             return text
-        candidate = text[: end + 1]
-        if candidate.strip() and candidate.count('"') % 2 == 0:
-            return candidate
-        position = end + 1
+    return text[: end + 1]
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from riskengine.catalog import load_catalog, normalise_country
 from riskengine.errors import CountryError, UnknownMaterialError, UserInputError
 from riskengine.features.registry import PAIR_KEY, registry
 from riskengine.features.runner import build_features
+from riskengine.io import ChunksUnsafe
 from riskengine.parsing import parse_date, parse_share
 from riskengine.reference.loader import ReferenceData
 from riskengine.schemas import (
@@ -394,11 +395,22 @@ def prepare_chunks(
         all_kept = keeping
 
     # The share column's own name, for messages, is known once the first chunk is read.
-    context = _collect_context(resolved_chunks, share_column=lambda: share_column, source=source)
+    try:
+        context = _collect_context(
+            resolved_chunks, share_column=lambda: share_column, source=source
+        )
+    except ChunksUnsafe:
+        # Quoting that chunks cannot follow: read the file whole and start again.
+        chunks.read_whole()  # type: ignore[attr-defined]
+        kept.clear()
+        kept_bytes = 0
+        context = _collect_context(
+            resolved_chunks, share_column=lambda: share_column, source=source
+        )
 
     def prepared() -> Iterator[PreparedPairs]:
         pieces = (
-            iter(kept) if all_kept else ((raw, _resolve_chunk(raw, **options)) for raw in chunks)
+            _drain(kept) if all_kept else ((raw, _resolve_chunk(raw, **options)) for raw in chunks)
         )
         first_row = 1
         for raw, resolved in pieces:

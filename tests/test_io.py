@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import stat
@@ -979,11 +980,38 @@ def test_a_file_read_in_chunks_of_any_size_is_the_file_read_whole(
     try:
         whole = read_table(str(path), delimiter=",")
     except (InputFileError, UserInputError) as error:
-        with pytest.raises(type(error)):
+        with pytest.raises((type(error), rio.ChunksUnsafe)):
             list(rio.ChunkedTable(str(path), delimiter=",", chunk_bytes=chunk_bytes))
         return
-    chunks = list(rio.ChunkedTable(str(path), delimiter=",", chunk_bytes=chunk_bytes))
-    assert pl.concat(chunks).equals(whole)
+    assert pl.concat(read_chunks(path, chunk_bytes, delimiter=",")).equals(whole)
+
+
+def read_chunks(path: Path, chunk_bytes: int, **options: str) -> list[pl.DataFrame]:
+    """Every chunk, reading the file whole when chunks cannot follow its quoting."""
+    table = rio.ChunkedTable(str(path), chunk_bytes=chunk_bytes, **options)
+    try:
+        return list(table)
+    except rio.ChunksUnsafe:
+        table.read_whole()
+        return list(table)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a,b"c\n1,2\n3,4"\n5,6\n7,8\n9,10\n11,12\n',  # quotes inside unquoted values
+        'x,y\n1,x"y\n"multi\nline",2\n3,4\n5,6\n7,8\n',
+        'id,note\n1,"two\nlines"\n2,plain\n3,"more\nlines"\n4,end\n',  # line breaks in quotes
+        "   \n1\n2\n3\n4\n5\n",  # a whitespace-only header is a column name
+    ],
+)
+def test_quoting_that_chunks_cannot_follow_is_read_whole_rather_than_misread(
+    tmp_path: Path, text: str
+) -> None:
+    path = write_bytes(tmp_path, "odd.csv", text.encode("utf-8"))
+    whole = read_table(str(path))
+    for chunk_bytes in (1, 5, 9, 20):
+        assert pl.concat(read_chunks(path, chunk_bytes)).equals(whole)
 
 
 def test_chunks_name_lines_counted_from_the_top_of_the_file(tmp_path: Path) -> None:
@@ -1009,6 +1037,32 @@ def test_a_later_chunk_in_a_single_byte_code_page_is_detected_as_the_whole_file_
     assert len(chunks) > 3
     assert pl.concat(chunks).equals(read_table(str(path)))
     assert pl.concat(chunks)["name"][-1] == "Société Générale Müller 229"
+
+
+def test_large_utf16_files_are_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rio, "_CHUNK_SAMPLE_BYTES", 64)
+    rows = "".join(f"{index}\tŁódź {index}\n" for index in range(40))
+    path = write_bytes(
+        tmp_path, "sap.txt", codecs.BOM_UTF16_LE + f"id\tname\n{rows}".encode("utf-16-le")
+    )
+    chunks = list(rio.ChunkedTable(str(path), "tsv", chunk_bytes=50))
+    assert len(chunks) == 1
+    assert chunks[0].equals(read_table(str(path), "tsv"))
+
+
+def test_later_chunks_are_checked_for_mixed_and_undefined_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rio, "_CHUNK_SAMPLE_BYTES", 600)
+    head = "id,name\n" + "".join(f"{index},Société Générale {index}\n" for index in range(40))
+    mixed = head.encode("cp1252") + "40,Café Crème\n".encode()
+    path = write_bytes(tmp_path, "mixed.csv", mixed)
+    with pytest.raises(InputFileError, match=r"mixed\.csv: line 42 is valid UTF-8 .* mixes"):
+        list(rio.ChunkedTable(str(path), chunk_bytes=300))
+    undefined = head.encode("cp1252") + b"40,Bad \x81 byte\n"
+    path = write_bytes(tmp_path, "undefined.csv", undefined)
+    with pytest.raises(InputFileError, match=r"undefined\.csv: line 42 is not valid cp1252"):
+        list(rio.ChunkedTable(str(path), chunk_bytes=300))
 
 
 @pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl", "parquet", "xlsx", "json"])

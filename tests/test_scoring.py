@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskengine import scoring
 from riskengine.config import Settings
 from riskengine.features.registry import PAIR_KEY
 from riskengine.models.tracking import load_registered_model
@@ -239,12 +240,24 @@ def test_duplicates_and_conflicts_are_named_across_chunks() -> None:
     assert reasons[1] == reasons[3] == "supplier_id 0007 appears with several countries (CHN, VNM)"
 
 
+@pytest.mark.parametrize("kept_bytes", [None, 0], ids=["kept", "read-twice"])
 def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
-    trained_settings: Settings, tmp_path: Path
+    trained_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kept_bytes: int | None,
 ) -> None:
+    if kept_bytes is not None:
+        monkeypatch.setattr(scoring, "KEPT_CHUNK_BYTES", kept_bytes)
     # Three copies of the list; the first two share supplier ids, so their rows repeat.
     ids = [f"{index % 8 if index < 16 else index:04d}" for index in range(3 * SOURCING.height)]
-    sourcing = pl.concat([SOURCING] * 3).with_columns(pl.Series("Supplier ID", ids))
+    sourcing = pl.concat([SOURCING] * 3).with_columns(
+        pl.Series("Supplier ID", ids),
+        # Percentages (read as such only because the whole column sums past 1.5) and SAP
+        # validity dates: both must read the same in every chunk.
+        pl.Series("share", ["40", "60", "100", "x", "50", "50", "100", "100"] * 3),
+        pl.Series("VDATU", ["20200101", "", "01.01.2027", "", "", "", "", ""] * 3),
+    )
     source = tmp_path / "sourcing.csv"
     sourcing.write_csv(source)
     written = {}
@@ -260,6 +273,7 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
         )
         written[chunk_bytes] = output.read_bytes()
         assert outcome.rows == sourcing.height
+        assert any("read as percentages" in note for note in outcome.notes)
         assert outcome.top["risk_score"].to_list() == sorted(
             outcome.top["risk_score"].to_list(), reverse=True
         )
@@ -267,7 +281,31 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     scores = pl.read_csv(tmp_path / "scores_40.csv", infer_schema=False)
     assert scores.height == sourcing.height
     assert scores["Supplier ID"].to_list() == sourcing["Supplier ID"].to_list()
-    # Both copies of a pair are refused, naming each other, across chunks of 40 bytes.
-    assert scores.filter(pl.col("status") == "rejected").height == 16 + 2
+    # Both copies of a pair are refused, naming each other, across chunks of 40 bytes; in the
+    # third copy the bad share, the not-yet-valid record and the unknown material and country.
+    assert scores.filter(pl.col("status") == "rejected").height == 16 + 4
     assert scores["reason"][0] == "duplicate pair: data rows 1, 9 repeat it"
     assert scores["reason"][8] == "duplicate pair: data rows 1, 9 repeat it"
+
+
+def test_a_file_chunks_cannot_cut_is_prepared_whole_after_a_restart(tmp_path: Path) -> None:
+    from riskengine.io import ChunkedTable, read_table
+
+    source = tmp_path / "notes.csv"
+    source.write_text(
+        'material,supplier,supplier_country,note\nDy2O3,Baotou Co,CN,"two\nlines"\n'
+        "gallium,Yunnan Co,CN,plain\nDy2O3,Baotou Co,China,again\n",
+        encoding="utf-8",
+    )
+    table = ChunkedTable(str(source), chunk_bytes=30)
+    context, prepared = prepare_chunks(
+        table, source="notes.csv", buyer_country="JP", buyer_name=None
+    )
+    pieces = [piece.resolved for piece in prepared]
+    whole = prepare_pairs(
+        read_table(str(source)), source="notes.csv", buyer_country="JP", buyer_name=None
+    )
+    assert len(pieces) == 1  # read whole after the first pass met the quoted line break
+    assert pieces[0].equals(whole.resolved)
+    assert context.rows == 3
+    assert pieces[0]["reason"][0] == "duplicate pair: data rows 1, 3 repeat it"
