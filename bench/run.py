@@ -424,7 +424,7 @@ def step_features(bench: Bench) -> None:
         runs=bench.runs,
         budget_seconds=bench.budget,
     )
-    feature_count = everything.result.width - spine.width
+    feature_count = len([name for name in everything.result.columns if name not in spine.columns])
     everything.result = None
     log(f"  build_features (all {feature_count}): {everything.describe()}")
     same = measure.repeat(
