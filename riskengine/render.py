@@ -181,9 +181,9 @@ def run_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int],
         task = progress.add_task("starting", total=None)
 
         def on_stage(name: str) -> None:
-            progress.update(task, description=name)
+            progress.update(task, description=name, refresh=True)
 
         def on_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            progress.update(task, completed=done, total=total, refresh=True)
 
         yield on_stage, on_progress
