@@ -589,7 +589,6 @@ def step_memory(bench: Bench) -> None:
         memory_cap_mib=bench.arguments.memory_cap_gib * 1024,
         environment=environment,
     )
-    output.unlink(missing_ok=True)
     finished = outcome.stopped is None and outcome.exit_code == 0
     if finished:
         report = json.loads(outcome.stdout.strip().splitlines()[-1])
@@ -627,6 +626,63 @@ def step_memory(bench: Bench) -> None:
         f"{outcome.peak_mib:,.0f} MiB, getrusage(RUSAGE_CHILDREN).ru_maxrss "
         f"{outcome.children_peak_mib:,.0f} MiB"
     )
+    if finished:
+        compare_chunk_sizes(bench, path, output, environment)
+    output.unlink(missing_ok=True)
+
+
+SMALL_CHUNK_BYTES = 32 << 20
+
+
+def compare_chunk_sizes(
+    bench: Bench, path: Path, output: Path, environment: dict[str, str]
+) -> None:
+    """Score the big file again in 32 MiB chunks; the output must be the same bytes."""
+    rows = bench.arguments.big_rows or 10 * bench.arguments.rows
+    small = output.with_name(f"scores_{rows}_small_chunks.csv")
+    log(f"  child: the same {rows:,} rows in {SMALL_CHUNK_BYTES >> 20} MiB chunks")
+    outcome = measure.run_child(
+        measure.python_command(
+            "-m", "bench.score_child", str(path), str(small), "--as-of", bench.as_of.isoformat()
+        ),
+        log_directory=RESULTS_DIRECTORY / "logs",
+        name=f"score_{rows}_small_chunks",
+        timeout_seconds=bench.arguments.big_timeout,
+        memory_cap_mib=bench.arguments.memory_cap_gib * 1024,
+        environment={**environment, "RISKENGINE_CHUNK_BYTES": str(SMALL_CHUNK_BYTES)},
+    )
+    finished = outcome.stopped is None and outcome.exit_code == 0
+    same = finished and file_digest(small) == file_digest(output)
+    small.unlink(missing_ok=True)
+    bench.rows.append(
+        Row(
+            f"scoring CSV→CSV in {SMALL_CHUNK_BYTES >> 20} MiB chunks: same bytes as the default",
+            rows,
+            None,
+            None,
+            "—",
+            outcome.peak_mib,
+            "identical output",
+            met_text(same),
+        )
+    )
+    bench.note(
+        f"{rows:,} rows in {SMALL_CHUNK_BYTES >> 20} MiB chunks: "
+        + ("finished" if finished else f"did NOT finish ({outcome.stopped or outcome.exit_code})")
+        + f"; output {'identical to' if same else 'DIFFERENT from'} the default chunk size's; "
+        f"peak RSS {outcome.peak_mib:,.0f} MiB"
+    )
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 24):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def last_riskengine_frame(stderr: str) -> str:
