@@ -34,6 +34,10 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
+#: Aliases used only when no other alias of the same column is present. SAP exports carry the
+#: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
+#: so the description is read and MATNR is kept as an input column.
+SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {"material": ("matnr",)}
 
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"
@@ -64,6 +68,7 @@ def resolve_columns(
     source: str,
     aliases: dict[str, tuple[str, ...]] = SOURCING_ALIASES,
     required: Sequence[str] = SOURCING_REQUIRED,
+    fallbacks: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, str]:
     """Map canonical column names to the input's own headers.
 
@@ -85,9 +90,18 @@ def resolve_columns(
                 "name; rename one"
             )
         by_normalised[normalised] = column
+    if fallbacks is None:
+        fallbacks = SOURCING_FALLBACK_ALIASES if aliases is SOURCING_ALIASES else {}
     mapping: dict[str, str] = {}
     for canonical, accepted in aliases.items():
         found = [by_normalised[alias] for alias in accepted if alias in by_normalised]
+        preferred = [
+            by_normalised[alias]
+            for alias in accepted
+            if alias in by_normalised and alias not in fallbacks.get(canonical, ())
+        ]
+        if len(found) > 1 and preferred:
+            found = preferred
         if len(found) > 1:
             raise UserInputError(
                 f"{source}: columns {', '.join(repr(name) for name in found)} all mean "

@@ -110,3 +110,12 @@ def test_headers_equal_after_normalising_are_refused(headers: list[str]) -> None
 
     assert not isinstance(caught.value, MissingColumnsError)
     assert "in.csv" in str(caught.value)
+
+
+def test_sap_material_number_gives_way_to_the_description() -> None:
+    # SAP source lists carry MATNR next to MAKTX; names resolve in the catalog, numbers do not.
+    mapping = resolve_columns(["MATNR", "MAKTX", "NAME1", "LAND1"], source="eord.csv")
+    assert mapping["material"] == "MAKTX"
+    assert resolve_columns(["MATNR", "NAME1", "LAND1"], source="eord.csv")["material"] == "MATNR"
+    with pytest.raises(UserInputError, match="'MAKTX', 'TXZ01' all mean 'material'"):
+        resolve_columns(["MAKTX", "TXZ01", "NAME1", "LAND1"], source="eord.csv")
