@@ -101,6 +101,19 @@ def _row_list(rows: pl.Expr) -> pl.Expr:
     return pl.concat_str(shown, more, ignore_nulls=True)
 
 
+def _supplier_key() -> pl.Expr:
+    """The supplier id as ERP systems compare it: SAP pads numeric ids with leading zeros
+    (ALPHA conversion) and exports may or may not carry them, so 0000001234 is 1234."""
+    supplier_id = pl.col("supplier_id")
+    unpadded = supplier_id.str.strip_chars_start("0")
+    return (
+        pl.when(supplier_id.str.contains(r"^[0-9]+$"))
+        .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
+        .otherwise(supplier_id)
+        .alias("supplier_key")
+    )
+
+
 def _pair_identity() -> list[pl.Expr]:
     """What makes two rows the same pair: resolved ids where they exist, so "Dy2O3" from "CN"
     repeats "dysprosium oxide" from "China"."""
@@ -110,7 +123,7 @@ def _pair_identity() -> list[pl.Expr]:
         pl.coalesce("supplier_country_id", "supplier_country").alias("identity_supplier_country"),
         pl.coalesce("buyer_country_id", "buyer_country").alias("identity_buyer_country"),
         pl.col("buyer").alias("identity_buyer"),
-        pl.col("supplier_id").alias("identity_supplier_id"),
+        pl.col("supplier_key").alias("identity_supplier_id"),
     ]
 
 
@@ -138,7 +151,7 @@ class InputContext:
     duplicate_reasons: pl.DataFrame
     """row_number, duplicate_reason: rows that repeat a pair, each naming all its copies."""
     conflict_reasons: pl.DataFrame
-    """supplier_id, conflict_reason: supplier ids given with more than one country."""
+    """supplier_key, conflict_reason: supplier ids given with more than one country."""
     notes: tuple[str, ...] = ()
 
 
@@ -158,7 +171,7 @@ def _resolve_chunk(
         pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
         pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
         *_validity_columns(text, columns, source),
-    )
+    ).with_columns(_supplier_key())
     catalog = load_catalog()
     materials = _resolution(
         text["material"], lambda value: catalog.resolve_material(value).material_id
@@ -244,6 +257,7 @@ def _collect_context(
         supplier_countries.append(
             resolved.filter(pl.col("supplier_id").is_not_null())
             .select(
+                "supplier_key",
                 "supplier_id",
                 pl.coalesce("supplier_country_id", "supplier_country").alias("country"),
             )
@@ -315,27 +329,28 @@ def _duplicate_reasons(
 
 def _conflict_reasons(supplier_countries: list[pl.DataFrame]) -> pl.DataFrame:
     """One supplier id given with two different countries is refused on every row."""
-    schema = {"supplier_id": pl.String, "conflict_reason": pl.String}
+    schema = {"supplier_key": pl.String, "conflict_reason": pl.String}
     if not supplier_countries:
         return pl.DataFrame(schema=schema)
     return (
         pl.concat(supplier_countries)
         .unique()
-        .group_by("supplier_id")
+        .group_by("supplier_key")
         .agg(
             pl.col("country").n_unique().alias("countries"),
             pl.col("country").drop_nulls().unique().sort().alias("named"),
+            pl.col("supplier_id").unique().sort().alias("written"),
         )
         .filter(pl.col("countries") > 1)
         .select(
-            "supplier_id",
+            "supplier_key",
             pl.format(
                 "supplier_id {} appears with several countries ({})",
-                pl.col("supplier_id"),
+                pl.col("written").list.join(" / "),
                 pl.col("named").list.join(", "),
             ).alias("conflict_reason"),
         )
-        .sort("supplier_id")
+        .sort("supplier_key")
         .cast(schema)
     )
 
@@ -449,7 +464,7 @@ def _finish(
         .with_columns(pl.col("row_number").cast(pl.UInt32))
         .join(context.shares, on="share", how="left", maintain_order="left")
         .join(context.duplicate_reasons, on="row_number", how="left", maintain_order="left")
-        .join(context.conflict_reasons, on="supplier_id", how="left", maintain_order="left")
+        .join(context.conflict_reasons, on="supplier_key", how="left", maintain_order="left")
     )
     bad_share = pl.col("share_reason").is_not_null()
     resolved = resolved.select(

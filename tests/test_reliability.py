@@ -211,3 +211,20 @@ def test_sourcing_validity_dates_are_checked_and_applied(tmp_path: Path) -> None
     assert table["reason"][1] == "valid_to 2026-01-01 is before valid_from 2026-06-01"
     assert table["reason"][2] == "not in force on 2026-03-01: valid 2020-01-01 to 2024-12-31"
     assert "'2025-02-30' is not a date" in table["reason"][3]
+
+
+def test_sap_leading_zeros_do_not_hide_a_supplier_id_conflict_or_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    # SAP pads numeric ids (ALPHA conversion); one export may carry the zeros, another not.
+    result, output = features(
+        tmp_path,
+        "supplier_id,material,supplier,supplier_country\n0001234,Dy2O3,Acme,CN\n"
+        "1234,NdPr oxide,Acme,VN\n0077,Dy2O3,Beta,CN\n77,Dy2O3,Beta,CN\nABC-1,Dy2O3,Gamma,CN\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == ["rejected"] * 4 + ["scored"]
+    conflict = "supplier_id 0001234 / 1234 appears with several countries (CHN, VNM)"
+    assert table["reason"][0] == table["reason"][1] == conflict
+    assert table["reason"][2] == "duplicate pair: data rows 3, 4 repeat it"
