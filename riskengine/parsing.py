@@ -457,13 +457,19 @@ def _shown_cell() -> pl.Expr:
 
 # --- dates ---------------------------------------------------------------------------------------
 
-#: Date forms read from sourcing files: ISO (a time part is ignored), SAP's YYYYMMDD, and the
-#: day-first DD.MM.YYYY of European exports. Slash dates are refused: 03/04/2026 is ambiguous.
+#: Date forms read from sourcing files: ISO (a valid time and zone after it are ignored),
+#: SAP's YYYYMMDD (also as the number 20260301.0), and the day-first DD.MM.YYYY of European
+#: exports (with an optional time). Slash dates are refused: 03/04/2026 is ambiguous. SAP's
+#: "no date" (00000000, 0000-00-00) is an empty cell: an open-ended period.
+_TIME = (
+    r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?)?"
+)
 DATE_FORMATS = {
-    "iso": (r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$", "%Y-%m-%d"),
-    "sap": (r"^\d{8}$", "%Y%m%d"),
-    "dotted": (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y"),
+    "iso": (rf"^\d{{4}}-\d{{2}}-\d{{2}}{_TIME}$", "%Y-%m-%d"),
+    "sap": (r"^\d{8}(?:\.0+)?$", "%Y%m%d"),
+    "dotted": (rf"^\d{{1,2}}\.\d{{1,2}}\.\d{{4}}{_TIME}$", "%d.%m.%Y"),
 }
+_NO_DATE = r"^0{4}-?0{2}-?0{2}$"
 
 
 def parse_date(series: pl.Series, *, column: str, source: str) -> tuple[pl.Series, pl.Series]:
@@ -477,16 +483,21 @@ def parse_date(series: pl.Series, *, column: str, source: str) -> tuple[pl.Serie
     """
     text = pl.col("text")
     parsed = pl.lit(None, dtype=pl.Date)
+    # The date is what comes before a time: a space, a T or a decimal point.
+    day = text.str.extract(r"^([0-9.\-]+?)(?:[ T]|\.0+$|$)")
     for pattern, layout in reversed(DATE_FORMATS.values()):
-        cell = text.str.slice(0, 10) if layout == "%Y-%m-%d" else text
         parsed = (
             pl.when(text.str.contains(pattern))
-            .then(cell.str.to_date(layout, strict=False))
+            .then(day.str.to_date(layout, strict=False))
             .otherwise(parsed)
         )
     frame = pl.DataFrame({"text": series.cast(pl.String).str.strip_chars()}).with_columns(
-        parsed.alias("value")
+        pl.when(pl.col("text").str.contains(_NO_DATE))
+        .then(pl.lit(""))
+        .otherwise(pl.col("text"))
+        .alias("text")
     )
+    frame = frame.with_columns(parsed.alias("value"))
     bad = pl.col("text").is_not_null() & (pl.col("text") != "") & pl.col("value").is_null()
     result = frame.select(
         pl.col("value").alias(column),

@@ -37,7 +37,11 @@ SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
 #: Aliases used only when no other alias of the same column is present. SAP exports carry the
 #: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
 #: so the description is read and MATNR is kept as an input column.
-SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {"material": ("matnr",)}
+SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
+    "material": ("matnr",),
+    "valid_from": ("valid_since", "effective_from"),
+    "valid_to": ("valid_until", "effective_to"),
+}
 
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"
@@ -72,6 +76,9 @@ def resolve_columns(
 ) -> dict[str, str]:
     """Map canonical column names to the input's own headers.
 
+    An alias listed in ``fallbacks`` (by canonical name; :data:`SOURCING_FALLBACK_ALIASES` by
+    default) is used only when no other alias of that column is present.
+
     Raises
     ------
     MissingColumnsError
@@ -91,7 +98,7 @@ def resolve_columns(
             )
         by_normalised[normalised] = column
     if fallbacks is None:
-        fallbacks = SOURCING_FALLBACK_ALIASES if aliases is SOURCING_ALIASES else {}
+        fallbacks = SOURCING_FALLBACK_ALIASES
     mapping: dict[str, str] = {}
     for canonical, accepted in aliases.items():
         found = [by_normalised[alias] for alias in accepted if alias in by_normalised]

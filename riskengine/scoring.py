@@ -156,7 +156,12 @@ class InputContext:
 
 
 def _resolve_chunk(
-    raw: pl.DataFrame, *, source: str, buyer_country: str | None, buyer_name: str | None
+    raw: pl.DataFrame,
+    *,
+    source: str,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date | None,
 ) -> pl.DataFrame:
     """Canonical text columns of one chunk, with materials and countries resolved."""
     columns = resolve_columns(raw.columns, source=source)
@@ -170,7 +175,7 @@ def _resolve_chunk(
     text = text.with_columns(
         pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
         pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
-        *_validity_columns(text, columns, source),
+        *_validity_columns(text, columns, source, as_of),
     ).with_columns(_supplier_key())
     catalog = load_catalog()
     materials = _resolution(
@@ -189,8 +194,13 @@ def _resolve_chunk(
     )
 
 
-def _validity_columns(text: pl.DataFrame, columns: dict[str, str], source: str) -> list[pl.Expr]:
-    """The sourcing record's validity period (optional columns) and what is wrong with it."""
+def _validity_columns(
+    text: pl.DataFrame, columns: dict[str, str], source: str, as_of: date | None
+) -> list[pl.Expr]:
+    """The sourcing record's validity period (optional columns) and what is wrong with it:
+    a cell that is not a date, an end before the start, or (given ``as_of``) a period that
+    does not include that date, since such a record describes supply not, or no longer, in
+    place."""
     if "valid_from" not in text.columns and "valid_to" not in text.columns:
         return [
             pl.lit(None, dtype=pl.Date).alias("valid_from_date"),
@@ -206,36 +216,27 @@ def _validity_columns(text: pl.DataFrame, columns: dict[str, str], source: str) 
     backwards = pl.when(end < start).then(
         pl.format("valid_to {} is before valid_from {}", end, start)
     )
+    problems = [pl.lit(from_error), pl.lit(to_error), backwards]
+    if as_of is not None:
+        outside = ((start > as_of) | (end < as_of)).fill_null(False)
+        in_order = (end >= start).fill_null(True)
+        problems.append(
+            pl.when(outside & in_order).then(
+                pl.format(
+                    "not in force on {}: valid {} to {}",
+                    pl.lit(as_of.isoformat()),
+                    start.cast(pl.String).fill_null("(open)"),
+                    end.cast(pl.String).fill_null("(open)"),
+                )
+            )
+        )
     return [
         start.alias("valid_from_date"),
         end.alias("valid_to_date"),
-        pl.concat_str(
-            pl.lit(from_error), pl.lit(to_error), backwards, separator="; ", ignore_nulls=True
-        )
+        pl.concat_str(*problems, separator="; ", ignore_nulls=True)
         .replace("", None)
         .alias("validity_reason"),
     ]
-
-
-def in_force(prepared: PreparedPairs, as_of: date) -> PreparedPairs:
-    """Refuse usable rows whose sourcing record is not valid on ``as_of`` (when the input gives
-    validity dates): such a record describes supply that is not, or no longer, in place."""
-    resolved = prepared.resolved
-    if resolved["valid_from"].null_count() == resolved["valid_to"].null_count() == resolved.height:
-        return prepared
-    outside = pl.col("reason").is_null() & (
-        (pl.col("valid_from") > as_of) | (pl.col("valid_to") < as_of)
-    ).fill_null(False)
-    period = pl.format(
-        "not in force on {}: valid {} to {}",
-        pl.lit(as_of.isoformat()),
-        pl.col("valid_from").cast(pl.String).fill_null("(open)"),
-        pl.col("valid_to").cast(pl.String).fill_null("(open)"),
-    )
-    resolved = resolved.with_columns(
-        pl.when(outside).then(period).otherwise(pl.col("reason")).alias("reason")
-    )
-    return PreparedPairs(raw=prepared.raw, resolved=resolved, notes=prepared.notes)
 
 
 def _collect_context(
@@ -249,13 +250,15 @@ def _collect_context(
     supplier_countries: list[pl.DataFrame] = []
     share_counts: list[pl.DataFrame] = []
     for resolved in resolved_chunks():
+        # A record that is not in force (or has bad dates) neither repeats nor contradicts the
+        # one that is: source lists keep expired records next to current ones.
+        in_force = pl.col("validity_reason").is_null()
+        pair_hash = pl.struct(_pair_identity()).hash(_PAIR_HASH_SEED)
         hashes.append(
-            resolved.select(pl.struct(_pair_identity()).hash(_PAIR_HASH_SEED))
-            .to_series()
-            .alias("pair_hash")
+            resolved.select(pl.when(in_force).then(pair_hash)).to_series().alias("pair_hash")
         )
         supplier_countries.append(
-            resolved.filter(pl.col("supplier_id").is_not_null())
+            resolved.filter(pl.col("supplier_id").is_not_null() & in_force)
             .select(
                 "supplier_key",
                 "supplier_id",
@@ -282,7 +285,7 @@ def _collect_context(
     repeated = (
         pl.DataFrame(pl.concat(hashes) if hashes else pl.Series("pair_hash", [], pl.UInt64))
         .with_row_index("row_number", offset=1)
-        .filter(pl.len().over("pair_hash") > 1)["row_number"]
+        .filter(pl.col("pair_hash").is_not_null() & (pl.len().over("pair_hash") > 1))["row_number"]
     )
     del hashes
     return InputContext(
@@ -361,6 +364,7 @@ def prepare_chunks(
     source: str,
     buyer_country: str | None,
     buyer_name: str | None,
+    as_of: date | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs]]:
     """Prepare an input given as chunks (re-iterable, in file order), one chunk at a time.
 
@@ -381,7 +385,12 @@ def prepare_chunks(
             normalise_country(buyer_country)
         except CountryError as error:
             raise UserInputError(f"--buyer-country: {error}") from error
-    options = {"source": source, "buyer_country": buyer_country, "buyer_name": buyer_name}
+    options = {
+        "source": source,
+        "buyer_country": buyer_country,
+        "buyer_name": buyer_name,
+        "as_of": as_of,
+    }
     # Chunks are kept from the first pass for the second while they fit in a memory budget,
     # so an input of a few chunks is read once; a larger one is read again instead.
     kept: list[tuple[pl.DataFrame, pl.DataFrame]] = []
@@ -444,14 +453,20 @@ def _drain(
 
 
 def prepare_pairs(
-    raw: pl.DataFrame, *, source: str, buyer_country: str | None, buyer_name: str | None
+    raw: pl.DataFrame,
+    *,
+    source: str,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date | None = None,
 ) -> PreparedPairs:
     """Resolve materials and countries for every input row; unusable rows get a reason.
 
-    The whole input in one frame; see :func:`prepare_chunks` for the errors raised.
+    The whole input in one frame; see :func:`prepare_chunks` for ``as_of`` (validity
+    periods) and the errors raised.
     """
     _, prepared = prepare_chunks(
-        [raw], source=source, buyer_country=buyer_country, buyer_name=buyer_name
+        [raw], source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
     )
     return next(prepared)
 
@@ -654,7 +669,6 @@ def score_pairs(
         raise UserInputError(
             f"input already has output column(s) {', '.join(clashing)}; rename or drop them"
         )
-    prepared = in_force(prepared, as_of)
     features = feature_table(prepared, reference, as_of=as_of, names=scoring_feature_names(model))
     scores = pl.DataFrame(
         schema={

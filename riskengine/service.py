@@ -106,10 +106,13 @@ def _prepare(
     read_options: ReadOptions | None,
     buyer_country: str | None,
     buyer_name: str | None,
+    as_of: date,
 ) -> PreparedPairs:
     raw = (read_options or ReadOptions()).read(input_path)
     source = "<stdin>" if input_path == "-" else input_path
-    return prepare_pairs(raw, source=source, buyer_country=buyer_country, buyer_name=buyer_name)
+    return prepare_pairs(
+        raw, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    )
 
 
 def score_file(
@@ -145,7 +148,7 @@ def score_file(
     table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes)
     source = "<stdin>" if input_path == "-" else input_path
     context, prepared_chunks = prepare_chunks(
-        table, source=source, buyer_country=buyer_country, buyer_name=buyer_name
+        table, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
     )
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
@@ -204,14 +207,13 @@ def features_file(
     Returns the table and the notes to show the user (a future as-of date, percentage shares).
     """
     from riskengine.features.registry import PAIR_KEY, registry
-    from riskengine.scoring import feature_table, in_force
+    from riskengine.scoring import feature_table
 
     stage = on_stage or (lambda name: None)
     date_notes = check_as_of(as_of)
     stage(f"reading {input_path}")
-    prepared = _prepare(input_path, read_options, buyer_country, buyer_name)
+    prepared = _prepare(input_path, read_options, buyer_country, buyer_name, as_of)
     reference = load_reference(settings.reference_dir)
-    prepared = in_force(prepared, as_of)
     stage(f"building features for {prepared.resolved.height:,} rows as of {as_of}")
     features = feature_table(prepared, reference, as_of=as_of)
     feature_columns = [spec.name for spec in registry()]
@@ -341,7 +343,7 @@ def score_bom_file(
     check_as_of(as_of)
     stage(f"reading {bom_path} and {sourcing_path}")
     bom = (read_options or ReadOptions()).read(bom_path)
-    prepared = _prepare(sourcing_path, read_options, buyer_country, buyer_name)
+    prepared = _prepare(sourcing_path, read_options, buyer_country, buyer_name, as_of)
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import polars as pl
 import pytest
@@ -13,6 +14,7 @@ from riskengine.errors import UserInputError
 from riskengine.parsing import (
     PERCENT_COLUMN_MINIMUM_SUM,
     detect_decimal_separator,
+    parse_date,
     parse_decimal,
     parse_share,
 )
@@ -333,3 +335,34 @@ def test_random_text_never_raises_and_each_cell_gets_a_value_or_a_reason(
 def test_number_like_text_never_raises(cells: list[str]) -> None:
     for value, error in decimals(cells):
         assert value is None or error is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("2026-03-01", date(2026, 3, 1)),
+        ("20260301", date(2026, 3, 1)),
+        ("20260301.0", date(2026, 3, 1)),  # SAP date through a numeric column
+        ("1.3.2026", date(2026, 3, 1)),
+        ("01.03.2026 00:00:00", date(2026, 3, 1)),
+        ("2026-03-01 00:00:00", date(2026, 3, 1)),  # Excel date cells read as text
+        ("2026-03-01T10:00:00Z", date(2026, 3, 1)),
+        ("2026-03-01 00:00:00.000000+00:00", date(2026, 3, 1)),
+        ("99991231", date(9999, 12, 31)),  # SAP's open end
+        ("00000000", None),  # SAP's "no date": an open period, not an error
+        (" 2026-03-01 ", date(2026, 3, 1)),
+    ],
+)
+def test_dates_in_the_forms_exports_write(cell: str, expected: date | None) -> None:
+    values, errors = parse_date(pl.Series([cell]), column="VDATU", source="eord.csv")
+    assert values.to_list() == [expected]
+    assert errors.to_list() == [None]
+
+
+@pytest.mark.parametrize("cell", ["2026-02-30", "03/04/2026", "2026-03-01 25:99", "soon"])
+def test_ambiguous_or_impossible_dates_are_errors_naming_the_cell(cell: str) -> None:
+    values, errors = parse_date(pl.Series([cell]), column="VDATU", source="eord.csv")
+    assert values.to_list() == [None]
+    assert errors[0] == (
+        f"eord.csv: column 'VDATU': '{cell}' is not a date (use YYYY-MM-DD, YYYYMMDD or DD.MM.YYYY)"
+    )

@@ -228,3 +228,23 @@ def test_sap_leading_zeros_do_not_hide_a_supplier_id_conflict_or_a_duplicate(
     conflict = "supplier_id 0001234 / 1234 appears with several countries (CHN, VNM)"
     assert table["reason"][0] == table["reason"][1] == conflict
     assert table["reason"][2] == "duplicate pair: data rows 3, 4 repeat it"
+
+
+def test_an_expired_source_list_record_does_not_make_the_current_one_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    # Source lists keep the old record next to the new one; only the one in force is scored.
+    result, output = features(
+        tmp_path,
+        "supplier_id,material,supplier,supplier_country,VDATU,BDATU\n"
+        "0001,Dy2O3,Acme,CN,20200101,20241231\n"
+        "0001,Dy2O3,Acme,CN,20250101,00000000\n"
+        "0002,Dy2O3,Beta,MY,2020-01-01T00:00:00Z,31.12.2024 00:00:00\n"
+        "0002,Dy2O3,Beta,VN,2025-01-01 00:00:00+01:00,\n",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == ["rejected", "scored", "rejected", "scored"]
+    assert table["reason"][0] == "not in force on 2026-03-01: valid 2020-01-01 to 2024-12-31"
+    # Beta moved from Malaysia to Vietnam: the expired record does not contradict the current.
+    assert table["reason"][2] == "not in force on 2026-03-01: valid 2020-01-01 to 2024-12-31"

@@ -119,3 +119,9 @@ def test_sap_material_number_gives_way_to_the_description() -> None:
     assert resolve_columns(["MATNR", "NAME1", "LAND1"], source="eord.csv")["material"] == "MATNR"
     with pytest.raises(UserInputError, match="'MAKTX', 'TXZ01' all mean 'material'"):
         resolve_columns(["MAKTX", "TXZ01", "NAME1", "LAND1"], source="eord.csv")
+
+
+def test_secondary_validity_names_give_way_to_the_primary_ones() -> None:
+    columns = ["material", "supplier", "country", "valid_from", "effective_from", "BDATU"]
+    mapping = resolve_columns(columns, source="s.csv")
+    assert (mapping["valid_from"], mapping["valid_to"]) == ("valid_from", "BDATU")
