@@ -390,15 +390,11 @@ def _long_fields_allowed() -> Iterator[None]:
 
 
 def _read_delimited(
-    text: str, label: str, delimiter: str | None, explicit: bool, line_offset: int = 0
+    text: str, label: str, delimiter: str | None, explicit: bool
 ) -> tuple[pl.DataFrame, str, int]:
-    """The frame, the delimiter used and the number of blank lines skipped.
-
-    ``line_offset`` is added to the line numbers in messages about rows below the header
-    (for a chunk of a larger file, read with the file's header in front of it).
-    """
+    """The frame, the delimiter used and the number of blank lines skipped."""
     with _long_fields_allowed():
-        return _read_delimited_text(text, label, delimiter, explicit, line_offset)
+        return _read_delimited_text(text, label, delimiter, explicit)
 
 
 def _read_delimited_text(
@@ -410,6 +406,13 @@ def _read_delimited_text(
     sniff: bool = True,
     chunked: bool = False,
 ) -> tuple[pl.DataFrame, str, int]:
+    """Read delimited text; see :func:`_read_delimited`.
+
+    For a chunk of a larger file (read with the file's header in front of it),
+    ``line_offset`` is added to the line numbers of rows below the header, ``sniff=False``
+    keeps the file's delimiter and ``chunked`` refuses quoting that chunks cannot follow
+    (:class:`ChunksUnsafe`).
+    """
     # Files from classic Mac OS end lines with a bare CR; polars needs to be told.
     line_end = "\r" if "\n" not in text and "\r" in text else "\n"
     if sniff and (delimiter is None or not explicit):

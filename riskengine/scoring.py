@@ -127,14 +127,7 @@ def _pair_identity() -> list[pl.Expr]:
     ]
 
 
-_IDENTITY_COLUMNS = [
-    "identity_material",
-    "identity_supplier",
-    "identity_supplier_country",
-    "identity_buyer_country",
-    "identity_buyer",
-    "identity_supplier_id",
-]
+_IDENTITY_COLUMNS = [expression.meta.output_name() for expression in _pair_identity()]
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,10 @@ class ReadOptions:
         )
 
 
+def _source_label(input_path: str) -> str:
+    return "<stdin>" if input_path == "-" else input_path
+
+
 def _prepare(
     input_path: str,
     read_options: ReadOptions | None,
@@ -109,7 +113,7 @@ def _prepare(
     as_of: date,
 ) -> PreparedPairs:
     raw = (read_options or ReadOptions()).read(input_path)
-    source = "<stdin>" if input_path == "-" else input_path
+    source = _source_label(input_path)
     return prepare_pairs(
         raw, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
     )
@@ -146,7 +150,7 @@ def score_file(
     date_notes = check_as_of(as_of)
     stage(f"reading {input_path}")
     table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes)
-    source = "<stdin>" if input_path == "-" else input_path
+    source = _source_label(input_path)
     context, prepared_chunks = prepare_chunks(
         table, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
     )
