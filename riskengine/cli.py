@@ -188,12 +188,12 @@ def score_bom(
 
     Example: riskengine score-bom bom.csv --sourcing sourcing.csv -o products.csv --as-of 2026-03-01
     """
-    from riskengine.service import ReadOptions, score_bom_file
+    from riskengine.service import BOM_STAGES, ReadOptions, score_bom_file
 
     def body() -> None:
         from riskengine.render import stage_status
 
-        with stage_status() as on_stage:
+        with stage_status(stages=BOM_STAGES) as on_stage:
             outcome = score_bom_file(
                 load_settings(reference_dir=reference_dir),
                 bom_path=bom_path,
@@ -314,7 +314,7 @@ def features(
 
         _run(lambda: print_feature_catalog(markdown=markdown))
         return
-    from riskengine.service import ReadOptions, features_file
+    from riskengine.service import FEATURES_STAGES, ReadOptions, features_file
 
     def body() -> None:
         if output is None or as_of is None:
@@ -322,7 +322,7 @@ def features(
         from riskengine.render import stage_status
 
         settings = load_settings(reference_dir=reference_dir)
-        with stage_status() as on_stage:
+        with stage_status(stages=FEATURES_STAGES) as on_stage:
             table, notes = features_file(
                 settings,
                 input_path=input_path,

@@ -154,18 +154,22 @@ def print_frame(frame: pl.DataFrame, title: str) -> None:
 
 
 @contextmanager
-def stage_status() -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr naming the current stage of a long run; silent when not a terminal,
-    so piped and captured output stay clean."""
-    with run_progress() as (on_stage, _):
+def stage_status(stages: int | None = None) -> Iterator[Callable[[str], None]]:
+    """A progress line on stderr naming the current stage of a long run; with ``stages``, a bar
+    of the stages done out of that many. Silent when not a terminal, so piped and captured
+    output stay clean."""
+    with run_progress(stages) as (on_stage, _):
         yield on_stage
 
 
 @contextmanager
-def run_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
-    """On a terminal, a progress line on stderr: the current stage and, once rows are being
-    processed, a bar with the rows done, the total and the time left. Silent otherwise, so
-    piped and captured output stay clean. Yields ``(on_stage, on_progress)``."""
+def run_progress(
+    stages: int | None = None,
+) -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """On a terminal, a progress line on stderr: the current stage and a bar, of the stages
+    done out of ``stages`` or, once rows are being processed, of the rows done, with the time
+    left. Silent otherwise, so piped and captured output stay clean. Yields
+    ``(on_stage, on_progress)``."""
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal:
         yield (lambda name: None), (lambda done, total: None)
@@ -178,10 +182,14 @@ def run_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int],
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("starting", total=None)
+        task = progress.add_task("starting", total=stages)
+        started: list[str] = []
 
         def on_stage(name: str) -> None:
-            progress.update(task, description=name, refresh=True)
+            # A new stage means the one before it is done.
+            completed = len(started) if stages is not None else None
+            started.append(name)
+            progress.update(task, description=name, completed=completed, refresh=True)
 
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total, refresh=True)

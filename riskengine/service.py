@@ -194,6 +194,11 @@ def _riskiest(scored: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(top.rows(), schema=top.schema, orient="row")
 
 
+#: How many stages :func:`features_file` and :func:`score_bom_file` announce (the progress bar).
+FEATURES_STAGES = 3
+BOM_STAGES = 5
+
+
 def features_file(
     settings: Settings,
     *,

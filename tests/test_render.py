@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +35,35 @@ def test_progress_shows_the_stage_and_rows_done_on_a_terminal(
         drawn = screen.getvalue()
     assert "scoring 2,000 rows as of 2026-03-01" in drawn
     assert "1000/2000" in drawn
+
+
+def test_stages_fill_the_bar_one_step_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = io.StringIO()
+    terminal = partial(render.Console, file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(render, "Console", lambda **options: terminal(highlight=False))
+    with render.stage_status(stages=3) as on_stage:
+        on_stage("reading")
+        on_stage("building features")
+        drawn = screen.getvalue()
+    assert "building features" in drawn
+    assert "1/3" in drawn
+
+
+def test_features_file_announces_as_many_stages_as_its_bar_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.config import load_settings
+    from riskengine.service import FEATURES_STAGES, features_file
+
+    monkeypatch.setenv("RISKENGINE_HOME", str(tmp_path))
+    source = tmp_path / "in.csv"
+    source.write_text("material,supplier,supplier_country\nDy2O3,Acme,CN\n", encoding="utf-8")
+    stages: list[str] = []
+    features_file(
+        load_settings(),
+        input_path=str(source),
+        output_path=str(tmp_path / "out.csv"),
+        as_of=date(2026, 3, 1),
+        on_stage=stages.append,
+    )
+    assert len(stages) == FEATURES_STAGES
