@@ -214,11 +214,15 @@ def read_table_with_metadata(
                     text, label, _delimiter_option(delimiter) or preferred, delimiter is not None
                 )
     except _LIBRARY_READ_ERRORS as error:
-        detail = str(error).strip()
-        first_line = detail.splitlines()[0] if detail else type(error).__name__
-        raise InputFileError(f"{label}: cannot read as {kind}: {first_line}") from error
+        raise _library_read_error(label, kind, error) from error
     metadata["rows"] = frame.height
     return frame, metadata
+
+
+def _library_read_error(label: str, kind: str, error: Exception) -> InputFileError:
+    detail = str(error).strip()
+    first_line = detail.splitlines()[0] if detail else type(error).__name__
+    return InputFileError(f"{label}: cannot read as {kind}: {first_line}")
 
 
 def _read_bytes(path: str, label: str) -> bytes:
@@ -287,11 +291,7 @@ def _decode_text(data: bytes, label: str, encoding: str | None) -> tuple[str, st
     codec, guess = _detect_single_byte_encoding(data, not_utf8.start)
     line = _line_of(data, not_utf8.start, "utf-8")
     if codec is None:
-        raise InputFileError(
-            f"{label}: line {line} is not valid UTF-8 (byte {data[not_utf8.start]:#04x}) and its "
-            f"encoding could not be detected with confidence (best guess: {guess or 'none'}); "
-            "pass --encoding, e.g. cp1252 (Western Europe), cp1250 (Central Europe) or utf-16"
-        ) from not_utf8
+        raise _undetectable_error(label, line, data[not_utf8.start], guess) from not_utf8
     mixed_line = _first_utf8_line(data)
     if mixed_line is not None:
         raise InputFileError(
@@ -300,6 +300,14 @@ def _decode_text(data: bytes, label: str, encoding: str | None) -> tuple[str, st
             "pass --encoding to read all of it in one encoding"
         ) from not_utf8
     return _decode_strictly(data, codec, label), codec, True
+
+
+def _undetectable_error(label: str, line: int, byte: int, guess: str | None) -> InputFileError:
+    return InputFileError(
+        f"{label}: line {line} is not valid UTF-8 (byte {byte:#04x}) and its encoding could not "
+        f"be detected with confidence (best guess: {guess or 'none'}); pass --encoding, e.g. "
+        "cp1252 (Western Europe), cp1250 (Central Europe) or utf-16"
+    )
 
 
 def _codec_name(encoding: str) -> str:
@@ -311,21 +319,23 @@ def _codec_name(encoding: str) -> str:
         ) from error
 
 
-def _decode_strictly(data: bytes, codec: str, label: str) -> str:
+def _decode_strictly(data: bytes, codec: str, label: str, lines_before: int = 0) -> str:
+    """``data`` decoded, or an error naming the line (``lines_before`` lines precede it)."""
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as error:
+        line = lines_before + _line_of(data, error.start, codec)
         raise InputFileError(
-            f"{label}: line {_line_of(data, error.start, codec)} is not valid {codec} "
-            f"(byte {data[error.start]:#04x}); pass the right --encoding or save the file as UTF-8"
+            f"{label}: line {line} is not valid {codec} (byte {data[error.start]:#04x}); pass the "
+            "right --encoding or save the file as UTF-8"
         ) from error
-    return _refuse_nul(text, label)
+    return _refuse_nul(text, label, lines_before)
 
 
-def _refuse_nul(text: str, label: str) -> str:
+def _refuse_nul(text: str, label: str, lines_before: int = 0) -> str:
     position = text.find("\x00")
     if position >= 0:
-        line = text.count("\n", 0, position) + 1
+        line = lines_before + text.count("\n", 0, position) + 1
         raise InputFileError(
             f"{label}: line {line} contains a NUL character; if the file is UTF-16 without a "
             "byte-order mark pass --encoding utf-16-le (or utf-16-be)"
@@ -948,11 +958,7 @@ class ChunkedTable:
         except OSError as error:
             raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
         except _LIBRARY_READ_ERRORS as error:
-            detail = str(error).strip()
-            first_line = detail.splitlines()[0] if detail else type(error).__name__
-            raise InputFileError(
-                f"{self.label}: cannot read as {self.kind}: {first_line}"
-            ) from error
+            raise _library_read_error(self.label, self.kind, error) from error
 
     def _read_blocks(
         self, file: BinaryIO, codec: str, delimiter: str, detected: bool
@@ -1007,52 +1013,28 @@ class ChunkedTable:
         label = self.label
         if codec == "utf-8-sig":
             codec = "utf-8"
+        detectable = codec == "utf-8" and self._options["encoding"] is None and ascii_so_far
         try:
             text = block.decode(codec)
-            if detected:
-                # A detected code page must not hide UTF-8 lines further down.
-                mixed_line = _first_utf8_line(block)
-                if mixed_line is not None:
-                    raise InputFileError(
-                        f"{label}: line {lines_before + mixed_line} is valid UTF-8 but the file "
-                        f"was read as {codec}, so it mixes encodings and cannot be read without "
-                        "changing characters; save it as UTF-8, or pass --encoding"
-                    )
         except UnicodeDecodeError as error:
-            line = lines_before + _line_of(block, error.start, codec)
-            detectable = codec == "utf-8" and self._options["encoding"] is None and ascii_so_far
             if not detectable:
-                raise InputFileError(
-                    f"{label}: line {line} is not valid {codec} (byte {block[error.start]:#04x}); "
-                    "pass the right --encoding or save the file as UTF-8"
-                ) from error
+                return _decode_strictly(block, codec, label, lines_before), codec, detected
             # The lines so far were plain ASCII, which every detectable code page reads alike.
             found, guess = _detect_single_byte_encoding(block, error.start)
             if found is None or _first_utf8_line(block) is not None:
+                line = lines_before + _line_of(block, error.start, codec)
+                raise _undetectable_error(label, line, block[error.start], guess) from error
+            return _decode_strictly(block, found, label, lines_before), found, True
+        if detected:
+            # A detected code page must not hide UTF-8 lines further down.
+            mixed_line = _first_utf8_line(block)
+            if mixed_line is not None:
                 raise InputFileError(
-                    f"{label}: line {line} is not valid UTF-8 (byte {block[error.start]:#04x}) "
-                    f"and its encoding could not be detected with confidence (best guess: "
-                    f"{guess or 'none'}); pass --encoding, e.g. cp1252 (Western Europe), cp1250 "
-                    "(Central Europe) or utf-16"
-                ) from error
-            try:
-                text = block.decode(found)
-            except UnicodeDecodeError as undecodable:
-                bad_line = lines_before + _line_of(block, undecodable.start, found)
-                raise InputFileError(
-                    f"{label}: line {bad_line} is not valid {found} "
-                    f"(byte {block[undecodable.start]:#04x}); pass the right --encoding or save "
-                    "the file as UTF-8"
-                ) from undecodable
-            codec, detected = found, True
-        position = text.find("\x00")
-        if position >= 0:
-            line = lines_before + text.count("\n", 0, position) + 1
-            raise InputFileError(
-                f"{label}: line {line} contains a NUL character; if the file is UTF-16 without a "
-                "byte-order mark pass --encoding utf-16-le (or utf-16-be)"
-            )
-        return text, codec, detected
+                    f"{label}: line {lines_before + mixed_line} is valid UTF-8 but the file was "
+                    f"read as {codec}, so it mixes encodings and cannot be read without changing "
+                    "characters; save it as UTF-8, or pass --encoding"
+                )
+        return _refuse_nul(text, label, lines_before), codec, detected
 
 
 def _record_blocks(file: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
