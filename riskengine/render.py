@@ -57,8 +57,31 @@ def print_top_risks(scored: pl.DataFrame, limit: int = TOP_RISKS) -> None:
     _console().print(table)
 
 
+VALIDATION_ROWS = (
+    ("event-level AUC, 6 months ahead", "event_auc_6m"),
+    ("  95% event-bootstrap CI, low", "event_auc_6m_ci_low"),
+    ("  95% event-bootstrap CI, high", "event_auc_6m_ci_high"),
+    ("best simple baseline", "heuristic_event_auc_6m"),
+    ("logistic regression", "logistic_event_auc_6m"),
+    ("decisions flagged high/critical 6 m ahead", "events_flagged_6m"),
+    ("flows alerted (high + critical)", "alert_coverage"),
+    ("expected calibration error", "ece"),
+    ("base rate of a new measure", "base_rate"),
+    ("largest single-event influence on PR-AUC", "max_event_influence"),
+    ("held-out decisions", "held_out_decisions"),
+)
+
+
 def print_metrics(metrics: dict[str, float]) -> None:
-    """Held-out metrics of the model against the baseline."""
+    """Held-out metrics: the decision-level validation, or a history model's test period."""
+    if "event_auc_6m" in metrics:
+        table = Table(title="Decision-level validation (held-out years)")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for label, name in VALIDATION_ROWS:
+            table.add_row(label, f"{metrics[name]:.4f}")
+        _console().print(table)
+        return
     table = Table(title="Held-out period: model vs EU-style baseline")
     table.add_column("metric")
     table.add_column("model", justify="right")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from riskengine.bands import DEFAULT_CUTOFFS
 from riskengine.catalog import load_catalog
 from riskengine.errors import MissingColumnsError, UnknownMaterialError, UserInputError
 from riskengine.explain import country_name
@@ -33,7 +34,6 @@ from riskengine.schemas import (
     STATUS_SCORED,
     resolve_columns,
 )
-from riskengine.scoring import BAND_THRESHOLDS
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -93,7 +93,11 @@ BAND_COLOURS = {
     "high": "#f46d43",
     "critical": "#a50026",
 }
-# Colour stops sit on the band thresholds so a cell's colour reads as its band.
+# Colour stops of the charts. Bands themselves are alert tiers the model sets (each row's
+# risk_band is what counts); these stops only grade the colour.
+BAND_THRESHOLDS: tuple[tuple[float, str], ...] = tuple(
+    (DEFAULT_CUTOFFS[band], band) for band in ("critical", "high", "medium")
+)
 RISK_COLOURSCALE = [
     [0.0, "#1a9850"],
     *(
@@ -381,9 +385,10 @@ def _header(scores: pl.DataFrame, model_card: ModelCard, title: str) -> str:
     return (
         f"<header><h1>{_escape(title)}</h1>"
         '<p class="note">How likely each material-supplier pair is to be disrupted within 12 '
-        "months, and why. Bands: "
-        + ", ".join(f"{band} from {threshold:.0%}" for threshold, band in reversed(BAND_THRESHOLDS))
-        + f'.</p><ul class="facts">{items}</ul></header>'
+        "months, and why. Bands are alert tiers: critical covers about 2% of all flows, high "
+        "and critical about 10%, and a restriction in force never reads low (risk_score_low "
+        "and risk_score_high give each score's 95% interval)."
+        + f'</p><ul class="facts">{items}</ul></header>'
     )
 
 

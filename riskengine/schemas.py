@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandera.polars as pa
 import polars as pl
 
+from riskengine.bands import RISK_BANDS
 from riskengine.errors import MissingColumnsError, UserInputError
 
 SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
@@ -45,15 +46,18 @@ SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
 
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"
-RISK_BANDS = ("low", "medium", "high", "critical")
 
 SCORE_OUTPUT_COLUMNS = (
     "material_id",
     "supplier_country_iso3",
     "buyer_country_iso3",
     "risk_score",
+    "risk_score_low",
+    "risk_score_high",
     "risk_band",
     "model_score",
+    "restriction_state",
+    "state_score",
     "drivers",
     "status",
     "reason",
@@ -136,7 +140,10 @@ def scored_output_schema() -> pa.DataFrameSchema:
         {
             "risk_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "risk_band": pa.Column(pl.String, pa.Check.isin(list(RISK_BANDS)), nullable=True),
+            "risk_score_low": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "risk_score_high": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "model_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "state_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "drivers": pa.Column(pl.String, nullable=True),
             "status": pa.Column(pl.String, pa.Check.isin([STATUS_SCORED, STATUS_REJECTED])),
             "reason": pa.Column(pl.String, nullable=True),

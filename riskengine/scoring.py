@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from riskengine.bands import DEFAULT_CUTOFFS, risk_band
 from riskengine.catalog import load_catalog, normalise_country
 from riskengine.errors import CountryError, UnknownMaterialError, UserInputError
 from riskengine.features.registry import PAIR_KEY, registry
@@ -18,6 +19,7 @@ from riskengine.features.runner import build_features
 from riskengine.io import ChunksUnsafe
 from riskengine.parsing import parse_date, parse_share
 from riskengine.reference.loader import ReferenceData
+from riskengine.restriction_state import STATE_BAND_FLOORS, STATE_COLUMNS, combine, with_state
 from riskengine.schemas import (
     SCORE_OUTPUT_COLUMNS,
     STATUS_REJECTED,
@@ -26,24 +28,21 @@ from riskengine.schemas import (
     scored_output_schema,
 )
 
-# Probability thresholds of the bands: low < 0.02 <= medium < 0.05 <= high < 0.10 <= critical.
-# Chosen from the rolling-origin backtest so that each band is riskier than the one below it
-# out of sample (observed disruption rates 0.4% / 1.2% / 7.5% / 21.7%, README "The model").
-BAND_THRESHOLDS: tuple[tuple[float, str], ...] = (
-    (0.10, "critical"),
-    (0.05, "high"),
-    (0.02, "medium"),
-)
-LOWEST_BAND = "low"
-
 
 class ScoringModel(Protocol):
-    """What scoring needs from a registered model (see ``models.tracking.RegisteredModel``)."""
+    """What scoring needs from a registered model (see ``models.tracking.RegisteredModel``).
+
+    ``calibration`` maps the model's raw output to a probability with an interval (empty for
+    a model whose output is already calibrated); ``band_cutoffs`` are the alert tiers'
+    cut-offs chosen at training (empty: :data:`riskengine.bands.DEFAULT_CUTOFFS`).
+    """
 
     model: Any
     version: str
     feature_names: tuple[str, ...]
     neutral_values: dict[str, float]
+    calibration: dict[str, Any]
+    band_cutoffs: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -521,18 +520,25 @@ def feature_table(
 
 
 def scoring_feature_names(model: ScoringModel) -> list[str]:
-    """The features a score needs: the model's inputs and what the drivers and rules cite."""
+    """The features a score needs: the model's inputs, what the drivers and rules cite, and
+    the restriction state's facts."""
     from riskengine.explain import DRIVER_COLUMNS
 
-    return [*model.feature_names, *DRIVER_COLUMNS]
+    return list(dict.fromkeys([*model.feature_names, *DRIVER_COLUMNS, *STATE_COLUMNS]))
 
 
-def risk_band(score: pl.Expr) -> pl.Expr:
-    """Band of a probability by :data:`BAND_THRESHOLDS`."""
-    expression = pl.lit(LOWEST_BAND)
-    for threshold, band in reversed(BAND_THRESHOLDS):
-        expression = pl.when(score >= threshold).then(pl.lit(band)).otherwise(expression)
-    return expression
+def calibrated(model: ScoringModel, raw: pl.Series) -> pl.DataFrame:
+    """``model_score`` and its interval from the model's raw output."""
+    values = raw.to_numpy()
+    if not getattr(model, "calibration", None):
+        point = low = high = values
+    else:
+        from riskengine.models.calibration import Calibration
+
+        calibration = Calibration.from_dict(model.calibration)
+        point = calibration.point.apply(values)
+        low, high = calibration.interval(values)
+    return pl.DataFrame({"model_score": point, "model_score_low": low, "model_score_high": high})
 
 
 SINGLE_THREAD_ROWS = 50_000
@@ -605,6 +611,12 @@ def hard_rules(row: dict) -> list[str]:
             f"buyer matches '{entity}' on the {list_name} kept by "
             f"{country_name(row['supplier_country'])}, listed {listed_on}"
         )
+    if row.get("supplier_listed_by_buyer_country"):
+        entity, list_name, listed_on = (row.get("supplier_listing_entity") or "||").split("|")
+        rules.append(
+            f"supplier matches '{entity}' on the {list_name} kept by the buyer's country "
+            f"({country_name(row['buyer_country'])}), listed {listed_on}"
+        )
     if row.get("flow_ban_in_force"):
         rules.append(
             f"an export ban from {country_name(row['supplier_country'])} is in force on this flow"
@@ -667,27 +679,42 @@ def score_pairs(
         schema={
             PAIR_KEY: pl.UInt32,
             "risk_score": pl.Float64,
+            "risk_score_low": pl.Float64,
+            "risk_score_high": pl.Float64,
             "risk_band": pl.String,
             "model_score": pl.Float64,
+            "restriction_state": pl.String,
+            "state_score": pl.Float64,
             "drivers": pl.String,
         }
     )
     if features.height:
         contributions = family_contributions(features, model)
-        scored = pl.concat([features, contributions.drop(PAIR_KEY)], how="horizontal")
-        blocked = pl.col("buyer_listed").fill_null(False) | pl.col("flow_ban_in_force").fill_null(
-            False
+        hazard = calibrated(model, contributions["model_score"])
+        scored = with_state(
+            pl.concat(
+                [features, contributions.drop(PAIR_KEY, "model_score"), hazard], how="horizontal"
+            )
         )
-        # A hard rule means the flow is already blocked: the disruption is not a probability
-        # any more, so the score is 1 and the model's own estimate stays in model_score.
-        scores = scored.select(
+        cutoffs = getattr(model, "band_cutoffs", None) or DEFAULT_CUTOFFS
+        floor = pl.col("restriction_state").replace_strict(
+            STATE_BAND_FLOORS, return_dtype=pl.String
+        )
+        # The state part is a known fact, the hazard a forecast: the flow is restricted if the
+        # regime in force binds or a new measure comes (README, "What a score means").
+        scores = scored.with_columns(
+            combine(pl.col("state_score"), pl.col("model_score")).alias("risk_score"),
+            combine(pl.col("state_score"), pl.col("model_score_low")).alias("risk_score_low"),
+            combine(pl.col("state_score"), pl.col("model_score_high")).alias("risk_score_high"),
+        ).select(
             PAIR_KEY,
-            pl.when(blocked).then(pl.lit(1.0)).otherwise(pl.col("model_score")).alias("risk_score"),
-            pl.when(blocked)
-            .then(pl.lit("critical"))
-            .otherwise(risk_band(pl.col("model_score")))
-            .alias("risk_band"),
+            "risk_score",
+            "risk_score_low",
+            "risk_score_high",
+            risk_band(pl.col("risk_score"), cutoffs, floor).alias("risk_band"),
             "model_score",
+            "restriction_state",
+            "state_score",
             _driver_texts(scored, reference, as_of=as_of, cache=driver_cache).alias("drivers"),
         )
     resolved = prepared.resolved.join(scores, on=PAIR_KEY, how="left", maintain_order="left")
@@ -699,8 +726,12 @@ def score_pairs(
                 pl.col("supplier_country").alias("supplier_country_iso3"),
                 pl.col("buyer_country").alias("buyer_country_iso3"),
                 "risk_score",
+                "risk_score_low",
+                "risk_score_high",
                 "risk_band",
                 "model_score",
+                "restriction_state",
+                "state_score",
                 "drivers",
                 pl.when(pl.col("reason").is_null())
                 .then(pl.lit(STATUS_SCORED))

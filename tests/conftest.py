@@ -8,8 +8,13 @@ import os
 # the policy only takes effect if set before scikit-learn is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import bisect
+from datetime import date, timedelta
+
 import polars as pl
 import pytest
+from hypothesis import assume
+from hypothesis import strategies as st
 
 from riskengine.reference.loader import ReferenceData, load_reference
 
@@ -75,3 +80,34 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory):
     outcome = train(settings)
     assert outcome.version == "1" and outcome.champion == "1"
     return settings
+
+
+CALM_START = date(2011, 1, 1)
+CALM_END = date(2026, 12, 31)
+
+
+def fact_dates(reference: ReferenceData) -> list[date]:
+    """Every date on which a dated fact appears, sorted: a policy event announced, taking effect
+    or ending, an entity listed, a production, governance or import edition published."""
+    columns = [
+        reference.policy_events["announced"],
+        reference.policy_events["effective"],
+        reference.policy_events["ended"],
+        reference.listed_entities["listed_on"],
+        reference.production["published"],
+        reference.governance["published"],
+        reference.importer_breakdowns["published"],
+    ]
+    return sorted({day for column in columns for day in column.drop_nulls().to_list()})
+
+
+@st.composite
+def calm_periods(draw: st.DrawFn, facts: list[date]) -> tuple[date, date]:
+    """``d1 < d2`` with no fact date in ``(d1, d2]``: d2 lies in the gap after d1."""
+    d1 = draw(st.dates(min_value=CALM_START, max_value=CALM_END - timedelta(days=1)))
+    index = bisect.bisect_right(facts, d1)
+    gap_end = min(facts[index] - timedelta(days=1), CALM_END) if index < len(facts) else CALM_END
+    # d1 the day before a fact has no gap after it.
+    assume(gap_end > d1)
+    d2 = draw(st.dates(min_value=d1 + timedelta(days=1), max_value=gap_end))
+    return d1, d2

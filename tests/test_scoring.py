@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from riskengine import scoring
@@ -18,6 +18,7 @@ from riskengine.models.tracking import load_registered_model
 from riskengine.reference.loader import ReferenceData
 from riskengine.scoring import prepare_chunks, prepare_pairs, score_pairs
 from riskengine.service import score_file
+from tests.conftest import calm_periods, fact_dates
 
 SOURCING = pl.DataFrame(
     {
@@ -67,14 +68,21 @@ def test_training_logs_metrics_baseline_and_a_signature(trained_settings: Settin
 
     model = load_registered_model(trained_settings)
     for name in (
-        "test_roc_auc",
-        "test_pr_auc",
-        "test_brier",
-        "baseline_roc_auc",
-        "baseline_pr_auc",
-        "baseline_brier",
+        "event_auc_6m",
+        "event_auc_6m_ci_low",
+        "event_auc_6m_ci_high",
+        "heuristic_event_auc_6m",
+        "events_flagged_6m",
+        "alert_coverage",
+        "ece",
+        "max_event_influence",
     ):
-        assert 0.0 <= model.metrics[name] <= 1.0
+        assert 0.0 <= model.metrics[name] <= 1.0, name
+    assert model.calibration["replicates"] and set(model.band_cutoffs) == {
+        "medium",
+        "high",
+        "critical",
+    }
     info = mlflow.models.get_model_info(f"models:/{trained_settings.model_name}@champion")
     assert info.signature is not None
     assert set(model.feature_names) <= set(info.signature.inputs.input_names())
@@ -100,6 +108,12 @@ def test_scores_move_with_the_events(trained_settings: Settings, reference: Refe
     february = _score(trained_settings, reference, date(2026, 2, 15))
     # Dysprosium oxide from China: licensing from 2025-04, Japan measures from 2026-01.
     assert february["risk_score"][0] > mid_2024["risk_score"][0]
+    # A licensing regime in force is never low, and it is the state the row reports.
+    assert mid_2025["restriction_state"][0] == "licensing"
+    assert mid_2025["risk_band"][0] in ("high", "critical")
+    assert mid_2025["risk_score"][0] >= mid_2025["state_score"][0] == 0.5
+    assert mid_2025["risk_score_low"][0] <= mid_2025["risk_score"][0]
+    assert mid_2025["risk_score"][0] <= mid_2025["risk_score_high"][0]
     # Vietnamese concentrate: banned from 2026-01-01.
     assert february["risk_score"][1] > mid_2025["risk_score"][1]
     assert february["risk_band"][1] == "critical"
@@ -116,13 +130,17 @@ def test_listed_buyer_is_critical_only_from_the_listing_date(
     assert after["risk_band"][4] == "critical"
     assert "Mitsubishi Heavy Industries Aero Engines" in after["drivers"][4]
     assert "Export Control List" in after["drivers"][4]
-    # Before the listing date no hard rule applies: the score is the model's.
+    # Before the listing date no hard rule applies: the score is the measure aimed at Japan's
+    # military end users (the state) combined with the model's hazard.
     assert "Hard rule" not in before["drivers"][4]
-    assert before["risk_score"][4] == before["model_score"][4]
+    assert before["restriction_state"][4] == "aimed_at_buyer_country"
+    assert before["risk_score"][4] == pytest.approx(
+        1 - (1 - before["state_score"][4]) * (1 - before["model_score"][4])
+    )
     assert "Export Control List" not in before["drivers"][4]
     # The parent company is not listed and is not matched.
     assert "Export Control List" not in after["drivers"][5]
-    assert after["risk_score"][5] == after["model_score"][5]
+    assert after["restriction_state"][5] != "listed_buyer"
 
 
 def test_drivers_name_facts_and_sources(
@@ -309,3 +327,18 @@ def test_a_file_chunks_cannot_cut_is_prepared_whole_after_a_restart(tmp_path: Pa
     assert pieces[0].equals(whole.resolved)
     assert context.rows == 3
     assert pieces[0]["reason"][0] == "duplicate pair: data rows 1, 3 repeat it"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_with_no_new_fact_the_score_and_band_stay(
+    trained_settings: Settings, reference: ReferenceData, data: st.DataObject
+) -> None:
+    """Between two dated facts the calendar alone never moves a score or a band."""
+    facts = [day for day in fact_dates(reference) if day >= date(2020, 1, 1)]
+    d1, d2 = data.draw(calm_periods(facts), label="d1, d2")
+    assume(d1 >= date(2020, 1, 1))
+    first = _score(trained_settings, reference, d1)
+    second = _score(trained_settings, reference, d2)
+    for column in ("risk_score", "risk_score_low", "risk_score_high", "risk_band"):
+        assert first[column].to_list() == second[column].to_list(), column

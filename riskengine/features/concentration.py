@@ -231,6 +231,7 @@ def supplier_country_governance(
     description="Years between the as-of date and the production year the shares describe",
     sources=("production",),
     dtype=pl.Int32,
+    model_input=False,
 )
 def production_data_age_years(
     spine: pl.LazyFrame, production: pl.LazyFrame, *, as_of: date

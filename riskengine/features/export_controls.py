@@ -430,3 +430,95 @@ def flow_measure_state(
         .join(best, on=PAIR_KEY, how="left")
         .with_columns(pl.col("flow_measure_state").fill_null("none"))
     )
+
+
+def _supplier_listings_by_buyer_country(
+    spine: pl.LazyFrame, listed_entities: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Best match of the supplier against the lists kept by the buyer's own country (a Chinese
+    supplier on the US Entity List, for a US buyer): score and evidence."""
+    queries = (
+        spine.select("supplier_name", "buyer_country")
+        .unique()
+        .collect()
+        .sort("supplier_name", "buyer_country", nulls_last=True)
+    )
+    entities = listed_entities.collect()
+    groups = []
+    for (authority,), group in queries.partition_by("buyer_country", as_dict=True).items():
+        candidates = entities.filter(pl.col("listing_authority_iso3") == authority)
+        if candidates.is_empty() or authority is None:
+            matches: list[tuple[float, int | None]] = [(0.0, None)] * group.height
+        else:
+            matches = _cached_matches(
+                tuple(group["supplier_name"].to_list()),
+                tuple(candidates["entity_name"].to_list()),
+            )
+        evidence = [
+            None
+            if index is None or score < LISTING_MATCH_THRESHOLD
+            else "|".join(
+                str(candidates.row(index, named=True)[column])
+                for column in ("entity_name", "list_name", "listed_on")
+            )
+            for score, index in matches
+        ]
+        groups.append(
+            group.with_columns(
+                pl.Series("score", [score for score, _ in matches], dtype=pl.Float64),
+                pl.Series("evidence", evidence, dtype=pl.String),
+            )
+        )
+    matched = (
+        pl.concat(groups)
+        if groups
+        else pl.DataFrame(
+            schema={
+                "supplier_name": pl.String,
+                "buyer_country": pl.String,
+                "score": pl.Float64,
+                "evidence": pl.String,
+            }
+        )
+    )
+    return spine.select(PAIR_KEY, "supplier_name", "buyer_country").join(
+        matched.lazy(), on=["supplier_name", "buyer_country"], how="left", nulls_equal=True
+    )
+
+
+@feature(
+    family="export_controls",
+    description="The supplier matches an entity on a list kept by the buyer's own country (a "
+    "Chinese supplier on the US Entity List for a US buyer): buying from it is itself "
+    "restricted",
+    sources=("listed_entities",),
+    dtype=pl.Boolean,
+    keys=("supplier_name", "buyer_country"),
+    model_input=False,
+)
+def supplier_listed_by_buyer_country(
+    spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _supplier_listings_by_buyer_country(spine, listed_entities)
+    return matched.select(
+        PAIR_KEY,
+        (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias(
+            "supplier_listed_by_buyer_country"
+        ),
+    )
+
+
+@feature(
+    family="export_controls",
+    description="Evidence: the entity, list and listing date the supplier matched on a list kept "
+    "by the buyer's own country",
+    sources=("listed_entities",),
+    dtype=pl.String,
+    keys=("supplier_name", "buyer_country"),
+    model_input=False,
+)
+def supplier_listing_entity(
+    spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    matched = _supplier_listings_by_buyer_country(spine, listed_entities)
+    return matched.select(PAIR_KEY, pl.col("evidence").alias("supplier_listing_entity"))

@@ -1,7 +1,12 @@
-"""Country policy changes: momentum of new restrictions, and measures announced, not yet in force.
+"""Country policy changes: restrictions in force and to date, momentum of new restrictions, and
+measures announced, not yet in force.
 
 Only export-side restrictive measures (licensing, quota, tax, ban) whose scope is the whole flow
 count as restrictions; proposals, statements, technology controls and import bans do not.
+
+Model inputs change only when a dated fact changes (a measure is announced, takes effect or
+ends): counts of measures in force or to date. Trailing-window counts and days since the last
+restriction drift with the calendar alone, so they are kept as evidence, not model inputs.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from datetime import date
 import polars as pl
 
 from riskengine.features.common import event_material_coverage, months_before, severity_expression
-from riskengine.features.export_controls import RESTRICTIVE, _flow_measures
+from riskengine.features.export_controls import RESTRICTIVE, _flow_measures, measures_in_force
 from riskengine.features.registry import PAIR_KEY, feature
 
 MOMENTUM_MONTHS = 24
@@ -66,6 +71,7 @@ def supplier_country_new_restrictions_12m(
     "trailing 24 months (any material)",
     sources=("policy_events",),
     dtype=pl.Int32,
+    model_input=False,
 )
 def supplier_country_new_restrictions_24m(
     spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
@@ -93,6 +99,7 @@ def supplier_country_new_restrictions_60m(
     "effect in the trailing 24 months",
     sources=("policy_events",),
     dtype=pl.Int32,
+    model_input=False,
 )
 def material_new_restrictions_24m(
     spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
@@ -100,6 +107,64 @@ def material_new_restrictions_24m(
     recent = _new_restrictions(policy_events, as_of=as_of, months=MOMENTUM_MONTHS)
     counts = event_material_coverage(recent).group_by("material_id").agg(pl.len().alias("count"))
     return _count(spine, counts, "material_id", "material_new_restrictions_24m")
+
+
+def _flow_restrictions_in_force(policy_events: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+    return measures_in_force(policy_events, as_of=as_of).filter(pl.col("scope") == "flow")
+
+
+@feature(
+    family="policy",
+    description="Restrictive export measures by the supplier country in force at as-of (any "
+    "material, any destination)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def supplier_country_measures_in_force(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    counts = (
+        _flow_restrictions_in_force(policy_events, as_of=as_of)
+        .group_by(pl.col("country_iso3").alias("supplier_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "supplier_country", "supplier_country_measures_in_force")
+
+
+@feature(
+    family="policy",
+    description="Restrictive export measures by the supplier country that took effect on or "
+    "before as-of, since the data start (any material, ended or not)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def supplier_country_restrictions_to_date(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    counts = (
+        policy_events.filter(
+            pl.col("measure").is_in(RESTRICTIVE)
+            & (pl.col("scope") == "flow")
+            & (pl.col("effective") <= as_of)
+        )
+        .group_by(pl.col("country_iso3").alias("supplier_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "supplier_country", "supplier_country_restrictions_to_date")
+
+
+@feature(
+    family="policy",
+    description="Restrictive export measures on this material by any country in force at as-of",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def material_measures_in_force(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    in_force = _flow_restrictions_in_force(policy_events, as_of=as_of)
+    counts = event_material_coverage(in_force).group_by("material_id").agg(pl.len().alias("count"))
+    return _count(spine, counts, "material_id", "material_measures_in_force")
 
 
 def _announced(policy_events: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
@@ -159,6 +224,7 @@ def announced_event(
     "(null when there has been none)",
     sources=("policy_events",),
     dtype=pl.Int32,
+    model_input=False,
 )
 def days_since_last_restriction(
     spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
@@ -234,6 +300,29 @@ def buyer_country_targeted_measures_24m(
         .agg(pl.len().alias("count"))
     )
     return _count(spine, counts, "buyer_country", "buyer_country_targeted_measures_24m")
+
+
+@feature(
+    family="policy",
+    description="Measures by any country aimed at the buyer's country (export restrictions, bans "
+    "on its military end users, listings of its entities) in force at as-of",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def buyer_country_targeted_measures_in_force(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    counts = (
+        policy_events.filter(
+            pl.col("target_country_iso3").is_not_null()
+            & pl.col("measure").is_in([*RESTRICTIVE, "entity_listing"])
+            & (pl.col("effective") <= as_of)
+            & (pl.col("ended").is_null() | (pl.col("ended") > as_of))
+        )
+        .group_by(pl.col("target_country_iso3").alias("buyer_country"))
+        .agg(pl.len().alias("count"))
+    )
+    return _count(spine, counts, "buyer_country", "buyer_country_targeted_measures_in_force")
 
 
 @feature(

@@ -24,10 +24,14 @@ What counts as a disruption (:func:`label_flows`):
 
 Which flows exist in a month (:func:`panel_spine`): every catalog material from each country
 that produces it in any production dataset the material can use (the structural universe of
-producers), plus, from the day they become known, flows of a country that announced or
-enacted any policy event on the material. A country that only ever appears through a later
-restriction therefore joins the panel when that restriction is known, not before: its presence
-would otherwise tell the model about the future.
+producers), and flows of a country that announced or enacted any policy event on the material.
+Each flow joins the panel on the day it first becomes known, never before: a producer flow from
+the earliest publication of a production edition giving that country's figure for a dataset
+and stage the material can use, a flow known through policy events from the first date one of
+them was known (announced, or effective when no announcement is recorded), and a flow known
+both ways from the earlier of the two. The set of rows therefore changes only when a dated fact
+is published; a country that only ever appears through a later restriction (or a later
+edition) would otherwise tell the model about the future by its presence.
 """
 
 from __future__ import annotations
@@ -122,10 +126,12 @@ def panel_spine(
 ) -> pl.DataFrame:
     """Every plausible flow, with ``known_from``: the date it joins the panel.
 
-    ``known_from`` is null for producer flows (always in the panel) and, for a country that
-    only appears through policy events on the material, the first date one of them was known
-    (announced, or effective when no announcement is recorded). Flows whose only events carry
-    no date at all never join.
+    ``known_from`` is the earlier of two dates, either of which may be missing: for a country
+    with a production figure in a dataset and stage the material can use, the earliest
+    ``published`` date of such a row; for a country with policy events on the material, the
+    first date one of them was known (announced, or effective when no announcement is
+    recorded). Flows whose only events carry no date at all never join. (:func:`flows_known_at`
+    still reads a null ``known_from`` as always in the panel, for spines built elsewhere.)
     """
     catalog = load_catalog()
     producers = (
@@ -135,12 +141,13 @@ def panel_spine(
                 pl.col("material").alias("dataset"),
                 pl.col("stage").alias("production_stage"),
                 pl.col("country_iso3").alias("supplier_country"),
-            ).unique(),
+                "published",
+            ),
             on=["dataset", "production_stage"],
         )
-        .select("material_id", "supplier_country")
-        .unique()
-        .with_columns(pl.lit(True).alias("producer"))
+        .filter(pl.col("published").is_not_null())
+        .group_by("material_id", "supplier_country")
+        .agg(pl.col("published").min().alias("producer_known_from"))
     )
     restrictors = (
         event_material_coverage(reference.policy_events.lazy(), catalog)
@@ -165,10 +172,7 @@ def panel_spine(
         .select(
             "material_id",
             "supplier_country",
-            pl.when(pl.col("producer").fill_null(False))
-            .then(pl.lit(None, dtype=pl.Date))
-            .otherwise(pl.col("event_known_from"))
-            .alias("known_from"),
+            pl.min_horizontal("producer_known_from", "event_known_from").alias("known_from"),
         )
         .join(pl.DataFrame({"buyer_country": list(buyer_countries)}), how="cross")
         .filter(pl.col("supplier_country") != pl.col("buyer_country"))

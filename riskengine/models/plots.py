@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
-
 
 def _pyplot() -> Any:
     import matplotlib
@@ -48,24 +46,6 @@ def reliability_comparison_figure(
     axes.set_ylabel("observed frequency (zero drawn at the axis floor)")
     axes.set_title(title)
     axes.legend(loc="upper left")
-    figure.tight_layout()
-    return figure
-
-
-def importance_figure(importances: pl.DataFrame, limit: int = 15) -> Any:
-    """Permutation importances: mean drop in PR-AUC across origins, with its spread."""
-    pyplot = _pyplot()
-    shown = importances.head(limit).reverse()
-    figure, axes = pyplot.subplots(figsize=(8, 0.35 * max(shown.height, 3) + 1.4))
-    axes.barh(
-        shown["feature"].to_list(),
-        shown["mean_pr_auc_drop"].to_list(),
-        xerr=shown["std"].to_list(),
-        color="#4c72b0",
-    )
-    axes.axvline(0, color="grey", linewidth=0.8)
-    axes.set_xlabel("PR-AUC drop when shuffled (mean and spread over origins)")
-    axes.set_title("Permutation importance, backtest")
     figure.tight_layout()
     return figure
 

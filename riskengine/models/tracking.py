@@ -76,6 +76,10 @@ class RegisteredModel:
     neutral_values: dict[str, float]
     metrics: dict[str, float]
     artifact_sha256: str = ""
+    # How the model's raw output becomes a probability with an interval, and the band
+    # cut-offs; empty for a model whose output is already calibrated (own-history training).
+    calibration: dict[str, Any] = field(default_factory=dict)
+    band_cutoffs: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -265,12 +269,14 @@ def log_training_run(
     tags: dict[str, str],
     documents: dict[str, Any] | None = None,
     version_tags: dict[str, str] | None = None,
+    scoring_metadata: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """Log one training run, register the model, record its SHA-256; return
     ``(run_id, version)``.
 
     ``documents`` are logged as JSON artifacts by file name (the model configuration among
-    them); ``version_tags`` are set on the new version.
+    them); ``version_tags`` are set on the new version; ``scoring_metadata`` (calibration,
+    band cut-offs) travels in the explanation artifact that scoring loads with the model.
     """
     with store_lock(settings):
         client = _configure(settings)
@@ -280,7 +286,11 @@ def log_training_run(
             mlflow.set_tags(tags)
             mlflow.log_dict({"features": list(feature_names)}, "feature_list.json")
             mlflow.log_dict(
-                {"feature_names": list(feature_names), "neutral_values": neutral_values},
+                {
+                    "feature_names": list(feature_names),
+                    "neutral_values": neutral_values,
+                    **(scoring_metadata or {}),
+                },
                 EXPLAIN_ARTIFACT,
             )
             for name, document in (documents or {}).items():
@@ -542,6 +552,8 @@ def load_registered_model(
             run_id=version_info.run_id,
             feature_names=tuple(explain["feature_names"]),
             neutral_values=explain["neutral_values"],
+            calibration=explain.get("calibration", {}),
+            band_cutoffs=explain.get("band_cutoffs", {}),
             metrics=dict(run.data.metrics),
             artifact_sha256=digest,
         )

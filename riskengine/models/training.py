@@ -5,7 +5,7 @@ on one period and calibrated (sigmoid) on a later, held-out window. Imports scik
 the commands that train or score import this module.
 
 Choices, each measured with the rolling-origin backtest (origins 2015-2024, pooled; see
-:mod:`riskengine.models.backtest`):
+:mod:`riskengine.models.validation`):
 
 - monotonic constraints: without them pooled PR-AUC falls from 0.082 to 0.011;
 - a 24-month calibration window instead of 12: the yearly base rate swings from 0.07% to 2%,
@@ -58,18 +58,22 @@ TOP_FRACTION = 0.05
 MONOTONIC_INCREASING = (
     "announced_measure_severity",
     "buyer_country_targeted_measures_24m",
+    "buyer_country_targeted_measures_in_force",
     "buyer_import_hhi",
     "decayed_restriction_severity",
     "destination_measure_severity",
     "export_control_severity",
     "material_hhi",
     "material_hhi_wgi",
+    "material_measures_in_force",
     "material_new_restrictions_24m",
     "supplier_country_governance",
+    "supplier_country_measures_in_force",
     "supplier_country_new_restrictions_12m",
     "supplier_country_new_restrictions_24m",
     "supplier_country_new_restrictions_60m",
     "supplier_country_other_measures_24m",
+    "supplier_country_restrictions_to_date",
     "supplier_country_share",
     "supplier_share_of_buyer_imports",
     "top_producer_share",

@@ -153,17 +153,20 @@ def _public_panel(settings: Settings, today: date | None, options: PanelOptions)
     return _PublicPanel(reference, window, panel, panel_fingerprint(panel))
 
 
-def _on_training_run(pooled: dict[str, float]) -> dict[str, float]:
-    """Pooled backtest metrics under names that cannot be mistaken for the held-out test's
-    (the training run's ``baseline_*`` describe its test period)."""
-    return {
-        name if name.startswith("backtest_") else f"backtest_{name}": value
-        for name, value in pooled.items()
-    }
-
-
 def _procedure_fingerprint(config: Any, feature_names: tuple[str, ...]) -> str:
     text = f"{config.fingerprint()}|{','.join(feature_names)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plan_fingerprint(plan: Any, feature_names: tuple[str, ...]) -> str:
+    """What defines a public-events training procedure: the candidates, the folds, the features."""
+    text = "|".join(
+        [
+            ",".join(config.fingerprint() for config in plan.candidates),
+            f"{plan.first_year}:{plan.warmup_years}:{plan.lead_months}:{plan.bootstrap}",
+            ",".join(feature_names),
+        ]
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -180,6 +183,7 @@ def _register(
     extra_metrics: dict[str, float] | None = None,
     extra_tags: dict[str, str] | None = None,
     extra_documents: dict[str, Any] | None = None,
+    scoring_metadata: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """Log and register a trained model with everything the gate and scoring read back."""
     from riskengine.models import tracking
@@ -227,9 +231,154 @@ def _register(
             **(extra_documents or {}),
         },
         version_tags={**fingerprints, **(extra_tags or {})},
+        scoring_metadata=scoring_metadata,
     )
     close_figures(figures)
     return run_id, version
+
+
+@dataclass(frozen=True)
+class _Validated:
+    built: _PublicPanel
+    features: tuple[str, ...]
+    result: Any
+    decisions: pl.DataFrame
+    plan: Any
+
+
+def _plan(plan: Any, config: Any) -> Any:
+    from riskengine.models.validation import ValidationPlan
+
+    plan = plan or ValidationPlan()
+    return replace(plan, candidates=(config,)) if config is not None else plan
+
+
+def _validated(
+    settings: Settings,
+    today: date | None,
+    options: PanelOptions,
+    plan: Any,
+    features: tuple[str, ...] | None = None,
+    built: _PublicPanel | None = None,
+) -> _Validated:
+    """Build the panel (unless given) and run the decision-level validation on it."""
+    from riskengine.models.panel import flow_disruptions, panel_spine
+    from riskengine.models.validation import held_out_decisions, validate
+
+    built = built or _public_panel(settings, today, options)
+    features = features or model_feature_names()
+    spine = panel_spine(built.reference, options.buyer_countries)
+    decisions = held_out_decisions(
+        flow_disruptions(spine, built.reference),
+        built.reference.policy_events,
+        lead_months=plan.lead_months,
+    )
+    try:
+        result = validate(built.panel, decisions, built.reference.policy_events, features, plan)
+    except ValueError as error:
+        raise UserInputError(f"cannot validate on this panel: {error}") from error
+    return _Validated(built, features, result, decisions, plan)
+
+
+@dataclass(frozen=True)
+class _ValidationWindow:
+    """The data window of a validated training run (logged as parameters)."""
+
+    panel_start: date
+    panel_end: date
+    first_reported_year: int
+    lead_months: int
+
+    def as_params(self) -> dict[str, str]:
+        return {
+            "data_start": self.panel_start.isoformat(),
+            "data_end": self.panel_end.isoformat(),
+            "first_reported_year": str(self.first_reported_year),
+            "lead_months": str(self.lead_months),
+        }
+
+
+@dataclass
+class _FinalResult:
+    """A refitted model in the shape :func:`_register` logs."""
+
+    model: Any
+    feature_names: tuple[str, ...]
+    split: _ValidationWindow
+    metrics: dict[str, float]
+    neutral_values: dict[str, float]
+    panel_fingerprint: str
+    config: Any
+    reliability: dict[str, list[float]]
+    input_example: Any
+
+
+def _validation_documents(result: Any) -> dict[str, Any]:
+    return {
+        "validation_decisions.json": result.decisions.to_dicts(),
+        "validation_summary.json": result.summary.to_dicts(),
+        "validation_years.json": result.years.to_dicts(),
+        "validation_bands.json": result.bands.to_dicts(),
+    }
+
+
+def _register_validated(settings: Settings, validated: _Validated) -> tuple[str, str, Any]:
+    """Refit on all labelled rows, calibrate on the out-of-fold scores, log and register."""
+    from sklearn.calibration import calibration_curve
+
+    from riskengine.models.matrix import feature_matrix
+    from riskengine.models.training import neutral_values
+    from riskengine.models.validation import fit_final
+
+    built, result, plan = validated.built, validated.result, validated.plan
+    final = fit_final(built.panel, validated.decisions, validated.features, result.oof, plan)
+    reported = result.oof.filter(pl.col("fold_year") >= plan.first_year)
+    observed, predicted = calibration_curve(
+        reported["label"].to_numpy(),
+        reported["model_score"].to_numpy(),
+        n_bins=10,
+        strategy="quantile",
+    )
+    fitted = _FinalResult(
+        model=final.model,
+        feature_names=final.feature_names,
+        split=_ValidationWindow(
+            built.window.start, built.window.end, plan.first_year, plan.lead_months
+        ),
+        metrics=result.metrics,
+        neutral_values=neutral_values(built.panel, final.feature_names),
+        panel_fingerprint=built.fingerprint,
+        config=final.config,
+        reliability={"predicted": predicted.tolist(), "observed": observed.tolist()},
+        input_example=feature_matrix(built.panel.head(5), final.feature_names),
+    )
+    procedure = _plan_fingerprint(plan, validated.features)
+    run_id, version = _register(
+        settings,
+        result=fitted,
+        candidate_features=validated.features,
+        window=built.window,
+        panel_rows=built.panel.height,
+        reference=built.reference,
+        label_source=PUBLIC_EVENTS,
+        extra_params={
+            "buyer_countries": ",".join(sorted(built.panel["buyer_country"].unique().to_list())),
+            "calibration": "platt on out-of-fold scores, event-bootstrap intervals",
+            "refit": "all labelled rows, decision-weighted",
+            **{f"selection_{name}": value for name, value in final.selection.items()},
+            **{f"band_cutoff_{name}": value for name, value in final.cutoffs.items()},
+        },
+        extra_tags={
+            "procedure_fingerprint": procedure,
+            "event_auc_6m": repr(result.metrics["event_auc_6m"]),
+        },
+        extra_documents=_validation_documents(result),
+        scoring_metadata={
+            "calibration": final.calibration.to_dict(),
+            "band_cutoffs": final.cutoffs,
+        },
+    )
+    return run_id, version, fitted
 
 
 def train_public(
@@ -239,16 +388,18 @@ def train_public(
     today: date | None = None,
     config: Any = None,
     options: PanelOptions | None = None,
+    plan: Any = None,
     promote: bool = False,
 ) -> TrainOutcome:
-    """Build the public-events panel, train, evaluate on the held-out later period, register.
+    """Build the public-events panel, validate decision by decision, refit on all labelled
+    rows, register.
 
     The first registered version becomes ``champion`` (or any, with ``promote``); later ones
-    wait for ``riskengine retrain``'s gate or an explicit ``model promote``.
+    wait for ``riskengine retrain``'s gate or an explicit ``model promote``. ``config`` fixes
+    the settings instead of the nested choice among the plan's candidates.
     """
     _quiet_openmp()
     from riskengine.models import tracking
-    from riskengine.models.training import ModelConfig, time_split, train_model
 
     current = tracking.champion_version(settings)
     unverifiable = current is not None and not tracking.version_details(settings, current).tags.get(
@@ -258,21 +409,8 @@ def train_public(
         return TrainOutcome(
             True, None, None, current, {}, f"champion is version {current}; not retraining"
         )
-    config = config or ModelConfig()
-    built = _public_panel(settings, today, options or PanelOptions())
-    features = model_feature_names()
-    split = time_split(built.window, config.test_months, config.calibration_months)
-    result = train_model(built.panel, features, split, config)
-    run_id, version = _register(
-        settings,
-        result=result,
-        candidate_features=features,
-        window=built.window,
-        panel_rows=built.panel.height,
-        reference=built.reference,
-        label_source=PUBLIC_EVENTS,
-        extra_params={"buyer_countries": ",".join((options or PanelOptions()).buyer_countries)},
-    )
+    validated = _validated(settings, today, options or PanelOptions(), _plan(plan, config))
+    run_id, version, fitted = _register_validated(settings, validated)
     if current is None or promote or unverifiable:
         tracking.set_champion(settings, version)
         if current is None:
@@ -287,10 +425,17 @@ def train_public(
     else:
         message = (
             f"registered version {version}; champion stays version {current} (`riskengine "
-            f"retrain` compares them on the backtest; `riskengine model promote {version}` "
+            f"retrain` compares them on the same folds; `riskengine model promote {version}` "
             "promotes it by hand)"
         )
-    return TrainOutcome(False, version, run_id, current, result.metrics, message)
+    metrics = fitted.metrics
+    message += (
+        f"; event-level AUC 6 months ahead {metrics['event_auc_6m']:.3f} "
+        f"(95% CI {metrics['event_auc_6m_ci_low']:.3f}-{metrics['event_auc_6m_ci_high']:.3f}) "
+        f"over {metrics['held_out_decisions']:.0f} held-out decisions; best simple baseline "
+        f"{metrics['heuristic_event_auc_6m']:.3f}"
+    )
+    return TrainOutcome(False, version, run_id, current, metrics, message)
 
 
 def train_from_history(
@@ -396,67 +541,136 @@ def train_from_history(
     )
 
 
-def _log_backtest(
-    settings: Settings, built: _PublicPanel, backtest: Any, config: Any, plan: Any, role: str
-) -> str:
-    from riskengine.models import tracking
-    from riskengine.models.backtest import markdown_table
-    from riskengine.models.plots import (
-        close_figures,
-        importance_figure,
-        reliability_comparison_figure,
+def validation_markdown(result: Any) -> str:
+    """The validation tables as markdown (the README and ``riskengine backtest`` show them)."""
+    from riskengine.models.validation import BASELINES
+
+    labels = {
+        "risk_score": "risk_score (state + hazard)",
+        "model_score": "model_score (learnt hazard only)",
+        "china": "baseline: supplier country is China",
+        "measures_5y": "baseline: supplier country's restrictive measures, last 5 years",
+        "eu_index": "baseline: EU-style index (HHI x WGI)",
+        "logistic": "baseline: logistic regression, same features",
+    }
+    lines = [
+        "| score | event AUC 6 m ahead | 95% event-bootstrap CI | leave-one-event-out range |"
+        " median decision percentile |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in result.summary.iter_rows(named=True):
+        lines.append(
+            f"| {labels[row['score']]} | {row['event_auc_6m']:.3f} | {row['ci_low']:.3f}-"
+            f"{row['ci_high']:.3f} | {row['loeo_min']:.3f}-{row['loeo_max']:.3f} | "
+            f"{row['median_percentile']:.0%} |"
+        )
+    assert set(BASELINES) <= set(labels)
+    lines += [
+        "",
+        "| decision | country | measure | target | took effect | flows | percentile (median) |"
+        " AUC | best band 6 m ahead |",
+        "|---|---|---|---|---|---:|---:|---:|---|",
+    ]
+    for row in result.decisions.iter_rows(named=True):
+        lines.append(
+            f"| {row['event_id']} | {row['country']} | {row['measure']} | {row['target'] or 'all'}"
+            f" | {row['took_effect']} | {row['flows']} | {row['risk_score_percentile']:.0%} | "
+            f"{row['risk_score_auc']:.3f} | {row['best_band']} |"
+        )
+    lines += [
+        "",
+        "| year | rows | positives | predicted rate | observed rate | predicted / observed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in result.years.iter_rows(named=True):
+        lines.append(
+            f"| {row['fold_year']} | {row['rows']:,} | {row['positives']:,} | "
+            f"{row['predicted']:.4f} | {row['observed']:.4f} | "
+            f"{row['predicted_over_observed']:.2f} |"
+        )
+    lines += [
+        "",
+        "| band | flow-months | coverage | observed new-measure rate | restricted rate |"
+        " decisions |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in result.bands.iter_rows(named=True):
+        lines.append(
+            f"| {row['risk_band']} | {row['rows']:,} | {row['coverage']:.1%} | "
+            f"{row['observed_new_measure_rate']:.2%} | {row['observed_restricted_rate']:.1%} | "
+            f"{row['decisions']} |"
+        )
+    return "\n".join(lines)
+
+
+def _metrics_line(metrics: dict[str, float]) -> str:
+    return (
+        f"event-level AUC 6 months ahead {metrics['event_auc_6m']:.3f} (95% CI "
+        f"{metrics['event_auc_6m_ci_low']:.3f}-{metrics['event_auc_6m_ci_high']:.3f}) over "
+        f"{metrics['held_out_decisions']:.0f} held-out decisions against "
+        f"{metrics['heuristic_event_auc_6m']:.3f} for the best simple baseline (gain "
+        f"{metrics['event_auc_6m_gain']:+.3f}, CI {metrics['event_auc_6m_gain_ci_low']:+.3f} to "
+        f"{metrics['event_auc_6m_gain_ci_high']:+.3f}); {metrics['events_flagged_6m']:.0%} of "
+        f"decisions flagged high or critical with {metrics['alert_coverage']:.1%} of flows "
+        f"alerted; ECE {metrics['ece']:.4f} (base rate {metrics['base_rate']:.4f}); largest "
+        f"single-event influence on PR-AUC {metrics['max_event_influence']:.0%}"
     )
 
-    rows_by_origin = {row["origin"]: row for row in backtest.table.iter_rows(named=True)}
-    folds = []
-    for fold in backtest.folds:
-        row = rows_by_origin[str(fold.origin.year)]
-        folds.append(
-            {
-                "name": f"origin {fold.origin:%Y}",
-                "params": {
-                    **fold.as_params(),
-                    "fit_rows": row["fit_rows"],
-                    "calibration_rows": row["calibration_rows"],
-                    "evaluation_rows": row["evaluation_rows"],
-                },
-                "metrics": {
-                    name: float(value)
-                    for name, value in row.items()
-                    if isinstance(value, float) or name == "positives"
-                },
-            }
-        )
+
+def _log_validation(settings: Settings, validated: _Validated, role: str) -> str:
+    from riskengine.models import tracking
+    from riskengine.models.plots import close_figures, reliability_figure
+
+    result, built, plan = validated.result, validated.built, validated.plan
+    reported = result.oof.filter(pl.col("fold_year") >= plan.first_year)
+    from sklearn.calibration import calibration_curve
+
+    observed, predicted = calibration_curve(
+        reported["label"].to_numpy(),
+        reported["model_score"].to_numpy(),
+        n_bins=10,
+        strategy="quantile",
+    )
     figures = {
-        "reliability": reliability_comparison_figure(backtest.reliability),
-        "permutation_importance": importance_figure(backtest.importances),
+        "reliability": reliability_figure(
+            {"predicted": predicted.tolist(), "observed": observed.tolist()}
+        )
     }
+    folds = [
+        {
+            "name": f"origin {fold.year}",
+            "params": {
+                "origin": fold.origin.isoformat(),
+                "fit_end": f"{fold.year - 1}-01-01",
+                **{f"model_{name}": value for name, value in fold.config.as_params().items()},
+            },
+            "metrics": {},
+        }
+        for fold in result.folds
+    ]
     run_id = tracking.log_backtest(
         settings,
         params={
-            **config.as_params(),
-            **{f"plan_{name}": value for name, value in plan.to_dict().items()},
-            "origins": ",".join(f"{fold.origin:%Y}" for fold in backtest.folds),
-            "skipped_origins": ",".join(f"{origin:%Y}" for origin in sorted(backtest.skipped)),
-            "horizon_months": built.window.horizon_months,
             "panel_start": built.window.start.isoformat(),
             "panel_end": built.window.end.isoformat(),
             "panel_rows": built.panel.height,
+            "first_reported_year": plan.first_year,
+            "lead_months": plan.lead_months,
+            "bootstrap_samples": plan.bootstrap,
+            "candidate_count": len(plan.candidates),
         },
-        metrics=backtest.pooled,
+        metrics=result.metrics,
         folds=folds,
         figures=figures,
         tables={
-            "backtest_table.csv": backtest.table.write_csv(),
-            "backtest_table.md": markdown_table(backtest.table),
-            "permutation_importance.csv": backtest.importances.write_csv(),
+            "validation.md": validation_markdown(result),
+            "validation_decisions.csv": result.decisions.drop([]).write_csv(),
         },
         tags={
             "role": role,
             "panel_fingerprint": built.fingerprint,
             "reference_fingerprint": built.reference.fingerprint,
-            "backtest_folds": backtest.folds_fingerprint,
-            "config_fingerprint": config.fingerprint(),
+            "procedure_fingerprint": _plan_fingerprint(plan, validated.features),
         },
     )
     close_figures(figures)
@@ -471,84 +685,46 @@ def backtest(
     options: PanelOptions | None = None,
     plan: Any = None,
 ) -> BacktestOutcome:
-    """Rolling-origin backtest of the model against the EU index and a logistic regression.
+    """Decision-level validation of the training procedure, logged to MLflow.
 
-    Logs a parent run (pooled metrics, reliability plot, permutation importances, the table)
-    with a child run per origin, and returns the table for the README.
+    Logs a parent run (the named metrics, the reliability plot, the tables) with a child run
+    per fold, and returns the tables for the README.
     """
     _quiet_openmp()
-    from riskengine.models.backtest import BacktestPlan, markdown_table, run_backtest
-    from riskengine.models.training import ModelConfig
-
-    config = config or ModelConfig()
-    plan = plan or BacktestPlan()
-    built = _public_panel(settings, today, options or PanelOptions())
-    result = run_backtest(
-        built.panel, model_feature_names(), built.window, config, plan, built.fingerprint
-    )
-    run_id = _log_backtest(settings, built, result, config, plan, role="backtest")
-    pooled = result.pooled
-    verdict = "beats" if pooled["backtest_pr_auc"] > pooled["baseline_pr_auc"] else "does NOT beat"
-    message = (
-        f"backtest over {len(result.folds)} origins "
-        f"({', '.join(f'{fold.origin:%Y}' for fold in result.folds)}): the model {verdict} the "
-        f"EU-style index on pooled PR-AUC ({pooled['backtest_pr_auc']:.4f} against "
-        f"{pooled['baseline_pr_auc']:.4f}; logistic regression {pooled['logistic_pr_auc']:.4f}); "
-        f"Brier {pooled['backtest_brier']:.5f} against {pooled['baseline_brier']:.5f}; run {run_id}"
-    )
+    validated = _validated(settings, today, options or PanelOptions(), _plan(plan, config))
+    run_id = _log_validation(settings, validated, role="backtest")
+    result = validated.result
     return BacktestOutcome(
-        table=result.table,
-        pooled=pooled,
-        importances=result.importances,
-        markdown=markdown_table(result.table),
+        table=result.decisions,
+        pooled=result.metrics,
+        importances=result.summary,
+        markdown=validation_markdown(result),
         run_id=run_id,
-        message=message,
+        message=f"validation: {_metrics_line(result.metrics)}; run {run_id}",
     )
 
 
-@dataclass(frozen=True)
-class _Comparison:
-    metrics: dict[str, float] | None
-    how: str
-
-
-def _champion_backtest(
-    settings: Settings,
-    champion: Any,
-    candidate_procedure: str,
-    candidate: Any,
-    built: _PublicPanel,
-    plan: Any,
-) -> _Comparison:
-    """The champion's pooled backtest metrics on the candidate's folds (see module docstring)."""
+def _champion_event_auc(
+    settings: Settings, champion: Any, validated: _Validated, options: PanelOptions
+) -> tuple[float | None, str]:
+    """The champion procedure's event-level AUC on the candidate's folds and panel."""
     from riskengine.models import tracking
-    from riskengine.models.backtest import run_backtest
-    from riskengine.models.training import ModelConfig
 
-    tags = champion.tags
-    if tags.get("backtest_folds") == candidate.folds_fingerprint and tags.get("backtest_run_id"):
-        metrics = tracking.run_metrics(settings, tags["backtest_run_id"])
-        return _Comparison(metrics, "its own backtest on these folds")
+    if champion.tags.get("panel_fingerprint") == validated.built.fingerprint and champion.tags.get(
+        "event_auc_6m"
+    ):
+        return float(champion.tags["event_auc_6m"]), "its own validation on this panel"
     recorded = tracking.run_document(settings, champion.run_id, tracking.CONFIG_ARTIFACT)
     if recorded is None:
-        return _Comparison(None, "it has no recorded configuration")
-    champion_config = ModelConfig.from_dict(recorded["config"])
-    champion_features = tuple(recorded["candidate_features"])
-    if recorded.get("horizon_months") != built.window.horizon_months:
-        return _Comparison(None, "it was trained for a different horizon")
-    if _procedure_fingerprint(champion_config, champion_features) == candidate_procedure:
-        return _Comparison(
-            candidate.pooled, "the same configuration and features, so the same backtest"
-        )
-    missing = sorted(set(champion_features) - set(built.panel.columns))
+        return None, "it has no recorded configuration"
+    features = tuple(recorded["candidate_features"])
+    missing = sorted(set(features) - set(validated.built.panel.columns))
     if missing:
-        return _Comparison(None, f"its features {', '.join(missing)} no longer exist")
-    rerun = run_backtest(
-        built.panel, champion_features, built.window, champion_config, plan, built.fingerprint
+        return None, f"its features {', '.join(missing)} no longer exist"
+    rerun = _validated(
+        settings, None, options, validated.plan, features=features, built=validated.built
     )
-    if rerun.folds_fingerprint != candidate.folds_fingerprint:
-        return _Comparison(None, "its calibration window gives different folds")
-    return _Comparison(rerun.pooled, "its configuration backtested on these folds now")
+    return rerun.result.metrics["event_auc_6m"], "its feature list validated on these folds now"
 
 
 def retrain(
@@ -559,46 +735,22 @@ def retrain(
     options: PanelOptions | None = None,
     plan: Any = None,
 ) -> RetrainOutcome:
-    """Rebuild the panel, train, backtest, register; move ``champion`` only through the gate.
+    """Rebuild the panel, validate, refit, register; move ``champion`` only through the gate.
 
-    See the module docstring for how the champion's figures on the same folds are found.
+    The candidate becomes champion when its event-level AUC on the same folds is at least the
+    champion procedure's (see :func:`_champion_event_auc`).
     """
     _quiet_openmp()
     from riskengine.models import tracking
-    from riskengine.models.backtest import BacktestPlan, run_backtest
-    from riskengine.models.training import ModelConfig, time_split, train_model
 
-    config = config or ModelConfig()
-    plan = plan or BacktestPlan()
     options = options or PanelOptions()
-    built = _public_panel(settings, today, options)
-    features = model_feature_names()
-    split = time_split(built.window, config.test_months, config.calibration_months)
-    result = train_model(built.panel, features, split, config)
-    candidate = run_backtest(built.panel, features, built.window, config, plan, built.fingerprint)
-    backtest_run = _log_backtest(settings, built, candidate, config, plan, role="retrain")
-    procedure = _procedure_fingerprint(config, features)
-    pooled = candidate.pooled
-    _, version = _register(
-        settings,
-        result=result,
-        candidate_features=features,
-        window=built.window,
-        panel_rows=built.panel.height,
-        reference=built.reference,
-        label_source=PUBLIC_EVENTS,
-        extra_params={"buyer_countries": ",".join(options.buyer_countries)},
-        extra_metrics=_on_training_run(pooled),
-        extra_tags={
-            "backtest_run_id": backtest_run,
-            "backtest_folds": candidate.folds_fingerprint,
-            "backtest_pr_auc": repr(pooled["backtest_pr_auc"]),
-            "backtest_brier": repr(pooled["backtest_brier"]),
-        },
-    )
-    metrics = {**result.metrics, **_on_training_run(pooled)}
+    validated = _validated(settings, today, options, _plan(plan, config))
+    backtest_run = _log_validation(settings, validated, role="retrain")
+    _, version, fitted = _register_validated(settings, validated)
+    metrics = fitted.metrics
+    figures = _metrics_line(metrics)
     current = tracking.champion_version(settings)
-    if current is None:
+    if current is None or current == version:
         tracking.set_champion(settings, version)
         return RetrainOutcome(
             True,
@@ -608,14 +760,9 @@ def retrain(
             metrics,
             None,
             backtest_run,
-            f"version {version} is champion: there was none (backtest PR-AUC "
-            f"{pooled['backtest_pr_auc']:.4f}, Brier {pooled['backtest_brier']:.5f})",
+            f"version {version} is champion: there was none ({figures})",
         )
     champion = tracking.version_details(settings, current)
-    figures = (
-        f"PR-AUC {pooled['backtest_pr_auc']:.4f}, Brier {pooled['backtest_brier']:.5f} over "
-        f"{len(candidate.folds)} origins"
-    )
 
     def keep_champion(message: str, champion_metrics: dict[str, float] | None) -> RetrainOutcome:
         tracking.set_challenger(settings, version)
@@ -626,40 +773,36 @@ def retrain(
     if champion.tags.get("label_source", PUBLIC_EVENTS) != PUBLIC_EVENTS:
         return keep_champion(
             f"champion stays version {current}: it was trained on your own history, which the "
-            f"public-events backtest cannot judge; version {version} ({figures}) is challenger; "
-            f"`riskengine model promote {version}` to switch",
+            f"public-events validation cannot judge; version {version} ({figures}) is "
+            f"challenger; `riskengine model promote {version}` to switch",
             None,
         )
+    procedure = _plan_fingerprint(validated.plan, validated.features)
     if (
-        champion.tags.get("panel_fingerprint") == built.fingerprint
+        champion.tags.get("panel_fingerprint") == validated.built.fingerprint
         and champion.tags.get("procedure_fingerprint") == procedure
     ):
         return keep_champion(
             f"champion stays version {current}: nothing changed since it was trained (same "
-            f"reference data and panel {built.fingerprint}, same configuration and features); "
-            f"version {version} reproduces it ({figures}) and is challenger",
+            f"reference data and panel {validated.built.fingerprint}, same procedure); version "
+            f"{version} reproduces it and is challenger",
             metrics,
         )
-    comparison = _champion_backtest(settings, champion, procedure, candidate, built, plan)
-    if comparison.metrics is None:
+    champion_auc, how = _champion_event_auc(settings, champion, validated, options)
+    if champion_auc is None:
         return keep_champion(
-            f"champion stays version {current}: it cannot be backtested on the same folds "
-            f"({comparison.how}); version {version} ({figures}) is challenger; review it with "
-            f"`riskengine backtest` and `riskengine model promote {version}`",
+            f"champion stays version {current}: it cannot be validated on the same folds "
+            f"({how}); version {version} ({figures}) is challenger; review it with `riskengine "
+            f"backtest` and `riskengine model promote {version}`",
             None,
         )
-    champion_pr = comparison.metrics["backtest_pr_auc"]
-    champion_brier = comparison.metrics["backtest_brier"]
-    better_pr = round(pooled["backtest_pr_auc"], GATE_DECIMALS) >= round(champion_pr, GATE_DECIMALS)
-    not_worse_brier = round(pooled["backtest_brier"], GATE_DECIMALS) <= round(
-        champion_brier, GATE_DECIMALS
-    )
+    candidate_auc = metrics["event_auc_6m"]
     versus = (
-        f"PR-AUC {pooled['backtest_pr_auc']:.4f} against {champion_pr:.4f}, Brier "
-        f"{pooled['backtest_brier']:.5f} against {champion_brier:.5f} on the same "
-        f"{len(candidate.folds)} origins (champion figures: {comparison.how})"
+        f"event-level AUC {candidate_auc:.4f} against {champion_auc:.4f} on the same "
+        f"{len(validated.result.folds)} folds (champion: {how})"
     )
-    if better_pr and not_worse_brier:
+    champion_metrics = {"event_auc_6m": champion_auc}
+    if round(candidate_auc, GATE_DECIMALS) >= round(champion_auc, GATE_DECIMALS):
         tracking.set_champion(settings, version)
         return RetrainOutcome(
             True,
@@ -667,19 +810,14 @@ def retrain(
             version,
             current,
             metrics,
-            comparison.metrics,
+            champion_metrics,
             backtest_run,
             f"version {version} is champion (was {current}): {versus}",
         )
-    reasons = []
-    if not better_pr:
-        reasons.append("its pooled PR-AUC is lower")
-    if not not_worse_brier:
-        reasons.append("its Brier score is worse")
     return keep_champion(
-        f"champion stays version {current}: version {version} is challenger because "
-        f"{' and '.join(reasons)}: {versus}",
-        comparison.metrics,
+        f"champion stays version {current}: version {version} is challenger because its "
+        f"event-level AUC is lower: {versus}",
+        champion_metrics,
     )
 
 

@@ -10,8 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from riskengine.features.registry import model_feature_names, registry
 from riskengine.features.runner import build_features
+from riskengine.models.panel import panel_spine
 from riskengine.reference.loader import ReferenceData
+from tests.conftest import calm_periods, fact_dates
 
 AS_OF_DATES = st.dates(min_value=date(2011, 1, 1), max_value=date(2026, 11, 1))
 COUNTRIES = st.sampled_from(["CHN", "VNM", "MYS", "IDN", "COD", "JPN", "USA", "AUS"])
@@ -195,3 +198,45 @@ def test_a_fact_known_on_as_of_does_change_the_features(
     after = build_features(magnet_spine, extended, as_of=as_of).filter(gallium)
     assert before["export_control_severity"].item() < after["export_control_severity"].item()
     assert after["flow_ban_in_force"].item()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_model_inputs_change_only_with_a_dated_fact(
+    data: st.DataObject, reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    """Between two fact dates the calendar alone never moves a model input."""
+    facts = fact_dates(reference)
+    d1, d2 = data.draw(calm_periods(facts), label="d1, d2")
+    assert not [day for day in facts if d1 < day <= d2]
+    # The magnet spine (names, null buyer country) and every flow of the shipped panel.
+    flows = panel_spine(reference).drop("known_from")
+    spine = pl.concat(
+        [
+            magnet_spine,
+            flows.with_columns(pl.col("pair_id") + magnet_spine.height).select(
+                magnet_spine.columns
+            ),
+        ]
+    )
+    specs = [spec for spec in registry() if spec.model_input]
+    assert [spec.name for spec in specs] == list(model_feature_names())
+    at_d1 = build_features(spine, reference, as_of=d1, specs=specs)
+    at_d2 = build_features(spine, reference, as_of=d2, specs=specs)
+    assert_frame_equal(at_d1, at_d2)
+
+
+def test_the_calm_period_property_is_not_vacuous(
+    reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    """Across a fact date the same comparison does see a change: gallium licensing (E003)
+    takes effect on 2023-08-01."""
+    specs = [spec for spec in registry() if spec.model_input]
+    before = build_features(magnet_spine, reference, as_of=date(2023, 7, 31), specs=specs)
+    after = build_features(magnet_spine, reference, as_of=date(2023, 8, 1), specs=specs)
+    gallium = pl.col("material_id") == "gallium_metal"
+    assert (
+        before.filter(gallium)["export_control_severity"].item()
+        < after.filter(gallium)["export_control_severity"].item()
+    )
+    assert not before.equals(after)

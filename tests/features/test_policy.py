@@ -1,12 +1,14 @@
-"""Policy momentum and days since the last restriction."""
+"""Policy: restrictions in force and to date, momentum and days since the last restriction."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import polars as pl
 import pytest
 
+from riskengine.features.registry import registry
 from riskengine.features.runner import build_features
 from riskengine.reference.loader import ReferenceData
 from tests.conftest import make_spine
@@ -87,3 +89,189 @@ def test_flow_measure_state(reference: ReferenceData) -> None:
         build_features(holmium, reference, as_of=date(2025, 11, 8))["flow_measure_state"].item()
         == "ended"
     )
+
+
+def _event(
+    event_id: str,
+    country: str,
+    measure: str,
+    materials: str,
+    *,
+    effective: date | None,
+    ended: date | None = None,
+    announced: date | None = None,
+    target: str | None = None,
+    scope: str = "flow",
+) -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "country_iso3": country,
+        "measure": measure,
+        "materials": materials,
+        "target_country_iso3": target,
+        "announced": announced,
+        "effective": effective,
+        "ended": ended,
+        "stages": None,
+        "scope": scope,
+        "description": "literal",
+        "source": "literal",
+    }
+
+
+LITERAL_EVENTS = [
+    # In force on 2024-06-01.
+    _event("A1", "CHN", "export_licensing", "gallium", effective=date(2023, 8, 1)),
+    # Took effect and ended before 2024-06-01.
+    _event(
+        "A2", "CHN", "export_quota", "gallium", effective=date(2012, 1, 1), ended=date(2015, 1, 1)
+    ),
+    # Announced, not yet in force on 2024-06-01.
+    _event(
+        "A3",
+        "CHN",
+        "export_ban",
+        "gallium",
+        announced=date(2024, 3, 1),
+        effective=date(2024, 12, 1),
+    ),
+    # Ends after 2024-06-01: in force then (the runner does not yet know the end date).
+    _event(
+        "A4", "CHN", "export_tax", "graphite", effective=date(2020, 1, 1), ended=date(2025, 1, 1)
+    ),
+    # Another country, another material.
+    _event("A5", "IDN", "export_ban", "nickel_ore", effective=date(2020, 1, 1)),
+    # Another country, the same material.
+    _event("A6", "VNM", "export_ban", "gallium", effective=date(2022, 1, 1)),
+    # Not a restriction of the whole flow, or not a restriction at all.
+    _event(
+        "A7",
+        "CHN",
+        "export_licensing",
+        "gallium",
+        effective=date(2020, 1, 1),
+        scope="technology",
+    ),
+    _event("A8", "CHN", "other", "gallium", effective=date(2020, 1, 1)),
+    # Aimed at Japan: a ban on military end users and a listing, both in force.
+    _event(
+        "A9",
+        "CHN",
+        "export_ban",
+        "dual_use_items",
+        effective=date(2024, 1, 1),
+        target="JPN",
+        scope="military_end_use",
+    ),
+    _event(
+        "A10",
+        "CHN",
+        "entity_listing",
+        "dual_use_items",
+        effective=date(2023, 1, 1),
+        target="JPN",
+        scope="listed_entities",
+    ),
+    # Aimed at the US: one ended, one in force.
+    _event(
+        "A11",
+        "CHN",
+        "export_ban",
+        "gallium",
+        effective=date(2023, 1, 1),
+        ended=date(2024, 1, 1),
+        target="USA",
+    ),
+    _event("A12", "CHN", "export_ban", "gallium", effective=date(2024, 5, 1), target="USA"),
+    # Aimed at Japan but not a restriction; aimed at Japan but not yet in force.
+    _event("A13", "CHN", "other", "gallium", effective=date(2020, 1, 1), target="JPN"),
+    _event(
+        "A14",
+        "CHN",
+        "export_licensing",
+        "gallium",
+        announced=date(2024, 5, 1),
+        effective=date(2025, 1, 1),
+        target="JPN",
+    ),
+]
+IN_FORCE_FEATURES = [
+    "supplier_country_measures_in_force",
+    "supplier_country_restrictions_to_date",
+    "material_measures_in_force",
+    "buyer_country_targeted_measures_in_force",
+]
+
+
+def _literal_features(reference: ReferenceData, as_of: date) -> dict[str, list[int]]:
+    literal = dataclasses.replace(
+        reference,
+        policy_events=pl.DataFrame(LITERAL_EVENTS, schema=reference.policy_events.schema),
+    )
+    spine = make_spine(
+        [
+            ("gallium_metal", "CHN", "JPN", None, None),
+            ("gallium_metal", "CHN", "USA", None, None),
+            ("natural_graphite", "CHN", None, None, None),
+            ("nickel_ore", "IDN", "KOR", None, None),
+            ("tin_metal", "AUS", "JPN", None, None),
+        ]
+    )
+    specs = [spec for spec in registry() if spec.name in IN_FORCE_FEATURES]
+    features = build_features(spine, literal, as_of=as_of, specs=specs)
+    return {name: features[name].to_list() for name in IN_FORCE_FEATURES}
+
+
+def test_measures_in_force_and_to_date_on_literal_events(reference: ReferenceData) -> None:
+    assert _literal_features(reference, date(2024, 6, 1)) == {
+        # CHN: A1, A4 and A12 (any destination); IDN: A5.
+        "supplier_country_measures_in_force": [3, 3, 3, 1, 0],
+        # CHN: also the ended A2 and A11; A3 is not yet in force.
+        "supplier_country_restrictions_to_date": [5, 5, 5, 1, 0],
+        # Gallium: A1, A12 and Vietnam's A6; graphite: A4; nickel ore: A5.
+        "material_measures_in_force": [3, 3, 1, 1, 0],
+        # JPN: A9 and A10; USA: A12 (A11 ended); a null buyer country gives 0.
+        "buyer_country_targeted_measures_in_force": [2, 1, 0, 0, 2],
+    }
+
+
+def test_measures_in_force_follow_effective_and_end_dates(reference: ReferenceData) -> None:
+    """On 2025-02-01 A4 has ended, and A3 and A14 have taken effect."""
+    assert _literal_features(reference, date(2025, 2, 1)) == {
+        # CHN: A1, A3, A12 and A14 (aimed at Japan, still a flow restriction).
+        "supplier_country_measures_in_force": [4, 4, 4, 1, 0],
+        # CHN: A1, A2, A3, A4, A11, A12 and A14; an end never removes a measure from the count.
+        "supplier_country_restrictions_to_date": [7, 7, 7, 1, 0],
+        # Gallium: A1, A3, A6, A12 and A14; graphite: none once A4 has ended.
+        "material_measures_in_force": [5, 5, 0, 1, 0],
+        # JPN: A9, A10 and A14.
+        "buyer_country_targeted_measures_in_force": [3, 1, 0, 0, 3],
+    }
+
+
+def test_measures_aimed_at_the_buyer_country_in_force(reference: ReferenceData) -> None:
+    """China's ban on dual-use exports to Japanese military end users (E017, 2026-01-06) and its
+    listings of Japanese entities (E018, E019, 2026-02-24) stay in force: no end is recorded."""
+    spine = make_spine([("ndpr_oxide", "AUS", "JPN", None, None)])
+    before = build_features(spine, reference, as_of=date(2026, 1, 5))
+    after = build_features(spine, reference, as_of=date(2026, 3, 1))
+    assert after["buyer_country_targeted_measures_in_force"].item() == (
+        before["buyer_country_targeted_measures_in_force"].item() + 3
+    )
+
+
+def test_builders_are_lazy_and_read_end_dates_themselves(reference: ReferenceData) -> None:
+    """Called without the runner, an end date after as-of still leaves the measure in force."""
+    from riskengine.features.policy import (
+        material_measures_in_force,
+        supplier_country_measures_in_force,
+    )
+
+    events = pl.DataFrame(LITERAL_EVENTS, schema=reference.policy_events.schema).lazy()
+    spine = make_spine([("natural_graphite", "CHN", "JPN", None, None)]).lazy()
+    as_of = date(2024, 6, 1)
+    supplier = supplier_country_measures_in_force(spine, events, as_of=as_of)
+    material = material_measures_in_force(spine, events, as_of=as_of)
+    assert isinstance(supplier, pl.LazyFrame) and isinstance(material, pl.LazyFrame)
+    assert supplier.collect()["supplier_country_measures_in_force"].to_list() == [3]
+    assert material.collect()["material_measures_in_force"].to_list() == [1]

@@ -35,3 +35,23 @@ def test_every_family_has_features_and_names_are_unique() -> None:
     assert "material_hhi_wgi" in model_feature_names()
     # Evidence columns explain scores but are not model inputs.
     assert "export_control_event" not in model_feature_names()
+
+
+def test_calendar_driven_features_are_evidence_not_model_inputs() -> None:
+    """Trailing windows and time-since features move with the calendar alone; the model reads
+    counts of measures in force or to date, which move only when a dated fact does."""
+    names = {spec.name for spec in registry()}
+    drifting = {
+        "days_since_last_restriction",
+        "supplier_country_new_restrictions_24m",
+        "material_new_restrictions_24m",
+        "production_data_age_years",
+    }
+    assert drifting <= names
+    assert not drifting & set(model_feature_names())
+    assert {
+        "supplier_country_measures_in_force",
+        "supplier_country_restrictions_to_date",
+        "material_measures_in_force",
+        "buyer_country_targeted_measures_in_force",
+    } <= set(model_feature_names())

@@ -102,7 +102,8 @@ def test_a_flow_known_only_through_a_later_event_joins_the_panel_when_it_is_know
     )
     assert guinea["known_from"].to_list() == [date(2025, 8, 4)]
     producers = spine.filter(pl.col("supplier_country") == "CHN")
-    assert producers["known_from"].null_count() > 0
+    # Producers join from the publication of their production figure, never before.
+    assert producers["known_from"].null_count() == 0
 
     def has_guinea(as_of: date) -> bool:
         flows = flows_known_at(spine, as_of)

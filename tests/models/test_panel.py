@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 
-from riskengine.models.panel import PanelWindow, label_flows, months_after
+from riskengine.models.panel import (
+    PanelWindow,
+    flows_known_at,
+    label_flows,
+    months_after,
+    panel_spine,
+)
 from riskengine.reference.loader import ReferenceData
 from tests.conftest import make_spine
 
@@ -51,3 +58,51 @@ def test_time_split_leaves_a_horizon_between_periods() -> None:
     # A label looks 12 months ahead: it must end before the next period's first month.
     assert months_after(split.train_end, 12) <= split.calibration_start
     assert months_after(split.calibration_end, 12) <= split.test_start
+
+
+def test_producer_flows_join_the_panel_when_their_figure_is_published(
+    reference: ReferenceData,
+) -> None:
+    """The first production edition (2013-06-30) gives China's gallium; Korea first appears
+    as a gallium refiner in the 2022-01-31 edition; China's rare-earth quota for 2010 (E108,
+    announced 2010-07-08) made its dysprosium known before any edition."""
+    spine = panel_spine(reference, ("JPN",))
+    assert spine["known_from"].null_count() == 0
+
+    def known_from(material_id: str, supplier_country: str) -> list[date]:
+        flow = spine.filter(
+            (pl.col("material_id") == material_id)
+            & (pl.col("supplier_country") == supplier_country)
+        )
+        return flow["known_from"].to_list()
+
+    assert known_from("gallium_metal", "CHN") == [date(2013, 6, 30)]
+    assert known_from("gallium_metal", "KOR") == [date(2022, 1, 31)]
+    assert known_from("dysprosium_oxide", "CHN") == [date(2010, 7, 8)]
+
+    def has(as_of: date, material_id: str, supplier_country: str) -> bool:
+        flows = flows_known_at(spine, as_of)
+        return (
+            flows.filter(
+                (pl.col("material_id") == material_id)
+                & (pl.col("supplier_country") == supplier_country)
+            ).height
+            > 0
+        )
+
+    assert not has(date(2013, 6, 29), "gallium_metal", "CHN")
+    assert has(date(2013, 6, 30), "gallium_metal", "CHN")
+    assert not has(date(2022, 1, 1), "gallium_metal", "KOR")
+    assert has(date(2022, 2, 1), "gallium_metal", "KOR")
+    assert has(date(2011, 1, 1), "dysprosium_oxide", "CHN")
+
+
+def test_panel_rows_change_only_on_fact_dates(reference: ReferenceData) -> None:
+    """Every date a flow joins the panel is a production edition's publication or the date a
+    policy event became known, so the rows never change with the calendar alone."""
+    events = reference.policy_events.select(pl.coalesce("announced", "effective"))
+    fact_dates = set(reference.production["published"].to_list()) | set(
+        events.to_series().drop_nulls().to_list()
+    )
+    joins = set(panel_spine(reference)["known_from"].to_list())
+    assert joins <= fact_dates

@@ -1,7 +1,7 @@
-"""Service functions: gated retraining, the backtest run, promotion and rollback.
+"""Service functions: gated retraining, the validation run, promotion and rollback.
 
-A small configuration keeps these quick: Japan as the only buyer, the panel from 2018, three
-origins and a few boosting rounds.
+A small configuration keeps these quick: Japan as the only buyer, the panel from 2018, one
+candidate configuration with few boosting rounds and a short bootstrap.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from riskengine.config import Settings, load_settings
 from riskengine.errors import ModelNotFoundError
 from riskengine.models import tracking
-from riskengine.models.backtest import BacktestPlan
 from riskengine.models.training import ModelConfig
+from riskengine.models.validation import ValidationPlan
 from riskengine.models.workflow import (
     PanelOptions,
     backtest,
@@ -30,7 +30,7 @@ from riskengine.models.workflow import (
 TODAY = date(2026, 3, 1)
 OPTIONS = PanelOptions(buyer_countries=("JPN",), start=date(2018, 1, 1))
 CONFIG = ModelConfig(max_iter=20)
-PLAN = BacktestPlan(first_year=2022, last_year=2024, importance_rows=500, importance_repeats=1)
+PLAN = ValidationPlan(first_year=2021, warmup_years=1, bootstrap=200, candidates=(CONFIG,))
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -39,69 +39,66 @@ def _settings(tmp_path: Path) -> Settings:
 
 def test_retraining_is_gated_on_the_same_folds_and_deterministic(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    first = retrain(settings, today=TODAY, config=CONFIG, options=OPTIONS, plan=PLAN)
+    first = retrain(settings, today=TODAY, options=OPTIONS, plan=PLAN)
     assert (first.promoted, first.version, first.champion) == (True, "1", "1")
     assert "there was none" in first.message
 
-    second = retrain(settings, today=TODAY, config=CONFIG, options=OPTIONS, plan=PLAN)
+    second = retrain(settings, today=TODAY, options=OPTIONS, plan=PLAN)
     assert (second.promoted, second.version, second.champion) == (False, "2", "1")
     assert "champion stays version 1: nothing changed since it was trained" in second.message
     # Same data, same procedure: every figure is reproduced exactly.
     assert second.metrics == first.metrics
     assert tracking.alias_version(settings, tracking.CHALLENGER_ALIAS) == "2"
 
-    # Another configuration is judged against the champion's backtest on the same folds.
-    third = retrain(
-        settings, today=TODAY, config=replace(CONFIG, max_iter=5), options=OPTIONS, plan=PLAN
-    )
-    champion_figures = third.champion_metrics
-    assert champion_figures is not None
-    assert champion_figures["backtest_pr_auc"] == first.metrics["backtest_pr_auc"]
-    passes = (
-        third.metrics["backtest_pr_auc"] >= champion_figures["backtest_pr_auc"]
-        and third.metrics["backtest_brier"] <= champion_figures["backtest_brier"]
-    )
+    # Another procedure is judged against the champion's validation on the same panel.
+    other = replace(PLAN, candidates=(replace(CONFIG, max_iter=5),))
+    third = retrain(settings, today=TODAY, options=OPTIONS, plan=other)
+    assert third.champion_metrics is not None
+    assert third.champion_metrics["event_auc_6m"] == first.metrics["event_auc_6m"]
+    passes = third.metrics["event_auc_6m"] >= first.metrics["event_auc_6m"]
     assert third.promoted == passes
     assert third.champion == ("3" if passes else "1")
-    assert "on the same 3 origins" in third.message
-    if not passes:
-        assert "is challenger because" in third.message
+    assert "on the same" in third.message and "folds" in third.message
 
 
-def test_backtest_logs_a_parent_run_a_child_per_origin_and_the_named_metrics(
+def test_backtest_logs_the_named_metrics_a_child_per_fold_and_the_tables(
     tmp_path: Path,
 ) -> None:
     from mlflow.tracking import MlflowClient
 
     settings = _settings(tmp_path)
-    outcome = backtest(settings, today=TODAY, config=CONFIG, options=OPTIONS, plan=PLAN)
-    assert outcome.table["origin"].to_list() == ["2022", "2023", "2024", "pooled"]
-    assert "| pooled |" in outcome.markdown
-    assert ("beats" in outcome.message) != ("does NOT beat" in outcome.message)
+    outcome = backtest(settings, today=TODAY, options=OPTIONS, plan=PLAN)
+    assert outcome.table.height == outcome.pooled["held_out_decisions"] > 0
+    assert "| risk_score (state + hazard) |" in outcome.markdown
+    assert "event-level AUC 6 months ahead" in outcome.message
 
     client = MlflowClient(settings.tracking_uri)
     parent = client.get_run(outcome.run_id)
     for name in (
-        "backtest_roc_auc",
-        "backtest_pr_auc",
-        "backtest_brier",
-        "baseline_roc_auc",
-        "baseline_pr_auc",
-        "logistic_roc_auc",
-        "logistic_pr_auc",
+        "event_auc_6m",
+        "event_auc_6m_ci_low",
+        "event_auc_6m_ci_high",
+        "heuristic_event_auc_6m",
+        "events_flagged_6m",
+        "alert_coverage",
+        "ece",
+        "max_event_influence",
     ):
         assert name in parent.data.metrics, name
+    low, value, high = (
+        parent.data.metrics[name]
+        for name in ("event_auc_6m_ci_low", "event_auc_6m", "event_auc_6m_ci_high")
+    )
+    assert low <= value <= high
     children = client.search_runs(
         [parent.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{outcome.run_id}'",
     )
     assert sorted(child.info.run_name for child in children) == [
-        "origin 2022",
-        "origin 2023",
-        "origin 2024",
+        f"origin {year}" for year in range(2020, 2026)
     ]
-    artifacts = {item.path for item in client.list_artifacts(outcome.run_id, "plots")}
-    assert artifacts == {"plots/reliability.png", "plots/permutation_importance.png"}
+    artifacts = {item.path for item in client.list_artifacts(outcome.run_id)}
+    assert {"validation.md", "validation_decisions.csv", "plots"} <= artifacts
 
 
 def test_promote_and_rollback_move_the_champion_and_list_shows_aliases(tmp_path: Path) -> None:
@@ -140,8 +137,8 @@ def test_train_if_missing_replaces_a_champion_registered_without_a_hash(tmp_path
     tracking.set_champion(settings, "1")
     client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
     client.delete_model_version_tag(settings.model_name, "1", tracking.MODEL_SHA256_TAG)
-    outcome = train_public(settings, if_missing=True, today=TODAY, config=CONFIG, options=OPTIONS)
+    outcome = train_public(settings, if_missing=True, today=TODAY, options=OPTIONS, plan=PLAN)
     assert (outcome.skipped, outcome.version, outcome.champion) == (False, "2", "2")
     assert "version 1 has no recorded SHA-256" in outcome.message
-    again = train_public(settings, if_missing=True, today=TODAY, config=CONFIG, options=OPTIONS)
+    again = train_public(settings, if_missing=True, today=TODAY, options=OPTIONS, plan=PLAN)
     assert again.skipped and again.champion == "2"

@@ -1,0 +1,743 @@
+"""Validation by decision: is each restriction seen coming six months ahead, among all flows?
+
+The unit of evidence is a decision: one government measure (or escalation) on an exporter and a
+set of materials, for some destinations, from a date. A monthly panel repeats a decision over
+many flows and months, so row metrics weigh a 20-material measure twenty times a one-material
+one. Here every decision counts once.
+
+The procedure (:func:`validate`):
+
+- **Time-blocked, purged folds.** For each calendar year Y, the fold's model is fitted on panel
+  rows whose 12-month label horizon closed by 1 January Y (rows up to Y-1-01-01), so no
+  training label reads an event of the held-out year. Its settings are chosen inside the fold
+  (nested): each candidate configuration is fitted on rows two years older still and judged by
+  the same decision-level AUC on the decisions of the year before the origin.
+- **Held-out decisions.** Every restrictive decision whose scoring date (the first of the month
+  at least ``lead_months`` before it took effect) falls in a reported year is scored by that
+  year's model among all flows of that date: its flows' percentiles, and its AUC (the chance
+  that one of its flows outranks an unaffected flow, ties counted half).
+- **Event-level AUC** is the mean of the decisions' AUCs, with 95% event-bootstrap intervals
+  and leave-one-event-out extremes; the same for the baselines ("the supplier country is
+  China", "the supplier country's restrictive measures in the last 5 years", the EU-style
+  index Σ share² × WGI, and a logistic regression on the model's features).
+- **Calibration** is a Platt map fitted on the out-of-fold scores of earlier folds only, so the
+  reported calibration error and predicted ÷ observed per year are out of sample too. The
+  band cut-offs of a fold come from earlier folds' scores of the whole flow universe.
+
+The registered model (:func:`fit_final`) is refitted on all labelled rows with the settings the
+same nested choice picks at the last origin, and calibrated on all out-of-fold scores.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+
+from riskengine.bands import RISK_BANDS, coverage_cutoffs
+from riskengine.features.common import months_before
+from riskengine.features.export_controls import RESTRICTIVE
+from riskengine.models.calibration import Calibration, PlattMap
+from riskengine.models.matrix import feature_matrix
+from riskengine.models.training import ModelConfig, learnable_features, make_classifier
+from riskengine.restriction_state import (
+    STATE_BAND_FLOORS,
+    STATE_SCORES,
+    combine,
+    restriction_state,
+    state_score,
+)
+
+LEAD_MONTHS = 6
+BOOTSTRAP_SAMPLES = 2000
+CALIBRATION_BOOTSTRAP = 200
+MEASURES_WINDOW_MONTHS = 60
+ECE_BINS = 10
+RANDOM_SEED = 0
+# Candidate settings for the nested choice: shallow and strongly regularised to deeper.
+CANDIDATE_CONFIGS: tuple[ModelConfig, ...] = (
+    ModelConfig(max_leaf_nodes=7, max_iter=100, learning_rate=0.1, l2_regularization=1.0),
+    ModelConfig(max_leaf_nodes=15, max_iter=150, learning_rate=0.1, l2_regularization=1.0),
+    ModelConfig(max_leaf_nodes=7, max_iter=200, learning_rate=0.05, l2_regularization=10.0),
+)
+BASELINES = ("china", "measures_5y", "eu_index", "logistic")
+HEURISTICS = ("china", "measures_5y", "eu_index")
+
+
+@dataclass(frozen=True)
+class ValidationPlan:
+    """Which years are reported and how much resampling the intervals use."""
+
+    first_year: int = 2015
+    warmup_years: int = 2
+    lead_months: int = LEAD_MONTHS
+    bootstrap: int = BOOTSTRAP_SAMPLES
+    candidates: tuple[ModelConfig, ...] = CANDIDATE_CONFIGS
+    seed: int = RANDOM_SEED
+
+
+# -- decision weights and fitting --------------------------------------------------------------
+
+
+def decision_weights(rows: pl.DataFrame) -> np.ndarray:
+    """Weights under which each decision's positive rows sum to the same total.
+
+    Negative rows weigh 1. The positives' total weight equals their count, shared equally
+    between the decisions behind them, so a measure tagged on 20 materials counts once.
+    """
+    labels = rows["label"].to_numpy()
+    positives = int(labels.sum())
+    if positives == 0:
+        return np.ones(rows.height)
+    exploded = (
+        rows.select(pl.int_range(pl.len()).alias("row"), "label_events")
+        .filter(pl.col("label_events").is_not_null())
+        .with_columns(pl.col("label_events").str.split(";"))
+        .explode("label_events")
+    )
+    per_event = exploded.group_by("label_events").agg(pl.len().alias("rows"))
+    share = positives / per_event.height
+    row_weights = (
+        exploded.join(per_event, on="label_events")
+        .group_by("row")
+        .agg((share / pl.col("rows")).sum().alias("weight"))
+    )
+    weights = np.ones(rows.height)
+    weights[row_weights["row"].to_numpy()] = row_weights["weight"].to_numpy()
+    return weights
+
+
+def _compressed(
+    rows: pl.DataFrame, feature_names: tuple[str, ...], weights: np.ndarray
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Distinct (features, label) rows with summed weights: the same loss, far fewer rows."""
+    distinct = (
+        rows.select(*(pl.col(name).cast(pl.Float64) for name in feature_names), "label")
+        .with_columns(pl.Series("weight", weights))
+        .group_by([*feature_names, "label"], maintain_order=True)
+        .agg(pl.col("weight").sum())
+    )
+    return (
+        feature_matrix(distinct, feature_names),
+        distinct["label"].to_numpy().astype(np.int64),
+        distinct["weight"].to_numpy(),
+    )
+
+
+def fit_hazard(
+    rows: pl.DataFrame, feature_names: tuple[str, ...], config: ModelConfig
+) -> HistGradientBoostingClassifier:
+    """Boosting on decision-weighted rows: the learnt hazard, before calibration."""
+    matrix, labels, weights = _compressed(rows, feature_names, decision_weights(rows))
+    model = make_classifier(feature_names, config.for_rows(len(labels)))
+    model.fit(matrix, labels, sample_weight=weights)
+    return model
+
+
+def fit_logistic(rows: pl.DataFrame, feature_names: tuple[str, ...]) -> Any:
+    """The logistic baseline on the same decision-weighted rows."""
+    from riskengine.models.training import make_logistic
+
+    matrix, labels, weights = _compressed(rows, feature_names, decision_weights(rows))
+    model = make_logistic()
+    model.fit(
+        matrix,
+        labels,
+        standardscaler__sample_weight=weights,
+        logisticregression__sample_weight=weights,
+    )
+    return model
+
+
+def raw_scores(model: Any, rows: pl.DataFrame, feature_names: tuple[str, ...]) -> np.ndarray:
+    """The model's uncalibrated probability, computed once per distinct feature vector."""
+    distinct = rows.select(feature_names).unique(maintain_order=True)
+    probability = model.predict_proba(feature_matrix(distinct, feature_names))[:, 1]
+    lookup = distinct.with_columns(pl.Series("raw", probability))
+    return (
+        rows.select(feature_names)
+        .join(lookup, on=list(feature_names), how="left", nulls_equal=True, maintain_order="left")[
+            "raw"
+        ]
+        .to_numpy()
+    )
+
+
+def fit_platt(raw: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> PlattMap:
+    """A Platt map from raw scores to probabilities (almost no regularisation)."""
+    clipped = np.clip(raw, 1e-9, 1 - 1e-9)
+    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
+    if labels.min() == labels.max():
+        rate = float(labels.mean())
+        return PlattMap(0.0, math.log(max(rate, 1e-6) / max(1 - rate, 1e-6)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(C=1e6, max_iter=1000).fit(logit, labels, sample_weight=weights)
+    return PlattMap(float(model.coef_[0, 0]), float(model.intercept_[0]))
+
+
+def fit_calibration(
+    raw: np.ndarray,
+    labels: np.ndarray,
+    label_events: pl.Series,
+    *,
+    replicates: int = CALIBRATION_BOOTSTRAP,
+    seed: int = RANDOM_SEED,
+) -> Calibration:
+    """A Platt map on out-of-fold scores, and replicates refitted on event-bootstrap samples.
+
+    A replicate redraws the decisions with replacement: a positive row weighs as many times as
+    its decisions were drawn (its decisions' mean draw count), negatives stay at 1. Rows are
+    first collapsed to distinct (score, label, decisions) so the refits stay cheap.
+    """
+    frame = (
+        pl.DataFrame({"raw": raw, "label": labels, "events": label_events})
+        .group_by("raw", "label", "events")
+        .len("count")
+    )
+    point = fit_platt(frame["raw"].to_numpy(), frame["label"].to_numpy(), frame["count"].to_numpy())
+    events = frame["events"].drop_nulls().str.split(";").explode().unique().sort().to_list()
+    if not events or replicates == 0:
+        return Calibration(point)
+    event_lists = frame["events"].str.split(";").to_list()
+    index = {event: position for position, event in enumerate(events)}
+    generator = np.random.default_rng(seed)
+    fits = []
+    for _ in range(replicates):
+        draws = np.bincount(generator.integers(0, len(events), len(events)), minlength=len(events))
+        multiplier = np.array(
+            [
+                1.0 if ids is None else float(np.mean([draws[index[event]] for event in ids]))
+                for ids in event_lists
+            ]
+        )
+        weights = frame["count"].to_numpy() * multiplier
+        keep = weights > 0
+        fits.append(
+            fit_platt(frame["raw"].to_numpy()[keep], frame["label"].to_numpy()[keep], weights[keep])
+        )
+    return Calibration(point, fits)
+
+
+# -- decisions and their flows ----------------------------------------------------------------
+
+
+def first_of_month(day: date) -> date:
+    return date(day.year, day.month, 1)
+
+
+def held_out_decisions(
+    disruptions: pl.DataFrame, reference_events: pl.DataFrame, *, lead_months: int
+) -> pl.DataFrame:
+    """Each decision with its date, scoring date and the flows it covers.
+
+    Columns: ``event_id``, ``disrupts_on``, ``scoring_date`` (the first of the month at least
+    ``lead_months`` before), ``pair_ids`` (list), and the event's country, measure and target.
+    """
+    decisions = disruptions.group_by("event_id").agg(
+        pl.col("disrupts_on").min(), pl.col("pair_id").unique().sort().alias("pair_ids")
+    )
+    scoring = [first_of_month(months_before(day, lead_months)) for day in decisions["disrupts_on"]]
+    return (
+        decisions.with_columns(pl.Series("scoring_date", scoring, dtype=pl.Date))
+        .join(
+            reference_events.select(
+                "event_id", "country_iso3", "measure", "target_country_iso3", "materials"
+            ),
+            on="event_id",
+            how="left",
+        )
+        .sort("scoring_date", "event_id")
+    )
+
+
+def measures_last_5_years(
+    rows: pl.DataFrame, policy_events: pl.DataFrame, *, months: int = MEASURES_WINDOW_MONTHS
+) -> np.ndarray:
+    """The baseline: restrictive export measures by the supplier country that took effect in
+    the ``months`` before each row's ``as_of`` (known by then)."""
+    restrictive = policy_events.filter(
+        pl.col("measure").is_in(RESTRICTIVE)
+        & (pl.col("scope") == "flow")
+        & pl.col("effective").is_not_null()
+    ).select(pl.col("country_iso3").alias("supplier_country"), "effective", "announced")
+    keys = rows.select("supplier_country", "as_of").unique()
+    counts = (
+        keys.join(restrictive, on="supplier_country", how="inner")
+        .filter(
+            (pl.col("effective") <= pl.col("as_of"))
+            & (pl.col("effective") > pl.col("as_of").dt.offset_by(f"-{months}mo"))
+        )
+        .group_by("supplier_country", "as_of")
+        .len("measures")
+    )
+    return (
+        rows.select("supplier_country", "as_of")
+        .join(counts, on=["supplier_country", "as_of"], how="left", maintain_order="left")[
+            "measures"
+        ]
+        .fill_null(0)
+        .cast(pl.Float64)
+        .to_numpy()
+    )
+
+
+def flow_percentiles(scores: np.ndarray, affected: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mid-rank percentile (0-1) of each affected flow among all flows, and the decision's AUC.
+
+    The AUC is the chance that an affected flow outranks an unaffected one, ties counted half.
+    """
+    every = np.sort(scores)
+    unaffected = np.sort(scores[~affected])
+    picked = scores[affected]
+    below = np.searchsorted(every, picked, "left")
+    tied = np.searchsorted(every, picked, "right") - below
+    percentiles = (below + 0.5 * tied) / len(every)
+    if len(unaffected) == 0:
+        return percentiles, math.nan
+    lower = np.searchsorted(unaffected, picked, "left")
+    equal = np.searchsorted(unaffected, picked, "right") - lower
+    auc = float(np.mean((lower + 0.5 * equal) / len(unaffected)))
+    return percentiles, auc
+
+
+def bootstrap_interval(
+    values: np.ndarray, samples: int, seed: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile interval of the mean of ``values`` under resampling with replacement."""
+    if len(values) == 0:
+        return math.nan, math.nan
+    generator = np.random.default_rng(seed)
+    means = values[generator.integers(0, len(values), (samples, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def expected_calibration_error(
+    labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS
+) -> float:
+    """Mean |observed - predicted| over equal-mass bins, weighted by the bins' rows."""
+    order = np.argsort(probabilities, kind="stable")
+    error = 0.0
+    for chunk in np.array_split(order, bins):
+        if len(chunk):
+            error += len(chunk) * abs(labels[chunk].mean() - probabilities[chunk].mean())
+    return float(error / len(labels))
+
+
+# -- the folds ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FoldModel:
+    """One year's model, its settings and its out-of-fold scores."""
+
+    year: int
+    origin: date
+    config: ModelConfig
+    model: Any
+    logistic: Any
+    feature_names: tuple[str, ...]
+
+
+def _decision_auc(
+    universe_by_date: dict[date, pl.DataFrame],
+    decisions: pl.DataFrame,
+    score_column: str,
+) -> np.ndarray:
+    aucs = []
+    for decision in decisions.iter_rows(named=True):
+        universe = universe_by_date.get(decision["scoring_date"])
+        if universe is None:
+            continue
+        affected = universe["pair_id"].is_in(decision["pair_ids"]).to_numpy()
+        if not affected.any():
+            continue
+        _, auc = flow_percentiles(universe[score_column].to_numpy(), affected)
+        aucs.append(auc)
+    return np.array(aucs)
+
+
+def choose_config(
+    panel: pl.DataFrame,
+    decisions: pl.DataFrame,
+    feature_names: tuple[str, ...],
+    origin: date,
+    candidates: tuple[ModelConfig, ...],
+) -> tuple[ModelConfig, dict[str, float]]:
+    """The candidate with the best decision-level AUC one year before ``origin`` (nested).
+
+    Each candidate is fitted on rows whose labels closed 12 months before the inner origin and
+    scored on the decisions whose scoring date lies in the year before ``origin`` and whose
+    effect began before it. With fewer than three such decisions the first candidate is kept.
+    """
+    inner_origin = months_before(origin, 12)
+    fit_rows = panel.filter(pl.col("as_of") <= months_before(inner_origin, 12))
+    inner = decisions.filter(
+        (pl.col("scoring_date") >= inner_origin)
+        & (pl.col("scoring_date") < origin)
+        & (pl.col("disrupts_on") < origin)
+    )
+    scores: dict[str, float] = {}
+    if inner.height < 3 or fit_rows["label"].n_unique() < 2:
+        return candidates[0], scores
+    dates = inner["scoring_date"].unique().to_list()
+    universe = panel.filter(pl.col("as_of").is_in(dates))
+    names = learnable_features(fit_rows, feature_names)
+    best, best_score = candidates[0], -1.0
+    for position, config in enumerate(candidates):
+        model = fit_hazard(fit_rows, names, config)
+        scored = universe.with_columns(pl.Series("raw", raw_scores(model, universe, names)))
+        by_date = {day: part for (day,), part in scored.partition_by("as_of", as_dict=True).items()}
+        auc = float(np.nanmean(_decision_auc(by_date, inner, "raw")))
+        scores[f"candidate_{position}"] = auc
+        if auc > best_score:
+            best, best_score = config, auc
+    return best, scores
+
+
+@dataclass
+class ValidationResult:
+    """Everything the validation measured: the tables, the metrics and the out-of-fold rows."""
+
+    decisions: pl.DataFrame
+    summary: pl.DataFrame
+    years: pl.DataFrame
+    bands: pl.DataFrame
+    metrics: dict[str, float]
+    oof: pl.DataFrame
+    folds: list[FoldModel]
+
+
+def _score_rows(
+    rows: pl.DataFrame, fold: FoldModel, calibration: PlattMap, policy_events: pl.DataFrame
+) -> pl.DataFrame:
+    raw = raw_scores(fold.model, rows, fold.feature_names)
+    hazard = calibration.apply(raw)
+    logistic = fold.logistic.predict_proba(feature_matrix(rows, fold.feature_names))[:, 1]
+    with_state = rows.with_columns(restriction_state(rows.columns)).with_columns(
+        state_score(pl.col("restriction_state"))
+    )
+    return with_state.select(
+        "pair_id",
+        "as_of",
+        "supplier_country",
+        "label",
+        "label_events",
+        "restriction_state",
+        pl.Series("raw", raw),
+        pl.Series("model_score", hazard),
+        combine(pl.col("state_score"), pl.Series(hazard)).alias("risk_score"),
+        (pl.col("supplier_country") == "CHN").cast(pl.Float64).alias("china"),
+        pl.Series("measures_5y", measures_last_5_years(rows, policy_events)),
+        pl.col("material_hhi_wgi").cast(pl.Float64).fill_null(0.0).alias("eu_index")
+        if "material_hhi_wgi" in rows.columns
+        else pl.lit(0.0).alias("eu_index"),
+        pl.Series("logistic", logistic),
+        pl.lit(fold.year).alias("fold_year"),
+    )
+
+
+def _bands(scores: pl.DataFrame, cutoffs: dict[str, float]) -> pl.Series:
+    from riskengine.bands import risk_band
+
+    floor = pl.col("restriction_state").replace_strict(STATE_BAND_FLOORS, return_dtype=pl.String)
+    return scores.select(risk_band(pl.col("risk_score"), cutoffs, floor).alias("risk_band"))[
+        "risk_band"
+    ]
+
+
+def validate(
+    panel: pl.DataFrame,
+    decisions: pl.DataFrame,
+    policy_events: pl.DataFrame,
+    feature_names: tuple[str, ...],
+    plan: ValidationPlan | None = None,
+) -> ValidationResult:
+    """Run the decision-level validation (see the module docstring) on a built panel.
+
+    ``decisions`` come from :func:`held_out_decisions` on the panel spine's disruptions.
+
+    Raises
+    ------
+    ValueError
+        When no fold has both label classes or no decision can be scored.
+    """
+    plan = plan or ValidationPlan()
+    last_month = panel["as_of"].max()
+    first_fold = plan.first_year - plan.warmup_years
+    folds: list[FoldModel] = []
+    scored_parts: list[pl.DataFrame] = []
+    for year in range(first_fold, last_month.year + 1):
+        origin = date(year, 1, 1)
+        fit_rows = panel.filter(pl.col("as_of") <= months_before(origin, 12))
+        if fit_rows.is_empty() or fit_rows["label"].n_unique() < 2:
+            continue
+        names = learnable_features(fit_rows, feature_names)
+        config, _ = choose_config(panel, decisions, names, origin, plan.candidates)
+        fold = FoldModel(
+            year=year,
+            origin=origin,
+            config=config,
+            model=fit_hazard(fit_rows, names, config),
+            logistic=fit_logistic(fit_rows, names),
+            feature_names=names,
+        )
+        folds.append(fold)
+        held = panel.filter(pl.col("as_of").dt.year() == year)
+        # Calibrated on earlier folds' out-of-fold rows whose labels closed by the origin;
+        # the warm-up folds fall back to their own training rows (and are never reported).
+        earlier = [
+            part.filter(pl.col("as_of") <= months_before(origin, 12)) for part in scored_parts
+        ]
+        earlier_rows = pl.concat(earlier) if earlier else pl.DataFrame()
+        if earlier_rows.height and earlier_rows["label"].n_unique() == 2:
+            calibration = fit_platt(
+                earlier_rows["raw"].to_numpy(), earlier_rows["label"].to_numpy()
+            )
+        else:
+            calibration = fit_platt(
+                raw_scores(fold.model, fit_rows, names), fit_rows["label"].to_numpy()
+            )
+        scored = _score_rows(held, fold, calibration, policy_events)
+        prior = [part.filter(pl.col("as_of") < origin) for part in scored_parts]
+        prior_scores = pl.concat(prior)["risk_score"].to_numpy() if prior else np.array([])
+        cutoffs = coverage_cutoffs(
+            prior_scores if len(prior_scores) else scored["risk_score"].to_numpy()
+        )
+        scored = scored.with_columns(_bands(scored, cutoffs))
+        scored_parts.append(scored)
+    if not scored_parts:
+        raise ValueError("no fold has both label classes; widen the panel")
+    oof = pl.concat(scored_parts)
+    reported = oof.filter(pl.col("fold_year") >= plan.first_year)
+    return _summarise(reported, oof, decisions, folds, plan)
+
+
+def _summarise(
+    reported: pl.DataFrame,
+    oof: pl.DataFrame,
+    decisions: pl.DataFrame,
+    folds: list[FoldModel],
+    plan: ValidationPlan,
+) -> ValidationResult:
+    by_date = {day: part for (day,), part in reported.partition_by("as_of", as_dict=True).items()}
+    columns = ("risk_score", "model_score", *BASELINES)
+    rows = []
+    for decision in decisions.iter_rows(named=True):
+        universe = by_date.get(decision["scoring_date"])
+        if universe is None:
+            continue
+        affected = universe["pair_id"].is_in(decision["pair_ids"]).to_numpy()
+        if not affected.any():
+            continue
+        row: dict[str, Any] = {
+            "event_id": decision["event_id"],
+            "country": decision["country_iso3"],
+            "measure": decision["measure"],
+            "target": decision["target_country_iso3"],
+            "took_effect": decision["disrupts_on"],
+            "scored_on": decision["scoring_date"],
+            "flows": int(affected.sum()),
+            "universe": len(affected),
+        }
+        for column in columns:
+            percentiles, auc = flow_percentiles(universe[column].to_numpy(), affected)
+            row[f"{column}_percentile"] = float(np.median(percentiles))
+            row[f"{column}_auc"] = auc
+        bands = universe["risk_band"].to_numpy()[affected]
+        row["flagged"] = bool(np.isin(bands, ["high", "critical"]).any())
+        row["best_band"] = max(bands.tolist(), key=RISK_BANDS.index)
+        rows.append(row)
+    if not rows:
+        raise ValueError("no held-out decision has a flow in the panel; widen the panel")
+    table = pl.DataFrame(rows)
+    metrics: dict[str, float] = {"held_out_decisions": float(table.height)}
+    summary_rows = []
+    for position, column in enumerate(columns):
+        aucs = table[f"{column}_auc"].to_numpy()
+        low, high = bootstrap_interval(aucs, plan.bootstrap, plan.seed + position)
+        leave_one_out = (aucs.sum() - aucs) / max(len(aucs) - 1, 1)
+        summary_rows.append(
+            {
+                "score": column,
+                "event_auc_6m": float(aucs.mean()),
+                "ci_low": low,
+                "ci_high": high,
+                "loeo_min": float(leave_one_out.min()),
+                "loeo_max": float(leave_one_out.max()),
+                "median_percentile": float(np.median(table[f"{column}_percentile"].to_numpy())),
+            }
+        )
+    summary = pl.DataFrame(summary_rows)
+    model_row = summary.row(0, named=True)
+    metrics |= {
+        "event_auc_6m": model_row["event_auc_6m"],
+        "event_auc_6m_ci_low": model_row["ci_low"],
+        "event_auc_6m_ci_high": model_row["ci_high"],
+        "event_auc_6m_loeo_min": model_row["loeo_min"],
+        "hazard_event_auc_6m": summary.row(1, named=True)["event_auc_6m"],
+        "logistic_event_auc_6m": summary.filter(pl.col("score") == "logistic")["event_auc_6m"][0],
+    }
+    heuristic = summary.filter(pl.col("score").is_in(HEURISTICS)).sort(
+        "event_auc_6m", descending=True
+    )
+    best = heuristic["score"][0]
+    metrics["heuristic_event_auc_6m"] = float(heuristic["event_auc_6m"][0])
+    difference = table["risk_score_auc"].to_numpy() - table[f"{best}_auc"].to_numpy()
+    low, high = bootstrap_interval(difference, plan.bootstrap, plan.seed + 99)
+    metrics |= {
+        "event_auc_6m_gain": float(difference.mean()),
+        "event_auc_6m_gain_ci_low": low,
+        "event_auc_6m_gain_ci_high": high,
+        "events_flagged_6m": float(table["flagged"].mean()),
+        "alert_coverage": float(reported["risk_band"].is_in(["high", "critical"]).mean()),
+        "critical_coverage": float((reported["risk_band"] == "critical").mean()),
+    }
+    labels = reported["label"].to_numpy()
+    hazard = reported["model_score"].to_numpy()
+    base_rate = float(labels.mean())
+    metrics["base_rate"] = base_rate
+    metrics["ece"] = expected_calibration_error(labels, hazard)
+    metrics["ece_to_base_rate"] = metrics["ece"] / base_rate if base_rate else math.nan
+    pooled = (
+        float(average_precision_score(labels, hazard))
+        if 0 < labels.sum() < len(labels)
+        else math.nan
+    )
+    metrics["pooled_pr_auc"] = pooled
+    metrics["max_event_influence"] = _max_event_influence(reported, pooled)
+    years = (
+        reported.group_by("fold_year")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("label").sum().alias("positives"),
+            pl.col("model_score").mean().alias("predicted"),
+            pl.col("label").mean().alias("observed"),
+        )
+        .with_columns((pl.col("predicted") / pl.col("observed")).alias("predicted_over_observed"))
+        .sort("fold_year")
+    )
+    ratios = years["predicted_over_observed"].to_numpy()
+    metrics["years_calibrated_share"] = float(np.mean((ratios >= 0.5) & (ratios <= 2.0)))
+    bands = _band_table(reported)
+    metrics["band_order_kept_loeo"] = float(_band_order_kept(reported))
+    return ValidationResult(table, summary, years, bands, metrics, oof, folds)
+
+
+def _without_event(rows: pl.DataFrame, event_id: str) -> pl.DataFrame:
+    """Rows with ``event_id`` left out: rows positive only through it are dropped."""
+    only = pl.col("label_events") == event_id
+    return rows.filter(~only.fill_null(False))
+
+
+def _max_event_influence(rows: pl.DataFrame, pooled: float) -> float:
+    events = rows["label_events"].drop_nulls().str.split(";").explode().unique().to_list()
+    largest = 0.0
+    for event in events:
+        kept = _without_event(rows, event)
+        labels = kept["label"].to_numpy()
+        if not 0 < labels.sum() < len(labels) or not pooled:
+            continue
+        value = float(average_precision_score(labels, kept["model_score"].to_numpy()))
+        largest = max(largest, abs(value - pooled) / pooled)
+    return largest
+
+
+IN_FORCE_STATES = ("listed_buyer", "listed_supplier", "ban", "quota_or_tax", "licensing")
+
+
+def _band_table(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per band: its coverage, the observed rate of a new measure within 12 months, and the
+    observed rate of restriction (a regime in force or a new measure): what ``risk_score``
+    means."""
+    restricted = (pl.col("label") == 1) | pl.col("restriction_state").is_in(IN_FORCE_STATES)
+    return (
+        rows.group_by("risk_band")
+        .agg(
+            pl.len().alias("rows"),
+            (pl.len() / rows.height).alias("coverage"),
+            pl.col("label").mean().alias("observed_new_measure_rate"),
+            restricted.mean().alias("observed_restricted_rate"),
+            pl.col("label_events")
+            .str.split(";")
+            .explode()
+            .drop_nulls()
+            .n_unique()
+            .alias("decisions"),
+        )
+        .with_columns(
+            pl.col("risk_band")
+            .replace_strict(
+                {band: rank for rank, band in enumerate(RISK_BANDS)}, return_dtype=pl.Int8
+            )
+            .alias("rank")
+        )
+        .sort("rank")
+        .drop("rank")
+    )
+
+
+def _band_order_kept(rows: pl.DataFrame) -> bool:
+    """Whether the bands' observed restriction rates rise from low to critical with every
+    single decision left out (bands with no rows are skipped)."""
+    events = rows["label_events"].drop_nulls().str.split(";").explode().unique().to_list()
+    for event in [None, *events]:
+        kept = rows if event is None else _without_event(rows, event)
+        rates = _band_table(kept)["observed_restricted_rate"].to_numpy()
+        if np.any(np.diff(rates) < 0):
+            return False
+    return True
+
+
+# -- the registered model ---------------------------------------------------------------------
+
+
+@dataclass
+class FinalModel:
+    """The model refitted on all labelled rows, its calibration and its band cut-offs."""
+
+    model: Any
+    config: ModelConfig
+    feature_names: tuple[str, ...]
+    calibration: Calibration
+    cutoffs: dict[str, float]
+    selection: dict[str, float]
+
+
+def fit_final(
+    panel: pl.DataFrame,
+    decisions: pl.DataFrame,
+    feature_names: tuple[str, ...],
+    oof: pl.DataFrame,
+    plan: ValidationPlan | None = None,
+) -> FinalModel:
+    """Refit on every labelled row with the nested choice at the last origin; calibrate on all
+    out-of-fold scores (with event-bootstrap replicates); cut the bands on their universe."""
+    plan = plan or ValidationPlan()
+    origin = months_before(panel["as_of"].max(), -1)
+    names = learnable_features(panel, feature_names)
+    config, selection = choose_config(panel, decisions, names, origin, plan.candidates)
+    model = fit_hazard(panel, names, config)
+    calibration = fit_calibration(
+        oof["raw"].to_numpy(), oof["label"].to_numpy(), oof["label_events"], seed=plan.seed
+    )
+    hazard = calibration.point.apply(oof["raw"].to_numpy())
+    scores = oof.select(
+        combine(
+            pl.col("restriction_state").replace_strict(STATE_SCORES, return_dtype=pl.Float64),
+            pl.Series(hazard),
+        ).alias("risk_score")
+    )["risk_score"].to_numpy()
+    return FinalModel(
+        model, replace(config), names, calibration, coverage_cutoffs(scores), selection
+    )
