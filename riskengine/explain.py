@@ -53,7 +53,7 @@ DRIVER_COLUMNS = (
     "buyer_country",
     "flow_ban_in_force",
     "announced_event",
-    "supplier_country_new_restrictions_24m",
+    "supplier_country_measures_in_force",
 )
 MAX_DRIVERS = 4
 
@@ -135,7 +135,12 @@ class DriverWriter:
     def concentration(self, row: dict) -> list[str]:
         basis = row.get("production_basis")
         if not basis:
-            return []
+            material = self._catalog.material(row["material_id"]).display_name
+            return [
+                f"No production figures for {material} or the commodity above it are in the "
+                "reference data known at this date: its supply concentration is unknown and "
+                "counts as missing in the model (reference data: production)"
+            ]
         dataset, stage, year = basis.split("|")
         label = DATASET_LABELS.get(dataset, f"{dataset.replace('_', ' ')} ({stage} output)")
         supplier = row["supplier_country"]
@@ -205,12 +210,13 @@ class DriverWriter:
                 f"{MEASURE_NOUNS[event['measure']]} covering {material}, {when} "
                 f"({event_reference(event)})"
             )
-        recent = row.get("supplier_country_new_restrictions_24m") or 0
-        if recent:
+        # A count of measures in force changes only when one starts or ends, unlike a trailing
+        # window, so the sentence moves with the facts as the score does.
+        in_force = row.get("supplier_country_measures_in_force") or 0
+        if in_force:
             sentences.append(
-                f"{country_name(row['supplier_country'])} put {recent} new export "
-                f"restriction{'s' if recent > 1 else ''} into force in the last 24 months "
-                "(policy events)"
+                f"{country_name(row['supplier_country'])} has {in_force} restrictive export "
+                f"measure{'s' if in_force > 1 else ''} in force on some material (policy events)"
             )
         return sentences
 
@@ -219,6 +225,11 @@ class DriverWriter:
         the order of how much they raise it, then the rest (facts that did not raise it)."""
         sentences = [f"Hard rule: {rule}" for rule in rules]
         ranked = [*ranked_families, *(f for f in FAMILY_ORDER if f not in ranked_families)]
+        if row.get("restriction_state", "none") != "none":
+            # The regime in force is the state part of the score: its measure comes first.
+            ranked = ["export_controls", *(f for f in ranked if f != "export_controls")]
+            if str(row["restriction_state"]).startswith("announced"):
+                ranked = ["policy", *(f for f in ranked if f != "policy")]
         for family in ranked:
             for sentence in getattr(self, family)(row):
                 if sentence not in sentences and not any(sentence in rule for rule in rules):

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,6 +166,36 @@ class ModelCard:
     reference_fingerprint: str
     as_of: str
     trained_on: str
+    validation: list[dict[str, Any]] = field(default_factory=list)
+    bands: list[dict[str, Any]] = field(default_factory=list)
+
+
+SCORE_MEANING = (
+    "risk_score is the probability that supply on the flow (material at its stage, supplier "
+    "country, buyer country, buyer) is restricted or disrupted during the next 12 months. It "
+    "combines the restriction state in force (state_score: a stated rule, 1.0 for a ban or a "
+    "listing, 0.5-0.6 for licensing, quotas, taxes and measures aimed at the buyer's country) "
+    "with the learnt hazard of a new or escalated measure (model_score): risk = 1 - (1 - state) "
+    "x (1 - hazard). risk_score_low and risk_score_high are its 95% interval."
+)
+VALIDATION_LABELS = {
+    "risk_score": "risk_score (state + hazard)",
+    "model_score": "model_score (hazard only)",
+    "china": "Baseline: supplier country is China",
+    "measures_5y": "Baseline: country's restrictive measures, last 5 years",
+    "eu_index": "Baseline: EU-style index (HHI x WGI)",
+    "logistic": "Baseline: logistic regression",
+}
+KNOWN_LIMITS = (
+    "The hazard is learnt from a few dozen dated public decisions; intervals are wide and a "
+    "single new decision can move the ranking.",
+    "The state scores for licensing, quotas, taxes and measures aimed at the buyer's country "
+    "are a stated rule, not estimated from deliveries.",
+    "Calibration drifts with the yearly rate of new measures (0.1% to 2.6% of flows per year): "
+    "read the probability as a rank first.",
+    "Facts not in the reference data (a measure, a listing, a producer) are invisible to the "
+    "score.",
+)
 
 
 # --------------------------------------------------------------------------------- public helpers
@@ -739,6 +769,51 @@ def _model_card_section(model_card: ModelCard) -> str:
         f'<section id="model-card"><h2>{SECTION_HEADINGS["model_card"]}</h2>',
         _table(["", ""], fact_rows, header=False),
     ]
+    parts.append(f'<p class="note">{_escape(SCORE_MEANING)}</p>')
+    if model_card.validation:
+        rows = [
+            [
+                (_escape(VALIDATION_LABELS.get(row["score"], row["score"])), ""),
+                (_metric(row["event_auc_6m"]), "number"),
+                (f"{_metric(row['ci_low'])}-{_metric(row['ci_high'])}", "number"),
+                (f"{_metric(row['loeo_min'])}-{_metric(row['loeo_max'])}", "number"),
+                (_percent(row["median_percentile"]), "number"),
+            ]
+            for row in model_card.validation
+        ]
+        parts.append(
+            "<h3>Validation by decision (each held-out decision scored 6 months ahead among "
+            "all flows)</h3>"
+            + _table(
+                [
+                    "Score",
+                    "Event-level AUC",
+                    "95% event-bootstrap CI",
+                    "Leave-one-event-out",
+                    "Median percentile",
+                ],
+                rows,
+            )
+        )
+    if model_card.bands:
+        rows = [
+            [
+                (_band_html(row["risk_band"]), ""),
+                (_percent(row["coverage"]), "number"),
+                (_percent(row["observed_new_measure_rate"]), "number"),
+                (_percent(row["observed_restricted_rate"]), "number"),
+            ]
+            for row in model_card.bands
+        ]
+        parts.append(
+            "<h3>Bands out of sample</h3>"
+            + _table(["Band", "Share of flows", "New measure within 12 months", "Restricted"], rows)
+        )
+    parts.append(
+        "<h3>Known limits</h3><ul>"
+        + "".join(f"<li>{_escape(limit)}</li>" for limit in KNOWN_LIMITS)
+        + "</ul>"
+    )
     metrics = model_card.metrics
     shown: set[str] = set()
     metric_rows = []
@@ -756,10 +831,10 @@ def _model_card_section(model_card: ModelCard) -> str:
                 (_escape(_comparison(model_value, baseline_value, higher_is_better)), ""),
             ]
         )
-    parts.append("<h3>Held-out backtest</h3>")
     if metric_rows:
+        parts.append("<h3>Held-out test period</h3>")
         parts.append(_table(["Metric", "Model", "Baseline", "Model vs baseline"], metric_rows))
-    else:
+    elif not model_card.validation:
         parts.append('<p class="note">No held-out metrics were recorded for this model.</p>')
     others = sorted(name for name in metrics if name not in shown)
     if others:

@@ -639,6 +639,8 @@ def _driver_texts(
     from riskengine.explain import DRIVER_COLUMNS, DriverWriter
 
     keys = [*DRIVER_COLUMNS, "family_order"]
+    if "restriction_state" in features.columns:
+        keys.append("restriction_state")
     distinct = features.select(keys).unique(maintain_order=True)
     cache = {} if cache is None else cache
     writer: DriverWriter | None = None

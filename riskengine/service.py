@@ -432,6 +432,8 @@ def report_file(
             )
         )
     history = pl.concat(history_frames) if history_frames else None
+    from riskengine.models.tracking import run_document
+
     card = ModelCard(
         model_version=model.version,
         run_id=model.run_id,
@@ -439,6 +441,8 @@ def report_file(
         reference_fingerprint=reference.fingerprint,
         as_of=as_of.isoformat(),
         trained_on="public-events panel (see the MLflow run)",
+        validation=run_document(settings, model.run_id, "validation_summary.json") or [],
+        bands=run_document(settings, model.run_id, "validation_bands.json") or [],
     )
     html = render_report(scores, history=history, bom_products=bom_products, model_card=card)
     write_text(html, output_path)

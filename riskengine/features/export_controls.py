@@ -446,8 +446,12 @@ def _supplier_listings_by_buyer_country(
     entities = listed_entities.collect()
     groups = []
     for (authority,), group in queries.partition_by("buyer_country", as_dict=True).items():
-        candidates = entities.filter(pl.col("listing_authority_iso3") == authority)
-        if candidates.is_empty() or authority is None:
+        candidates = (
+            entities.clear()
+            if authority is None
+            else entities.filter(pl.col("listing_authority_iso3") == authority)
+        )
+        if candidates.is_empty():
             matches: list[tuple[float, int | None]] = [(0.0, None)] * group.height
         else:
             matches = _cached_matches(

@@ -368,8 +368,8 @@ def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:
         return dict(_configure(settings).get_run(run_id).data.metrics)
 
 
-def run_document(settings: Settings, run_id: str, name: str) -> dict[str, Any] | None:
-    """A JSON artifact of a run, or ``None`` when the run has none of that name."""
+def run_document(settings: Settings, run_id: str, name: str) -> Any:
+    """A JSON artifact of a run (an object or a list), or ``None`` when the run has none."""
     with store_lock(settings):
         client = _configure(settings)
         if name not in {item.path for item in client.list_artifacts(run_id)}:
