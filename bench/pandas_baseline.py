@@ -303,6 +303,41 @@ def pandas_features(spine: pd.DataFrame, reference: ReferenceData, as_of: date) 
         result["unprocessed_export_ban_in_force"].fillna(False).astype(bool)
     )
 
+    # Counts that change only when a measure starts or ends.
+    flow_measures = events[restrictive & (events["scope"] == "flow")]
+    started_flow = flow_measures[flow_measures["effective"] <= as_of_stamp]
+    in_force_flow = started_flow[
+        started_flow["ended"].isna() | (started_flow["ended"] > as_of_stamp)
+    ]
+    for name, table in (
+        ("supplier_country_measures_in_force", in_force_flow),
+        ("supplier_country_restrictions_to_date", started_flow),
+    ):
+        result[name] = (
+            result["supplier_country"]
+            .map(table.groupby("country_iso3").size())
+            .fillna(0)
+            .astype("int32")
+        )
+    in_force_by_material = (
+        coverage[coverage["event_id"].isin(in_force_flow["event_id"])].groupby("material_id").size()
+    )
+    result["material_measures_in_force"] = (
+        result["material_id"].map(in_force_by_material).fillna(0).astype("int32")
+    )
+    targeted = events[
+        events["target_country_iso3"].notna()
+        & events["measure"].isin([*RESTRICTIVE, "entity_listing"])
+        & (events["effective"] <= as_of_stamp)
+        & (events["ended"].isna() | (events["ended"] > as_of_stamp))
+    ]
+    result["buyer_country_targeted_measures_in_force"] = (
+        result["buyer_country"]
+        .map(targeted.groupby("target_country_iso3").size())
+        .fillna(0)
+        .astype("int32")
+    )
+
     started = events[restrictive & (events["effective"] <= as_of_stamp)]
     started_matches = _flow_matches(pairs, started, coverage, destination="any", scopes=("flow",))
     latest = started_matches.groupby("pair_id")["effective"].max()
@@ -337,8 +372,30 @@ def missing_features(feature_names: tuple[str, ...]) -> list[str]:
         "announced_measure_severity",
         "days_since_last_restriction",
         "unprocessed_export_ban_in_force",
+        "supplier_country_measures_in_force",
+        "supplier_country_restrictions_to_date",
+        "material_measures_in_force",
+        "buyer_country_targeted_measures_in_force",
     }
     return [name for name in feature_names if name not in built]
+
+
+def _platt(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    clipped = np.clip(raw, 1e-9, 1 - 1e-9)
+    return 1 / (1 + np.exp(-(slope * np.log(clipped / (1 - clipped)) + intercept)))
+
+
+def _calibrate(
+    raw: np.ndarray, calibration: dict[str, Any] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The calibrated probability and its 95% interval, computed on the distinct raw values."""
+    if not calibration:
+        return raw, raw, raw
+    values, inverse = np.unique(raw, return_inverse=True)
+    point = _platt(values, *calibration["point"])
+    draws = np.vstack([_platt(values, *pair) for pair in calibration["replicates"]])
+    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+    return point[inverse], np.minimum(low, point)[inverse], np.maximum(high, point)[inverse]
 
 
 def _resolver(function: Any) -> Any:
@@ -359,8 +416,11 @@ def score_with_pandas(
     model: Any,
     feature_names: tuple[str, ...],
     as_of: date,
+    calibration: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Read a sourcing CSV, resolve, build the features, predict and write, all in pandas."""
+    """Read a sourcing CSV, resolve, build the features, predict, calibrate (the model's Platt
+    map and its bootstrap interval), combine with the restriction state and write, all in
+    pandas and numpy."""
     frame = pd.read_csv(input_path, dtype=str, keep_default_na=False, na_values=[""])
     catalog = load_catalog()
     resolve_material = _resolver(lambda text: catalog.resolve_material(text).material_id)
@@ -390,8 +450,28 @@ def score_with_pandas(
     )
     features = pandas_features(spine, reference, as_of)
     probability = model.predict_proba(model_matrix(features, feature_names))[:, 1]
+    hazard, low, high = _calibrate(probability, calibration)
+    state = np.select(
+        [
+            features["flow_ban_in_force"].to_numpy(dtype=bool),
+            features["destination_measure_severity"].to_numpy() > 0,
+            features["export_control_severity"].to_numpy() == 2,
+            features["export_control_severity"].to_numpy() == 1,
+            features["announced_measure_severity"].to_numpy() == 3,
+            features["announced_measure_severity"].to_numpy() == 2,
+            features["announced_measure_severity"].to_numpy() == 1,
+        ],
+        [1.0, 0.6, 0.6, 0.5, 1.0, 0.6, 0.5],
+        default=0.0,
+    )
+    frame["model_score"] = np.nan
+    frame.loc[usable, "model_score"] = hazard
     frame["risk_score"] = np.nan
-    frame.loc[usable, "risk_score"] = probability
+    frame.loc[usable, "risk_score"] = 1 - (1 - state) * (1 - hazard)
+    frame["risk_score_low"] = np.nan
+    frame.loc[usable, "risk_score_low"] = 1 - (1 - state) * (1 - low)
+    frame["risk_score_high"] = np.nan
+    frame.loc[usable, "risk_score_high"] = 1 - (1 - state) * (1 - high)
     frame["risk_band"] = np.select(
         [frame["risk_score"] >= threshold for threshold, _ in BANDS],
         [band for _, band in BANDS],

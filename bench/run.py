@@ -293,6 +293,7 @@ def step_scoring(bench: Bench) -> None:
             model=model.model,
             feature_names=model.feature_names,
             as_of=bench.as_of,
+            calibration=model.calibration,
         ),
         runs=bench.runs,
         budget_seconds=bench.budget,
@@ -339,7 +340,7 @@ def checked(bench: Bench, name: str, check: Callable[[], None]) -> None:
 def compare_scores(bench: Bench, engine_output: pl.DataFrame, plain: Any) -> None:
     """Check the pandas baseline scored the same rows with the same model probabilities."""
     engine_scores = engine_output["model_score"].cast(pl.Float64).to_numpy()
-    plain_scores = plain["risk_score"].to_numpy(dtype=float)
+    plain_scores = plain["model_score"].to_numpy(dtype=float)
     both = ~np.isnan(engine_scores) & ~np.isnan(plain_scores)
     difference = (
         float(np.max(np.abs(engine_scores[both] - plain_scores[both]))) if both.any() else 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 
@@ -50,7 +51,6 @@ DRIVER_COLUMNS = (
     "buyer_listed",
     "supplier_listed_by_buyer_country",
     "supplier_listing_entity",
-    "buyer_country",
     "flow_ban_in_force",
     "announced_event",
     "supplier_country_measures_in_force",
@@ -81,6 +81,8 @@ SHORT_COUNTRY_NAMES = {
 }
 
 
+# Driver texts repeat a few dozen countries and sources over thousands of distinct rows.
+@lru_cache(maxsize=4096)
 def country_name(iso3: str | None) -> str:
     """A readable country name for an ISO alpha-3 code."""
     if iso3 is None:
@@ -95,6 +97,7 @@ def country_name(iso3: str | None) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
+@lru_cache(maxsize=4096)
 def short_source(source: str) -> str:
     """The publication part of a source citation (before its first comma, bracket or dash),
     without web addresses."""
@@ -144,18 +147,26 @@ class DriverWriter:
         dataset, stage, year = basis.split("|")
         label = DATASET_LABELS.get(dataset, f"{dataset.replace('_', ' ')} ({stage} output)")
         supplier = row["supplier_country"]
+        material = self._catalog.material(row["material_id"])
+        # A processed material judged on mine output is a fallback up the commodity tree; say
+        # so, since processing is often far more concentrated than mining.
+        fallback = (
+            f"; no {material.stage.replace('_', '/')}-stage figures, so mine output stands in"
+            if stage == "mine" and material.stage != "ore_concentrate"
+            else ""
+        )
         own = self._shares.get((dataset, stage, supplier))
         if own is not None and (own["share"] or 0) > 0:
             return [
                 f"{country_name(supplier)} produced {percent(own['share'])} of world {label} in "
-                f"{year} ({short_source(own['source'])})"
+                f"{year}{fallback} ({short_source(own['source'])})"
             ]
         top = self._top.get((dataset, stage))
         if top is None:
             return []
         return [
             f"{country_name(top['country_iso3'])} produced {percent(top['share'])} of world "
-            f"{label} in {year}; {country_name(supplier)} is not a listed producer "
+            f"{label} in {year}; {country_name(supplier)} is not a listed producer{fallback} "
             f"({short_source(top['source'])})"
         ]
 

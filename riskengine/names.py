@@ -275,6 +275,9 @@ def _is_acronym_of(candidate: str, preceding_text: str) -> bool:
     return all(character in remaining for character in acronym)
 
 
+# Screening meets the same supplier names again for every buyer country and every feature
+# that reads them; normalising a name once saves most of the screening time on large inputs.
+@lru_cache(maxsize=1 << 18)
 def _name_variants(name: str, acronym_aliases: bool) -> tuple[str, ...]:
     """Normalised forms a name is compared under.
 

@@ -342,3 +342,23 @@ def test_with_no_new_fact_the_score_and_band_stay(
     second = _score(trained_settings, reference, d2)
     for column in ("risk_score", "risk_score_low", "risk_score_high", "risk_band"):
         assert first[column].to_list() == second[column].to_list(), column
+
+
+def test_drivers_say_when_mine_output_stands_in_or_no_figures_exist(
+    reference: ReferenceData,
+) -> None:
+    from riskengine.explain import DriverWriter
+
+    writer = DriverWriter(reference, date(2023, 6, 1))
+    magnet = {
+        "material_id": "ndfeb_magnet",
+        "supplier_country": "USA",
+        "production_basis": "rare_earths_reo|mine|2021",
+    }
+    (sentence,) = writer.concentration(magnet)
+    assert "United States produced" in sentence
+    assert "no magnet/product-stage figures, so mine output stands in" in sentence
+    ore = {**magnet, "material_id": "rare_earth_concentrate"}
+    assert "stands in" not in writer.concentration(ore)[0]
+    (missing,) = writer.concentration({**magnet, "production_basis": None})
+    assert missing.startswith("No production figures for NdFeB magnet")

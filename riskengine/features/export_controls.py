@@ -195,30 +195,35 @@ def _listing_matches(
     listed_entities: pl.LazyFrame,
     *,
     name_column: str,
-    by_supplier_country: bool,
+    authority_column: str | None,
 ) -> pl.LazyFrame:
     """Best listing match per pair: score, and above the threshold the entity, list, date and
     list severity.
 
-    Name matching needs the names in memory, so the unique names (not the spine) are collected.
+    ``authority_column`` names the spine column whose country keeps the lists searched (the
+    supplier's country for a buyer, the buyer's country for a supplier); ``None`` searches
+    every list. Name matching needs the names in memory, so the unique names (not the spine)
+    are collected.
     """
-    keys = [name_column, "supplier_country"] if by_supplier_country else [name_column]
+    keys = [name_column, authority_column] if authority_column else [name_column]
     queries = spine.select(keys).unique().collect().sort(keys, nulls_last=True)
     entities = listed_entities.collect().with_columns(
         list_severity(pl.col("list_name")).alias("list_severity")
     )
     groups = (
-        queries.partition_by("supplier_country", as_dict=True)
-        if by_supplier_country
+        queries.partition_by(authority_column, as_dict=True)
+        if authority_column
         else {(None,): queries}
     )
     matched_groups = []
     for (authority,), group in groups.items():
-        candidates = (
-            entities.filter(pl.col("listing_authority_iso3") == authority)
-            if by_supplier_country
-            else entities
-        ).with_row_index("candidate")
+        if not authority_column:
+            candidates = entities
+        elif authority is None:
+            candidates = entities.clear()
+        else:
+            candidates = entities.filter(pl.col("listing_authority_iso3") == authority)
+        candidates = candidates.with_row_index("candidate")
         if candidates.is_empty():
             matches = [(0.0, None)] * group.height
         else:
@@ -274,7 +279,7 @@ def buyer_listing_match_score(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
     )
     return matched.select(
         PAIR_KEY, pl.col("score").fill_null(0.0).alias("buyer_listing_match_score")
@@ -294,7 +299,7 @@ def buyer_listed(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
     )
     return matched.select(
         PAIR_KEY, (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias("buyer_listed")
@@ -313,7 +318,7 @@ def buyer_listing_entity(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
     )
     return matched.select(PAIR_KEY, pl.col("evidence").alias("buyer_listing_entity"))
 
@@ -330,7 +335,7 @@ def supplier_listing_match_score(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="supplier_name", by_supplier_country=False
+        spine, listed_entities, name_column="supplier_name", authority_column=None
     )
     return matched.select(
         PAIR_KEY, pl.col("score").fill_null(0.0).alias("supplier_listing_match_score")
@@ -350,7 +355,7 @@ def buyer_listing_severity(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
     )
     return matched.select(
         PAIR_KEY, pl.col("list_severity").fill_null(0).cast(pl.Int8).alias("buyer_listing_severity")
@@ -369,7 +374,7 @@ def buyer_listing_date(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", by_supplier_country=True
+        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
     )
     return matched.select(PAIR_KEY, pl.col("listed_on").alias("buyer_listing_date"))
 
@@ -386,7 +391,7 @@ def supplier_listed(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
     matched = _listing_matches(
-        spine, listed_entities, name_column="supplier_name", by_supplier_country=False
+        spine, listed_entities, name_column="supplier_name", authority_column=None
     )
     return matched.select(
         PAIR_KEY,
@@ -432,64 +437,6 @@ def flow_measure_state(
     )
 
 
-def _supplier_listings_by_buyer_country(
-    spine: pl.LazyFrame, listed_entities: pl.LazyFrame
-) -> pl.LazyFrame:
-    """Best match of the supplier against the lists kept by the buyer's own country (a Chinese
-    supplier on the US Entity List, for a US buyer): score and evidence."""
-    queries = (
-        spine.select("supplier_name", "buyer_country")
-        .unique()
-        .collect()
-        .sort("supplier_name", "buyer_country", nulls_last=True)
-    )
-    entities = listed_entities.collect()
-    groups = []
-    for (authority,), group in queries.partition_by("buyer_country", as_dict=True).items():
-        candidates = (
-            entities.clear()
-            if authority is None
-            else entities.filter(pl.col("listing_authority_iso3") == authority)
-        )
-        if candidates.is_empty():
-            matches: list[tuple[float, int | None]] = [(0.0, None)] * group.height
-        else:
-            matches = _cached_matches(
-                tuple(group["supplier_name"].to_list()),
-                tuple(candidates["entity_name"].to_list()),
-            )
-        evidence = [
-            None
-            if index is None or score < LISTING_MATCH_THRESHOLD
-            else "|".join(
-                str(candidates.row(index, named=True)[column])
-                for column in ("entity_name", "list_name", "listed_on")
-            )
-            for score, index in matches
-        ]
-        groups.append(
-            group.with_columns(
-                pl.Series("score", [score for score, _ in matches], dtype=pl.Float64),
-                pl.Series("evidence", evidence, dtype=pl.String),
-            )
-        )
-    matched = (
-        pl.concat(groups)
-        if groups
-        else pl.DataFrame(
-            schema={
-                "supplier_name": pl.String,
-                "buyer_country": pl.String,
-                "score": pl.Float64,
-                "evidence": pl.String,
-            }
-        )
-    )
-    return spine.select(PAIR_KEY, "supplier_name", "buyer_country").join(
-        matched.lazy(), on=["supplier_name", "buyer_country"], how="left", nulls_equal=True
-    )
-
-
 @feature(
     family="export_controls",
     description="The supplier matches an entity on a list kept by the buyer's own country (a "
@@ -503,7 +450,9 @@ def _supplier_listings_by_buyer_country(
 def supplier_listed_by_buyer_country(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _supplier_listings_by_buyer_country(spine, listed_entities)
+    matched = _listing_matches(
+        spine, listed_entities, name_column="supplier_name", authority_column="buyer_country"
+    )
     return matched.select(
         PAIR_KEY,
         (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias(
@@ -524,5 +473,7 @@ def supplier_listed_by_buyer_country(
 def supplier_listing_entity(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _supplier_listings_by_buyer_country(spine, listed_entities)
+    matched = _listing_matches(
+        spine, listed_entities, name_column="supplier_name", authority_column="buyer_country"
+    )
     return matched.select(PAIR_KEY, pl.col("evidence").alias("supplier_listing_entity"))
