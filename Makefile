@@ -71,11 +71,11 @@ features: $(INSTALLED) ## Feature snapshot of INPUT as of AS_OF into features/
 train: $(INSTALLED) ## Train on the public-events panel and register the model in MLflow
 	$(RISKENGINE) train
 
-retrain: $(INSTALLED) ## Rebuild, train, backtest, register; promote only if better on the same folds
+retrain: $(INSTALLED) ## Rebuild, validate, refit, register; promote only if better on the same folds
 	$(RISKENGINE) reference check
 	$(RISKENGINE) retrain
 
-backtest: $(INSTALLED) ## Rolling-origin backtest vs the EU-style index and a logistic regression
+backtest: $(INSTALLED) ## Decision-level validation (6 months ahead) vs simple baselines, logged to MLflow
 	$(RISKENGINE) backtest
 
 labels: $(INSTALLED) ## Positives and rows of the public-events panel per year and country

@@ -298,6 +298,19 @@ def pandas_features(spine: pd.DataFrame, reference: ReferenceData, as_of: date) 
         .drop_duplicates()
         .assign(unprocessed_export_ban_in_force=True)
     )
+    # Other countries banning the unprocessed form of the material's commodity.
+    peers = (
+        tables.ore_of.merge(
+            banned_ores.rename(columns={"material_id": "ore_material_id", "country_iso3": "peer"}),
+            on="ore_material_id",
+        )[["material_id", "peer"]]
+        .drop_duplicates()
+        .merge(pairs[["pair_id", "material_id", "supplier_country"]], on="material_id")
+    )
+    peers = peers[peers["peer"] != peers["supplier_country"]]
+    result["peer_unprocessed_bans_in_force"] = (
+        result["pair_id"].map(peers.groupby("pair_id")["peer"].nunique()).fillna(0).astype("int32")
+    )
     result = result.merge(banned_flows, on=["material_id", "supplier_country"], how="left")
     result["unprocessed_export_ban_in_force"] = (
         result["unprocessed_export_ban_in_force"].fillna(False).astype(bool)
@@ -376,6 +389,7 @@ def missing_features(feature_names: tuple[str, ...]) -> list[str]:
         "supplier_country_restrictions_to_date",
         "material_measures_in_force",
         "buyer_country_targeted_measures_in_force",
+        "peer_unprocessed_bans_in_force",
     }
     return [name for name in feature_names if name not in built]
 

@@ -24,6 +24,7 @@ import polars as pl
 
 from riskengine.catalog import load_catalog
 from riskengine.errors import UnknownMaterialError, UserInputError
+from riskengine.parsing import parse_share
 from riskengine.schemas import SOURCING_ALIASES, STATUS_SCORED, resolve_columns
 
 BOM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -627,8 +628,14 @@ def _sourcing_shares(
                 if "reason" in columns
                 else pl.Series([None] * height, dtype=pl.String)
             ),
+            # The same parser and the same per-column percent decision as `score`: "80%"
+            # is 0.8, and bare 80 / 20 in one column are percentages.
             "given_share": (
-                parse_numbers(scored_sourcing[columns["share"]])
+                parse_share(
+                    scored_sourcing[columns["share"]],
+                    column=columns["share"],
+                    source=_SCORED_SOURCING,
+                ).values
                 if "share" in columns
                 else pl.Series([None] * height, dtype=pl.Float64)
             ),

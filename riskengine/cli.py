@@ -217,6 +217,8 @@ def score_bom(
         )
         for problem in outcome.problems:
             _err(f"  {problem.kind}: {problem.message}")
+        for note in outcome.notes:
+            _err(f"note: {note}")
 
     _run(body)
 
@@ -392,8 +394,8 @@ def train(
 def retrain(reference_dir: ReferenceDirOption = None) -> None:
     """Rebuild, train, backtest and register; promote only a better model.
 
-    `champion` moves only if the new version's pooled PR-AUC on the same folds is not lower and
-    its Brier score not worse; otherwise it stays `challenger` and the command says why.
+    `champion` moves only if the new version's event-level AUC on the same folds is not lower;
+    otherwise it stays `challenger` and the command says why.
     """
 
     def body() -> None:
@@ -407,9 +409,10 @@ def retrain(reference_dir: ReferenceDirOption = None) -> None:
 
 @app.command()
 def backtest(reference_dir: ReferenceDirOption = None) -> None:
-    """Rolling-origin backtest against the EU-style index and a logistic regression.
+    """Decision-level validation: each held-out decision scored 6 months ahead among all flows,
+    against simple baselines, with event-bootstrap intervals.
 
-    Logs an MLflow parent run with a child run per origin and prints the table.
+    Logs an MLflow parent run with a child run per fold and prints the tables.
     """
 
     def body() -> None:

@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from riskengine.reference.loader import TableSummary
+from riskengine.schemas import SOURCING_ALIASES, resolve_columns
 
 TOP_RISKS = 5
 
@@ -41,13 +42,21 @@ def print_top_risks(scored: pl.DataFrame, limit: int = TOP_RISKS) -> None:
     )
     if top.is_empty():
         return
+    # The supplier column under whatever header the input used (NAME1, "Supplier Name", ...),
+    # found the way the input was read.
+    supplier_column = resolve_columns(
+        top.columns,
+        source="scores",
+        aliases={"supplier": SOURCING_ALIASES["supplier"]},
+        required=(),
+    ).get("supplier")
     table = Table(title=f"Top {top.height} risks", show_lines=False)
     for column in ("material", "supplier", "country", "buyer", "score", "band", "first driver"):
         table.add_column(column, overflow="fold")
     for row in top.iter_rows(named=True):
         table.add_row(
             row["material_id"],
-            str(row.get("supplier") or row.get("supplier_name") or ""),
+            str(row[supplier_column] or "") if supplier_column else "",
             row["supplier_country_iso3"],
             row["buyer_country_iso3"] or "",
             f"{row['risk_score']:.3f}",

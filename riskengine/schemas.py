@@ -29,7 +29,8 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     "buyer_country": ("buyer_country", "destination_country", "plant_country"),
     "buyer": ("buyer", "buyer_name", "customer", "purchaser"),
     "share": ("share", "supply_share", "quota_share"),
-    "annual_volume": ("annual_volume", "volume", "annual_quantity"),
+    # No volume column is listed: nothing reads one yet, so `volume` and `annual_quantity`
+    # side by side are kept as input columns instead of being refused as two names for one.
     # SAP source lists (EORD) call the validity period VDATU to BDATU.
     "valid_from": ("valid_from", "vdatu", "valid_since", "effective_from"),
     "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),

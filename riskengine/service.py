@@ -324,6 +324,7 @@ class BomOutcome:
     lines: pl.DataFrame
     problems: tuple
     model_version: str
+    notes: tuple[str, ...] = ()
 
 
 def score_bom_file(
@@ -349,7 +350,7 @@ def score_bom_file(
     from riskengine.scoring import score_pairs
 
     stage = on_stage or (lambda name: None)
-    check_as_of(as_of)
+    date_notes = check_as_of(as_of)
     stage(f"reading {bom_path} and {sourcing_path}")
     bom = (read_options or ReadOptions()).read(bom_path)
     prepared = _prepare(sourcing_path, read_options, buyer_country, buyer_name, as_of)
@@ -367,7 +368,9 @@ def score_bom_file(
     if lines_path is not None:
         write_table(result.lines, lines_path)
     write_table(products, output_path, output_format)
-    return BomOutcome(products, result.lines, result.problems, model.version)
+    return BomOutcome(
+        products, result.lines, result.problems, model.version, date_notes + prepared.notes
+    )
 
 
 SCORE_NUMBER_COLUMNS = ("risk_score", "model_score")

@@ -526,3 +526,45 @@ def test_the_order_of_bom_rows_does_not_change_the_result(
         rel_tol=1e-12,
     )
     assert sorted(map(repr, first.problems)) == sorted(map(repr, second.problems))
+
+
+@pytest.mark.parametrize(("first", "second"), [("80%", "20%"), ("80", "20"), ("0.8", "0.2")])
+def test_shares_are_read_as_score_reads_them(first: str, second: str) -> None:
+    """Percent signs and bare percentages give the same shares as `score` (was 0.5 / 0.5)."""
+    rows: list[SourcingRow] = [
+        ("gallium_metal", "A", "CHN", 0.4, first, "scored"),
+        ("gallium_metal", "B", "DEU", 0.1, second, "scored"),
+    ]
+    result = score_bom(
+        bom_frame([("Pump", "Gallium metal", "1")]),
+        scored_sourcing(rows),
+        source="b",
+        strict=True,
+    )
+    assert result.problems == ()
+    shares = dict(result.lines.select("supplier", "share").iter_rows())
+    assert shares == pytest.approx({"A": 0.8, "B": 0.2})
+
+
+def test_score_bom_passes_on_the_notes_score_gives(trained_settings, tmp_path) -> None:
+    """Shares read as percentages and a future as-of date are said, as `score` says them."""
+    from datetime import date
+
+    from riskengine.service import score_bom_file
+
+    (tmp_path / "bom.csv").write_text("parent,component,quantity\nPump,Gallium metal,1\n")
+    (tmp_path / "sourcing.csv").write_text(
+        "material,supplier,supplier_country,share\ngallium metal,A,CN,80\ngallium metal,B,DE,20\n"
+    )
+    outcome = score_bom_file(
+        trained_settings,
+        bom_path=str(tmp_path / "bom.csv"),
+        sourcing_path=str(tmp_path / "sourcing.csv"),
+        output_path=str(tmp_path / "products.csv"),
+        as_of=date(2099, 1, 1),
+        buyer_country="JP",
+    )
+    notes = " ".join(outcome.notes)
+    assert "percent" in notes and "2099-01-01" in notes
+    shares = dict(outcome.lines.select("supplier", "share").iter_rows())
+    assert shares == pytest.approx({"A": 0.8, "B": 0.2})

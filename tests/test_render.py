@@ -7,6 +7,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from riskengine import render
@@ -67,3 +68,25 @@ def test_features_file_announces_as_many_stages_as_its_bar_counts(
         on_stage=stages.append,
     )
     assert len(stages) == FEATURES_STAGES
+
+
+@pytest.mark.parametrize("header", ["NAME1", "Supplier Name", "supplier"])
+def test_the_top_risks_table_shows_the_supplier_under_any_accepted_header(
+    header: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from riskengine.render import print_top_risks
+
+    scored = pl.DataFrame(
+        {
+            header: ["Baotou Example Co."],
+            "material_id": ["dysprosium_oxide"],
+            "supplier_country_iso3": ["CHN"],
+            "buyer_country_iso3": ["JPN"],
+            "risk_score": [0.6],
+            "risk_band": ["high"],
+            "drivers": ["Dysprosium oxide exports from China need an export licence"],
+            "status": ["scored"],
+        }
+    )
+    print_top_risks(scored)
+    assert "Baotou Example Co." in capsys.readouterr().err

@@ -125,3 +125,11 @@ def test_secondary_validity_names_give_way_to_the_primary_ones() -> None:
     columns = ["material", "supplier", "country", "valid_from", "effective_from", "BDATU"]
     mapping = resolve_columns(columns, source="s.csv")
     assert (mapping["valid_from"], mapping["valid_to"]) == ("valid_from", "BDATU")
+
+
+def test_volume_and_annual_quantity_side_by_side_are_kept_as_input_columns() -> None:
+    """Nothing reads a volume column, so two of them are no reason to refuse a file."""
+    mapping = resolve_columns(
+        ["material", "supplier", "supplier_country", "volume", "annual_quantity"], source="in"
+    )
+    assert set(mapping) == {"material", "supplier", "supplier_country"}

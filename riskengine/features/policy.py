@@ -325,20 +325,12 @@ def buyer_country_targeted_measures_in_force(
     return _count(spine, counts, "buyer_country", "buyer_country_targeted_measures_in_force")
 
 
-@feature(
-    family="policy",
-    description="The supplier country bans exports of the unprocessed form (ore, concentrate) of "
-    "the material's commodity: a push to process at home that reaches processed stages too",
-    sources=("policy_events",),
-    dtype=pl.Boolean,
-)
-def unprocessed_export_ban_in_force(
-    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
-) -> pl.LazyFrame:
+def _ore_of() -> pl.DataFrame:
+    """Each catalog material with the ore or concentrate materials of its commodity lineage."""
     from riskengine.catalog import load_catalog
 
     catalog = load_catalog()
-    ore_of = pl.DataFrame(
+    return pl.DataFrame(
         [
             {"material_id": material_id, "ore_material_id": ore_id}
             for material_id in catalog.material_ids
@@ -349,6 +341,10 @@ def unprocessed_export_ban_in_force(
         ],
         schema={"material_id": pl.String, "ore_material_id": pl.String},
     )
+
+
+def _banned_ores(policy_events: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+    """(ore material, banning country) for every export ban to all destinations in force."""
     bans = policy_events.filter(
         (pl.col("measure") == "export_ban")
         & (pl.col("scope") == "flow")
@@ -356,18 +352,32 @@ def unprocessed_export_ban_in_force(
         & (pl.col("effective") <= as_of)
         & (pl.col("ended").is_null() | (pl.col("ended") > as_of))
     )
-    banned_ores = (
+    return (
         event_material_coverage(bans)
-        .join(
-            bans.select("event_id", pl.col("country_iso3").alias("supplier_country")), on="event_id"
-        )
-        .select(pl.col("material_id").alias("ore_material_id"), "supplier_country")
+        .join(bans.select("event_id", pl.col("country_iso3").alias("banning")), on="event_id")
+        .select(pl.col("material_id").alias("ore_material_id"), "banning")
         .unique()
     )
+
+
+@feature(
+    family="policy",
+    description="The supplier country bans exports of the unprocessed form (ore, concentrate) of "
+    "the material's commodity: a push to process at home that reaches processed stages too",
+    sources=("policy_events",),
+    dtype=pl.Boolean,
+)
+def unprocessed_export_ban_in_force(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
     hits = (
         spine.select(PAIR_KEY, "material_id", "supplier_country")
-        .join(ore_of.lazy(), on="material_id")
-        .join(banned_ores, on=["ore_material_id", "supplier_country"])
+        .join(_ore_of().lazy(), on="material_id")
+        .join(
+            _banned_ores(policy_events, as_of=as_of),
+            left_on=["ore_material_id", "supplier_country"],
+            right_on=["ore_material_id", "banning"],
+        )
         .select(PAIR_KEY)
         .unique()
         .with_columns(pl.lit(True).alias("hit"))
@@ -376,6 +386,35 @@ def unprocessed_export_ban_in_force(
         spine.select(PAIR_KEY)
         .join(hits, on=PAIR_KEY, how="left")
         .select(PAIR_KEY, pl.col("hit").fill_null(False).alias("unprocessed_export_ban_in_force"))
+    )
+
+
+@feature(
+    family="policy",
+    description="Other countries that ban exports of the unprocessed form of the material's "
+    "commodity, in force: resource nationalism spreads among producers of one commodity "
+    "(Indonesia nickel 2020, Zimbabwe and Namibia lithium 2022-23, Malaysia rare earths 2024)",
+    sources=("policy_events",),
+    dtype=pl.Int32,
+)
+def peer_unprocessed_bans_in_force(
+    spine: pl.LazyFrame, policy_events: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
+    counts = (
+        spine.select(PAIR_KEY, "material_id", "supplier_country")
+        .join(_ore_of().lazy(), on="material_id")
+        .join(_banned_ores(policy_events, as_of=as_of), on="ore_material_id")
+        .filter(pl.col("banning") != pl.col("supplier_country"))
+        .group_by(PAIR_KEY)
+        .agg(pl.col("banning").n_unique().alias("count"))
+    )
+    return (
+        spine.select(PAIR_KEY)
+        .join(counts, on=PAIR_KEY, how="left")
+        .select(
+            PAIR_KEY,
+            pl.col("count").fill_null(0).cast(pl.Int32).alias("peer_unprocessed_bans_in_force"),
+        )
     )
 
 

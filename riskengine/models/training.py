@@ -1,24 +1,15 @@
 """Model factory, time-based split, fit, calibration and held-out evaluation.
 
-The model is gradient boosting with monotonic constraints where the direction is known, fitted
-on one period and calibrated (sigmoid) on a later, held-out window. Imports scikit-learn; only
-the commands that train or score import this module.
+The public-events model is validated and refitted by :mod:`riskengine.models.validation`; this
+module holds the booster factory and configuration it uses, and the time-split training with a
+calibration window that a team's own delivery history trains with
+(:mod:`riskengine.models.history`). Imports scikit-learn; only the commands that train or score
+import it.
 
-Choices, each measured with the rolling-origin backtest (origins 2015-2024, pooled; see
-:mod:`riskengine.models.validation`):
-
-- monotonic constraints: without them pooled PR-AUC falls from 0.082 to 0.011;
-- a 24-month calibration window instead of 12: the yearly base rate swings from 0.07% to 2%,
-  and one year's rate made a poor map for the next (pooled PR-AUC 0.025 with 12 months);
-- class imbalance (0.1-5% positives): the booster fits the raw rates, the sigmoid maps scores
-  to probabilities on the held-out window, and the model is judged on PR-AUC and precision at
-  the top 5%, never accuracy. Reweighting the classes (``class_weight="balanced"`` or
-  ``"sqrt"``) is available, with weights computed from the fitting rows alone so no later base
-  rate leaks in, but it lowered pooled PR-AUC (0.059-0.060 against 0.082) and worsened the
-  Brier score (0.0063 against 0.0061), so it is off by default.
-
-These were chosen on the same folds the backtest reports, so its figures are slightly
-optimistic; only a handful of settings were compared.
+Monotonic constraints (:data:`MONOTONIC_INCREASING`) encode directions known in advance: more
+concentration, weaker governance, more or more severe restrictions in force, announced or aimed
+at the buyer never lower the risk. Class imbalance (0.1-5% positives) is left to calibration;
+the model is judged on ranking decisions, never accuracy.
 """
 
 from __future__ import annotations
@@ -67,6 +58,7 @@ MONOTONIC_INCREASING = (
     "material_hhi_wgi",
     "material_measures_in_force",
     "material_new_restrictions_24m",
+    "peer_unprocessed_bans_in_force",
     "supplier_country_governance",
     "supplier_country_measures_in_force",
     "supplier_country_new_restrictions_12m",

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -62,11 +62,41 @@ CALIBRATION_BOOTSTRAP = 200
 MEASURES_WINDOW_MONTHS = 60
 ECE_BINS = 10
 RANDOM_SEED = 0
-# Candidate settings for the nested choice: shallow and strongly regularised to deeper.
-CANDIDATE_CONFIGS: tuple[ModelConfig, ...] = (
-    ModelConfig(max_leaf_nodes=7, max_iter=100, learning_rate=0.1, l2_regularization=1.0),
-    ModelConfig(max_leaf_nodes=15, max_iter=150, learning_rate=0.1, l2_regularization=1.0),
-    ModelConfig(max_leaf_nodes=7, max_iter=200, learning_rate=0.05, l2_regularization=10.0),
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One setting of the nested choice: a booster configuration and the features it leaves
+    out (the choice of features is made inside the folds like that of the settings)."""
+
+    config: ModelConfig
+    without: tuple[str, ...] = ()
+
+    def features(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(name for name in names if name not in self.without)
+
+    def fingerprint(self) -> str:
+        return f"{self.config.fingerprint()}-{'+'.join(self.without)}"
+
+
+SHALLOW = ModelConfig(max_leaf_nodes=7, max_iter=100, learning_rate=0.1, l2_regularization=1.0)
+DEEPER = ModelConfig(max_leaf_nodes=15, max_iter=150, learning_rate=0.1, l2_regularization=1.0)
+SLOW = ModelConfig(max_leaf_nodes=7, max_iter=200, learning_rate=0.05, l2_regularization=10.0)
+CONCENTRATION_FEATURES = (
+    "material_hhi",
+    "top_producer_share",
+    "material_hhi_wgi",
+    "supplier_country_share",
+    "supplier_country_governance",
+)
+# Shallow and strongly regularised to deeper, and two feature choices: without the peer-ban
+# indicator, and without production concentration (whose editions are sparse before 2022).
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate(SHALLOW),
+    Candidate(DEEPER),
+    Candidate(SLOW),
+    Candidate(SHALLOW, without=("peer_unprocessed_bans_in_force",)),
+    Candidate(SLOW, without=CONCENTRATION_FEATURES),
 )
 BASELINES = ("china", "measures_5y", "eu_index", "logistic")
 HEURISTICS = ("china", "measures_5y", "eu_index")
@@ -80,7 +110,7 @@ class ValidationPlan:
     warmup_years: int = 2
     lead_months: int = LEAD_MONTHS
     bootstrap: int = BOOTSTRAP_SAMPLES
-    candidates: tuple[ModelConfig, ...] = CANDIDATE_CONFIGS
+    candidates: tuple[Candidate, ...] = CANDIDATES
     seed: int = RANDOM_SEED
 
 
@@ -347,6 +377,8 @@ class FoldModel:
     model: Any
     logistic: Any
     feature_names: tuple[str, ...]
+    logistic_features: tuple[str, ...]
+    without: tuple[str, ...] = ()
 
 
 def _decision_auc(
@@ -372,8 +404,8 @@ def choose_config(
     decisions: pl.DataFrame,
     feature_names: tuple[str, ...],
     origin: date,
-    candidates: tuple[ModelConfig, ...],
-) -> tuple[ModelConfig, dict[str, float]]:
+    candidates: tuple[Candidate, ...],
+) -> tuple[Candidate, dict[str, float]]:
     """The candidate with the best decision-level AUC one year before ``origin`` (nested).
 
     Each candidate is fitted on rows whose labels closed 12 months before the inner origin and
@@ -394,14 +426,15 @@ def choose_config(
     universe = panel.filter(pl.col("as_of").is_in(dates))
     names = learnable_features(fit_rows, feature_names)
     best, best_score = candidates[0], -1.0
-    for position, config in enumerate(candidates):
-        model = fit_hazard(fit_rows, names, config)
-        scored = universe.with_columns(pl.Series("raw", raw_scores(model, universe, names)))
+    for position, candidate in enumerate(candidates):
+        chosen = candidate.features(names)
+        model = fit_hazard(fit_rows, chosen, candidate.config)
+        scored = universe.with_columns(pl.Series("raw", raw_scores(model, universe, chosen)))
         by_date = {day: part for (day,), part in scored.partition_by("as_of", as_dict=True).items()}
         auc = float(np.nanmean(_decision_auc(by_date, inner, "raw")))
         scores[f"candidate_{position}"] = auc
         if auc > best_score:
-            best, best_score = config, auc
+            best, best_score = candidate, auc
     return best, scores
 
 
@@ -423,7 +456,7 @@ def _score_rows(
 ) -> pl.DataFrame:
     raw = raw_scores(fold.model, rows, fold.feature_names)
     hazard = calibration.apply(raw)
-    logistic = fold.logistic.predict_proba(feature_matrix(rows, fold.feature_names))[:, 1]
+    logistic = fold.logistic.predict_proba(feature_matrix(rows, fold.logistic_features))[:, 1]
     with_state = rows.with_columns(restriction_state(rows.columns)).with_columns(
         state_score(pl.col("restriction_state"))
     )
@@ -482,15 +515,18 @@ def validate(
         fit_rows = panel.filter(pl.col("as_of") <= months_before(origin, 12))
         if fit_rows.is_empty() or fit_rows["label"].n_unique() < 2:
             continue
-        names = learnable_features(fit_rows, feature_names)
-        config, _ = choose_config(panel, decisions, names, origin, plan.candidates)
+        learnable = learnable_features(fit_rows, feature_names)
+        candidate, _ = choose_config(panel, decisions, learnable, origin, plan.candidates)
+        names = candidate.features(learnable)
         fold = FoldModel(
             year=year,
             origin=origin,
-            config=config,
-            model=fit_hazard(fit_rows, names, config),
-            logistic=fit_logistic(fit_rows, names),
+            config=candidate.config,
+            model=fit_hazard(fit_rows, names, candidate.config),
+            logistic=fit_logistic(fit_rows, learnable),
             feature_names=names,
+            logistic_features=learnable,
+            without=candidate.without,
         )
         folds.append(fold)
         held = panel.filter(pl.col("as_of").dt.year() == year)
@@ -725,9 +761,10 @@ def fit_final(
     out-of-fold scores (with event-bootstrap replicates); cut the bands on their universe."""
     plan = plan or ValidationPlan()
     origin = months_before(panel["as_of"].max(), -1)
-    names = learnable_features(panel, feature_names)
-    config, selection = choose_config(panel, decisions, names, origin, plan.candidates)
-    model = fit_hazard(panel, names, config)
+    learnable = learnable_features(panel, feature_names)
+    candidate, selection = choose_config(panel, decisions, learnable, origin, plan.candidates)
+    names = candidate.features(learnable)
+    model = fit_hazard(panel, names, candidate.config)
     calibration = fit_calibration(
         oof["raw"].to_numpy(), oof["label"].to_numpy(), oof["label_events"], seed=plan.seed
     )
@@ -739,5 +776,5 @@ def fit_final(
         ).alias("risk_score")
     )["risk_score"].to_numpy()
     return FinalModel(
-        model, replace(config), names, calibration, coverage_cutoffs(scores), selection
+        model, candidate.config, names, calibration, coverage_cutoffs(scores), selection
     )

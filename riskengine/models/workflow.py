@@ -1,30 +1,19 @@
 """Service functions behind ``train``, ``retrain``, ``backtest``, ``labels summary`` and
 ``model list|promote|rollback``.
 
-Each builds what it needs, calls the pure pieces (panel, training, backtest) and records the
+Each builds what it needs, calls the pure pieces (panel, validation, training) and records the
 result through :mod:`riskengine.models.tracking`; none reads or writes user files.
 
-Gated retraining (:func:`retrain`) compares training *procedures* on the same folds. A fitted
-champion cannot be scored on the backtest's folds without having seen most of them, so "the
-champion's PR-AUC on the same folds" is the backtest of the champion's recorded configuration
-and feature list on the current panel:
-
-1. when the champion's own backtest was run on exactly these folds (same panel, origins and
-   horizon: the ``backtest_folds`` tag matches), its logged metrics are used;
-2. otherwise, when its configuration and feature list equal the candidate's, its backtest on
-   these folds *is* the candidate's (training is deterministic), so no second run is needed:
-   new reference data with an unchanged procedure ties, and the model fitted on the newer data
-   is promoted;
-3. otherwise the champion's configuration is backtested on these folds now; a champion whose
-   configuration was not recorded, or whose features no longer exist, is never replaced
-   automatically.
-
-The candidate becomes ``champion`` when its pooled PR-AUC is at least the champion's and its
-Brier score is not worse; otherwise it is registered as ``challenger`` and the message says
-why. A champion trained on a team's own history is never replaced by a public-events model
-automatically. A candidate trained on the same panel with the same procedure as the champion changes
-nothing, so it never moves ``champion`` (retraining on unchanged data is deterministic: its
-backtest equals the champion's, figure for figure).
+Public-events training validates the procedure decision by decision
+(:mod:`riskengine.models.validation`), then refits on all labelled rows. Gated retraining
+(:func:`retrain`) compares procedures on the same folds: the champion's event-level AUC is its
+recorded figure when it was validated on the same panel, else its feature list is validated on
+the current panel now; a champion whose configuration was not recorded, or whose features no
+longer exist, is never replaced automatically. The candidate becomes ``champion`` when its
+event-level AUC is at least the champion's; otherwise it is registered as ``challenger`` and the
+message says why. A champion trained on a team's own history is never replaced by a
+public-events model automatically, and a candidate trained on the same panel with the same
+procedure changes nothing (training is deterministic).
 """
 
 from __future__ import annotations
@@ -162,7 +151,7 @@ def _plan_fingerprint(plan: Any, feature_names: tuple[str, ...]) -> str:
     """What defines a public-events training procedure: the candidates, the folds, the features."""
     text = "|".join(
         [
-            ",".join(config.fingerprint() for config in plan.candidates),
+            ",".join(candidate.fingerprint() for candidate in plan.candidates),
             f"{plan.first_year}:{plan.warmup_years}:{plan.lead_months}:{plan.bootstrap}",
             ",".join(feature_names),
         ]
@@ -247,10 +236,10 @@ class _Validated:
 
 
 def _plan(plan: Any, config: Any) -> Any:
-    from riskengine.models.validation import ValidationPlan
+    from riskengine.models.validation import Candidate, ValidationPlan
 
     plan = plan or ValidationPlan()
-    return replace(plan, candidates=(config,)) if config is not None else plan
+    return replace(plan, candidates=(Candidate(config),)) if config is not None else plan
 
 
 def _validated(
@@ -643,6 +632,7 @@ def _log_validation(settings: Settings, validated: _Validated, role: str) -> str
                 "origin": fold.origin.isoformat(),
                 "fit_end": f"{fold.year - 1}-01-01",
                 **{f"model_{name}": value for name, value in fold.config.as_params().items()},
+                "features_left_out": ",".join(fold.without) or "none",
             },
             "metrics": {},
         }

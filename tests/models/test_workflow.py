@@ -17,7 +17,7 @@ from riskengine.config import Settings, load_settings
 from riskengine.errors import ModelNotFoundError
 from riskengine.models import tracking
 from riskengine.models.training import ModelConfig
-from riskengine.models.validation import ValidationPlan
+from riskengine.models.validation import Candidate, ValidationPlan
 from riskengine.models.workflow import (
     PanelOptions,
     backtest,
@@ -30,7 +30,9 @@ from riskengine.models.workflow import (
 TODAY = date(2026, 3, 1)
 OPTIONS = PanelOptions(buyer_countries=("JPN",), start=date(2018, 1, 1))
 CONFIG = ModelConfig(max_iter=20)
-PLAN = ValidationPlan(first_year=2021, warmup_years=1, bootstrap=200, candidates=(CONFIG,))
+PLAN = ValidationPlan(
+    first_year=2021, warmup_years=1, bootstrap=200, candidates=(Candidate(CONFIG),)
+)
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -51,7 +53,7 @@ def test_retraining_is_gated_on_the_same_folds_and_deterministic(tmp_path: Path)
     assert tracking.alias_version(settings, tracking.CHALLENGER_ALIAS) == "2"
 
     # Another procedure is judged against the champion's validation on the same panel.
-    other = replace(PLAN, candidates=(replace(CONFIG, max_iter=5),))
+    other = replace(PLAN, candidates=(Candidate(replace(CONFIG, max_iter=5)),))
     third = retrain(settings, today=TODAY, options=OPTIONS, plan=other)
     assert third.champion_metrics is not None
     assert third.champion_metrics["event_auc_6m"] == first.metrics["event_auc_6m"]
