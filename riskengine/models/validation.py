@@ -31,37 +31,34 @@ same nested choice picks at the last origin, and calibrated on all out-of-fold s
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
-from riskengine.bands import RISK_BANDS, coverage_cutoffs
+from riskengine.bands import RISK_BANDS, coverage_cutoffs, risk_band
 from riskengine.features.common import months_before
 from riskengine.features.export_controls import RESTRICTIVE
 from riskengine.models.calibration import Calibration, PlattMap
-from riskengine.models.matrix import feature_matrix
-from riskengine.models.training import ModelConfig, learnable_features, make_classifier
-from riskengine.restriction_state import (
-    STATE_BAND_FLOORS,
-    STATE_SCORES,
-    combine,
-    restriction_state,
-    state_score,
+from riskengine.models.hazard import (
+    RANDOM_SEED,
+    fit_calibration,
+    fit_hazard,
+    fit_logistic,
+    fit_platt,
+    raw_scores,
 )
+from riskengine.models.matrix import feature_matrix
+from riskengine.models.training import ModelConfig, learnable_features
+from riskengine.restriction_state import STATE_BAND_FLOORS, combine, state_score, with_state
 
 LEAD_MONTHS = 6
 BOOTSTRAP_SAMPLES = 2000
-CALIBRATION_BOOTSTRAP = 200
 MEASURES_WINDOW_MONTHS = 60
 ECE_BINS = 10
-RANDOM_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -112,149 +109,6 @@ class ValidationPlan:
     bootstrap: int = BOOTSTRAP_SAMPLES
     candidates: tuple[Candidate, ...] = CANDIDATES
     seed: int = RANDOM_SEED
-
-
-# -- decision weights and fitting --------------------------------------------------------------
-
-
-def decision_weights(rows: pl.DataFrame) -> np.ndarray:
-    """Weights under which each decision's positive rows sum to the same total.
-
-    Negative rows weigh 1. The positives' total weight equals their count, shared equally
-    between the decisions behind them, so a measure tagged on 20 materials counts once.
-    """
-    labels = rows["label"].to_numpy()
-    positives = int(labels.sum())
-    if positives == 0:
-        return np.ones(rows.height)
-    exploded = (
-        rows.select(pl.int_range(pl.len()).alias("row"), "label_events")
-        .filter(pl.col("label_events").is_not_null())
-        .with_columns(pl.col("label_events").str.split(";"))
-        .explode("label_events")
-    )
-    per_event = exploded.group_by("label_events").agg(pl.len().alias("rows"))
-    share = positives / per_event.height
-    row_weights = (
-        exploded.join(per_event, on="label_events")
-        .group_by("row")
-        .agg((share / pl.col("rows")).sum().alias("weight"))
-    )
-    weights = np.ones(rows.height)
-    weights[row_weights["row"].to_numpy()] = row_weights["weight"].to_numpy()
-    return weights
-
-
-def _compressed(
-    rows: pl.DataFrame, feature_names: tuple[str, ...], weights: np.ndarray
-) -> tuple[Any, np.ndarray, np.ndarray]:
-    """Distinct (features, label) rows with summed weights: the same loss, far fewer rows."""
-    distinct = (
-        rows.select(*(pl.col(name).cast(pl.Float64) for name in feature_names), "label")
-        .with_columns(pl.Series("weight", weights))
-        .group_by([*feature_names, "label"], maintain_order=True)
-        .agg(pl.col("weight").sum())
-    )
-    return (
-        feature_matrix(distinct, feature_names),
-        distinct["label"].to_numpy().astype(np.int64),
-        distinct["weight"].to_numpy(),
-    )
-
-
-def fit_hazard(
-    rows: pl.DataFrame, feature_names: tuple[str, ...], config: ModelConfig
-) -> HistGradientBoostingClassifier:
-    """Boosting on decision-weighted rows: the learnt hazard, before calibration."""
-    matrix, labels, weights = _compressed(rows, feature_names, decision_weights(rows))
-    model = make_classifier(feature_names, config.for_rows(len(labels)))
-    model.fit(matrix, labels, sample_weight=weights)
-    return model
-
-
-def fit_logistic(rows: pl.DataFrame, feature_names: tuple[str, ...]) -> Any:
-    """The logistic baseline on the same decision-weighted rows."""
-    from riskengine.models.training import make_logistic
-
-    matrix, labels, weights = _compressed(rows, feature_names, decision_weights(rows))
-    model = make_logistic()
-    model.fit(
-        matrix,
-        labels,
-        standardscaler__sample_weight=weights,
-        logisticregression__sample_weight=weights,
-    )
-    return model
-
-
-def raw_scores(model: Any, rows: pl.DataFrame, feature_names: tuple[str, ...]) -> np.ndarray:
-    """The model's uncalibrated probability, computed once per distinct feature vector."""
-    distinct = rows.select(feature_names).unique(maintain_order=True)
-    probability = model.predict_proba(feature_matrix(distinct, feature_names))[:, 1]
-    lookup = distinct.with_columns(pl.Series("raw", probability))
-    return (
-        rows.select(feature_names)
-        .join(lookup, on=list(feature_names), how="left", nulls_equal=True, maintain_order="left")[
-            "raw"
-        ]
-        .to_numpy()
-    )
-
-
-def fit_platt(raw: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> PlattMap:
-    """A Platt map from raw scores to probabilities (almost no regularisation)."""
-    clipped = np.clip(raw, 1e-9, 1 - 1e-9)
-    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
-    if labels.min() == labels.max():
-        rate = float(labels.mean())
-        return PlattMap(0.0, math.log(max(rate, 1e-6) / max(1 - rate, 1e-6)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LogisticRegression(C=1e6, max_iter=1000).fit(logit, labels, sample_weight=weights)
-    return PlattMap(float(model.coef_[0, 0]), float(model.intercept_[0]))
-
-
-def fit_calibration(
-    raw: np.ndarray,
-    labels: np.ndarray,
-    label_events: pl.Series,
-    *,
-    replicates: int = CALIBRATION_BOOTSTRAP,
-    seed: int = RANDOM_SEED,
-) -> Calibration:
-    """A Platt map on out-of-fold scores, and replicates refitted on event-bootstrap samples.
-
-    A replicate redraws the decisions with replacement: a positive row weighs as many times as
-    its decisions were drawn (its decisions' mean draw count), negatives stay at 1. Rows are
-    first collapsed to distinct (score, label, decisions) so the refits stay cheap.
-    """
-    frame = (
-        pl.DataFrame({"raw": raw, "label": labels, "events": label_events})
-        .group_by("raw", "label", "events")
-        .len("count")
-    )
-    point = fit_platt(frame["raw"].to_numpy(), frame["label"].to_numpy(), frame["count"].to_numpy())
-    events = frame["events"].drop_nulls().str.split(";").explode().unique().sort().to_list()
-    if not events or replicates == 0:
-        return Calibration(point)
-    event_lists = frame["events"].str.split(";").to_list()
-    index = {event: position for position, event in enumerate(events)}
-    generator = np.random.default_rng(seed)
-    fits = []
-    for _ in range(replicates):
-        draws = np.bincount(generator.integers(0, len(events), len(events)), minlength=len(events))
-        multiplier = np.array(
-            [
-                1.0 if ids is None else float(np.mean([draws[index[event]] for event in ids]))
-                for ids in event_lists
-            ]
-        )
-        weights = frame["count"].to_numpy() * multiplier
-        keep = weights > 0
-        fits.append(
-            fit_platt(frame["raw"].to_numpy()[keep], frame["label"].to_numpy()[keep], weights[keep])
-        )
-    return Calibration(point, fits)
 
 
 # -- decisions and their flows ----------------------------------------------------------------
@@ -457,10 +311,7 @@ def _score_rows(
     raw = raw_scores(fold.model, rows, fold.feature_names)
     hazard = calibration.apply(raw)
     logistic = fold.logistic.predict_proba(feature_matrix(rows, fold.logistic_features))[:, 1]
-    with_state = rows.with_columns(restriction_state(rows.columns)).with_columns(
-        state_score(pl.col("restriction_state"))
-    )
-    return with_state.select(
+    return with_state(rows).select(
         "pair_id",
         "as_of",
         "supplier_country",
@@ -481,8 +332,6 @@ def _score_rows(
 
 
 def _bands(scores: pl.DataFrame, cutoffs: dict[str, float]) -> pl.Series:
-    from riskengine.bands import risk_band
-
     floor = pl.col("restriction_state").replace_strict(STATE_BAND_FLOORS, return_dtype=pl.String)
     return scores.select(risk_band(pl.col("risk_score"), cutoffs, floor).alias("risk_band"))[
         "risk_band"
@@ -770,10 +619,7 @@ def fit_final(
     )
     hazard = calibration.point.apply(oof["raw"].to_numpy())
     scores = oof.select(
-        combine(
-            pl.col("restriction_state").replace_strict(STATE_SCORES, return_dtype=pl.Float64),
-            pl.Series(hazard),
-        ).alias("risk_score")
+        combine(state_score(pl.col("restriction_state")), pl.Series(hazard)).alias("risk_score")
     )["risk_score"].to_numpy()
     return FinalModel(
         model, candidate.config, names, calibration, coverage_cutoffs(scores), selection

@@ -1,4 +1,4 @@
-"""Decision-level validation pieces: weights, percentiles, intervals, calibration."""
+"""Decision-level validation pieces: scoring dates, percentiles, intervals, calibration error."""
 
 from __future__ import annotations
 
@@ -8,35 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from riskengine.models.calibration import Calibration, PlattMap
 from riskengine.models.validation import (
     bootstrap_interval,
-    decision_weights,
     expected_calibration_error,
-    fit_calibration,
     flow_percentiles,
     held_out_decisions,
 )
-
-
-def test_each_decision_weighs_the_same_however_many_rows_it_covers() -> None:
-    rows = pl.DataFrame(
-        {
-            "label": [1, 1, 1, 1, 0, 0],
-            "label_events": ["E1", "E1", "E1", "E2", None, None],
-        }
-    )
-    weights = decision_weights(rows)
-    assert weights[:3].sum() == pytest.approx(weights[3])
-    assert weights[:4].sum() == pytest.approx(4.0)
-    assert list(weights[4:]) == [1.0, 1.0]
-
-
-def test_a_row_of_two_decisions_carries_a_share_of_each() -> None:
-    rows = pl.DataFrame({"label": [1, 1], "label_events": ["E1;E2", "E2"]})
-    weights = decision_weights(rows)
-    # E1 has one row (share 1), E2 two rows (share 1/2 each).
-    assert list(weights) == pytest.approx([1.5, 0.5])
 
 
 def test_percentiles_and_auc_count_ties_half() -> None:
@@ -59,20 +36,6 @@ def test_calibration_error_is_zero_when_predictions_match_rates() -> None:
     labels = np.array([0, 0, 0, 1] * 25)
     assert expected_calibration_error(labels, np.full(100, 0.25), bins=1) == pytest.approx(0)
     assert expected_calibration_error(labels, np.full(100, 0.75), bins=1) == pytest.approx(0.5)
-
-
-def test_the_interval_contains_the_point_and_replicates_widen_it() -> None:
-    raw = np.linspace(0.01, 0.5, 200)
-    labels = (np.random.default_rng(0).random(200) < raw).astype(int)
-    events = pl.Series([f"E{i % 7}" if label else None for i, label in enumerate(labels)])
-    calibration = fit_calibration(raw, labels, events, replicates=50)
-    low, high = calibration.interval(raw)
-    point = calibration.point.apply(raw)
-    assert np.all(low <= point) and np.all(point <= high)
-    assert np.any(high - low > 0)
-    restored = Calibration.from_dict(calibration.to_dict())
-    assert np.allclose(restored.point.apply(raw), point)
-    assert Calibration(PlattMap(1.0, 0.0)).interval(raw)[0] == pytest.approx(raw)
 
 
 def test_a_decision_is_scored_on_the_first_of_a_month_at_least_six_months_before() -> None:
