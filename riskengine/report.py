@@ -535,6 +535,8 @@ def _top_pairs_section(scores: pl.DataFrame) -> str:
                 (_escape(_country_label(row["supplier_country_iso3"])), ""),
                 (_escape(_country_label(row["buyer_country_iso3"])), ""),
                 (_escape(_percent(row["risk_score"])), "number"),
+                (_escape(_interval(row)), "number"),
+                (_escape(str(row.get("restriction_state") or "")).replace("_", " "), ""),
                 (_band_html(row["risk_band"]), ""),
                 (drivers_html, ""),
                 (str(row["input_row"]), "number"),
@@ -548,6 +550,8 @@ def _top_pairs_section(scores: pl.DataFrame) -> str:
             "Supplier country",
             "Buyer country",
             "Risk score",
+            "95% interval",
+            "Restriction in force",
             "Band",
             "Drivers",
             "Input row",
@@ -558,8 +562,9 @@ def _top_pairs_section(scores: pl.DataFrame) -> str:
     return (
         heading
         + f'<p class="note">The {top.height} riskiest of {scored:,} scored pairs. A score of '
-        "100% means a hard rule applies (a listing of the buyer or a ban in force); the driver "
-        "says which.</p>" + table + "</section>"
+        "100% means a hard rule applies (a listing or a ban in force); the driver says which. "
+        "The restriction in force is the state part of the score; the interval comes from the "
+        "event bootstrap of the model's calibration.</p>" + table + "</section>"
     )
 
 
@@ -929,6 +934,14 @@ def _country_label(iso3: str | None) -> str:
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
+
+
+def _interval(row: dict[str, Any]) -> str:
+    """``low-high`` of a scored row, or empty for scores written before intervals existed."""
+    low, high = row.get("risk_score_low"), row.get("risk_score_high")
+    if low is None or high is None:
+        return ""
+    return f"{_percent(low)}-{_percent(high)}"
 
 
 def _metric(value: float | None) -> str:

@@ -373,7 +373,13 @@ def score_bom_file(
     )
 
 
-SCORE_NUMBER_COLUMNS = ("risk_score", "model_score")
+SCORE_NUMBER_COLUMNS = (
+    "risk_score",
+    "risk_score_low",
+    "risk_score_high",
+    "model_score",
+    "state_score",
+)
 BOM_NUMBER_COLUMNS = ("risk_score", "max_pair_risk", "exposure")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -381,3 +382,43 @@ def test_every_chart_draws_in_headless_chromium(full_report: str, tmp_path: Path
     assert result["charts_drawn"] == result["charts_expected"] == 3
     assert result["script_errors"] == []
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_model_card_shows_meaning_validation_bands_and_limits_and_rows_their_interval() -> None:
+    scores = make_scores().with_columns(
+        pl.col("risk_score").mul(0.8).alias("risk_score_low"),
+        pl.col("risk_score").mul(1.1).clip(upper_bound=1.0).alias("risk_score_high"),
+        pl.when(pl.col("supplier_country_iso3") == "CHN")
+        .then(pl.lit("licensing"))
+        .otherwise(pl.lit("none"))
+        .alias("restriction_state"),
+    )
+    card = dataclasses.replace(
+        MODEL_CARD,
+        validation=[
+            {
+                "score": "risk_score",
+                "event_auc_6m": 0.805,
+                "ci_low": 0.689,
+                "ci_high": 0.905,
+                "loeo_min": 0.795,
+                "loeo_max": 0.846,
+                "median_percentile": 0.94,
+            }
+        ],
+        bands=[
+            {
+                "risk_band": "high",
+                "coverage": 0.058,
+                "observed_new_measure_rate": 0.084,
+                "observed_restricted_rate": 1.0,
+            }
+        ],
+    )
+    page = render_report(scores, history=None, bom_products=None, model_card=card)
+    section = page.split('id="model-card"', 1)[1].split("</section>", 1)[0]
+    assert "probability that supply on the flow" in section
+    assert "Validation by decision" in section and "0.6890-0.9050" in section
+    assert "Bands out of sample" in section and "Known limits" in section
+    top = page.split('id="top-pairs"', 1)[1].split("</section>", 1)[0]
+    assert "49.6%-68.2%" in top and "licensing" in top
