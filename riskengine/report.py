@@ -93,21 +93,23 @@ BAND_COLOURS = {
     "high": "#f46d43",
     "critical": "#a50026",
 }
-# Colour stops of the charts. Bands themselves are alert tiers the model sets (each row's
-# risk_band is what counts); these stops only grade the colour.
-BAND_THRESHOLDS: tuple[tuple[float, str], ...] = tuple(
-    (DEFAULT_CUTOFFS[band], band) for band in ("critical", "high", "medium")
-)
-RISK_COLOURSCALE = [
-    [0.0, "#1a9850"],
-    *(
-        [threshold, colour]
-        for (threshold, _), colour in zip(
-            reversed(BAND_THRESHOLDS), ("#fee08b", "#fdae61", "#d73027"), strict=True
-        )
-    ),
-    [1.0, "#67001f"],
-]
+
+
+def band_thresholds(cutoffs: dict[str, float]) -> list[tuple[float, str]]:
+    """The model's band cut-offs, highest first (where the charts draw their band lines)."""
+    return [(cutoffs[band], band) for band in ("critical", "high", "medium")]
+
+
+def risk_colourscale(cutoffs: dict[str, float]) -> list[list[Any]]:
+    """Colour stops on the model's band cut-offs, so a cell's colour reads as its band."""
+    stops = zip(reversed(band_thresholds(cutoffs)), ("#fee08b", "#fdae61", "#d73027"), strict=True)
+    return [
+        [0.0, "#1a9850"],
+        *([threshold, colour] for (threshold, _), colour in stops),
+        [1.0, "#67001f"],
+    ]
+
+
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 PLOT_TEMPLATE = "plotly_white"
 PLOT_FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
@@ -166,6 +168,7 @@ class ModelCard:
     reference_fingerprint: str
     as_of: str
     trained_on: str
+    band_cutoffs: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CUTOFFS))
     validation: list[dict[str, Any]] = field(default_factory=list)
     bands: list[dict[str, Any]] = field(default_factory=list)
 
@@ -299,10 +302,10 @@ def render_report(
 
     body = [
         _header(scores, model_card, title),
-        _heatmap_section(scores),
+        _heatmap_section(scores, model_card.band_cutoffs),
         _top_pairs_section(scores),
-        _exposure_section(bom_products),
-        _history_section(history),
+        _exposure_section(bom_products, model_card.band_cutoffs),
+        _history_section(history, model_card.band_cutoffs),
         _model_card_section(model_card),
         _rejected_section(scores),
     ]
@@ -422,7 +425,7 @@ def _header(scores: pl.DataFrame, model_card: ModelCard, title: str) -> str:
     )
 
 
-def _heatmap_section(scores: pl.DataFrame) -> str:
+def _heatmap_section(scores: pl.DataFrame, cutoffs: dict[str, float]) -> str:
     heading = f'<section id="heatmap"><h2>{SECTION_HEADINGS["heatmap"]}</h2>'
     cells = (
         scores.filter(
@@ -465,7 +468,7 @@ def _heatmap_section(scores: pl.DataFrame) -> str:
         customdata=details,
         zmin=0.0,
         zmax=1.0,
-        colorscale=RISK_COLOURSCALE,
+        colorscale=risk_colourscale(cutoffs),
         xgap=2,
         ygap=2,
         hoverongaps=False,
@@ -476,8 +479,10 @@ def _heatmap_section(scores: pl.DataFrame) -> str:
         colorbar={
             "title": {"text": "highest<br>risk score"},
             # No tick at 0: it would overlap the 5% one on a short chart.
-            "tickvals": [threshold for threshold, _ in reversed(BAND_THRESHOLDS)] + [1.0],
-            "ticktext": [f"{threshold:.0%} {band}" for threshold, band in reversed(BAND_THRESHOLDS)]
+            "tickvals": [threshold for threshold, _ in reversed(band_thresholds(cutoffs))] + [1.0],
+            "ticktext": [
+                f"{threshold:.1%} {band}" for threshold, band in reversed(band_thresholds(cutoffs))
+            ]
             + ["100%"],
         },
     )
@@ -568,7 +573,7 @@ def _top_pairs_section(scores: pl.DataFrame) -> str:
     )
 
 
-def _exposure_section(bom_products: pl.DataFrame | None) -> str:
+def _exposure_section(bom_products: pl.DataFrame | None, cutoffs: dict[str, float]) -> str:
     heading = f'<section id="exposure"><h2>{SECTION_HEADINGS["exposure"]}</h2>'
     if bom_products is None:
         return (
@@ -599,7 +604,7 @@ def _exposure_section(bom_products: pl.DataFrame | None) -> str:
             )
             + "</p>"
         )
-        parts.append(_figure_html(_exposure_figure(shown), EXPOSURE_ID))
+        parts.append(_figure_html(_exposure_figure(shown, cutoffs), EXPOSURE_ID))
     else:
         parts.append('<p class="note">No product in the BOM scores was scored.</p>')
     not_charted = products.filter(
@@ -636,7 +641,7 @@ def _exposure_section(bom_products: pl.DataFrame | None) -> str:
     return "".join(parts)
 
 
-def _exposure_figure(products: pl.DataFrame) -> go.Figure:
+def _exposure_figure(products: pl.DataFrame, cutoffs: dict[str, float]) -> go.Figure:
     import plotly.graph_objects as go
 
     names = [_chart_text(name) for name in products["product"].cast(pl.String).to_list()]
@@ -663,7 +668,7 @@ def _exposure_figure(products: pl.DataFrame) -> go.Figure:
                 "color": products["risk_score"].fill_null(0.0).to_list(),
                 "cmin": 0.0,
                 "cmax": 1.0,
-                "colorscale": RISK_COLOURSCALE,
+                "colorscale": risk_colourscale(cutoffs),
                 "colorbar": {"title": {"text": "product<br>risk score"}, "tickformat": ".0%"},
             },
             hovertemplate=(
@@ -682,7 +687,7 @@ def _exposure_figure(products: pl.DataFrame) -> go.Figure:
     return figure
 
 
-def _history_section(history: pl.DataFrame | None) -> str:
+def _history_section(history: pl.DataFrame | None, cutoffs: dict[str, float]) -> str:
     heading = f'<section id="history"><h2>{SECTION_HEADINGS["history"]}</h2>'
     if history is None:
         return (
@@ -726,7 +731,7 @@ def _history_section(history: pl.DataFrame | None) -> str:
         )
     highest = float(points.filter(pl.col("pair_label").is_in(shown))["risk_score"].max())
     top = min(1.0, max(0.1, highest * 1.15))
-    for threshold, band in BAND_THRESHOLDS:
+    for threshold, band in band_thresholds(cutoffs):
         if threshold < top:
             figure.add_hline(
                 y=threshold,

@@ -441,6 +441,7 @@ def report_file(
             )
         )
     history = pl.concat(history_frames) if history_frames else None
+    from riskengine.bands import DEFAULT_CUTOFFS
     from riskengine.models.tracking import run_document
 
     card = ModelCard(
@@ -450,6 +451,7 @@ def report_file(
         reference_fingerprint=reference.fingerprint,
         as_of=as_of.isoformat(),
         trained_on="public-events panel (see the MLflow run)",
+        band_cutoffs=model.band_cutoffs or dict(DEFAULT_CUTOFFS),
         validation=run_document(settings, model.run_id, "validation_summary.json") or [],
         bands=run_document(settings, model.run_id, "validation_bands.json") or [],
     )
