@@ -147,12 +147,13 @@ class DriverWriter:
         dataset, stage, year = basis.split("|")
         label = DATASET_LABELS.get(dataset, f"{dataset.replace('_', ' ')} ({stage} output)")
         supplier = row["supplier_country"]
-        material = self._catalog.material(row["material_id"])
+        material_record = self._catalog.material(row["material_id"])
         # A processed material judged on mine output is a fallback up the commodity tree; say
         # so, since processing is often far more concentrated than mining.
         fallback = (
-            f"; no {material.stage.replace('_', '/')}-stage figures, so mine output stands in"
-            if stage == "mine" and material.stage != "ore_concentrate"
+            f"; no {material_record.stage.replace('_', '/')}-stage figures, so mine output "
+            "stands in"
+            if stage == "mine" and material_record.stage != "ore_concentrate"
             else ""
         )
         own = self._shares.get((dataset, stage, supplier))

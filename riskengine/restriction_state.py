@@ -117,7 +117,7 @@ def state_score(state: pl.Expr) -> pl.Expr:
     return state.replace_strict(STATE_SCORES, return_dtype=pl.Float64).alias("state_score")
 
 
-def combine(state: pl.Expr, hazard: pl.Expr) -> pl.Expr:
+def combine(state: pl.Expr, hazard: pl.Expr | pl.Series) -> pl.Expr:
     """``1 - (1 - state) * (1 - hazard)``: restricted by the regime in force or by a new one."""
     return 1.0 - (1.0 - state) * (1.0 - hazard)
 

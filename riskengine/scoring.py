@@ -38,12 +38,18 @@ class ScoringModel(Protocol):
     cut-offs chosen at training (empty: :data:`riskengine.bands.DEFAULT_CUTOFFS`).
     """
 
-    model: Any
-    version: str
-    feature_names: tuple[str, ...]
-    neutral_values: dict[str, float]
-    calibration: dict[str, Any]
-    band_cutoffs: dict[str, float]
+    @property
+    def model(self) -> Any: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def feature_names(self) -> tuple[str, ...]: ...
+    @property
+    def neutral_values(self) -> dict[str, float]: ...
+    @property
+    def calibration(self) -> dict[str, Any]: ...
+    @property
+    def band_cutoffs(self) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)

@@ -355,7 +355,7 @@ def validate(
         When no fold has both label classes or no decision can be scored.
     """
     plan = plan or ValidationPlan()
-    last_month = panel["as_of"].max()
+    last_month = _last_month(panel)
     first_fold = plan.first_year - plan.warmup_years
     folds: list[FoldModel] = []
     scored_parts: list[pl.DataFrame] = []
@@ -484,9 +484,9 @@ def _summarise(
         "event_auc_6m_gain": float(difference.mean()),
         "event_auc_6m_gain_ci_low": low,
         "event_auc_6m_gain_ci_high": high,
-        "events_flagged_6m": float(table["flagged"].mean()),
-        "alert_coverage": float(reported["risk_band"].is_in(["high", "critical"]).mean()),
-        "critical_coverage": float((reported["risk_band"] == "critical").mean()),
+        "events_flagged_6m": _share(table["flagged"]),
+        "alert_coverage": _share(reported["risk_band"].is_in(["high", "critical"])),
+        "critical_coverage": _share(reported["risk_band"] == "critical"),
     }
     labels = reported["label"].to_numpy()
     hazard = reported["model_score"].to_numpy()
@@ -517,6 +517,17 @@ def _summarise(
     bands = _band_table(reported)
     metrics["band_order_kept_loeo"] = float(_band_order_kept(reported))
     return ValidationResult(table, summary, years, bands, metrics, oof, folds)
+
+
+def _share(flags: pl.Series) -> float:
+    """The share of true values of a boolean column."""
+    return float(flags.cast(pl.Float64).to_numpy().mean())
+
+
+def _last_month(panel: pl.DataFrame) -> date:
+    """The panel's last month (its ``as_of`` column holds dates)."""
+    last: date = panel["as_of"].max()  # type: ignore[assignment]
+    return last
 
 
 def _without_event(rows: pl.DataFrame, event_id: str) -> pl.DataFrame:
@@ -609,7 +620,7 @@ def fit_final(
     """Refit on every labelled row with the nested choice at the last origin; calibrate on all
     out-of-fold scores (with event-bootstrap replicates); cut the bands on their universe."""
     plan = plan or ValidationPlan()
-    origin = months_before(panel["as_of"].max(), -1)
+    origin = months_before(_last_month(panel), -1)
     learnable = learnable_features(panel, feature_names)
     candidate, selection = choose_config(panel, decisions, learnable, origin, plan.candidates)
     names = candidate.features(learnable)
