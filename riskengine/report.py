@@ -181,14 +181,6 @@ SCORE_MEANING = (
     "with the learnt hazard of a new or escalated measure (model_score): risk = 1 - (1 - state) "
     "x (1 - hazard). risk_score_low and risk_score_high are its 95% interval."
 )
-VALIDATION_LABELS = {
-    "risk_score": "risk_score (state + hazard)",
-    "model_score": "model_score (hazard only)",
-    "china": "Baseline: supplier country is China",
-    "measures_5y": "Baseline: country's restrictive measures, last 5 years",
-    "eu_index": "Baseline: EU-style index (HHI x WGI)",
-    "logistic": "Baseline: logistic regression",
-}
 KNOWN_LIMITS = (
     "The hazard is learnt from a few dozen dated public decisions; intervals are wide and a "
     "single new decision can move the ranking.",
@@ -783,7 +775,7 @@ def _model_card_section(model_card: ModelCard) -> str:
     if model_card.validation:
         rows = [
             [
-                (_escape(VALIDATION_LABELS.get(row["score"], row["score"])), ""),
+                (_escape(row.get("label") or row["score"]), ""),
                 (_metric(row["event_auc_6m"]), "number"),
                 (f"{_metric(row['ci_low'])}-{_metric(row['ci_high'])}", "number"),
                 (f"{_metric(row['loeo_min'])}-{_metric(row['loeo_max'])}", "number"),

@@ -536,7 +536,7 @@ def scoring_feature_names(model: ScoringModel) -> list[str]:
 
 def calibrated(model: ScoringModel, raw: np.ndarray) -> dict[str, np.ndarray]:
     """``model_score`` and its interval from the model's raw output."""
-    if not getattr(model, "calibration", None):
+    if not model.calibration:
         return {"model_score": raw, "model_score_low": raw, "model_score_high": raw}
     from riskengine.models.calibration import Calibration
 
@@ -703,7 +703,7 @@ def score_pairs(
     if features.height:
         contributions = family_contributions(features, model)
         scored = with_state(pl.concat([features, contributions.drop(PAIR_KEY)], how="horizontal"))
-        cutoffs = getattr(model, "band_cutoffs", None) or DEFAULT_CUTOFFS
+        cutoffs = model.band_cutoffs or DEFAULT_CUTOFFS
         floor = pl.col("restriction_state").replace_strict(
             STATE_BAND_FLOORS, return_dtype=pl.String
         )

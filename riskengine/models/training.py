@@ -352,11 +352,15 @@ def evaluation_scores(
 
 @dataclass
 class TrainingResult:
-    """The calibrated model, its held-out metrics and what is needed to explain it."""
+    """The trained model, its held-out metrics and what is needed to explain it.
 
-    model: CalibratedClassifierCV
+    ``split`` is the data window the metrics come from (anything with ``as_params()``: a
+    :class:`TimeSplit` here, the validation window for a public-events model).
+    """
+
+    model: Any
     feature_names: tuple[str, ...]
-    split: TimeSplit
+    split: Any
     metrics: dict[str, float]
     neutral_values: dict[str, float]
     panel_fingerprint: str

@@ -31,12 +31,14 @@ same nested choice picks at the last origin, and calibrated on all out-of-fold s
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 import polars as pl
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score
 
 from riskengine.bands import RISK_BANDS, coverage_cutoffs, risk_band
@@ -96,6 +98,15 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate(SLOW, without=CONCENTRATION_FEATURES),
 )
 BASELINES = ("china", "measures_5y", "eu_index", "logistic")
+# What each scored column is, in the tables the README, the MLflow run and the report show.
+SCORE_LABELS = {
+    "risk_score": "risk_score (state + hazard)",
+    "model_score": "model_score (learnt hazard only)",
+    "china": "baseline: supplier country is China",
+    "measures_5y": "baseline: supplier country's restrictive measures, last 5 years",
+    "eu_index": "baseline: EU-style index (HHI x WGI)",
+    "logistic": "baseline: logistic regression, same features",
+}
 HEURISTICS = ("china", "measures_5y", "eu_index")
 
 
@@ -235,22 +246,31 @@ class FoldModel:
     without: tuple[str, ...] = ()
 
 
-def _decision_auc(
-    universe_by_date: dict[date, pl.DataFrame],
-    decisions: pl.DataFrame,
-    score_column: str,
-) -> np.ndarray:
-    aucs = []
+def _scoreable(
+    universe_by_date: dict[date, pl.DataFrame], decisions: pl.DataFrame
+) -> Iterator[tuple[dict[str, Any], pl.DataFrame, np.ndarray]]:
+    """Each decision with the flows of its scoring date and which of them it covers; decisions
+    with no covered flow in the panel that day are skipped."""
     for decision in decisions.iter_rows(named=True):
         universe = universe_by_date.get(decision["scoring_date"])
         if universe is None:
             continue
         affected = universe["pair_id"].is_in(decision["pair_ids"]).to_numpy()
-        if not affected.any():
-            continue
-        _, auc = flow_percentiles(universe[score_column].to_numpy(), affected)
-        aucs.append(auc)
-    return np.array(aucs)
+        if affected.any():
+            yield decision, universe, affected
+
+
+def _decision_auc(
+    universe_by_date: dict[date, pl.DataFrame],
+    decisions: pl.DataFrame,
+    score_column: str,
+) -> np.ndarray:
+    return np.array(
+        [
+            flow_percentiles(universe[score_column].to_numpy(), affected)[1]
+            for _, universe, affected in _scoreable(universe_by_date, decisions)
+        ]
+    )
 
 
 def choose_config(
@@ -303,6 +323,7 @@ class ValidationResult:
     metrics: dict[str, float]
     oof: pl.DataFrame
     folds: list[FoldModel]
+    reliability: dict[str, list[float]]
 
 
 def _score_rows(
@@ -418,13 +439,7 @@ def _summarise(
     by_date = {day: part for (day,), part in reported.partition_by("as_of", as_dict=True).items()}
     columns = ("risk_score", "model_score", *BASELINES)
     rows = []
-    for decision in decisions.iter_rows(named=True):
-        universe = by_date.get(decision["scoring_date"])
-        if universe is None:
-            continue
-        affected = universe["pair_id"].is_in(decision["pair_ids"]).to_numpy()
-        if not affected.any():
-            continue
+    for decision, universe, affected in _scoreable(by_date, decisions):
         row: dict[str, Any] = {
             "event_id": decision["event_id"],
             "country": decision["country_iso3"],
@@ -455,6 +470,7 @@ def _summarise(
         summary_rows.append(
             {
                 "score": column,
+                "label": SCORE_LABELS[column],
                 "event_auc_6m": float(aucs.mean()),
                 "ci_low": low,
                 "ci_high": high,
@@ -516,7 +532,9 @@ def _summarise(
     metrics["years_calibrated_share"] = float(np.mean((ratios >= 0.5) & (ratios <= 2.0)))
     bands = _band_table(reported)
     metrics["band_order_kept_loeo"] = float(_band_order_kept(reported))
-    return ValidationResult(table, summary, years, bands, metrics, oof, folds)
+    observed, predicted = calibration_curve(labels, hazard, n_bins=10, strategy="quantile")
+    reliability = {"predicted": predicted.tolist(), "observed": observed.tolist()}
+    return ValidationResult(table, summary, years, bands, metrics, oof, folds, reliability)
 
 
 def _share(flags: pl.Series) -> float:

@@ -287,21 +287,6 @@ class _ValidationWindow:
         }
 
 
-@dataclass
-class _FinalResult:
-    """A refitted model in the shape :func:`_register` logs."""
-
-    model: Any
-    feature_names: tuple[str, ...]
-    split: _ValidationWindow
-    metrics: dict[str, float]
-    neutral_values: dict[str, float]
-    panel_fingerprint: str
-    config: Any
-    reliability: dict[str, list[float]]
-    input_example: Any
-
-
 def _validation_documents(result: Any) -> dict[str, Any]:
     return {
         "validation_decisions.json": result.decisions.to_dicts(),
@@ -313,22 +298,13 @@ def _validation_documents(result: Any) -> dict[str, Any]:
 
 def _register_validated(settings: Settings, validated: _Validated) -> tuple[str, str, Any]:
     """Refit on all labelled rows, calibrate on the out-of-fold scores, log and register."""
-    from sklearn.calibration import calibration_curve
-
     from riskengine.models.matrix import feature_matrix
-    from riskengine.models.training import neutral_values
+    from riskengine.models.training import TrainingResult, neutral_values
     from riskengine.models.validation import fit_final
 
     built, result, plan = validated.built, validated.result, validated.plan
     final = fit_final(built.panel, validated.decisions, validated.features, result.oof, plan)
-    reported = result.oof.filter(pl.col("fold_year") >= plan.first_year)
-    observed, predicted = calibration_curve(
-        reported["label"].to_numpy(),
-        reported["model_score"].to_numpy(),
-        n_bins=10,
-        strategy="quantile",
-    )
-    fitted = _FinalResult(
+    fitted = TrainingResult(
         model=final.model,
         feature_names=final.feature_names,
         split=_ValidationWindow(
@@ -338,7 +314,7 @@ def _register_validated(settings: Settings, validated: _Validated) -> tuple[str,
         neutral_values=neutral_values(built.panel, final.feature_names),
         panel_fingerprint=built.fingerprint,
         config=final.config,
-        reliability={"predicted": predicted.tolist(), "observed": observed.tolist()},
+        reliability=result.reliability,
         input_example=feature_matrix(built.panel.head(5), final.feature_names),
     )
     procedure = _plan_fingerprint(plan, validated.features)
@@ -530,66 +506,111 @@ def train_from_history(
     )
 
 
+def _markdown_table(headers: list[str], aligns: str, rows: list[list[str]]) -> str:
+    """A markdown table; ``aligns`` has one character per column, ``l`` or ``r``."""
+    rule = "|".join("---:" if align == "r" else "---" for align in aligns)
+    return "\n".join(
+        [f"| {' | '.join(headers)} |", f"|{rule}|", *(f"| {' | '.join(row)} |" for row in rows)]
+    )
+
+
 def validation_markdown(result: Any) -> str:
     """The validation tables as markdown (the README and ``riskengine backtest`` show them)."""
-    from riskengine.models.validation import BASELINES
-
-    labels = {
-        "risk_score": "risk_score (state + hazard)",
-        "model_score": "model_score (learnt hazard only)",
-        "china": "baseline: supplier country is China",
-        "measures_5y": "baseline: supplier country's restrictive measures, last 5 years",
-        "eu_index": "baseline: EU-style index (HHI x WGI)",
-        "logistic": "baseline: logistic regression, same features",
-    }
-    lines = [
-        "| score | event AUC 6 m ahead | 95% event-bootstrap CI | leave-one-event-out range |"
-        " median decision percentile |",
-        "|---|---:|---:|---:|---:|",
+    tables = [
+        _markdown_table(
+            [
+                "score",
+                "event AUC 6 m ahead",
+                "95% event-bootstrap CI",
+                "leave-one-event-out range",
+                "median decision percentile",
+            ],
+            "lrrrr",
+            [
+                [
+                    row["label"],
+                    f"{row['event_auc_6m']:.3f}",
+                    f"{row['ci_low']:.3f}-{row['ci_high']:.3f}",
+                    f"{row['loeo_min']:.3f}-{row['loeo_max']:.3f}",
+                    f"{row['median_percentile']:.0%}",
+                ]
+                for row in result.summary.iter_rows(named=True)
+            ],
+        ),
+        _markdown_table(
+            [
+                "decision",
+                "country",
+                "measure",
+                "target",
+                "took effect",
+                "flows",
+                "percentile (median)",
+                "AUC",
+                "best band 6 m ahead",
+            ],
+            "lllllrrrl",
+            [
+                [
+                    row["event_id"],
+                    row["country"],
+                    row["measure"],
+                    row["target"] or "all",
+                    str(row["took_effect"]),
+                    str(row["flows"]),
+                    f"{row['risk_score_percentile']:.0%}",
+                    f"{row['risk_score_auc']:.3f}",
+                    row["best_band"],
+                ]
+                for row in result.decisions.iter_rows(named=True)
+            ],
+        ),
+        _markdown_table(
+            [
+                "year",
+                "rows",
+                "positives",
+                "predicted rate",
+                "observed rate",
+                "predicted / observed",
+            ],
+            "lrrrrr",
+            [
+                [
+                    str(row["fold_year"]),
+                    f"{row['rows']:,}",
+                    f"{row['positives']:,}",
+                    f"{row['predicted']:.4f}",
+                    f"{row['observed']:.4f}",
+                    f"{row['predicted_over_observed']:.2f}",
+                ]
+                for row in result.years.iter_rows(named=True)
+            ],
+        ),
+        _markdown_table(
+            [
+                "band",
+                "flow-months",
+                "coverage",
+                "observed new-measure rate",
+                "restricted rate",
+                "decisions",
+            ],
+            "lrrrrr",
+            [
+                [
+                    row["risk_band"],
+                    f"{row['rows']:,}",
+                    f"{row['coverage']:.1%}",
+                    f"{row['observed_new_measure_rate']:.2%}",
+                    f"{row['observed_restricted_rate']:.1%}",
+                    str(row["decisions"]),
+                ]
+                for row in result.bands.iter_rows(named=True)
+            ],
+        ),
     ]
-    for row in result.summary.iter_rows(named=True):
-        lines.append(
-            f"| {labels[row['score']]} | {row['event_auc_6m']:.3f} | {row['ci_low']:.3f}-"
-            f"{row['ci_high']:.3f} | {row['loeo_min']:.3f}-{row['loeo_max']:.3f} | "
-            f"{row['median_percentile']:.0%} |"
-        )
-    assert set(BASELINES) <= set(labels)
-    lines += [
-        "",
-        "| decision | country | measure | target | took effect | flows | percentile (median) |"
-        " AUC | best band 6 m ahead |",
-        "|---|---|---|---|---|---:|---:|---:|---|",
-    ]
-    for row in result.decisions.iter_rows(named=True):
-        lines.append(
-            f"| {row['event_id']} | {row['country']} | {row['measure']} | {row['target'] or 'all'}"
-            f" | {row['took_effect']} | {row['flows']} | {row['risk_score_percentile']:.0%} | "
-            f"{row['risk_score_auc']:.3f} | {row['best_band']} |"
-        )
-    lines += [
-        "",
-        "| year | rows | positives | predicted rate | observed rate | predicted / observed |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in result.years.iter_rows(named=True):
-        lines.append(
-            f"| {row['fold_year']} | {row['rows']:,} | {row['positives']:,} | "
-            f"{row['predicted']:.4f} | {row['observed']:.4f} | "
-            f"{row['predicted_over_observed']:.2f} |"
-        )
-    lines += [
-        "",
-        "| band | flow-months | coverage | observed new-measure rate | restricted rate |"
-        " decisions |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in result.bands.iter_rows(named=True):
-        lines.append(
-            f"| {row['risk_band']} | {row['rows']:,} | {row['coverage']:.1%} | "
-            f"{row['observed_new_measure_rate']:.2%} | {row['observed_restricted_rate']:.1%} | "
-            f"{row['decisions']} |"
-        )
-    return "\n".join(lines)
+    return "\n\n".join(tables)
 
 
 def _metrics_line(metrics: dict[str, float]) -> str:
@@ -611,20 +632,7 @@ def _log_validation(settings: Settings, validated: _Validated, role: str) -> str
     from riskengine.models.plots import close_figures, reliability_figure
 
     result, built, plan = validated.result, validated.built, validated.plan
-    reported = result.oof.filter(pl.col("fold_year") >= plan.first_year)
-    from sklearn.calibration import calibration_curve
-
-    observed, predicted = calibration_curve(
-        reported["label"].to_numpy(),
-        reported["model_score"].to_numpy(),
-        n_bins=10,
-        strategy="quantile",
-    )
-    figures = {
-        "reliability": reliability_figure(
-            {"predicted": predicted.tolist(), "observed": observed.tolist()}
-        )
-    }
+    figures = {"reliability": reliability_figure(result.reliability)}
     folds = [
         {
             "name": f"origin {fold.year}",
