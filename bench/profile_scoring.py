@@ -64,11 +64,11 @@ def per_feature_lines(path: Path, settings: object, as_of: date) -> list[str]:
     Builders run together in one ``collect_all`` in the real path (sharing work and threads),
     so these times do not add up to the whole; they show which builders are heavy.
     """
-    from riskengine.features.registry import registry
+    from riskengine.features.builders import registry
     from riskengine.features.runner import build_features
     from riskengine.io import read_table
     from riskengine.reference.loader import load_reference
-    from riskengine.scoring import prepare_pairs
+    from riskengine.sourcing import prepare_pairs
 
     reference = load_reference(settings.reference_dir)  # type: ignore[attr-defined]
     prepared = prepare_pairs(
@@ -104,9 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
 
+    from riskengine.app.scoring import score_file
     from riskengine.config import load_settings
     from riskengine.models.tracking import champion_version
-    from riskengine.service import score_file
 
     settings = load_settings()
     if champion_version(settings) is None:

@@ -198,7 +198,8 @@ def prepared_pairs(bench: Bench) -> tuple[Any, Any]:
     """(prepared pairs, feature table) of the 1M-row input, built once with riskengine."""
     if "prepared" not in bench.cache:
         from riskengine.io import read_table
-        from riskengine.scoring import feature_table, prepare_pairs
+        from riskengine.prediction import feature_table
+        from riskengine.sourcing import prepare_pairs
 
         path = sourcing_file(bench.arguments.rows, bench.arguments.seed)
         prepared = prepare_pairs(
@@ -212,8 +213,8 @@ def prepared_pairs(bench: Bench) -> tuple[Any, Any]:
 def step_scoring(bench: Bench) -> None:
     """Rows 1 and 2: ``score_file`` against the read+predict+write floor and plain pandas."""
     from bench.pandas_baseline import missing_features, score_with_pandas
+    from riskengine.app.scoring import score_file
     from riskengine.models.matrix import feature_matrix
-    from riskengine.service import score_file
 
     rows = bench.arguments.rows
     path = sourcing_file(rows, bench.arguments.seed)
@@ -356,8 +357,9 @@ def stage_breakdown(bench: Bench, path: Path, output_directory: Path) -> None:
     """One extra run of the scoring path split into its public steps (for the notes)."""
     from riskengine.io import read_table, write_table
     from riskengine.models.tracking import load_registered_model
+    from riskengine.prediction import family_contributions, feature_table, score_pairs
     from riskengine.reference.loader import load_reference
-    from riskengine.scoring import family_contributions, feature_table, prepare_pairs, score_pairs
+    from riskengine.sourcing import prepare_pairs
 
     stages: list[tuple[str, float]] = []
 
@@ -404,7 +406,7 @@ def stage_breakdown(bench: Bench, path: Path, output_directory: Path) -> None:
 def step_features(bench: Bench) -> None:
     """Row 3: ``build_features`` on a 1M-pair spine against the same joins in pandas."""
     from bench.pandas_baseline import missing_features, pandas_features
-    from riskengine.features.registry import registry
+    from riskengine.features.builders import registry
     from riskengine.features.runner import build_features
 
     prepared, engine_features = prepared_pairs(bench)
@@ -513,7 +515,8 @@ def step_bom(bench: Bench) -> None:
         bench.note("BOM skipped: riskengine.bom has no score_bom yet")
         return
     from riskengine.io import read_table
-    from riskengine.scoring import prepare_pairs, score_pairs
+    from riskengine.prediction import score_pairs
+    from riskengine.sourcing import prepare_pairs
 
     generated = generate_bom(rows, seed=bench.arguments.seed)
     bom_path = DATA_DIRECTORY / f"bom_{rows}_seed{bench.arguments.seed}.csv"

@@ -25,8 +25,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, required=True)
     arguments = parser.parse_args(argv)
 
+    from riskengine.app.scoring import score_file
     from riskengine.config import load_settings
-    from riskengine.service import score_file
 
     started = time.perf_counter()
     outcome = score_file(

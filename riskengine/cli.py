@@ -123,7 +123,8 @@ def score(
 
     Example: riskengine score sourcing.csv -o scores.csv --as-of 2026-03-01 --buyer-country JP
     """
-    from riskengine.service import ReadOptions, score_file
+    from riskengine.app.scoring import score_file
+    from riskengine.io import ReadOptions
 
     def body() -> None:
         from riskengine.render import run_progress
@@ -188,7 +189,8 @@ def score_bom(
 
     Example: riskengine score-bom bom.csv --sourcing sourcing.csv -o products.csv --as-of 2026-03-01
     """
-    from riskengine.service import BOM_STAGES, ReadOptions, score_bom_file
+    from riskengine.app.bom import BOM_STAGES, score_bom_file
+    from riskengine.io import ReadOptions
 
     def body() -> None:
         from riskengine.render import stage_status
@@ -209,12 +211,7 @@ def score_bom(
                 read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
                 on_stage=on_stage,
             )
-        counts = outcome.products.group_by("status").len().sort("status").iter_rows()
-        summary = ", ".join(f"{count} {status}" for status, count in counts)
-        _err(
-            f"{outcome.products.height} products ({summary}); {len(outcome.problems)} problems; "
-            f"model version {outcome.model_version}" + (f" -> {output}" if output != "-" else "")
-        )
+        _err(outcome.summary + (f" -> {output}" if output != "-" else ""))
         for problem in outcome.problems:
             _err(f"  {problem.kind}: {problem.message}")
         for note in outcome.notes:
@@ -248,7 +245,7 @@ def report(
     Heatmap of material x supplier country, top pairs with drivers, product exposure, the top
     pairs over the last 8 quarters, and the model card.
     """
-    from riskengine.service import report_file
+    from riskengine.app.report import report_file
 
     def body() -> None:
         path = report_file(
@@ -316,7 +313,8 @@ def features(
 
         _run(lambda: print_feature_catalog(markdown=markdown))
         return
-    from riskengine.service import FEATURES_STAGES, ReadOptions, features_file
+    from riskengine.app.scoring import FEATURES_STAGES, features_file
+    from riskengine.io import ReadOptions
 
     def body() -> None:
         if output is None or as_of is None:
@@ -369,20 +367,17 @@ def train(
 
         settings = load_settings(reference_dir=reference_dir)
         if labels is not None:
-            from riskengine.io import read_table
-            from riskengine.models.workflow import train_from_history
+            from riskengine.app.training import train_history_file
 
-            history = train_from_history(
-                settings, read_table(labels), source=labels, buyer_country=buyer_country
-            )
+            history = train_history_file(settings, labels, buyer_country=buyer_country)
             _err(history.message)
             if history.rejects.height:
                 _err(f"{history.rejects.height} history rows left out (see the MLflow run)")
             print_metrics(history.metrics)
             return
-        from riskengine.service import train as train_service
+        from riskengine.app.training import train_public
 
-        outcome = train_service(settings, if_missing=if_missing)
+        outcome = train_public(settings, if_missing=if_missing)
         _err(outcome.message)
         if outcome.metrics:
             print_metrics(outcome.metrics)
@@ -399,7 +394,7 @@ def retrain(reference_dir: ReferenceDirOption = None) -> None:
     """
 
     def body() -> None:
-        from riskengine.models.workflow import retrain as retrain_workflow
+        from riskengine.app.evaluation import retrain as retrain_workflow
 
         outcome = retrain_workflow(load_settings(reference_dir=reference_dir))
         _err(outcome.message)
@@ -416,7 +411,7 @@ def backtest(reference_dir: ReferenceDirOption = None) -> None:
     """
 
     def body() -> None:
-        from riskengine.models.workflow import backtest as backtest_workflow
+        from riskengine.app.evaluation import backtest as backtest_workflow
 
         outcome = backtest_workflow(load_settings(reference_dir=reference_dir))
         print(outcome.markdown)
@@ -430,7 +425,7 @@ def labels_summary(reference_dir: ReferenceDirOption = None) -> None:
     """Positives and rows of the public-events panel per year and per supplier country."""
 
     def body() -> None:
-        from riskengine.models.workflow import labels_summary as summary
+        from riskengine.app.registry import labels_summary as summary
         from riskengine.render import print_frame
 
         print_frame(summary(load_settings(reference_dir=reference_dir)), "Labels")
@@ -443,7 +438,7 @@ def model_list() -> None:
     """Registered versions with their aliases and held-out metrics."""
 
     def body() -> None:
-        from riskengine.models.workflow import list_models
+        from riskengine.app.registry import list_models
         from riskengine.render import print_frame
 
         print_frame(list_models(load_settings()), "Registered versions")
@@ -458,7 +453,7 @@ def model_promote(
     """Point `champion` at VERSION (the previous champion is remembered for rollback)."""
 
     def body() -> None:
-        from riskengine.models.workflow import promote
+        from riskengine.app.registry import promote
 
         _err(promote(load_settings(), version).message)
 
@@ -470,7 +465,7 @@ def model_rollback() -> None:
     """Point `champion` back at the previous champion."""
 
     def body() -> None:
-        from riskengine.models.workflow import rollback
+        from riskengine.app.registry import rollback
 
         _err(rollback(load_settings()).message)
 
@@ -487,8 +482,8 @@ def screening_eval(
     """Precision and recall of listed-entity name screening on a labelled set of name pairs."""
 
     def body() -> None:
+        from riskengine.app.reference import evaluate_screening
         from riskengine.render import print_screening_evaluation
-        from riskengine.service import evaluate_screening
 
         print_screening_evaluation(
             evaluate_screening(load_settings(reference_dir=reference_dir), str(pairs))
@@ -500,7 +495,7 @@ def screening_eval(
 @reference_app.command("check")
 def reference_check(reference_dir: ReferenceDirOption = None) -> None:
     """Validate the reference tables; print rows, dates and fingerprint (exit 2 if invalid)."""
-    from riskengine.service import check_reference
+    from riskengine.app.reference import check_reference
 
     def body() -> None:
         from riskengine.render import print_reference_summary

@@ -40,6 +40,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TypedDict
 
@@ -1369,3 +1370,30 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a user's file when its form cannot be inferred (all optional)."""
+
+    file_format: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    delimiter: str | None = None
+
+    def read(self, path: str) -> pl.DataFrame:
+        sheet: str | int | None = self.sheet
+        return read_table(
+            path, self.file_format, encoding=self.encoding, sheet=sheet, delimiter=self.delimiter
+        )
+
+    def chunks(self, path: str, chunk_bytes: int | None = None) -> ChunkedTable:
+        """The table as chunks of about ``chunk_bytes`` (a large CSV or TSV only)."""
+        return ChunkedTable(
+            path,
+            self.file_format,
+            encoding=self.encoding,
+            sheet=self.sheet,
+            delimiter=self.delimiter,
+            chunk_bytes=chunk_bytes or DEFAULT_CHUNK_BYTES,
+        )

@@ -129,7 +129,7 @@ def print_reference_summary(
 
 def feature_catalog_markdown() -> str:
     """The registry as a Markdown table (the README's feature table is this output)."""
-    from riskengine.features.registry import registry
+    from riskengine.features.builders import registry
 
     lines = [
         "| feature | family | model input | sources | description |",
@@ -148,7 +148,7 @@ def print_feature_catalog(*, markdown: bool = False) -> None:
     if markdown:
         print(feature_catalog_markdown())
         return
-    from riskengine.features.registry import registry
+    from riskengine.features.builders import registry
 
     table = Table(title="Features (riskengine features list)")
     for column in ("feature", "family", "model input", "sources", "description"):

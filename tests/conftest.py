@@ -72,8 +72,8 @@ def magnet_spine() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def trained_settings(tmp_path_factory: pytest.TempPathFactory):
     """A real training run into its own MLflow store (read-only for the tests that use it)."""
+    from riskengine.app.training import train_public as train
     from riskengine.config import load_settings
-    from riskengine.service import train
 
     home = tmp_path_factory.mktemp("trained")
     settings = load_settings(home=home, tracking_uri=f"sqlite:///{home / 'models' / 'mlflow.db'}")

@@ -550,7 +550,7 @@ def test_score_bom_passes_on_the_notes_score_gives(trained_settings, tmp_path) -
     """Shares read as percentages and a future as-of date are said, as `score` says them."""
     from datetime import date
 
-    from riskengine.service import score_bom_file
+    from riskengine.app.bom import score_bom_file
 
     (tmp_path / "bom.csv").write_text("parent,component,quantity\nPump,Gallium metal,1\n")
     (tmp_path / "sourcing.csv").write_text(

@@ -53,8 +53,8 @@ def test_stages_fill_the_bar_one_step_each(monkeypatch: pytest.MonkeyPatch) -> N
 def test_features_file_announces_as_many_stages_as_its_bar_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from riskengine.app.scoring import FEATURES_STAGES, features_file
     from riskengine.config import load_settings
-    from riskengine.service import FEATURES_STAGES, features_file
 
     monkeypatch.setenv("RISKENGINE_HOME", str(tmp_path))
     source = tmp_path / "in.csv"

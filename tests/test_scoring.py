@@ -11,13 +11,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from riskengine import scoring
+from riskengine import sourcing as sourcing_module
+from riskengine.app.scoring import score_file
 from riskengine.config import Settings
 from riskengine.features.registry import PAIR_KEY
 from riskengine.models.tracking import load_registered_model
+from riskengine.prediction import score_pairs
 from riskengine.reference.loader import ReferenceData
-from riskengine.scoring import prepare_chunks, prepare_pairs, score_pairs
-from riskengine.service import score_file
+from riskengine.sourcing import prepare_chunks, prepare_pairs
 from tests.conftest import calm_periods, fact_dates
 
 SOURCING = pl.DataFrame(
@@ -194,7 +195,7 @@ def test_cli_score_writes_output_and_summary(
 
 
 def test_train_if_missing_keeps_the_champion(trained_settings: Settings) -> None:
-    from riskengine.service import train
+    from riskengine.app.training import train_public as train
 
     outcome = train(trained_settings, if_missing=True)
     assert outcome.skipped and outcome.champion == "1"
@@ -266,7 +267,7 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     kept_bytes: int | None,
 ) -> None:
     if kept_bytes is not None:
-        monkeypatch.setattr(scoring, "KEPT_CHUNK_BYTES", kept_bytes)
+        monkeypatch.setattr(sourcing_module, "KEPT_CHUNK_BYTES", kept_bytes)
     # Three copies of the list; the first two share supplier ids, so their rows repeat.
     ids = [f"{index % 8 if index < 16 else index:04d}" for index in range(3 * SOURCING.height)]
     sourcing = pl.concat([SOURCING] * 3).with_columns(

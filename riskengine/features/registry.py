@@ -102,15 +102,3 @@ def collect_specs(modules: tuple[ModuleType, ...]) -> tuple[FeatureSpec, ...]:
             seen[spec.name] = module.__name__
             specs.append(spec)
     return tuple(specs)
-
-
-def registry() -> tuple[FeatureSpec, ...]:
-    """Every registered feature, from the modules listed explicitly here."""
-    from riskengine.features import concentration, export_controls, policy
-
-    return collect_specs((concentration, export_controls, policy))
-
-
-def model_feature_names() -> tuple[str, ...]:
-    """The columns the model is trained on, in registry order."""
-    return tuple(spec.name for spec in registry() if spec.model_input)

@@ -12,7 +12,8 @@ from datetime import date
 
 import polars as pl
 
-from riskengine.features.registry import PAIR_KEY, FeatureSpec, registry
+from riskengine.features.builders import registry
+from riskengine.features.registry import PAIR_KEY, FeatureSpec
 from riskengine.reference.loader import ReferenceData
 
 SPINE_SCHEMA: dict[str, pl.DataType] = {

@@ -25,12 +25,13 @@ from datetime import date
 import polars as pl
 
 from riskengine.errors import UserInputError
-from riskengine.features.registry import PAIR_KEY, registry
+from riskengine.features.builders import registry
+from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import build_features
 from riskengine.models.panel import PanelWindow, canonical_floats, months_after
 from riskengine.reference.loader import ReferenceData
 from riskengine.schemas import resolve_columns
-from riskengine.scoring import prepare_pairs
+from riskengine.sourcing import prepare_pairs
 
 HISTORY_ALIASES: dict[str, tuple[str, ...]] = {
     "period": ("period", "period_start", "month", "date"),

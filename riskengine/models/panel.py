@@ -42,10 +42,11 @@ from datetime import date
 import polars as pl
 
 from riskengine.catalog import load_catalog
+from riskengine.features.builders import registry
 from riskengine.features.common import event_material_coverage, months_before
 from riskengine.features.concentration import _dataset_preferences
 from riskengine.features.export_controls import RESTRICTIVE
-from riskengine.features.registry import PAIR_KEY, registry
+from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import build_features
 from riskengine.names import LISTING_MATCH_THRESHOLD, match_names
 from riskengine.reference.loader import ReferenceData

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from riskengine.features.registry import model_feature_names, registry
+from riskengine.features.builders import model_feature_names, registry
 from riskengine.features.runner import build_features
 from riskengine.models.panel import panel_spine
 from riskengine.reference.loader import ReferenceData

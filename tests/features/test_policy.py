@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from riskengine.features.registry import registry
+from riskengine.features.builders import registry
 from riskengine.features.runner import build_features
 from riskengine.reference.loader import ReferenceData
 from tests.conftest import make_spine

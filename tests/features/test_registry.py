@@ -8,7 +8,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from riskengine.features.registry import collect_specs, feature, model_feature_names, registry
+from riskengine.features.builders import model_feature_names, registry
+from riskengine.features.registry import collect_specs, feature
 
 
 def _module(name: str) -> types.ModuleType:

@@ -98,9 +98,9 @@ def test_features_are_built_as_of_each_period(reference: ReferenceData) -> None:
 
 
 def test_training_on_the_shipped_demo_history_registers_a_model(tmp_path: Path) -> None:
+    from riskengine.app.training import train_from_history
     from riskengine.io import read_table
     from riskengine.models.tracking import load_registered_model, run_document, version_details
-    from riskengine.models.workflow import train_from_history
 
     path = resources.files("riskengine") / "demo" / "history.csv"
     shipped = read_table(str(path), None)
@@ -126,7 +126,7 @@ def test_training_on_the_shipped_demo_history_registers_a_model(tmp_path: Path) 
 
 
 def test_a_history_without_disruptions_in_a_period_says_which_periods(tmp_path: Path) -> None:
-    from riskengine.models.workflow import train_from_history
+    from riskengine.app.training import train_from_history
 
     quarters = [f"{year}-{month:02d}" for year in range(2018, 2026) for month in (1, 4, 7, 10)]
     frame = _records(

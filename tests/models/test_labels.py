@@ -134,8 +134,9 @@ def test_labels_summary_counts_rows_and_positives_per_year_and_country(
 
 
 def test_labels_summary_service_needs_no_model_store(tmp_path: Path) -> None:
+    from riskengine.app.registry import labels_summary
+    from riskengine.app.training import PanelOptions
     from riskengine.config import load_settings
-    from riskengine.models.workflow import PanelOptions, labels_summary
 
     settings = load_settings(home=tmp_path, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     summary = labels_summary(

@@ -13,19 +13,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from riskengine.app.evaluation import backtest, retrain
+from riskengine.app.registry import list_models, promote, rollback
+from riskengine.app.training import PanelOptions
 from riskengine.config import Settings, load_settings
 from riskengine.errors import ModelNotFoundError
 from riskengine.models import tracking
 from riskengine.models.training import ModelConfig
 from riskengine.models.validation import Candidate, ValidationPlan
-from riskengine.models.workflow import (
-    PanelOptions,
-    backtest,
-    list_models,
-    promote,
-    retrain,
-    rollback,
-)
 
 TODAY = date(2026, 3, 1)
 OPTIONS = PanelOptions(buyer_countries=("JPN",), start=date(2018, 1, 1))
@@ -131,7 +126,7 @@ def test_promote_and_rollback_move_the_champion_and_list_shows_aliases(tmp_path:
 def test_train_if_missing_replaces_a_champion_registered_without_a_hash(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
-    from riskengine.models.workflow import train_public
+    from riskengine.app.training import train_public
     from tests.models.test_tracking import register_tiny_model
 
     settings = _settings(tmp_path)

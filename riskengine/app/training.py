@@ -1,5 +1,7 @@
-"""Service functions behind ``train``, ``retrain``, ``backtest``, ``labels summary`` and
-``model list|promote|rollback``.
+"""Training jobs: ``train`` on the public-events panel and ``train --labels`` on a team's history.
+
+Shared with :mod:`riskengine.app.evaluation` (``backtest``, ``retrain``): the panel, the
+validation and the registration steps.
 
 Each builds what it needs, calls the pure pieces (panel, validation, training) and records the
 result through :mod:`riskengine.models.tracking`; none reads or writes user files.
@@ -21,24 +23,23 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import polars as pl
 
 from riskengine.config import Settings
 from riskengine.errors import UserInputError
-from riskengine.features.registry import model_feature_names
+from riskengine.features.builders import model_feature_names
 from riskengine.models.panel import (
     DEFAULT_BUYER_COUNTRIES,
     HORIZON_MONTHS,
     PANEL_START,
     PanelWindow,
-    build_labels,
     build_panel,
     default_window,
-    summarise_labels,
 )
+from riskengine.models.validation_markdown import validation_markdown
 from riskengine.reference.loader import ReferenceData, load_reference
 
 PUBLIC_EVENTS = "public_events"
@@ -48,7 +49,7 @@ HISTORY_REJECTS_ARTIFACT = "history_rejects.json"
 GATE_DECIMALS = 10
 
 
-def _quiet_openmp() -> None:
+def quiet_openmp() -> None:
     # scikit-learn's OpenMP threads busy-wait between parallel regions. On a shared 2-core
     # machine that made one boosting fit 11x slower (80 s against 7 s) whenever another
     # process was busy; passive waiting costs little when the machine is idle. It only takes
@@ -88,41 +89,6 @@ class HistoryTrainOutcome(TrainOutcome):
 
 
 @dataclass(frozen=True)
-class BacktestOutcome:
-    """The result of ``riskengine backtest``."""
-
-    table: pl.DataFrame
-    pooled: dict[str, float]
-    importances: pl.DataFrame
-    markdown: str
-    run_id: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RetrainOutcome:
-    """The result of ``riskengine retrain``: the new version, and whether it became champion."""
-
-    promoted: bool
-    version: str
-    champion: str
-    previous_champion: str | None
-    metrics: dict[str, float]
-    champion_metrics: dict[str, float] | None
-    backtest_run_id: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ModelChange:
-    """The result of ``riskengine model promote`` or ``model rollback``."""
-
-    champion: str
-    previous: str | None
-    message: str
-
-
-@dataclass(frozen=True)
 class _PublicPanel:
     reference: ReferenceData
     window: PanelWindow
@@ -147,7 +113,7 @@ def _procedure_fingerprint(config: Any, feature_names: tuple[str, ...]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _plan_fingerprint(plan: Any, feature_names: tuple[str, ...]) -> str:
+def plan_fingerprint(plan: Any, feature_names: tuple[str, ...]) -> str:
     """What defines a public-events training procedure: the candidates, the folds, the features."""
     text = "|".join(
         [
@@ -227,7 +193,7 @@ def _register(
 
 
 @dataclass(frozen=True)
-class _Validated:
+class Validated:
     built: _PublicPanel
     features: tuple[str, ...]
     result: Any
@@ -235,21 +201,21 @@ class _Validated:
     plan: Any
 
 
-def _plan(plan: Any, config: Any) -> Any:
+def validation_plan(plan: Any, config: Any) -> Any:
     from riskengine.models.validation import Candidate, ValidationPlan
 
     plan = plan or ValidationPlan()
     return replace(plan, candidates=(Candidate(config),)) if config is not None else plan
 
 
-def _validated(
+def validated_procedure(
     settings: Settings,
     today: date | None,
     options: PanelOptions,
     plan: Any,
     features: tuple[str, ...] | None = None,
     built: _PublicPanel | None = None,
-) -> _Validated:
+) -> Validated:
     """Build the panel (unless given) and run the decision-level validation on it."""
     from riskengine.models.panel import flow_disruptions, panel_spine
     from riskengine.models.validation import held_out_decisions, validate
@@ -266,7 +232,7 @@ def _validated(
         result = validate(built.panel, decisions, built.reference.policy_events, features, plan)
     except ValueError as error:
         raise UserInputError(f"cannot validate on this panel: {error}") from error
-    return _Validated(built, features, result, decisions, plan)
+    return Validated(built, features, result, decisions, plan)
 
 
 @dataclass(frozen=True)
@@ -296,7 +262,7 @@ def _validation_documents(result: Any) -> dict[str, Any]:
     }
 
 
-def _register_validated(settings: Settings, validated: _Validated) -> tuple[str, str, Any]:
+def register_validated(settings: Settings, validated: Validated) -> tuple[str, str, Any]:
     """Refit on all labelled rows, calibrate on the out-of-fold scores, log and register."""
     from riskengine.models.matrix import feature_matrix
     from riskengine.models.training import TrainingResult, neutral_values
@@ -317,7 +283,7 @@ def _register_validated(settings: Settings, validated: _Validated) -> tuple[str,
         reliability=result.reliability,
         input_example=feature_matrix(built.panel.head(5), final.feature_names),
     )
-    procedure = _plan_fingerprint(plan, validated.features)
+    procedure = plan_fingerprint(plan, validated.features)
     run_id, version = _register(
         settings,
         result=fitted,
@@ -363,7 +329,7 @@ def train_public(
     wait for ``riskengine retrain``'s gate or an explicit ``model promote``. ``config`` fixes
     the settings instead of the nested choice among the plan's candidates.
     """
-    _quiet_openmp()
+    quiet_openmp()
     from riskengine.models import tracking
 
     current = tracking.champion_version(settings)
@@ -374,8 +340,10 @@ def train_public(
         return TrainOutcome(
             True, None, None, current, {}, f"champion is version {current}; not retraining"
         )
-    validated = _validated(settings, today, options or PanelOptions(), _plan(plan, config))
-    run_id, version, fitted = _register_validated(settings, validated)
+    validated = validated_procedure(
+        settings, today, options or PanelOptions(), validation_plan(plan, config)
+    )
+    run_id, version, fitted = register_validated(settings, validated)
     if current is None or promote or unverifiable:
         tracking.set_champion(settings, version)
         if current is None:
@@ -401,6 +369,17 @@ def train_public(
         f"{metrics['heuristic_event_auc_6m']:.3f}"
     )
     return TrainOutcome(False, version, run_id, current, metrics, message)
+
+
+def train_history_file(
+    settings: Settings, labels_path: str, *, buyer_country: str | None = None
+) -> HistoryTrainOutcome:
+    """``riskengine train --labels FILE``: read a team's history file and train on it."""
+    from riskengine.io import read_table
+
+    return train_from_history(
+        settings, read_table(labels_path), source=labels_path, buyer_country=buyer_country
+    )
 
 
 def train_from_history(
@@ -433,7 +412,7 @@ def train_from_history(
         When columns are missing, no record is usable, or a period of the split has no
         disruption (the message names the periods).
     """
-    _quiet_openmp()
+    quiet_openmp()
     from riskengine.models import tracking
     from riskengine.models.history import history_panel, read_history
     from riskengine.models.training import ModelConfig, time_split, train_model
@@ -506,114 +485,7 @@ def train_from_history(
     )
 
 
-def _markdown_table(headers: list[str], aligns: str, rows: list[list[str]]) -> str:
-    """A markdown table; ``aligns`` has one character per column, ``l`` or ``r``."""
-    rule = "|".join("---:" if align == "r" else "---" for align in aligns)
-    return "\n".join(
-        [f"| {' | '.join(headers)} |", f"|{rule}|", *(f"| {' | '.join(row)} |" for row in rows)]
-    )
-
-
-def validation_markdown(result: Any) -> str:
-    """The validation tables as markdown (the README and ``riskengine backtest`` show them)."""
-    tables = [
-        _markdown_table(
-            [
-                "score",
-                "event AUC 6 m ahead",
-                "95% event-bootstrap CI",
-                "leave-one-event-out range",
-                "median decision percentile",
-            ],
-            "lrrrr",
-            [
-                [
-                    row["label"],
-                    f"{row['event_auc_6m']:.3f}",
-                    f"{row['ci_low']:.3f}-{row['ci_high']:.3f}",
-                    f"{row['loeo_min']:.3f}-{row['loeo_max']:.3f}",
-                    f"{row['median_percentile']:.0%}",
-                ]
-                for row in result.summary.iter_rows(named=True)
-            ],
-        ),
-        _markdown_table(
-            [
-                "decision",
-                "country",
-                "measure",
-                "target",
-                "took effect",
-                "flows",
-                "percentile (median)",
-                "AUC",
-                "best band 6 m ahead",
-            ],
-            "lllllrrrl",
-            [
-                [
-                    row["event_id"],
-                    row["country"],
-                    row["measure"],
-                    row["target"] or "all",
-                    str(row["took_effect"]),
-                    str(row["flows"]),
-                    f"{row['risk_score_percentile']:.0%}",
-                    f"{row['risk_score_auc']:.3f}",
-                    row["best_band"],
-                ]
-                for row in result.decisions.iter_rows(named=True)
-            ],
-        ),
-        _markdown_table(
-            [
-                "year",
-                "rows",
-                "positives",
-                "predicted rate",
-                "observed rate",
-                "predicted / observed",
-            ],
-            "lrrrrr",
-            [
-                [
-                    str(row["fold_year"]),
-                    f"{row['rows']:,}",
-                    f"{row['positives']:,}",
-                    f"{row['predicted']:.4f}",
-                    f"{row['observed']:.4f}",
-                    f"{row['predicted_over_observed']:.2f}",
-                ]
-                for row in result.years.iter_rows(named=True)
-            ],
-        ),
-        _markdown_table(
-            [
-                "band",
-                "flow-months",
-                "coverage",
-                "observed new-measure rate",
-                "restricted rate",
-                "decisions",
-            ],
-            "lrrrrr",
-            [
-                [
-                    row["risk_band"],
-                    f"{row['rows']:,}",
-                    f"{row['coverage']:.1%}",
-                    f"{row['observed_new_measure_rate']:.2%}",
-                    f"{row['observed_restricted_rate']:.1%}",
-                    str(row["decisions"]),
-                ]
-                for row in result.bands.iter_rows(named=True)
-            ],
-        ),
-    ]
-    return "\n\n".join(tables)
-
-
-def _metrics_line(metrics: dict[str, float]) -> str:
+def metrics_line(metrics: dict[str, float]) -> str:
     return (
         f"event-level AUC 6 months ahead {metrics['event_auc_6m']:.3f} (95% CI "
         f"{metrics['event_auc_6m_ci_low']:.3f}-{metrics['event_auc_6m_ci_high']:.3f}) over "
@@ -627,7 +499,7 @@ def _metrics_line(metrics: dict[str, float]) -> str:
     )
 
 
-def _log_validation(settings: Settings, validated: _Validated, role: str) -> str:
+def log_validation(settings: Settings, validated: Validated, role: str) -> str:
     from riskengine.models import tracking
     from riskengine.models.plots import close_figures, reliability_figure
 
@@ -668,252 +540,8 @@ def _log_validation(settings: Settings, validated: _Validated, role: str) -> str
             "role": role,
             "panel_fingerprint": built.fingerprint,
             "reference_fingerprint": built.reference.fingerprint,
-            "procedure_fingerprint": _plan_fingerprint(plan, validated.features),
+            "procedure_fingerprint": plan_fingerprint(plan, validated.features),
         },
     )
     close_figures(figures)
     return run_id
-
-
-def backtest(
-    settings: Settings,
-    *,
-    today: date | None = None,
-    config: Any = None,
-    options: PanelOptions | None = None,
-    plan: Any = None,
-) -> BacktestOutcome:
-    """Decision-level validation of the training procedure, logged to MLflow.
-
-    Logs a parent run (the named metrics, the reliability plot, the tables) with a child run
-    per fold, and returns the tables for the README.
-    """
-    _quiet_openmp()
-    validated = _validated(settings, today, options or PanelOptions(), _plan(plan, config))
-    run_id = _log_validation(settings, validated, role="backtest")
-    result = validated.result
-    return BacktestOutcome(
-        table=result.decisions,
-        pooled=result.metrics,
-        importances=result.summary,
-        markdown=validation_markdown(result),
-        run_id=run_id,
-        message=f"validation: {_metrics_line(result.metrics)}; run {run_id}",
-    )
-
-
-def _champion_event_auc(
-    settings: Settings, champion: Any, validated: _Validated, options: PanelOptions
-) -> tuple[float | None, str]:
-    """The champion procedure's event-level AUC on the candidate's folds and panel."""
-    from riskengine.models import tracking
-
-    if champion.tags.get("panel_fingerprint") == validated.built.fingerprint and champion.tags.get(
-        "event_auc_6m"
-    ):
-        return float(champion.tags["event_auc_6m"]), "its own validation on this panel"
-    recorded = tracking.run_document(settings, champion.run_id, tracking.CONFIG_ARTIFACT)
-    if recorded is None:
-        return None, "it has no recorded configuration"
-    features = tuple(recorded["candidate_features"])
-    missing = sorted(set(features) - set(validated.built.panel.columns))
-    if missing:
-        return None, f"its features {', '.join(missing)} no longer exist"
-    rerun = _validated(
-        settings, None, options, validated.plan, features=features, built=validated.built
-    )
-    return rerun.result.metrics["event_auc_6m"], "its feature list validated on these folds now"
-
-
-def retrain(
-    settings: Settings,
-    *,
-    today: date | None = None,
-    config: Any = None,
-    options: PanelOptions | None = None,
-    plan: Any = None,
-) -> RetrainOutcome:
-    """Rebuild the panel, validate, refit, register; move ``champion`` only through the gate.
-
-    The candidate becomes champion when its event-level AUC on the same folds is at least the
-    champion procedure's (see :func:`_champion_event_auc`).
-    """
-    _quiet_openmp()
-    from riskengine.models import tracking
-
-    options = options or PanelOptions()
-    validated = _validated(settings, today, options, _plan(plan, config))
-    backtest_run = _log_validation(settings, validated, role="retrain")
-    _, version, fitted = _register_validated(settings, validated)
-    metrics = fitted.metrics
-    figures = _metrics_line(metrics)
-    current = tracking.champion_version(settings)
-    if current is None or current == version:
-        tracking.set_champion(settings, version)
-        return RetrainOutcome(
-            True,
-            version,
-            version,
-            None,
-            metrics,
-            None,
-            backtest_run,
-            f"version {version} is champion: there was none ({figures})",
-        )
-    champion = tracking.version_details(settings, current)
-
-    def keep_champion(message: str, champion_metrics: dict[str, float] | None) -> RetrainOutcome:
-        tracking.set_challenger(settings, version)
-        return RetrainOutcome(
-            False, version, current, current, metrics, champion_metrics, backtest_run, message
-        )
-
-    if champion.tags.get("label_source", PUBLIC_EVENTS) != PUBLIC_EVENTS:
-        return keep_champion(
-            f"champion stays version {current}: it was trained on your own history, which the "
-            f"public-events validation cannot judge; version {version} ({figures}) is "
-            f"challenger; `riskengine model promote {version}` to switch",
-            None,
-        )
-    procedure = _plan_fingerprint(validated.plan, validated.features)
-    if (
-        champion.tags.get("panel_fingerprint") == validated.built.fingerprint
-        and champion.tags.get("procedure_fingerprint") == procedure
-    ):
-        return keep_champion(
-            f"champion stays version {current}: nothing changed since it was trained (same "
-            f"reference data and panel {validated.built.fingerprint}, same procedure); version "
-            f"{version} reproduces it and is challenger",
-            metrics,
-        )
-    champion_auc, how = _champion_event_auc(settings, champion, validated, options)
-    if champion_auc is None:
-        return keep_champion(
-            f"champion stays version {current}: it cannot be validated on the same folds "
-            f"({how}); version {version} ({figures}) is challenger; review it with `riskengine "
-            f"backtest` and `riskengine model promote {version}`",
-            None,
-        )
-    candidate_auc = metrics["event_auc_6m"]
-    versus = (
-        f"event-level AUC {candidate_auc:.4f} against {champion_auc:.4f} on the same "
-        f"{len(validated.result.folds)} folds (champion: {how})"
-    )
-    champion_metrics = {"event_auc_6m": champion_auc}
-    if round(candidate_auc, GATE_DECIMALS) >= round(champion_auc, GATE_DECIMALS):
-        tracking.set_champion(settings, version)
-        return RetrainOutcome(
-            True,
-            version,
-            version,
-            current,
-            metrics,
-            champion_metrics,
-            backtest_run,
-            f"version {version} is champion (was {current}): {versus}",
-        )
-    return keep_champion(
-        f"champion stays version {current}: version {version} is challenger because its "
-        f"event-level AUC is lower: {versus}",
-        champion_metrics,
-    )
-
-
-def labels_summary(
-    settings: Settings,
-    horizon_months: int = HORIZON_MONTHS,
-    *,
-    today: date | None = None,
-    options: PanelOptions | None = None,
-) -> pl.DataFrame:
-    """Positives and rows of the public-events panel per year and per supplier country.
-
-    Columns ``dimension`` (``year``, ``supplier_country`` or ``all``), ``value``, ``rows``,
-    ``positives``, ``positive_rate`` and ``events`` (the event ids behind the positives).
-    No feature is computed, so this takes about a second.
-    """
-    options = options or PanelOptions()
-    reference = load_reference(settings.reference_dir)
-    window = replace(
-        default_window(reference, today or date.today(), horizon_months), start=options.start
-    )
-    return summarise_labels(build_labels(reference, window, options.buyer_countries))
-
-
-def list_models(settings: Settings) -> pl.DataFrame:
-    """Every registered version, newest first, with its aliases, source and key figures."""
-    from riskengine.models import tracking
-
-    rows = []
-    for detail in tracking.list_versions(settings):
-        rows.append(
-            {
-                "version": detail.version,
-                "aliases": ",".join(detail.aliases),
-                "created": datetime.fromtimestamp(detail.created_ms / 1000, UTC).strftime(
-                    "%Y-%m-%d %H:%M:%S"
-                ),
-                "label_source": detail.tags.get("label_source", ""),
-                "test_pr_auc": detail.metrics.get("test_pr_auc"),
-                "backtest_pr_auc": detail.metrics.get("backtest_pr_auc"),
-                "backtest_brier": detail.metrics.get("backtest_brier"),
-                "panel_fingerprint": detail.tags.get("panel_fingerprint", ""),
-                "model_sha256": detail.tags.get(tracking.MODEL_SHA256_TAG, "")[:16],
-                "run_id": detail.run_id,
-            }
-        )
-    schema = {
-        "version": pl.String,
-        "aliases": pl.String,
-        "created": pl.String,
-        "label_source": pl.String,
-        "test_pr_auc": pl.Float64,
-        "backtest_pr_auc": pl.Float64,
-        "backtest_brier": pl.Float64,
-        "panel_fingerprint": pl.String,
-        "model_sha256": pl.String,
-        "run_id": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema)
-
-
-def promote(settings: Settings, version: str) -> ModelChange:
-    """Make ``version`` champion by hand, after checking its files load and match their hash.
-
-    Raises
-    ------
-    ModelNotFoundError
-        When the version does not exist.
-    ModelIntegrityError
-        When its files were modified since registration.
-    """
-    from riskengine.models import tracking
-
-    if not version.isdigit():
-        raise UserInputError(f"VERSION must be a version number; got {version!r}")
-    tracking.require_version(settings, version)
-    previous = tracking.champion_version(settings)
-    if previous == version:
-        return ModelChange(version, previous, f"version {version} is already champion")
-    tracking.load_registered_model(settings, version)
-    tracking.set_champion(settings, version)
-    was = f" (was version {previous})" if previous else ""
-    return ModelChange(version, previous, f"version {version} is champion{was}")
-
-
-def rollback(settings: Settings) -> ModelChange:
-    """Point ``champion`` back at the version that was champion before the current one.
-
-    Raises
-    ------
-    ModelNotFoundError
-        When there is no earlier champion.
-    """
-    from riskengine.models import tracking
-
-    current, previous = tracking.rollback_champion(settings)
-    return ModelChange(
-        previous,
-        current,
-        f"champion rolled back from version {current} to version {previous}",
-    )

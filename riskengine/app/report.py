@@ -1,0 +1,98 @@
+"""The report job: ``riskengine report``: one self-contained HTML page from a scores file."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from riskengine.config import Settings
+from riskengine.io import read_table
+from riskengine.reference.loader import load_reference
+from riskengine.sourcing import prepare_pairs
+
+SCORE_NUMBER_COLUMNS = (
+    "risk_score",
+    "risk_score_low",
+    "risk_score_high",
+    "model_score",
+    "state_score",
+)
+BOM_NUMBER_COLUMNS = ("risk_score", "max_pair_risk", "exposure")
+
+
+def _numbers(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    # Scores read back from CSV arrive as text.
+    return frame.with_columns(
+        pl.col(name).cast(pl.Float64, strict=False) for name in columns if name in frame.columns
+    )
+
+
+def report_file(
+    settings: Settings,
+    *,
+    scores_path: str,
+    output_path: str,
+    bom_scores_path: str | None = None,
+    history_quarters: int = 8,
+) -> str:
+    """Render the HTML report of a scores file (and BOM scores), with the top pairs re-scored as
+    of each of the last quarters by the model version that scored them."""
+    from riskengine.io import write_text
+    from riskengine.models.tracking import load_registered_model
+    from riskengine.prediction import score_pairs
+    from riskengine.report import ModelCard, quarter_starts, render_report, top_pairs
+    from riskengine.schemas import SCORE_OUTPUT_COLUMNS
+
+    scores = _numbers(read_table(scores_path), SCORE_NUMBER_COLUMNS)
+    bom_products = (
+        _numbers(read_table(bom_scores_path), BOM_NUMBER_COLUMNS) if bom_scores_path else None
+    )
+    versions = scores["model_version"].drop_nulls().unique().to_list()
+    as_of_values = scores["as_of"].drop_nulls().unique().to_list()
+    if len(versions) != 1 or len(as_of_values) != 1:
+        from riskengine.errors import UserInputError
+
+        raise UserInputError(
+            f"{scores_path}: a report needs scores from one model version and one as-of date "
+            f"(found versions {versions}, as-of dates {as_of_values})"
+        )
+    as_of = date.fromisoformat(as_of_values[0])
+    reference = load_reference(settings.reference_dir)
+    model = load_registered_model(settings, versions[0])
+
+    top = top_pairs(scores)
+    input_columns = [name for name in scores.columns if name not in SCORE_OUTPUT_COLUMNS]
+    prepared = prepare_pairs(
+        top.select(input_columns), source=scores_path, buyer_country=None, buyer_name=None
+    )
+    history_frames = []
+    for quarter in quarter_starts(as_of, history_quarters):
+        rescored = score_pairs(prepared, reference, model, as_of=quarter)
+        history_frames.append(
+            pl.DataFrame(
+                {
+                    "pair_label": top["pair_label"],
+                    "quarter": [quarter] * top.height,
+                    "risk_score": rescored["risk_score"],
+                }
+            )
+        )
+    history = pl.concat(history_frames) if history_frames else None
+    from riskengine.bands import DEFAULT_CUTOFFS
+    from riskengine.models.tracking import run_document
+
+    card = ModelCard(
+        model_version=model.version,
+        run_id=model.run_id,
+        metrics=model.metrics,
+        reference_fingerprint=reference.fingerprint,
+        as_of=as_of.isoformat(),
+        trained_on="public-events panel (see the MLflow run)",
+        band_cutoffs=model.band_cutoffs or dict(DEFAULT_CUTOFFS),
+        validation=run_document(settings, model.run_id, "validation_summary.json") or [],
+        bands=run_document(settings, model.run_id, "validation_bands.json") or [],
+    )
+    html = render_report(scores, history=history, bom_products=bom_products, model_card=card)
+    write_text(html, output_path)
+    return output_path

@@ -1,0 +1,222 @@
+"""Scoring jobs: ``riskengine score`` and ``riskengine features``.
+
+Each reads a user's file, calls the domain (:mod:`riskengine.sourcing`,
+:mod:`riskengine.prediction`) and writes the result; nothing is written on error. Heavy modules
+(scikit-learn, MLflow) are imported inside the functions that need them, so that the CLI starts
+quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from riskengine.config import Settings, chunk_bytes_setting
+from riskengine.io import ReadOptions, write_table, write_table_chunks
+from riskengine.reference.loader import load_reference
+from riskengine.schemas import STATUS_SCORED
+from riskengine.sourcing import PreparedPairs, prepare_pairs
+
+TOP_ROWS_KEPT = 10
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """What a scoring run produced, for the summary on stderr."""
+
+    rows: int
+    scored: int
+    top: pl.DataFrame
+    """The riskiest scored rows (at most :data:`TOP_ROWS_KEPT`), riskiest first."""
+    model_version: str
+    reference_fingerprint: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rejected(self) -> int:
+        return self.rows - self.scored
+
+
+EARLIEST_AS_OF = date(2010, 1, 1)
+
+
+def check_as_of(as_of: date, today: date | None = None) -> tuple[str, ...]:
+    """Refuse dates before the reference data; note dates in the future.
+
+    Before 2010 the shipped events and production data are too sparse to describe supply, so
+    such a date is refused. A future date is allowed (a planning horizon) with a note: it can
+    only use facts known today, plus measures already announced for later.
+    """
+    if as_of < EARLIEST_AS_OF:
+        from riskengine.errors import UserInputError
+
+        raise UserInputError(
+            f"--as-of {as_of} is before {EARLIEST_AS_OF}, where the reference data begins"
+        )
+    today = today or date.today()
+    if as_of > today:
+        return (
+            f"--as-of {as_of} is in the future: scores use the facts known today ({today}) and "
+            "measures already announced",
+        )
+    return ()
+
+
+def _source_label(input_path: str) -> str:
+    return "<stdin>" if input_path == "-" else input_path
+
+
+def prepare_file(
+    input_path: str,
+    read_options: ReadOptions | None,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date,
+) -> PreparedPairs:
+    raw = (read_options or ReadOptions()).read(input_path)
+    source = _source_label(input_path)
+    return prepare_pairs(
+        raw, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    )
+
+
+def score_file(
+    settings: Settings,
+    *,
+    input_path: str,
+    output_path: str,
+    as_of: date,
+    buyer_country: str | None = None,
+    buyer_name: str | None = None,
+    model_alias: str = "champion",
+    read_options: ReadOptions | None = None,
+    output_format: str | None = None,
+    chunk_bytes: int | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ScoreOutcome:
+    """Score every row of a sourcing list and write the result (nothing is written on error).
+
+    A large CSV is read, scored and written one chunk at a time (``chunk_bytes`` of input,
+    :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default), after a first pass that gathers
+    what rows depend on across the whole file (duplicates, supplier countries, how shares
+    read); the output is the same for any chunk size. ``on_stage`` hears the name of each
+    stage as it starts and ``on_progress`` the rows scored so far and the total.
+    """
+    from riskengine.models.tracking import load_registered_model
+    from riskengine.prediction import prepare_chunks, score_pairs
+
+    stage = on_stage or (lambda name: None)
+    progress = on_progress or (lambda done, total: None)
+    date_notes = check_as_of(as_of)
+    stage(f"reading {input_path}")
+    table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes or chunk_bytes_setting())
+    source = _source_label(input_path)
+    context, prepared_chunks = prepare_chunks(
+        table, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    )
+    stage("loading reference data and the model")
+    reference = load_reference(settings.reference_dir)
+    model = load_registered_model(settings, model_alias)
+    stage(f"scoring {context.rows:,} rows as of {as_of}")
+    scored = 0
+    done = 0
+    riskiest: pl.DataFrame | None = None
+    driver_cache: dict[tuple, str] = {}
+
+    def scored_chunks() -> Iterator[pl.DataFrame]:
+        nonlocal scored, done, riskiest
+        progress(0, context.rows)
+        for prepared in prepared_chunks:
+            output = score_pairs(prepared, reference, model, as_of=as_of, driver_cache=driver_cache)
+            usable = output.filter(pl.col("status") == STATUS_SCORED)
+            scored += usable.height
+            earlier = [] if riskiest is None else [riskiest]
+            riskiest = _riskiest(pl.concat([*earlier, usable]))
+            done += output.height
+            progress(done, context.rows)
+            yield output
+
+    write_table_chunks(scored_chunks(), output_path, output_format)
+    return ScoreOutcome(
+        rows=context.rows,
+        scored=scored,
+        top=riskiest if riskiest is not None else pl.DataFrame(),
+        model_version=model.version,
+        reference_fingerprint=reference.fingerprint,
+        notes=date_notes + context.notes,
+    )
+
+
+def _riskiest(scored: pl.DataFrame) -> pl.DataFrame:
+    # A stable sort keeps input order among equal scores, whatever the chunk size.
+    top = scored.sort("risk_score", descending=True, maintain_order=True).head(TOP_ROWS_KEPT)
+    # A copy of the few rows: a slice would keep the whole chunk's buffers alive.
+    return pl.DataFrame(top.rows(), schema=top.schema, orient="row")
+
+
+#: How many stages :func:`features_file` announces (the progress bar).
+FEATURES_STAGES = 3
+
+
+def features_file(
+    settings: Settings,
+    *,
+    input_path: str,
+    output_path: str,
+    as_of: date,
+    buyer_country: str | None = None,
+    buyer_name: str | None = None,
+    read_options: ReadOptions | None = None,
+    output_format: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Write one row per input row: the input columns, status and reason, then every feature.
+
+    Returns the table and the notes to show the user (a future as-of date, percentage shares).
+    """
+    from riskengine.features.builders import registry
+    from riskengine.features.registry import PAIR_KEY
+    from riskengine.prediction import feature_table
+
+    stage = on_stage or (lambda name: None)
+    date_notes = check_as_of(as_of)
+    stage(f"reading {input_path}")
+    prepared = prepare_file(input_path, read_options, buyer_country, buyer_name, as_of)
+    reference = load_reference(settings.reference_dir)
+    stage(f"building features for {prepared.resolved.height:,} rows as of {as_of}")
+    features = feature_table(prepared, reference, as_of=as_of)
+    feature_columns = [spec.name for spec in registry()]
+    joined = prepared.resolved.select(PAIR_KEY, "reason").join(
+        features.select(PAIR_KEY, *feature_columns), on=PAIR_KEY, how="left", maintain_order="left"
+    )
+    clashing = [
+        name
+        for name in [*feature_columns, "status", "reason", "as_of"]
+        if name in prepared.raw.columns
+    ]
+    if clashing:
+        from riskengine.errors import UserInputError
+
+        raise UserInputError(f"input already has column(s) {', '.join(clashing)}; rename them")
+    output = pl.concat(
+        [
+            prepared.raw,
+            joined.select(
+                pl.when(pl.col("reason").is_null())
+                .then(pl.lit("scored"))
+                .otherwise(pl.lit("rejected"))
+                .alias("status"),
+                "reason",
+                pl.lit(as_of.isoformat()).alias("as_of"),
+                *feature_columns,
+            ),
+        ],
+        how="horizontal",
+    )
+    stage(f"writing {output_path}")
+    write_table(output, output_path, output_format)
+    return output, date_notes + prepared.notes
