@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,7 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
     return found
 
 
+@cache
 def import_graph() -> dict[str, set[str]]:
     modules = package_modules()
     known = set(modules)
