@@ -4,7 +4,6 @@ codes (0 done, 2 bad usage or unusable input, 1 internal error). No logic of its
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -515,4 +514,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

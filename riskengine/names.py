@@ -519,14 +519,19 @@ def match_names(
         )
     )
     for query_name, keys in keys_by_query.items():
-        best: tuple[float, int | None] = (0.0, None)
-        for score, listed_index in (best_by_key[key] for key in keys):
-            if listed_index is None:
+        best_score = 0.0
+        best_index: int | None = None
+        for score, candidate_index in (best_by_key[key] for key in keys):
+            if candidate_index is None:
                 continue
-            if best[1] is None or score > best[0] or (score == best[0] and listed_index < best[1]):
-                best = (score, listed_index)
+            if (
+                best_index is None
+                or score > best_score
+                or (score == best_score and candidate_index < best_index)
+            ):
+                best_score, best_index = score, candidate_index
         for position in positions_by_query[query_name]:
-            results[position] = best
+            results[position] = (best_score, best_index)
     return results
 
 
@@ -577,8 +582,9 @@ def evaluate_name_matching(
     for query, (score, listed_index) in zip(
         queries, match_names(queries, listed_names), strict=True
     ):
-        is_flagged = listed_index is not None and score >= threshold
-        flagged[query] = listed_names[listed_index] if is_flagged else None
+        flagged[query] = (
+            listed_names[listed_index] if listed_index is not None and score >= threshold else None
+        )
 
     true_positive = false_positive = false_negative = 0
     for query, listed, same in pair_list:

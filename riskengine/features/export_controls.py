@@ -225,7 +225,7 @@ def _listing_matches(
             candidates = entities.filter(pl.col("listing_authority_iso3") == authority)
         candidates = candidates.with_row_index("candidate")
         if candidates.is_empty():
-            matches = [(0.0, None)] * group.height
+            matches: list[tuple[float, int | None]] = [(0.0, None)] * group.height
         else:
             matches = _cached_matches(
                 tuple(group[name_column].to_list()), tuple(candidates["entity_name"].to_list())
@@ -266,6 +266,30 @@ def _listing_matches(
     )
 
 
+# Whose name is screened, against the lists of which country (``None``: every list).
+BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS = ("buyer_name", "supplier_country")
+SUPPLIER_AGAINST_ALL_LISTS = ("supplier_name", None)
+SUPPLIER_AGAINST_BUYER_COUNTRY_LISTS = ("supplier_name", "buyer_country")
+
+
+def _from_matches(
+    spine: pl.LazyFrame,
+    listed_entities: pl.LazyFrame,
+    screened: tuple[str, str | None],
+    value: pl.Expr,
+) -> pl.LazyFrame:
+    """One value per pair from its best listing match (see :func:`_listing_matches`)."""
+    name_column, authority_column = screened
+    matched = _listing_matches(
+        spine, listed_entities, name_column=name_column, authority_column=authority_column
+    )
+    return matched.select(PAIR_KEY, value)
+
+
+def _above_threshold() -> pl.Expr:
+    return pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD
+
+
 @feature(
     family="export_controls",
     description="Best name-match score (0-1) of the buyer against entities listed by the "
@@ -278,11 +302,11 @@ def _listing_matches(
 def buyer_listing_match_score(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
-    )
-    return matched.select(
-        PAIR_KEY, pl.col("score").fill_null(0.0).alias("buyer_listing_match_score")
+    return _from_matches(
+        spine,
+        listed_entities,
+        BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS,
+        pl.col("score").fill_null(0.0).alias("buyer_listing_match_score"),
     )
 
 
@@ -298,11 +322,11 @@ def buyer_listing_match_score(
 def buyer_listed(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
-    )
-    return matched.select(
-        PAIR_KEY, (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias("buyer_listed")
+    return _from_matches(
+        spine,
+        listed_entities,
+        BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS,
+        _above_threshold().alias("buyer_listed"),
     )
 
 
@@ -317,10 +341,12 @@ def buyer_listed(
 def buyer_listing_entity(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
+    return _from_matches(
+        spine,
+        listed_entities,
+        BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS,
+        pl.col("evidence").alias("buyer_listing_entity"),
     )
-    return matched.select(PAIR_KEY, pl.col("evidence").alias("buyer_listing_entity"))
 
 
 @feature(
@@ -334,11 +360,11 @@ def buyer_listing_entity(
 def supplier_listing_match_score(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="supplier_name", authority_column=None
-    )
-    return matched.select(
-        PAIR_KEY, pl.col("score").fill_null(0.0).alias("supplier_listing_match_score")
+    return _from_matches(
+        spine,
+        listed_entities,
+        SUPPLIER_AGAINST_ALL_LISTS,
+        pl.col("score").fill_null(0.0).alias("supplier_listing_match_score"),
     )
 
 
@@ -354,11 +380,11 @@ def supplier_listing_match_score(
 def buyer_listing_severity(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
-    )
-    return matched.select(
-        PAIR_KEY, pl.col("list_severity").fill_null(0).cast(pl.Int8).alias("buyer_listing_severity")
+    return _from_matches(
+        spine,
+        listed_entities,
+        BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS,
+        pl.col("list_severity").fill_null(0).cast(pl.Int8).alias("buyer_listing_severity"),
     )
 
 
@@ -373,10 +399,12 @@ def buyer_listing_severity(
 def buyer_listing_date(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="buyer_name", authority_column="supplier_country"
+    return _from_matches(
+        spine,
+        listed_entities,
+        BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS,
+        pl.col("listed_on").alias("buyer_listing_date"),
     )
-    return matched.select(PAIR_KEY, pl.col("listed_on").alias("buyer_listing_date"))
 
 
 @feature(
@@ -390,12 +418,11 @@ def buyer_listing_date(
 def supplier_listed(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="supplier_name", authority_column=None
-    )
-    return matched.select(
-        PAIR_KEY,
-        (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias("supplier_listed"),
+    return _from_matches(
+        spine,
+        listed_entities,
+        SUPPLIER_AGAINST_ALL_LISTS,
+        _above_threshold().alias("supplier_listed"),
     )
 
 
@@ -450,14 +477,11 @@ def flow_measure_state(
 def supplier_listed_by_buyer_country(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="supplier_name", authority_column="buyer_country"
-    )
-    return matched.select(
-        PAIR_KEY,
-        (pl.col("score").fill_null(0.0) >= LISTING_MATCH_THRESHOLD).alias(
-            "supplier_listed_by_buyer_country"
-        ),
+    return _from_matches(
+        spine,
+        listed_entities,
+        SUPPLIER_AGAINST_BUYER_COUNTRY_LISTS,
+        _above_threshold().alias("supplier_listed_by_buyer_country"),
     )
 
 
@@ -473,7 +497,9 @@ def supplier_listed_by_buyer_country(
 def supplier_listing_entity(
     spine: pl.LazyFrame, listed_entities: pl.LazyFrame, *, as_of: date
 ) -> pl.LazyFrame:
-    matched = _listing_matches(
-        spine, listed_entities, name_column="supplier_name", authority_column="buyer_country"
+    return _from_matches(
+        spine,
+        listed_entities,
+        SUPPLIER_AGAINST_BUYER_COUNTRY_LISTS,
+        pl.col("evidence").alias("supplier_listing_entity"),
     )
-    return matched.select(PAIR_KEY, pl.col("evidence").alias("supplier_listing_entity"))

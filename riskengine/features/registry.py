@@ -52,7 +52,7 @@ class FeatureSpec:
     family: str
     description: str
     sources: tuple[str, ...]
-    dtype: pl.DataType
+    dtype: pl.DataType | type[pl.DataType]
     builder: FeatureBuilder
     keys: tuple[str, ...] | None = FLOW_KEYS
     model_input: bool = True
@@ -63,7 +63,7 @@ def feature(
     family: str,
     description: str,
     sources: tuple[str, ...],
-    dtype: pl.DataType,
+    dtype: pl.DataType | type[pl.DataType],
     keys: tuple[str, ...] | None = FLOW_KEYS,
     model_input: bool = True,
 ) -> Callable[[FeatureBuilder], FeatureBuilder]:

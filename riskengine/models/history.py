@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 import polars as pl
 
@@ -223,14 +224,14 @@ def period_step_months(records: pl.DataFrame) -> int:
     """The smallest gap between distinct recorded periods, in months (1 for one period)."""
     months = records.select(_month_number(pl.col("period")).unique().sort())["period"]
     gaps = months.diff().drop_nulls().filter(months.diff().drop_nulls() > 0)
-    return int(gaps.min()) if gaps.len() else 1
+    return int(cast(int, gaps.min())) if gaps.len() else 1
 
 
 def label_history(records: pl.DataFrame, *, horizon_months: int) -> pl.DataFrame:
     """Each record with ``label`` (a disruption of the same pair within the horizon) and
     ``observed`` (the history covers the whole horizon)."""
     step = period_step_months(records)
-    last = records["period"].max()
+    last = cast(date, records["period"].max())
     observed_until = months_after(date(last.year, last.month, 1), step)
     # Null buyer names must still match each other in the join below.
     keys = [
@@ -281,11 +282,11 @@ def history_panel(
     labelled = label_history(records.records, horizon_months=horizon_months)
     observed = labelled.filter(pl.col("observed"))
     step = period_step_months(records.records)
-    last = records.records["period"].max()
+    last = cast(date, records.records["period"].max())
     observed_until = months_after(date(last.year, last.month, 1), step)
     if observed.is_empty():
         raise UserInputError(
-            f"the history runs from {records.records['period'].min()} to {observed_until}: no "
+            f"the history runs from {records.records['period'].min()!s} to {observed_until}: no "
             f"record has {horizon_months} months of recorded history after it, so none can be "
             "labelled; give a longer history"
         )
@@ -303,7 +304,9 @@ def history_panel(
         )
     panel = pl.concat(frames).sort("as_of", "row")
     window = PanelWindow(
-        start=panel["as_of"].min(), end=panel["as_of"].max(), horizon_months=horizon_months
+        start=cast(date, panel["as_of"].min()),
+        end=cast(date, panel["as_of"].max()),
+        horizon_months=horizon_months,
     )
     return HistoryPanel(
         panel=panel,

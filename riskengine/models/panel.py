@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 import polars as pl
 
@@ -94,7 +95,7 @@ def reference_cutoff(reference: ReferenceData, today: date) -> date:
         reference.policy_events.filter(pl.col("effective") <= today)["effective"].max(),
         reference.listed_entities["listed_on"].max(),
     ]
-    return min(max(day for day in candidates if day is not None), today)
+    return min(max(cast(date, day) for day in candidates if day is not None), today)
 
 
 def default_window(

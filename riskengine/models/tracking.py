@@ -473,11 +473,11 @@ def list_versions(settings: Settings) -> list[VersionDetails]:
             aliases.setdefault(str(version), []).append(alias)
         details = []
         for item in client.search_model_versions(f"name='{settings.model_name}'"):
-            run = client.get_run(item.run_id)
+            run = client.get_run(str(item.run_id))
             details.append(
                 VersionDetails(
                     version=str(item.version),
-                    run_id=item.run_id,
+                    run_id=str(item.run_id),
                     created_ms=int(item.creation_timestamp),
                     aliases=tuple(sorted(aliases.get(str(item.version), []))),
                     tags=dict(item.tags),
@@ -545,11 +545,11 @@ def load_registered_model(
                 run_id=version_info.run_id, artifact_path=EXPLAIN_ARTIFACT, dst_path=directory
             )
             explain = json.loads(Path(path).read_text())
-        run = client.get_run(version_info.run_id)
+        run = client.get_run(str(version_info.run_id))
         return RegisteredModel(
             model=model,
             version=version,
-            run_id=version_info.run_id,
+            run_id=str(version_info.run_id),
             feature_names=tuple(explain["feature_names"]),
             neutral_values=explain["neutral_values"],
             calibration=explain.get("calibration", {}),

@@ -20,7 +20,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -428,7 +428,7 @@ def train_model(
     )
     metrics |= {
         "train_rows": float(train.height),
-        "train_positive_rate": float(train["label"].mean()),
+        "train_positive_rate": float(cast(float, train["label"].mean())),
         "calibration_rows": float(calibration.height),
         "test_rows": float(test.height),
         "test_positive_rate": float(test_labels.mean()),
