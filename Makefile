@@ -17,7 +17,7 @@ INPUT ?= $(DEMO_SOURCING)
 OUTPUT ?= outputs/scores.csv
 PORT ?= 5000
 
-.PHONY: help install demo test lint format features train retrain backtest labels score score-bom \
+.PHONY: help install demo test lint typecheck format features train retrain backtest labels score score-bom \
 	report browser report-check screening bench reference ui clean
 
 help: ## Show the targets and what they do
@@ -56,6 +56,9 @@ test: $(INSTALLED) ## Run the test suite
 lint: $(INSTALLED) ## ruff lint and format check
 	$(BIN)/ruff check riskengine tests bench
 	$(BIN)/ruff format --check riskengine tests bench
+
+typecheck: $(INSTALLED) ## mypy on the package
+	$(BIN)/mypy
 
 format: $(INSTALLED) ## Format the code with ruff
 	$(BIN)/ruff format riskengine tests bench

@@ -362,12 +362,6 @@ def set_version_tags(settings: Settings, version: str, tags: dict[str, str]) -> 
             client.set_model_version_tag(settings.model_name, version, key, value)
 
 
-def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:
-    """The metrics logged on a run."""
-    with store_lock(settings):
-        return dict(_configure(settings).get_run(run_id).data.metrics)
-
-
 def run_document(settings: Settings, run_id: str, name: str) -> Any:
     """A JSON artifact of a run (an object or a list), or ``None`` when the run has none."""
     with store_lock(settings):
