@@ -38,6 +38,7 @@ def render_report(
     scores: pl.DataFrame,
     *,
     history: pl.DataFrame | None = None,
+    history_note: str | None = None,
     bom_products: pl.DataFrame | None = None,
     model_card: ModelCard,
     title: str = "riskengine supplier risk report",
@@ -53,6 +54,8 @@ def render_report(
         quarter start and last as of the scores' own date (see
         :func:`~riskengine.report.quarter_starts` and :func:`~riskengine.report.top_pairs`);
         ``None`` for a note.
+    history_note
+        A caveat printed above the history chart, when there is one.
     bom_products
         One row per product from ``score-bom``: ``product``, ``risk_score``, ``exposure``,
         ``driving_material``, ``driving_supplier``, ``status`` and optionally ``reason``;
@@ -98,6 +101,7 @@ def render_report(
             exposure=exposure,
             has_history=history is not None,
             history=charts.history_chart(history, cutoffs) if history is not None else None,
+            history_note=history_note,
             card=tables.model_card_tables(model_card),
             score_meaning=SCORE_MEANING,
             known_limits=KNOWN_LIMITS,
