@@ -54,15 +54,15 @@ test: $(INSTALLED) ## Run the test suite
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED) ## ruff lint and format check
-	$(BIN)/ruff check riskengine tests bench
-	$(BIN)/ruff format --check riskengine tests bench
+	$(BIN)/ruff check riskengine tests bench tools
+	$(BIN)/ruff format --check riskengine tests bench tools
 
 typecheck: $(INSTALLED) ## mypy on the package
 	$(BIN)/mypy
 
 format: $(INSTALLED) ## Format the code with ruff
-	$(BIN)/ruff format riskengine tests bench
-	$(BIN)/ruff check --fix riskengine tests bench
+	$(BIN)/ruff format riskengine tests bench tools
+	$(BIN)/ruff check --fix riskengine tests bench tools
 
 reference: $(INSTALLED) ## Validate the reference data and print its fingerprint
 	$(RISKENGINE) reference check
@@ -105,7 +105,8 @@ browser: ## Install Debian's chromium (for the report's render check) if it is m
 
 report-check: $(INSTALLED) browser ## Render the demo report in headless Chromium; check charts; PNG
 	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
-		-o outputs/demo_report.html --screenshot outputs/demo_report.png
+		-o outputs/demo_report.html
+	$(BIN)/python -m tools.report_check outputs/demo_report.html --screenshot outputs/demo_report.png
 
 screening: $(INSTALLED) ## Precision and recall of listed-entity name screening on the labelled pairs
 	$(RISKENGINE) screening-eval tests/data/name_pairs.csv

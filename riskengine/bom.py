@@ -3,7 +3,7 @@
 A BOM is a list of edges ``parent → component`` with the quantity of component needed for one
 unit of parent (DESIGN §7). Top-level products are parents that are never components; leaves are
 components that are never parents, and each leaf is a catalog material bought from the suppliers
-of a scored sourcing list (the output of :func:`riskengine.scoring.score_pairs`).
+of a scored sourcing list (the output of :func:`riskengine.prediction.score_pairs`).
 
 Nothing is dropped silently: every top-level product gets a row (``scored``, ``refused`` or
 ``unscored``) with a reason, every exploded path gets at least one line, and every BOM row that
@@ -1258,7 +1258,7 @@ def score_bom(
         lose their leading zeros ("000123" is "123"). Several rows for the same parent and
         component (separate BOM items) are separate lines and add up.
     scored_sourcing
-        The output of :func:`riskengine.scoring.score_pairs`; only ``scored`` rows are used,
+        The output of :func:`riskengine.prediction.score_pairs`; only ``scored`` rows are used,
         joined to the leaves by ``material_id``. ``share`` is the fraction of the material
         bought from that supplier; missing shares split what the given ones leave equally.
     source

@@ -226,23 +226,14 @@ def report(
     bom: Annotated[
         str | None, typer.Option("--bom", help="Output of riskengine score-bom.")
     ] = None,
-    screenshot: Annotated[
-        str | None,
-        typer.Option(
-            "--screenshot",
-            help="Also open the report in headless Chromium (offline), check that every chart "
-            "drew and write a PNG of the page here.",
-        ),
-    ] = None,
-    chromium: Annotated[
-        str, typer.Option("--chromium", help="Chromium binary for --screenshot.")
-    ] = "/usr/bin/chromium",
     reference_dir: ReferenceDirOption = None,
 ) -> None:
     """Write one self-contained HTML report that works offline.
 
     Heatmap of material x supplier country, top pairs with drivers, product exposure, the top
-    pairs over the last 8 quarters, and the model card.
+    pairs over the last 8 quarters, and the model card. To check it in a browser, run
+    ``python -m tools.report_check REPORT --screenshot PNG`` from the repository (make
+    report-check).
     """
     from riskengine.app.report import report_file
 
@@ -254,28 +245,6 @@ def report(
             bom_scores_path=bom,
         )
         _err(f"report -> {path}")
-        if screenshot is not None:
-            from pathlib import Path
-
-            from riskengine.report import check_report_in_browser
-
-            if not Path(chromium).exists():
-                raise UserInputError(
-                    f"--screenshot needs Chromium at {chromium} (make browser installs "
-                    "Debian's chromium package)"
-                )
-            checked = check_report_in_browser(Path(path), Path(screenshot), chromium=chromium)
-            drawn, expected = checked["charts_drawn"], checked["charts_expected"]
-            _err(
-                f"headless Chromium, offline: {drawn} of {expected} charts drew "
-                f"({', '.join(name for name, ok in checked['charts'].items() if ok)}); "
-                f"{len(checked['script_errors'])} script errors; screenshot -> {screenshot}"
-            )
-            if drawn != expected or checked["script_errors"]:
-                raise UserInputError(
-                    f"{path}: the report did not draw completely in Chromium: "
-                    f"{checked['script_errors'] or checked['charts']}"
-                )
 
     _run(body)
 

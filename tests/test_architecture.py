@@ -103,9 +103,6 @@ def test_the_report_and_the_history_do_not_reach_into_scoring() -> None:
         assert not graph[name] & {"riskengine.prediction", "riskengine.app.scoring"}, name
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the Chromium check is still in the cli until the report moves"
-)
 def test_each_command_calls_the_application_not_the_domain() -> None:
     cli = import_graph()["riskengine.cli"]
     domain = sorted(name for name in cli if layer(name) == 1)

@@ -174,3 +174,13 @@ def test_heavy_modules_stay_off_the_cli_start_up_path() -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def test_report_leaves_the_browser_check_to_the_development_tool() -> None:
+    help_text = invoke("report", "--help")
+    refused = invoke("report", "scores.csv", "-o", "report.html", "--screenshot", "report.png")
+
+    assert help_text.exit_code == 0, help_text.output
+    assert "tools.report_check" in help_text.stdout
+    assert refused.exit_code != 0
+    assert "No such option" in refused.output

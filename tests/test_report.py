@@ -15,16 +15,15 @@ import plotly.offline
 import polars as pl
 import pytest
 
+from riskengine.config import Settings
 from riskengine.errors import MissingColumnsError
 from riskengine.report import (
     ModelCard,
-    check_report_in_browser,
     quarter_starts,
     render_report,
     top_pairs,
 )
 
-CHROMIUM = "/usr/bin/chromium"
 SCRIPT_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("x")'
 HEADINGS = (
@@ -368,22 +367,6 @@ def test_pages_are_identical_across_processes(full_report: str) -> None:
         assert result.stdout.strip() == expected
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
-def test_every_chart_draws_in_headless_chromium(full_report: str, tmp_path: Path) -> None:
-    page = tmp_path / "report.html"
-    page.write_text(full_report, encoding="utf-8")
-    screenshot = tmp_path / "report.png"
-    result = check_report_in_browser(page, screenshot, chromium=CHROMIUM)
-    assert result["charts"] == {
-        "risk-heatmap": True,
-        "product-exposure": True,
-        "score-history": True,
-    }
-    assert result["charts_drawn"] == result["charts_expected"] == 3
-    assert result["script_errors"] == []
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_the_model_card_shows_meaning_validation_bands_and_limits_and_rows_their_interval() -> None:
     scores = make_scores().with_columns(
         pl.col("risk_score").mul(0.8).alias("risk_score_low"),
@@ -422,3 +405,80 @@ def test_the_model_card_shows_meaning_validation_bands_and_limits_and_rows_their
     assert "Bands out of sample" in section and "Known limits" in section
     top = page.split('id="top-pairs"', 1)[1].split("</section>", 1)[0]
     assert "49.6%-68.2%" in top and "licensing" in top
+
+
+def test_history_ends_on_each_pairs_score_in_the_file(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history re-scores each pair with its own buyer and buyer country, and its last point
+    is the scores' own as-of date: a listed buyer at 100% in the file ends its line at 100%."""
+    from riskengine.app.report import report_file
+    from riskengine.app.scoring import score_file
+
+    import riskengine.report
+
+    listed_buyer = "Mitsubishi Heavy Industries Aero Engines, Ltd."  # listed by China 2026-02-24
+    sourcing = pl.DataFrame(
+        {
+            "material": ["dysprosium oxide", "dysprosium oxide", "NdPr oxide", "gallium"],
+            "supplier": ["Baotou Example", "Ganzhou Example", "Kuantan Example", "Example Ga AG"],
+            "supplier_country": ["CN", "CN", "MY", "Germany"],
+            "buyer": [listed_buyer, None, None, None],
+        }
+    )
+    source, scored_path = tmp_path / "sourcing.csv", tmp_path / "scores.csv"
+    sourcing.write_csv(source)
+    # The buyer country comes from the option, so only the scores' resolved column carries it.
+    score_file(
+        trained_settings,
+        input_path=str(source),
+        output_path=str(scored_path),
+        as_of=date(2026, 3, 15),
+        buyer_country="JP",
+    )
+    scores = pl.read_csv(scored_path, infer_schema=False)
+    assert scores["risk_score"][0] == "1.0" and scores["risk_band"][0] == "critical"
+
+    rendered: dict[str, pl.DataFrame] = {}
+
+    def keep_history(scores: pl.DataFrame, **kwargs: object) -> str:
+        history = kwargs["history"]
+        assert isinstance(history, pl.DataFrame)
+        rendered["history"] = history
+        return "<html></html>"
+
+    monkeypatch.setattr(riskengine.report, "render_report", keep_history)
+    report_file(
+        trained_settings, scores_path=str(scored_path), output_path=str(tmp_path / "r.html")
+    )
+    history = rendered["history"]
+    last = history.filter(pl.col("quarter") == pl.col("quarter").max())
+    labels = top_pairs(scores.with_columns(pl.col("risk_score").cast(pl.Float64)))
+    file_scores = dict(zip(labels["pair_label"], labels["risk_score"], strict=True))
+    listed_label = labels["pair_label"][0]
+    assert labels["buyer"][0] == listed_buyer and file_scores[listed_label] == 1.0
+    last_points = dict(last.select("pair_label", "risk_score").iter_rows())
+    assert last_points[listed_label] == file_scores[listed_label] == 1.0
+    assert last_points == pytest.approx(file_scores, abs=1e-12)
+    assert last["quarter"].unique().to_list() == [date(2026, 3, 15)]
+
+
+def test_history_shows_the_as_of_point_and_its_note() -> None:
+    as_of_point = pl.DataFrame(
+        {
+            "pair_label": [f"Dysprosium oxide — {SCRIPT_NAME} (China)"],
+            "quarter": [date(2026, 11, 15)],
+            "risk_score": [0.61],
+        }
+    )
+    history = pl.concat([make_history(), as_of_point])
+    page = render_report(
+        make_scores(),
+        history=history,
+        history_note="1 of 2 pairs <differ>",
+        model_card=MODEL_CARD,
+    )
+    section = page.split('id="history"', 1)[1].split("</section>", 1)[0]
+    assert "(8 quarters) and on the scores' own as-of date, the last point." in section
+    assert '<p class="note">1 of 2 pairs &lt;differ&gt;</p>' in section
+    assert "as of 2026-11-15" in section and "2026 Q4" in section

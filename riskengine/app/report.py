@@ -37,12 +37,13 @@ def report_file(
     history_quarters: int = 8,
 ) -> str:
     """Render the HTML report of a scores file (and BOM scores), with the top pairs re-scored as
-    of each of the last quarters by the model version that scored them."""
+    of each of the last quarters and of the file's own as-of date by the model version that
+    scored them, each with its own input (buyer name column, resolved buyer country)."""
     from riskengine.io import write_text
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
     from riskengine.report import ModelCard, quarter_starts, render_report, top_pairs
-    from riskengine.schemas import SCORE_OUTPUT_COLUMNS
+    from riskengine.schemas import SCORE_OUTPUT_COLUMNS, resolve_columns
 
     scores = _numbers(read_table(scores_path), SCORE_NUMBER_COLUMNS)
     bom_products = (
@@ -63,21 +64,45 @@ def report_file(
 
     top = top_pairs(scores)
     input_columns = [name for name in scores.columns if name not in SCORE_OUTPUT_COLUMNS]
-    prepared = prepare_pairs(
-        top.select(input_columns), source=scores_path, buyer_country=None, buyer_name=None
+    # Each pair is re-scored with its own input: its buyer name is an input column when the input
+    # had one, and its buyer country is the one the file resolved (from a column or from
+    # --buyer-country), which takes the place of the input's own buyer-country column.
+    buyer_country_column = resolve_columns(input_columns, source=scores_path, required=()).get(
+        "buyer_country", "buyer_country"
     )
+    pairs = top.select(input_columns).with_columns(
+        top["buyer_country_iso3"].alias(buyer_country_column)
+    )
+    prepared = prepare_pairs(pairs, source=scores_path, buyer_country=None, buyer_name=None)
+    # The quarters' first days, then the file's own as-of date: the last point is the score the
+    # file holds.
+    dates = quarter_starts(as_of, history_quarters)
+    if dates[-1] != as_of:
+        dates.append(as_of)
     history_frames = []
-    for quarter in quarter_starts(as_of, history_quarters):
-        rescored = score_pairs(prepared, reference, model, as_of=quarter)
+    for day in dates:
+        rescored = score_pairs(prepared, reference, model, as_of=day)
         history_frames.append(
             pl.DataFrame(
                 {
                     "pair_label": top["pair_label"],
-                    "quarter": [quarter] * top.height,
+                    "quarter": [day] * top.height,
                     "risk_score": rescored["risk_score"],
                 }
             )
         )
+    # A score the file's columns cannot reproduce (a buyer given with --buyer is not written to
+    # the scores) would end its line away from the file's: say so on the chart.
+    differing = top.filter(
+        (rescored["risk_score"] - top["risk_score"]).abs().fill_null(1.0) > 1e-9
+    ).height
+    history_note = (
+        f"{differing} of {top.height} pairs re-scored as of {as_of} do not reproduce their score "
+        "in the file: it lacks an input they were scored with (a buyer given with --buyer is not "
+        "written to the scores; give it as a column), so their lines end away from it."
+        if differing
+        else None
+    )
     history = pl.concat(history_frames) if history_frames else None
     from riskengine.bands import DEFAULT_CUTOFFS
     from riskengine.models.tracking import run_document
@@ -93,6 +118,12 @@ def report_file(
         validation=run_document(settings, model.run_id, "validation_summary.json") or [],
         bands=run_document(settings, model.run_id, "validation_bands.json") or [],
     )
-    html = render_report(scores, history=history, bom_products=bom_products, model_card=card)
+    html = render_report(
+        scores,
+        history=history,
+        history_note=history_note,
+        bom_products=bom_products,
+        model_card=card,
+    )
     write_text(html, output_path)
     return output_path

@@ -4,7 +4,7 @@ Input: one record per pair and period, with columns ``material``, ``supplier``,
 ``supplier_country``, ``buyer_country`` (or a default buyer country), ``period`` (``YYYY-MM``
 or ``YYYY-MM-DD``) and ``disrupted`` (1 when that pair's supply was late, short or cancelled in
 the period, else 0); optional ``buyer`` and ``share``. Materials and countries resolve exactly
-as when scoring (:func:`riskengine.scoring.prepare_pairs`).
+as when scoring (:func:`riskengine.sourcing.prepare_pairs`).
 
 The model predicts a disruption within the horizon, so a record's label is 1 when the same
 pair has a disrupted record in [period start, period start + horizon). A record is used only

@@ -1,0 +1,1 @@
+"""Development tools for riskengine: run from the repository root, not shipped in the package."""
