@@ -11,15 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from riskengine.bom import (
-    BOM_ALIASES,
+from riskengine.bom.pipeline import score_bom
+from riskengine.bom.reading import BOM_ALIASES
+from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
     PROBLEM_KINDS,
     PRODUCT_SCHEMA,
     BomResult,
-    parse_numbers,
-    score_bom,
 )
 from riskengine.errors import MissingColumnsError, UserInputError
 
@@ -117,8 +116,9 @@ def test_quantities_multiply_down_every_path_with_base_quantity_and_scrap() -> N
     motor = product(result, "Motor M-1")
     assert motor["status"] == "scored"
     dysprosium = material_risk(SOURCING, "dysprosium_oxide")
-    # Dysprosium counts once although two paths use it.
-    assert motor["risk_score"] == pytest.approx(1 - (1 - dysprosium) * (1 - 0.10))
+    # One input per supplier country (China 0.18, Malaysia 0.05, Japan 0.10); dysprosium
+    # counts once although two paths use it.
+    assert motor["risk_score"] == pytest.approx(1 - (1 - 0.18) * (1 - 0.05) * (1 - 0.10))
     assert motor["max_pair_risk"] == pytest.approx(0.18)
     assert motor["driving_material"] == "Dysprosium oxide"
     assert motor["driving_supplier"] == "Baotou Example Co."
@@ -144,19 +144,25 @@ def test_contributions_sum_to_the_product_risk_and_exposures_to_its_exposure() -
     assert shares["share"].to_list() == pytest.approx([1.0] * 3)
 
 
-def test_decimal_comma_thousands_and_trailing_minus_are_read() -> None:
-    values = pl.Series(["1,5", "1.234,5", "1,234.5", " 2 ", "100-", "abc", "", None, "1e-3"])
-    assert parse_numbers(values).to_list() == [
-        1.5,
-        1234.5,
-        1234.5,
-        2.0,
-        -100.0,
-        None,
-        None,
-        None,
-        0.001,
-    ]
+def test_quantities_are_read_by_the_shared_number_parser() -> None:
+    """Decimal commas, thousands separators and SAP's trailing minus, as `score` reads them;
+    a "1,000" is one when another number of the export shows the comma is decimal."""
+    bom = bom_frame(
+        [
+            ("Pump", "Gallium metal", "1,5", None),
+            ("Fan", "Gallium metal", "1.234,5", None),
+            ("Drive", "Gallium metal", "1,000", "0,5"),
+            ("Valve", "Gallium metal", " 2 ", None),
+            ("Seal", "Gallium metal", "100-", None),
+        ],
+        ("parent", "component", "quantity", "base_quantity"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    quantities = dict(
+        result.lines.select("product", "quantity_per_product_unit").unique().iter_rows()
+    )
+    assert quantities == {"Pump": 1.5, "Fan": 1234.5, "Drive": 2.0, "Valve": 2.0, "Seal": None}
+    assert "column 'quantity': '100-' is not a positive number" in result.problems[0].message
 
 
 def test_typed_parquet_like_columns_are_accepted() -> None:
@@ -174,15 +180,16 @@ def test_typed_parquet_like_columns_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("quantity", "base", "scrap", "words"),
     [
-        ("-3", None, None, "quantity '-3' is not a positive number"),
-        ("0", None, None, "quantity '0' is not a positive number"),
-        ("abc", None, None, "quantity 'abc' is not a number"),
-        (None, None, None, "quantity is empty"),
-        ("inf", None, None, "quantity 'inf' is not a positive number"),
-        ("1", "0", None, "base quantity '0' is not a positive number"),
-        ("1", "x", None, "base quantity 'x' is not a number"),
-        ("1", None, "100", "scrap percentage '100' is not at least 0 and below 100"),
-        ("1", None, "-5", "scrap percentage '-5' is not at least 0 and below 100"),
+        # The shared number parser's wording, naming the column as the file calls it.
+        ("-3", None, None, "column 'quantity': '-3' is not a positive number"),
+        ("0", None, None, "column 'quantity': '0' is not a positive number"),
+        ("abc", None, None, "column 'quantity': 'abc' is not a number"),
+        (None, None, None, "column 'quantity' is empty"),
+        ("inf", None, None, "column 'quantity': 'inf' is not a finite number"),
+        ("1", "0", None, "column 'base_quantity': '0' is not a positive number"),
+        ("1", "x", None, "column 'base_quantity': 'x' is not a number"),
+        ("1", None, "100", "column 'scrap_percent': '100' is not at least 0 and below 100"),
+        ("1", None, "-5", "column 'scrap_percent': '-5' is not at least 0 and below 100"),
     ],
 )
 def test_unusable_numbers_refuse_only_the_products_using_the_row(
@@ -267,7 +274,8 @@ def test_cycle_unknown_leaf_and_share_sum_leave_the_rest_scored_and_nothing_disa
 
     # Every top-level product has exactly one row, in first-appearance order.
     assert result.products["product"].to_list() == ["Motor M-1", "Pump P-9", "Fan F-3"]
-    assert result.products["status"].to_list() == ["scored", "refused", "scored"]
+    # Fan F-3 has an unknown leaf: partial, not scored (was "scored").
+    assert result.products["status"].to_list() == ["scored", "refused", "partial"]
 
     problems = {(problem.kind, problem.product, problem.path) for problem in result.problems}
     assert problems == {
@@ -364,7 +372,9 @@ def test_missing_shares_split_what_the_given_ones_leave() -> None:
     assert result.problems == ()
     shares = dict(result.lines.select("supplier", "share").iter_rows())
     assert shares == pytest.approx({"A": 0.5, "B": 0.25, "C": 0.25})
-    assert product(result, "Pump")["risk_score"] == pytest.approx(0.2 + 0.025 + 0.05)
+    # Three supplier countries, independent: 1 - (1 - 0.4)(1 - 0.1)(1 - 0.2) (was the
+    # share-weighted 0.2 + 0.025 + 0.05, below the riskiest input 0.4).
+    assert product(result, "Pump")["risk_score"] == pytest.approx(1 - 0.6 * 0.9 * 0.8)
 
     starved = [*rows[:2], ("gallium_metal", "C", "JPN", 0.2, "0.7", "scored")]
     result = score_bom(
@@ -391,7 +401,7 @@ def test_materials_without_a_scored_supplier_are_reported_and_left_out() -> None
     assert "unknown country '???'" in result.problems[0].message
     assert "not in the sourcing list" in result.problems[1].message
     sensor = product(result, "Sensor")
-    assert sensor["status"] == "scored"
+    assert sensor["status"] == "partial"
     assert sensor["risk_score"] == pytest.approx(0.02)
     assert "Germanium metal has no scored supplier" in sensor["reason"]
     probe = product(result, "Probe")
