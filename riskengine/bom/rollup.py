@@ -26,7 +26,7 @@ from riskengine.bom.sourcing import Sourcing, sourcing_for_lines
 MAX_PRODUCT_DRIVERS = 3
 # Country risks this close to 1 would make the log weights of contributions infinite.
 _RISK_CEILING_FOR_WEIGHTS = 1.0 - 1e-12
-_PAIR = ["product_order", "material_id", "plant", "entry"]
+_USE = ["product_order", "material_id", "plant"]
 
 
 class RollUp(NamedTuple):
@@ -40,9 +40,9 @@ class RollUp(NamedTuple):
     notes: tuple[tuple[int, str], ...]
 
 
-def _sum_or_null(column: str) -> pl.Expr:
+def _sum_or_null(values: pl.Expr, name: str) -> pl.Expr:
     # A value at risk that leaves out inputs without a unit value would look complete.
-    return pl.when(pl.col(column).null_count() == 0).then(pl.col(column).sum()).alias(column)
+    return pl.when(values.null_count() == 0).then(values.sum()).alias(name)
 
 
 def _product_risk(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -136,56 +136,48 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
     ``risk_score``. Scored lines of refused products show their suppliers too, without a
     contribution.
     """
-    scored = pl.col("status") == LINE_SCORED
-    suppliers, averaged = sourcing_for_lines(sourcing, lines.filter(scored))
-    counted = scored & ~pl.col("product_order").is_in(refused.implode())
-    lines = (
-        lines.sort("product_order", "path", "quantity", nulls_last=True)
-        .with_columns(pl.when(scored).then(pl.col("material_id")).alias("supplier_key"))
-        .join(
-            suppliers.rename({"material_id": "supplier_key", "unit_value": "supplier_value"}),
-            on=["supplier_key", "plant"],
-            how="left",
-            nulls_equal=True,
-            maintain_order="left_right",
-        )
-        .with_columns(
-            (pl.col("quantity") * pl.col("share") * pl.col("pair_risk")).alias("exposure"),
+    scored = lines.filter(pl.col("status") == LINE_SCORED)
+    suppliers, averaged = sourcing_for_lines(sourcing, scored)
+    # Sums over paths first, one row per product, material and plant: the exploded lines
+    # are many, the suppliers per material few, so they meet only at the end.
+    uses = scored.group_by(_USE).agg(
+        pl.col("quantity").sum().alias("material_quantity"),
+        pl.len().alias("path_count"),
+        # The route carrying most of the material is the one named in the drivers.
+        pl.col("path")
+        .sort_by(["quantity", "path"], descending=[True, False])
+        .first()
+        .alias("main_path"),
+        _sum_or_null(pl.col("quantity") * pl.col("unit_value"), "bom_value"),
+    )
+    pairs = uses.join(
+        suppliers.rename({"unit_value": "supplier_value"}),
+        on=["material_id", "plant"],
+        nulls_equal=True,
+    ).with_columns(
+        (pl.col("material_quantity") * pl.col("share") * pl.col("pair_risk")).alias("exposure"),
+        (
+            pl.col("share")
+            * pl.col("pair_risk")
             # The supplier's own price when the sourcing list has one, else the BOM's value.
-            pl.coalesce("supplier_value", "unit_value").alias("unit_value"),
-        )
-        .with_columns((pl.col("exposure") * pl.col("unit_value")).alias("value_at_risk"))
+            * pl.coalesce(pl.col("supplier_value") * pl.col("material_quantity"), "bom_value")
+        ).alias("value_at_risk"),
     )
-    pairs = (
-        lines.filter(counted)
-        .group_by(_PAIR)
-        .agg(
-            pl.col("supplier", "supplier_country_iso3", "share", "pair_risk").first(),
-            pl.col("quantity").sum().alias("material_quantity"),
-            pl.len().alias("path_count"),
-            # The route carrying most of the material is the one named in the drivers.
-            pl.col("path")
-            .sort_by(["quantity", "path"], descending=[True, False])
-            .first()
-            .alias("main_path"),
-            pl.col("exposure").sum(),
-            _sum_or_null("value_at_risk"),
-        )
-    )
-    risk, pairs = _product_risk(pairs)
+    counted = pairs.filter(~pl.col("product_order").is_in(refused.implode()))
+    risk, counted = _product_risk(counted)
     figures = (
-        pairs.group_by("product_order")
+        counted.group_by("product_order")
         .agg(
             pl.col("pair_risk").filter(pl.col("share") > 0).max().alias("max_pair_risk"),
             pl.col("exposure").sum(),
-            _sum_or_null("value_at_risk"),
+            _sum_or_null(pl.col("value_at_risk"), "value_at_risk"),
         )
         .join(risk, on="product_order")
     )
     # Drivers go country by country, riskiest first: an input that shares its country's
     # shock adds nothing to the risk but is hit with the country's largest one.
     top_pairs = (
-        pairs.sort(
+        counted.sort(
             [
                 "product_order",
                 "country_contribution",
@@ -199,20 +191,46 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
         .group_by("product_order", maintain_order=True)
         .head(MAX_PRODUCT_DRIVERS)
     )
+    pairs = pairs.join(
+        counted.select(*_USE, "entry", "contribution"),
+        on=[*_USE, "entry"],
+        how="left",
+        nulls_equal=True,
+    )
     lines = (
-        lines.join(
-            pairs.select(*_PAIR, "material_quantity", pl.col("contribution").alias("pair_part")),
-            on=_PAIR,
+        lines.sort("product_order", "path", "quantity", nulls_last=True)
+        # Only scored lines have suppliers (a bad row's material is not bought for it).
+        .with_columns(
+            pl.when(pl.col("status") == LINE_SCORED)
+            .then(pl.col("material_id"))
+            .alias("supplier_key")
+        )
+        .join(
+            pairs.select(
+                "product_order",
+                pl.col("material_id").alias("supplier_key"),
+                "plant",
+                "buyer_country_iso3",
+                "entry",
+                "supplier",
+                "supplier_country_iso3",
+                "share",
+                "pair_risk",
+                "supplier_value",
+                # Paths of a pair share its contribution in proportion to their quantity.
+                (pl.col("contribution") / pl.col("material_quantity")).alias("unit_contribution"),
+            ),
+            on=["product_order", "supplier_key", "plant"],
             how="left",
             nulls_equal=True,
-            maintain_order="left",
+            maintain_order="left_right",
         )
-        # Paths of a pair share its contribution in proportion to their quantity.
         .with_columns(
-            (pl.col("pair_part") * pl.col("quantity") / pl.col("material_quantity")).alias(
-                "contribution"
-            )
+            (pl.col("quantity") * pl.col("share") * pl.col("pair_risk")).alias("exposure"),
+            pl.coalesce("supplier_value", "unit_value").alias("unit_value"),
+            (pl.col("unit_contribution") * pl.col("quantity")).alias("contribution"),
         )
-        .drop("supplier_key", "supplier_value", "pair_part", "material_quantity")
+        .with_columns((pl.col("exposure") * pl.col("unit_value")).alias("value_at_risk"))
+        .drop("supplier_key", "supplier_value", "unit_contribution")
     )
-    return RollUp(lines, figures, top_pairs, _averaging_notes(averaged, pairs))
+    return RollUp(lines, figures, top_pairs, _averaging_notes(averaged, counted))
