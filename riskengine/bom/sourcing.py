@@ -286,18 +286,15 @@ def sourcing_for_lines(sourcing: Sourcing, uses: pl.DataFrame) -> tuple[pl.DataF
         .sort("buyer_country_iso3", "group_plant", nulls_last=True)
         .group_by("material_id", "plant", maintain_order=True)
         .agg(
-            pl.format(
-                "{}",
-                pl.concat_str(
-                    pl.when(pl.col("group_plant").is_not_null()).then(
-                        pl.concat_str(pl.lit("plant "), "group_plant")
-                    ),
-                    pl.concat_str(
-                        pl.lit("buyer country "), pl.col("buyer_country_iso3").fill_null("?")
-                    ),
-                    separator=", ",
-                    ignore_nulls=True,
+            pl.concat_str(
+                pl.when(pl.col("group_plant").is_not_null()).then(
+                    pl.concat_str(pl.lit("plant "), "group_plant")
                 ),
+                pl.concat_str(
+                    pl.lit("buyer country "), pl.col("buyer_country_iso3").fill_null("?")
+                ),
+                separator=", ",
+                ignore_nulls=True,
             )
             .str.join("; ")
             .alias("groups")
