@@ -11,15 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from riskengine.bom import (
-    BOM_ALIASES,
+from riskengine.bom.pipeline import score_bom
+from riskengine.bom.reading import BOM_ALIASES
+from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
     PROBLEM_KINDS,
     PRODUCT_SCHEMA,
     BomResult,
-    parse_numbers,
-    score_bom,
 )
 from riskengine.errors import MissingColumnsError, UserInputError
 
@@ -117,8 +116,9 @@ def test_quantities_multiply_down_every_path_with_base_quantity_and_scrap() -> N
     motor = product(result, "Motor M-1")
     assert motor["status"] == "scored"
     dysprosium = material_risk(SOURCING, "dysprosium_oxide")
-    # Dysprosium counts once although two paths use it.
-    assert motor["risk_score"] == pytest.approx(1 - (1 - dysprosium) * (1 - 0.10))
+    # One input per supplier country (China 0.18, Malaysia 0.05, Japan 0.10); dysprosium
+    # counts once although two paths use it.
+    assert motor["risk_score"] == pytest.approx(1 - (1 - 0.18) * (1 - 0.05) * (1 - 0.10))
     assert motor["max_pair_risk"] == pytest.approx(0.18)
     assert motor["driving_material"] == "Dysprosium oxide"
     assert motor["driving_supplier"] == "Baotou Example Co."
@@ -144,19 +144,25 @@ def test_contributions_sum_to_the_product_risk_and_exposures_to_its_exposure() -
     assert shares["share"].to_list() == pytest.approx([1.0] * 3)
 
 
-def test_decimal_comma_thousands_and_trailing_minus_are_read() -> None:
-    values = pl.Series(["1,5", "1.234,5", "1,234.5", " 2 ", "100-", "abc", "", None, "1e-3"])
-    assert parse_numbers(values).to_list() == [
-        1.5,
-        1234.5,
-        1234.5,
-        2.0,
-        -100.0,
-        None,
-        None,
-        None,
-        0.001,
-    ]
+def test_quantities_are_read_by_the_shared_number_parser() -> None:
+    """Decimal commas, thousands separators and SAP's trailing minus, as `score` reads them;
+    a "1,000" is one when another number of the export shows the comma is decimal."""
+    bom = bom_frame(
+        [
+            ("Pump", "Gallium metal", "1,5", None),
+            ("Fan", "Gallium metal", "1.234,5", None),
+            ("Drive", "Gallium metal", "1,000", "0,5"),
+            ("Valve", "Gallium metal", " 2 ", None),
+            ("Seal", "Gallium metal", "100-", None),
+        ],
+        ("parent", "component", "quantity", "base_quantity"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    quantities = dict(
+        result.lines.select("product", "quantity_per_product_unit").unique().iter_rows()
+    )
+    assert quantities == {"Pump": 1.5, "Fan": 1234.5, "Drive": 2.0, "Valve": 2.0, "Seal": None}
+    assert "column 'quantity': '100-' is not a positive number" in result.problems[0].message
 
 
 def test_typed_parquet_like_columns_are_accepted() -> None:
@@ -174,15 +180,16 @@ def test_typed_parquet_like_columns_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("quantity", "base", "scrap", "words"),
     [
-        ("-3", None, None, "quantity '-3' is not a positive number"),
-        ("0", None, None, "quantity '0' is not a positive number"),
-        ("abc", None, None, "quantity 'abc' is not a number"),
-        (None, None, None, "quantity is empty"),
-        ("inf", None, None, "quantity 'inf' is not a positive number"),
-        ("1", "0", None, "base quantity '0' is not a positive number"),
-        ("1", "x", None, "base quantity 'x' is not a number"),
-        ("1", None, "100", "scrap percentage '100' is not at least 0 and below 100"),
-        ("1", None, "-5", "scrap percentage '-5' is not at least 0 and below 100"),
+        # The shared number parser's wording, naming the column as the file calls it.
+        ("-3", None, None, "column 'quantity': '-3' is not a positive number"),
+        ("0", None, None, "column 'quantity': '0' is not a positive number"),
+        ("abc", None, None, "column 'quantity': 'abc' is not a number"),
+        (None, None, None, "column 'quantity' is empty"),
+        ("inf", None, None, "column 'quantity': 'inf' is not a finite number"),
+        ("1", "0", None, "column 'base_quantity': '0' is not a positive number"),
+        ("1", "x", None, "column 'base_quantity': 'x' is not a number"),
+        ("1", None, "100", "column 'scrap_percent': '100' is not at least 0 and below 100"),
+        ("1", None, "-5", "column 'scrap_percent': '-5' is not at least 0 and below 100"),
     ],
 )
 def test_unusable_numbers_refuse_only_the_products_using_the_row(
@@ -267,7 +274,8 @@ def test_cycle_unknown_leaf_and_share_sum_leave_the_rest_scored_and_nothing_disa
 
     # Every top-level product has exactly one row, in first-appearance order.
     assert result.products["product"].to_list() == ["Motor M-1", "Pump P-9", "Fan F-3"]
-    assert result.products["status"].to_list() == ["scored", "refused", "scored"]
+    # Fan F-3 has an unknown leaf: partial, not scored (was "scored").
+    assert result.products["status"].to_list() == ["scored", "refused", "partial"]
 
     problems = {(problem.kind, problem.product, problem.path) for problem in result.problems}
     assert problems == {
@@ -364,7 +372,9 @@ def test_missing_shares_split_what_the_given_ones_leave() -> None:
     assert result.problems == ()
     shares = dict(result.lines.select("supplier", "share").iter_rows())
     assert shares == pytest.approx({"A": 0.5, "B": 0.25, "C": 0.25})
-    assert product(result, "Pump")["risk_score"] == pytest.approx(0.2 + 0.025 + 0.05)
+    # Three supplier countries, independent: 1 - (1 - 0.4)(1 - 0.1)(1 - 0.2) (was the
+    # share-weighted 0.2 + 0.025 + 0.05, below the riskiest input 0.4).
+    assert product(result, "Pump")["risk_score"] == pytest.approx(1 - 0.6 * 0.9 * 0.8)
 
     starved = [*rows[:2], ("gallium_metal", "C", "JPN", 0.2, "0.7", "scored")]
     result = score_bom(
@@ -391,7 +401,7 @@ def test_materials_without_a_scored_supplier_are_reported_and_left_out() -> None
     assert "unknown country '???'" in result.problems[0].message
     assert "not in the sourcing list" in result.problems[1].message
     sensor = product(result, "Sensor")
-    assert sensor["status"] == "scored"
+    assert sensor["status"] == "partial"
     assert sensor["risk_score"] == pytest.approx(0.02)
     assert "Germanium metal has no scored supplier" in sensor["reason"]
     probe = product(result, "Probe")
@@ -497,6 +507,8 @@ def test_product_risk_is_never_below_its_riskiest_material_and_lies_in_0_1(
         riskiest = max(material_risk(sourcing, ids[name]) for name in used)
         assert 0.0 <= row["risk_score"] <= 1.0
         assert row["risk_score"] >= riskiest - 1e-12
+        # Every supplier here is in China: one shock, so the riskiest input is the risk.
+        assert row["risk_score"] == pytest.approx(row["max_pair_risk"], rel=1e-12)
         assert math.isclose(
             result.lines.filter(pl.col("product") == row["product"])["contribution"].sum(),
             row["risk_score"],
@@ -568,3 +580,157 @@ def test_score_bom_passes_on_the_notes_score_gives(trained_settings, tmp_path) -
     assert "percent" in notes and "2099-01-01" in notes
     shares = dict(outcome.lines.select("supplier", "share").iter_rows())
     assert shares == pytest.approx({"A": 0.8, "B": 0.2})
+
+
+# ------------------------------------------------------- sourcing groups (defect 4)
+
+
+def grouped_sourcing(rows: list[tuple[str, str, str, float, str, str, str]]) -> pl.DataFrame:
+    """Scored sourcing rows ``(material_id, supplier, country, risk, share, buyer, plant)``."""
+    frame = scored_sourcing([(m, s, c, r, share, "scored") for m, s, c, r, share, _, _ in rows])
+    return frame.with_columns(
+        pl.Series("buyer_country_iso3", [row[5] for row in rows]),
+        pl.Series("WERKS", [row[6] for row in rows]),
+    )
+
+
+def test_shares_are_normalised_within_each_plant_and_lines_use_their_plant() -> None:
+    """A material bought for two plants has two mixes that each sum to 1 (was: "sum to 2,
+    not 1; normalised", both plants' suppliers pooled at half their share)."""
+    sourcing = grouped_sourcing(
+        [
+            ("gallium_metal", "A", "CHN", 0.4, "1", "JPN", "1000"),
+            ("gallium_metal", "B", "DEU", 0.1, "1", "JPN", "2000"),
+        ]
+    )
+    bom = bom_frame(
+        [
+            ("Pump", "Gallium metal", "1", "1000"),
+            ("Fan", "Gallium metal", "1", "2000"),
+            ("Drive", "Gallium metal", "1", None),
+        ],
+        ("parent", "component", "quantity", "plant"),
+    )
+    result = score_bom(bom, sourcing, source="bom.csv", strict=True)
+    assert result.problems == ()
+    shares = {
+        (product_name, supplier): share
+        for product_name, supplier, share in result.lines.select(
+            "product", "supplier", "share"
+        ).iter_rows()
+    }
+    assert shares == pytest.approx(
+        {("Pump", "A"): 1.0, ("Fan", "B"): 1.0, ("Drive", "A"): 0.5, ("Drive", "B"): 0.5}
+    )
+    assert product(result, "Pump")["risk_score"] == pytest.approx(0.4)
+    assert product(result, "Fan")["risk_score"] == pytest.approx(0.1)
+    drive = product(result, "Drive")
+    assert drive["status"] == "scored"
+    assert drive["risk_score"] == pytest.approx(1 - 0.6 * 0.9)
+    assert "averaged over its sourcing groups" in drive["reason"]
+    assert "the BOM names no plant" in drive["reason"]
+
+
+def test_shares_are_normalised_within_each_buyer_country() -> None:
+    sourcing = grouped_sourcing(
+        [
+            ("gallium_metal", "A", "CHN", 0.4, "0.8", "JPN", None),
+            ("gallium_metal", "B", "VNM", 0.1, "0.2", "JPN", None),
+            ("gallium_metal", "A", "CHN", 0.5, "0.8", "DEU", None),
+            ("gallium_metal", "B", "VNM", 0.1, "0.2", "DEU", None),
+        ]
+    )
+    result = score_bom(bom_frame([("Pump", "Gallium metal", "1")]), sourcing, source="b")
+    assert result.problems == ()
+    assert result.lines["share"].to_list() == pytest.approx([0.4, 0.1, 0.4, 0.1])
+    pump = product(result, "Pump")
+    # China's largest pair risk (0.5, for the German buyer) and Vietnam's 0.1.
+    assert pump["risk_score"] == pytest.approx(1 - 0.5 * 0.9)
+    assert "buyer country DEU; buyer country JPN" in pump["reason"]
+
+    off = grouped_sourcing(
+        [
+            ("gallium_metal", "A", "CHN", 0.4, "0.8", "JPN", None),
+            ("gallium_metal", "A", "CHN", 0.5, "0.5", "DEU", None),
+        ]
+    )
+    result = score_bom(bom_frame([("Pump", "Gallium metal", "1")]), off, source="b")
+    assert [problem.message for problem in result.problems] == [
+        "shares of Gallium metal (buyer country JPN) sum to 0.8, not 1; normalised to sum to 1",
+        "shares of Gallium metal (buyer country DEU) sum to 0.5, not 1; normalised to sum to 1",
+    ]
+
+
+# ------------------------------------------------------------- roll-up (defect 7)
+
+
+def test_product_risk_is_at_least_its_riskiest_input_and_a_country_counts_once() -> None:
+    """Was 1 - (1 - 0.155)(1 - 0.02) = 0.17, below the 0.30 of its riskiest input, and two
+    Chinese inputs of 0.30 counted as independent (0.51)."""
+    rows: list[SourcingRow] = [
+        ("gallium_metal", "A", "CHN", 0.30, "0.5", "scored"),
+        ("gallium_metal", "B", "DEU", 0.01, "0.5", "scored"),
+        ("cerium_oxide", "C", "CHN", 0.02, None, "scored"),
+        ("germanium_metal", "D", "CHN", 0.30, None, "scored"),
+    ]
+    bom = bom_frame(
+        [
+            ("Pump", "Gallium metal", "1"),
+            ("Pump", "Cerium oxide", "1"),
+            ("Fan", "Gallium metal", "1"),
+            ("Fan", "Germanium metal", "1"),
+        ]
+    )
+    result = score_bom(bom, scored_sourcing(rows), source="b")
+    pump = product(result, "Pump")
+    assert pump["max_pair_risk"] == pytest.approx(0.30)
+    assert pump["risk_score"] == pytest.approx(1 - 0.70 * 0.99)
+    assert pump["risk_score"] >= pump["max_pair_risk"]
+    # One restriction by China hits gallium and germanium together: counted once.
+    assert product(result, "Fan")["risk_score"] == pytest.approx(1 - 0.70 * 0.99)
+    contributions = dict(
+        result.lines.filter(pl.col("product") == "Pump")
+        .select("supplier", "contribution")
+        .iter_rows()
+    )
+    assert sum(contributions.values()) == pytest.approx(pump["risk_score"])
+    # Cerium shares China's shock with gallium from A, which sets it: it adds nothing.
+    assert contributions["C"] == 0.0
+    assert contributions["A"] > contributions["B"] > 0.0
+    assert "Gallium metal from A (China)" in pump["drivers"].split("; ")[0]
+    assert "Cerium oxide from C (China)" in pump["drivers"].split("; ")[1]
+
+
+def test_quantity_and_unit_value_size_the_loss_not_the_chance() -> None:
+    """Exposure follows the quantity and value_at_risk the value (was: no value_at_risk)."""
+    rows: list[SourcingRow] = [("gallium_metal", "A", "CHN", 0.30, None, "scored")]
+    bom = bom_frame(
+        [("Pump", "Gallium metal", "2", "50"), ("Fan", "Gallium metal", "1", "50")],
+        ("parent", "component", "quantity", "unit_value"),
+    )
+    result = score_bom(bom, scored_sourcing(rows), source="b")
+    pump, fan = product(result, "Pump"), product(result, "Fan")
+    assert pump["risk_score"] == fan["risk_score"] == pytest.approx(0.30)
+    assert pump["exposure"] == pytest.approx(2 * 0.30)
+    assert fan["exposure"] == pytest.approx(0.30)
+    assert pump["value_at_risk"] == pytest.approx(2 * 0.30 * 50)
+    # A price in the sourcing list (SAP NETPR) is the supplier's own and comes first.
+    priced = scored_sourcing(rows).with_columns(pl.Series("NETPR", ["80,5"]))
+    result = score_bom(bom, priced, source="b")
+    assert product(result, "Pump")["value_at_risk"] == pytest.approx(2 * 0.30 * 80.5)
+    # Without any unit value the column is empty, not zero.
+    plain = score_bom(
+        bom_frame([("Pump", "Gallium metal", "2")]), scored_sourcing(rows), source="b"
+    )
+    assert product(plain, "Pump")["value_at_risk"] is None
+
+
+def test_a_product_with_an_input_without_scored_supplier_is_partial() -> None:
+    """Was "scored" although germanium, one of its two inputs, could not be scored."""
+    bom = bom_frame([("Sensor", "Germanium metal", "1"), ("Sensor", "Cerium oxide", "1")])
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    sensor = product(result, "Sensor")
+    assert sensor["status"] == "partial"
+    assert sensor["risk_score"] == pytest.approx(0.02)
+    assert "Germanium metal has no scored supplier" in sensor["reason"]
+    assert [(p.kind, p.product) for p in result.problems] == [("no_sourcing", "Sensor")]

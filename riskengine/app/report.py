@@ -18,7 +18,7 @@ SCORE_NUMBER_COLUMNS = (
     "model_score",
     "state_score",
 )
-BOM_NUMBER_COLUMNS = ("risk_score", "max_pair_risk", "exposure")
+BOM_NUMBER_COLUMNS = ("risk_score", "max_pair_risk", "exposure", "value_at_risk")
 
 
 def _numbers(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:

@@ -48,7 +48,8 @@ def render_report(
     Parameters
     ----------
     scores
-        The scored frame from :func:`riskengine.prediction.score_pairs` (or read back from its file).
+        The scored frame from :func:`riskengine.prediction.score_pairs` (or read back from its
+        file).
     history
         ``pair_label``, ``quarter`` (date), ``risk_score``: the top pairs re-scored as of each
         quarter start and last as of the scores' own date (see

@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from riskengine.bom.results import PRODUCT_PARTIAL
 from riskengine.explain import country_name
 from riskengine.report.common import (
     DRIVER_SEPARATOR,
@@ -142,14 +143,21 @@ def exposure_tables(bom_products: pl.DataFrame) -> tuple[pl.DataFrame, int, Tabl
             pl.col("exposure").cast(pl.Float64, strict=False),
         )
     )
-    chartable = products.filter(
-        (pl.col("status") == STATUS_SCORED) & pl.col("exposure").is_not_null()
-    ).sort(["exposure", "input_row"], descending=[True, False])
-    not_charted = products.filter(
-        (pl.col("status") != STATUS_SCORED)
-        | pl.col("status").is_null()
-        | pl.col("exposure").is_null()
+    # A partial product (some inputs had no scored supplier) has a score for the rest: it is
+    # charted, and its label says so.
+    has_score = pl.col("status").is_in([STATUS_SCORED, PRODUCT_PARTIAL]).fill_null(False)
+    charted = has_score & pl.col("exposure").is_not_null()
+    chartable = (
+        products.filter(charted)
+        .with_columns(
+            pl.when(pl.col("status") == PRODUCT_PARTIAL)
+            .then(pl.format("{} (partial)", pl.col("product").cast(pl.String)))
+            .otherwise(pl.col("product").cast(pl.String))
+            .alias("product")
+        )
+        .sort(["exposure", "input_row"], descending=[True, False])
     )
+    not_charted = products.filter(~charted)
     reasons = (
         not_charted["reason"].cast(pl.String).to_list()
         if "reason" in not_charted.columns

@@ -1,0 +1,230 @@
+"""BOM rows: which column is which, quantities per parent unit, item categories, bad rows.
+
+Headers are resolved by :func:`riskengine.schemas.resolve_columns` and numbers read by
+:func:`riskengine.parsing.parse_decimal`, the same code the sourcing path uses, so a BOM and
+a sourcing list from one export are read alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import polars as pl
+
+from riskengine.bom.results import PATH_SEPARATOR, BomProblem
+from riskengine.parsing import detect_decimal_separator, parse_decimal
+from riskengine.schemas import resolve_columns
+
+BOM_ALIASES: dict[str, tuple[str, ...]] = {
+    "parent": (
+        "parent",
+        "parent_material",
+        "parent_material_id",
+        "parent_part",
+        "assembly",
+        "header_material",
+        "matnr",
+    ),
+    "component": (
+        "component",
+        "component_material",
+        "component_material_id",
+        "component_part",
+        "child",
+        "idnrk",
+    ),
+    "quantity": ("quantity", "component_quantity", "component_qty", "qty", "menge"),
+    "base_quantity": ("base_quantity", "base_qty", "bmeng"),
+    "scrap_percent": ("scrap_percent", "scrap_pct", "component_scrap", "scrap", "ausch"),
+    "item_category": ("item_category", "postp"),
+    # Which plant the BOM is for (SAP STKO/MAST WERKS): its lines use that plant's sourcing.
+    "plant": ("plant", "werks", "plant_id"),
+    # Value of one unit of the component (a price, SAP NETPR); gives the value at risk.
+    "unit_value": ("unit_value", "price", "unit_price", "netpr"),
+}
+BOM_REQUIRED = ("parent", "component", "quantity")
+# SAP item categories (STPO.POSTP) that carry no material: text and document items.
+EXCLUDED_ITEM_CATEGORIES = ("T", "D")
+
+# (canonical column, required, rule the value must meet, the rule in words)
+_NUMBER_RULES: tuple[tuple[str, bool, pl.Expr, str], ...] = (
+    (
+        "quantity",
+        True,
+        pl.col("value") > 0,
+        "a positive number (negative quantities are SAP by-products, not supported)",
+    ),
+    ("base_quantity", False, pl.col("value") > 0, "a positive number"),
+    (
+        "scrap_percent",
+        False,
+        (pl.col("value") >= 0) & (pl.col("value") < 100),
+        "at least 0 and below 100",
+    ),
+    ("unit_value", False, pl.col("value") >= 0, "a number of at least 0"),
+)
+
+
+class BomRows(NamedTuple):
+    """The BOM read: one row per BOM row, the problems of skipped and unusable rows, and the
+    message of each unusable row by row index (products using it are refused with it)."""
+
+    frame: pl.DataFrame
+    problems: tuple[BomProblem, ...]
+    bad_rows: Mapping[int, str]
+
+
+def texts(values: pl.Series) -> pl.Series:
+    """Cells as trimmed text, null when empty."""
+    text = values.cast(pl.String).str.strip_chars()
+    return text.set(text == "", None)
+
+
+def identifiers(values: pl.Series) -> pl.Series:
+    """Part names, trimmed, with all-digit ones stripped of leading zeros."""
+    text = texts(values)
+    # SAP exports numeric material numbers zero-padded or not (ALPHA conversion), sometimes
+    # both in one file; one form for both so "000123" and "123" are the same part.
+    padded = text.str.starts_with("0") & text.str.contains(r"^\d+$")
+    if not padded.any():
+        return text
+    unpadded = text.str.strip_chars_start("0")
+    return text.zip_with(~padded.fill_null(False), unpadded.set(unpadded == "", "0"))
+
+
+def row_label(source: str, row: int, parent: str | None, component: str | None) -> str:
+    """How messages name a BOM row: "``source`` row N (parent > component)", N from 1."""
+    return f"{source} row {row + 1} ({parent or '?'}{PATH_SEPARATOR}{component or '?'})"
+
+
+def _numbers(
+    bom: pl.DataFrame, columns: Mapping[str, str], *, source: str
+) -> tuple[dict[str, pl.Series], pl.Series]:
+    """The number columns as Float64 and, per row, what is wrong with them (or null)."""
+    text_columns = [
+        bom[columns[name]].cast(pl.String)
+        for name, *_ in _NUMBER_RULES
+        if name in columns and not bom[columns[name]].dtype.is_numeric()
+    ]
+    # One export writes all its numbers alike: a "0,025" in the quantities says that a
+    # "1,000" in the base quantities is one, not a thousand.
+    separator = detect_decimal_separator(pl.concat(text_columns)) if text_columns else None
+    values: dict[str, pl.Series] = {}
+    details: list[pl.Series] = []
+    for name, required, rule, words in _NUMBER_RULES:
+        if name not in columns:
+            values[name] = pl.Series(name, [None] * bom.height, dtype=pl.Float64)
+            continue
+        header = columns[name]
+        parsed, errors = parse_decimal(
+            bom[header], column=header, source=source, decimal_separator=separator
+        )
+        cell = pl.DataFrame({"raw": texts(bom[header]), "value": parsed, "error": errors})
+        detail = cell.select(
+            pl.when(pl.col("raw").is_null())
+            .then(pl.lit(f"column {header!r} is empty" if required else None, dtype=pl.String))
+            # The parser's message names the file first; the row label already does.
+            .when(pl.col("error").is_not_null())
+            .then(pl.col("error").str.strip_prefix(f"{source}: "))
+            .when(~rule.fill_null(False))
+            .then(pl.format(f"column {header!r}: '{{}}' is not {words}", pl.col("raw")))
+        ).to_series()
+        values[name] = parsed.alias(name)
+        details.append(detail.alias(name))
+    joined = pl.DataFrame(details).select(
+        pl.concat_str(pl.all(), separator="; ", ignore_nulls=True).alias("details")
+    )["details"]
+    return values, joined.set(joined == "", None)
+
+
+def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
+    """One row per BOM row with its keys and requirement per parent unit (``factor``).
+
+    Requirement = quantity / base_quantity × (1 + scrap_percent / 100). Text and document
+    items are skipped with a problem; a row with an unusable number or without parent or
+    component is kept (marked ``unusable``) so the products using it can be refused.
+
+    Raises
+    ------
+    MissingColumnsError
+        When ``parent``, ``component`` or ``quantity`` has no column.
+    """
+    columns = resolve_columns(
+        bom.columns, source=source, aliases=BOM_ALIASES, required=BOM_REQUIRED, fallbacks={}
+    )
+    numbers, number_details = _numbers(bom, columns, source=source)
+    frame = pl.DataFrame(
+        {
+            "row": pl.int_range(bom.height, dtype=pl.UInt32, eager=True),
+            "parent": identifiers(bom[columns["parent"]]),
+            "component": identifiers(bom[columns["component"]]),
+            "plant": (
+                texts(bom[columns["plant"]])
+                if "plant" in columns
+                else pl.Series([None] * bom.height, dtype=pl.String)
+            ),
+            "category": (
+                texts(bom[columns["item_category"]]).str.to_uppercase()
+                if "item_category" in columns
+                else pl.Series([None] * bom.height, dtype=pl.String)
+            ),
+            "number_details": number_details,
+            **numbers,
+        }
+    )
+    excluded = pl.col("category").is_in(EXCLUDED_ITEM_CATEGORIES).fill_null(False)
+    unusable = ~excluded & (
+        pl.col("number_details").is_not_null()
+        | pl.col("parent").is_null()
+        | pl.col("component").is_null()
+    )
+    frame = frame.with_columns(excluded.alias("excluded"), unusable.alias("unusable"))
+    frame = frame.with_columns(
+        pl.when(pl.col("unusable") | pl.col("excluded"))
+        .then(None)
+        .otherwise(
+            pl.col("quantity")
+            / pl.col("base_quantity").fill_null(1.0)
+            * (1.0 + pl.col("scrap_percent").fill_null(0.0) / 100.0)
+        )
+        .alias("factor"),
+    )
+
+    problems: list[BomProblem] = []
+    bad_rows: dict[int, str] = {}
+    flagged = frame.filter(pl.col("excluded") | pl.col("unusable"))
+    for row, parent, component, category, excluded_row, details in flagged.select(
+        "row", "parent", "component", "category", "excluded", "number_details"
+    ).iter_rows():
+        label = row_label(source, row, parent, component)
+        if excluded_row:
+            item_kind = "text" if category == "T" else "document"
+            problems.append(
+                BomProblem(
+                    "excluded_item",
+                    None,
+                    None,
+                    f"{label}: {item_kind} item (category {category}) carries no material; skipped",
+                )
+            )
+            continue
+        line_details = [
+            f"{name} is empty"
+            for name, key in (("parent", parent), ("component", component))
+            if key is None
+        ]
+        kind = "bad_line" if line_details else "bad_quantity"
+        message = f"{label}: {'; '.join([*line_details, *([details] if details else [])])}"
+        bad_rows[row] = message
+        consequence = (
+            "the row belongs to no product"
+            if parent is None
+            else "every product using it is refused"
+        )
+        problems.append(BomProblem(kind, None, None, f"{message}; {consequence}"))
+    return BomRows(
+        frame.drop("quantity", "base_quantity", "scrap_percent", "number_details"),
+        tuple(problems),
+        bad_rows,
+    )
