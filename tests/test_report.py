@@ -412,10 +412,9 @@ def test_history_ends_on_each_pairs_score_in_the_file(
 ) -> None:
     """The history re-scores each pair with its own buyer and buyer country, and its last point
     is the scores' own as-of date: a listed buyer at 100% in the file ends its line at 100%."""
+    import riskengine.report
     from riskengine.app.report import report_file
     from riskengine.app.scoring import score_file
-
-    import riskengine.report
 
     listed_buyer = "Mitsubishi Heavy Industries Aero Engines, Ltd."  # listed by China 2026-02-24
     sourcing = pl.DataFrame(
