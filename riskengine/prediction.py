@@ -267,26 +267,16 @@ def score_pairs(
     output = pl.concat(
         [
             prepared.raw,
-            resolved.select(
-                "material_id",
+            resolved.with_columns(
                 pl.col("supplier_country").alias("supplier_country_iso3"),
                 pl.col("buyer_country").alias("buyer_country_iso3"),
-                "risk_score",
-                "risk_score_low",
-                "risk_score_high",
-                "risk_band",
-                "model_score",
-                "restriction_state",
-                "state_score",
-                "drivers",
                 pl.when(pl.col("reason").is_null())
                 .then(pl.lit(STATUS_SCORED))
                 .otherwise(pl.lit(STATUS_REJECTED))
                 .alias("status"),
-                "reason",
                 pl.lit(model.version).alias("model_version"),
                 pl.lit(as_of.isoformat()).alias("as_of"),
-            ),
+            ).select(SCORE_OUTPUT_COLUMNS),
         ],
         how="horizontal",
     )
