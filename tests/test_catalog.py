@@ -6,13 +6,14 @@ import csv
 import re
 from pathlib import Path
 
+import polars as pl
 import pycountry
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from riskengine.catalog import STAGES, Catalog, load_catalog, normalise_country
-from riskengine.errors import CountryError, UnknownMaterialError
+from riskengine.errors import CountryError, MissingColumnsError, UnknownMaterialError
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parents[1] / "riskengine"
 MATERIALS_CSV = PACKAGE_DIRECTORY / "catalog_data" / "materials.csv"
@@ -321,3 +322,124 @@ def test_unknown_country_has_no_candidates(text: str) -> None:
 def test_normalise_country_is_idempotent_on_iso3(iso3: str) -> None:
     assert normalise_country(iso3) == iso3
     assert normalise_country(normalise_country(iso3.lower())) == iso3
+
+
+# ------------------------------------------------------------- the catalog contracts, tiny tables
+
+
+def tiny_tables(**tables: dict[str, list[str | None]]) -> dict[str, pl.DataFrame]:
+    """A valid three-table catalog (two commodities, two materials, one tag), with changes."""
+    columns: dict[str, dict[str, list[str | None]]] = {
+        "commodities": {
+            "commodity_id": ["rare_earths", "dysprosium"],
+            "parent_id": [None, "rare_earths"],
+            "display_name": ["Rare earths", "Dysprosium"],
+            "production_mine": ["rare_earths_reo", None],
+            "production_refining": [None, None],
+        },
+        "materials": {
+            "material_id": ["dysprosium_oxide", "rare_earth_concentrate"],
+            "display_name": ["Dysprosium oxide", "Rare earth concentrate"],
+            "commodities": ["dysprosium", "rare_earths"],
+            "stage": ["oxide_compound", "ore_concentrate"],
+            "hs_codes": ["2846.90", "2530.90; 2846.10"],
+            "aliases": ["Dy2O3", None],
+        },
+        "policy_tags": {
+            "tag": ["all_minerals"],
+            "commodities": ["*"],
+            "stages": ["ore_concentrate;oxide_compound"],
+        },
+    }
+    for name, changes in tables.items():
+        columns[name] = {**columns[name], **changes}
+    return {
+        name: pl.DataFrame(table, schema=dict.fromkeys(table, pl.String))
+        for name, table in columns.items()
+    }
+
+
+def catalog_error(**tables: dict[str, list[str | None]]) -> str:
+    with pytest.raises(ValueError) as raised:
+        Catalog(**tiny_tables(**tables))
+    assert not isinstance(raised.value, MissingColumnsError)
+    return str(raised.value)
+
+
+def test_a_tiny_valid_catalog_loads() -> None:
+    catalog = Catalog(**tiny_tables())
+
+    assert catalog.material_ids == ("dysprosium_oxide", "rare_earth_concentrate")
+    assert catalog.material("rare_earth_concentrate").hs_codes == ("2530.90", "2846.10")
+    assert catalog.covers("all_minerals", "dysprosium_oxide")
+
+
+def test_a_missing_catalog_column_names_table_and_column() -> None:
+    tables = tiny_tables()
+    tables["materials"] = tables["materials"].drop("stage", "hs_codes")
+
+    with pytest.raises(MissingColumnsError) as raised:
+        Catalog(**tables)
+
+    assert str(raised.value) == "materials.csv: missing columns stage, hs_codes"
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        pytest.param(
+            {"commodities": {"commodity_id": ["rare_earths", "Dysprosium"]}},
+            "commodities.csv line 3: column commodity_id: 'Dysprosium' must be lowercase",
+            id="identifier",
+        ),
+        pytest.param(
+            {"materials": {"material_id": ["dysprosium_oxide", "dysprosium_oxide"]}},
+            "materials.csv line 3: column material_id: 'dysprosium_oxide' is duplicated",
+            id="duplicate-id",
+        ),
+        pytest.param(
+            {"commodities": {"parent_id": [None, "lanthanides"]}},
+            "commodities.csv line 3: column parent_id: unknown parent_id 'lanthanides'",
+            id="unknown-parent",
+        ),
+        pytest.param(
+            {"materials": {"commodities": ["dysprosium;unobtainium", "rare_earths"]}},
+            "materials.csv line 2: column commodities: 'dysprosium;unobtainium' names an unknown",
+            id="unknown-commodity",
+        ),
+        pytest.param(
+            {"materials": {"stage": ["oxide_compound", "concentrate"]}},
+            "materials.csv line 3: column stage: 'concentrate' is not one of ore_concentrate, ",
+            id="stage",
+        ),
+        pytest.param(
+            {"policy_tags": {"stages": ["ore_concentrate;powder"]}},
+            "policy_tags.csv line 2: column stages: 'ore_concentrate;powder' names a stage not",
+            id="tag-stage",
+        ),
+        pytest.param(
+            {"materials": {"hs_codes": ["284690", "2530.90"]}},
+            "materials.csv line 2: column hs_codes: HS codes '284690' are not written like",
+            id="hs-code",
+        ),
+        pytest.param(
+            {"materials": {"display_name": ["Dysprosium oxide", "  "]}},
+            "materials.csv line 3: column display_name: value is required",
+            id="required",
+        ),
+        pytest.param(
+            {"policy_tags": {"tag": ["dysprosium"]}},
+            "policy_tags.csv line 2: column tag: tag 'dysprosium' is a commodity id",
+            id="tag-is-a-commodity",
+        ),
+        pytest.param(
+            {"policy_tags": {"commodities": ["*;dysprosium"]}},
+            "policy_tags.csv line 2: column commodities: '*' cannot be combined",
+            id="all-roots-alone",
+        ),
+    ],
+)
+def test_the_catalog_contracts_refuse(
+    tables: dict[str, dict[str, list[str | None]]], expected: str
+) -> None:
+    assert expected in catalog_error(**tables)
