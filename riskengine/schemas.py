@@ -159,9 +159,10 @@ PREPARED_INPUT_COLUMNS = (
 def prepared_input_schema() -> pa.DataFrameSchema:
     """The contract of a prepared chunk: one row per input row, ids resolved or a reason.
 
-    Only column names, types and the pair key's nullability are data-independent enough to
-    be checked on every chunk of the scoring path (:func:`validate_prepared_chunk`); the value
-    checks (shares in [0, 1], ISO codes) hold by construction and are checked by the tests.
+    The scoring path checks only its column names, order and types on every chunk
+    (:func:`validate_prepared_chunk`); the row checks (a pair key on every row, shares in
+    [0, 1], ISO codes) hold by construction and are checked by the tests, since running them
+    on each chunk would cost a per-row pass over the data.
     """
     return pa.DataFrameSchema(
         {
@@ -250,9 +251,14 @@ def contract_failures(error: SchemaErrors) -> list[ContractFailure]:
 
 def describe_failure(failure: ContractFailure, value: str | None = None) -> str:
     """``column X: what was wrong`` with the value as written (``value``, else pandera's)."""
-    shown = repr(value if value is not None else failure.value)
+    written = value if value is not None else failure.value
     rule = failure.rule
-    text = rule.replace("{value}", shown) if "{value}" in rule else rule
+    if "{value}" in rule:
+        text = rule.replace("{value}", repr(written))
+    elif failure.row is not None and written is not None:
+        text = f"{rule}, found {written!r}"
+    else:
+        text = rule
     return f"column {failure.column}: {text}"
 
 
