@@ -118,9 +118,7 @@ class Catalog:
         commodity_ids = commodities["commodity_id"].to_list()
         materials = _validated(materials, materials_schema(commodity_ids))
         policy_tags = _validated(policy_tags, policy_tags_schema(commodity_ids))
-        self._commodities = commodities
         self._parent: dict[str, str | None] = {}
-        self._commodity_names: dict[str, str] = {}
         self._datasets: dict[tuple[str, str], str | None] = {}
         self._load_commodities(commodities)
         self._children: dict[str, list[str]] = {commodity: [] for commodity in self._parent}
@@ -172,30 +170,7 @@ class Catalog:
             raise UnknownMaterialError(text, self._suggestions(text))
         return self._materials[material_id]
 
-    def materials_frame(self) -> pl.DataFrame:
-        """One row per material: id, display name, primary commodity, stage, HS codes (list)."""
-        return pl.DataFrame(
-            {
-                "material_id": [m.material_id for m in self._materials.values()],
-                "display_name": [m.display_name for m in self._materials.values()],
-                "primary_commodity": [m.primary_commodity for m in self._materials.values()],
-                "stage": [m.stage for m in self._materials.values()],
-                "hs_codes": [list(m.hs_codes) for m in self._materials.values()],
-            },
-            schema={
-                "material_id": pl.String,
-                "display_name": pl.String,
-                "primary_commodity": pl.String,
-                "stage": pl.String,
-                "hs_codes": pl.List(pl.String),
-            },
-        )
-
     # ---------------------------------------------------------------------------- commodities
-
-    def commodities_frame(self) -> pl.DataFrame:
-        """The commodity table as shipped (blank cells as null)."""
-        return self._commodities.clone()
 
     def commodity_lineage(self, commodity_id: str) -> tuple[str, ...]:
         """The commodity, its parent, and so on up to its root.
@@ -212,11 +187,6 @@ class Catalog:
             lineage.append(current)
             current = self._parent[current]
         return tuple(lineage)
-
-    def commodity_name(self, commodity_id: str) -> str:
-        """Display name of a commodity; raises KeyError if it is unknown."""
-        self._require_commodity(commodity_id)
-        return self._commodity_names[commodity_id]
 
     def production_dataset(self, commodity_id: str, stage_kind: str) -> str | None:
         """Id of the production dataset describing this commodity at ``mine`` or ``refining``.
@@ -265,27 +235,12 @@ class Catalog:
             return self._descendants([tag]), frozenset()
         raise KeyError(tag)
 
-    def covers(self, tag: str, material_id: str) -> bool:
-        """Whether a policy tag applies to a material.
-
-        True when one of the material's commodities is among the tag's commodities (or their
-        descendants) and the material's stage is among the tag's stages (or the tag has none).
-        A tag on an element does not cover materials of its parent group: ``dysprosium`` covers
-        NdFeB magnets (they contain Dy) but not rare-earth concentrate.
-        """
-        commodities, stages = self.tag_coverage(tag)
-        material = self.material(material_id)
-        if stages and material.stage not in stages:
-            return False
-        return not commodities.isdisjoint(material.commodities)
-
     # ----------------------------------------------------------------------------- private
 
     def _load_commodities(self, commodities: pl.DataFrame) -> None:
         for row in commodities.iter_rows(named=True):
             commodity = row["commodity_id"]
             self._parent[commodity] = row["parent_id"]
-            self._commodity_names[commodity] = row["display_name"]
             for stage_kind in PRODUCTION_STAGE_KINDS:
                 self._datasets[(commodity, stage_kind)] = row[f"production_{stage_kind}"]
 

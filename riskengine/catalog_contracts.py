@@ -26,7 +26,7 @@ _HS_CODE = r"^\d{4}\.\d{2}$"
 _IDENTIFIER_RULE = "{value} must be lowercase letters, digits and _"
 
 
-def list_items(column: str) -> pl.Expr:
+def _list_items(column: str) -> pl.Expr:
     """The ``;``-separated items of a list cell, stripped, without empty ones."""
     return (
         pl.col(column)
@@ -52,7 +52,7 @@ def _items_are(allowed: Collection[str], error: str) -> pa.Check:
 
     def check(data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
-            list_items(data.key).list.eval(pl.element().is_in(known)).list.all()
+            _list_items(data.key).list.eval(pl.element().is_in(known)).list.all()
         )
 
     return pa.Check(check, error=error)
@@ -63,17 +63,17 @@ def _is_a_commodity_of_this_table(data: PolarsData) -> pl.LazyFrame:
 
 
 def _not_empty_list(data: PolarsData) -> pl.LazyFrame:
-    return data.lazyframe.select(list_items(data.key).list.len() > 0)
+    return data.lazyframe.select(_list_items(data.key).list.len() > 0)
 
 
 def _hs_codes_spelled(data: PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(
-        list_items(data.key).list.eval(pl.element().str.contains(_HS_CODE)).list.all()
+        _list_items(data.key).list.eval(pl.element().str.contains(_HS_CODE)).list.all()
     )
 
 
 def _all_alone(data: PolarsData) -> pl.LazyFrame:
-    items = list_items(data.key)
+    items = _list_items(data.key)
     return data.lazyframe.select(
         ~items.list.contains(ALL_ROOT_COMMODITIES) | (items.list.len() == 1)
     )

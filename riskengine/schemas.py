@@ -141,21 +141,6 @@ def resolve_columns(
     return mapping
 
 
-#: Columns of the prepared input (:attr:`riskengine.sourcing.PreparedPairs.resolved`), in order.
-PREPARED_INPUT_COLUMNS = (
-    "pair_id",
-    "material_id",
-    "supplier_country",
-    "buyer_country",
-    "supplier_name",
-    "buyer_name",
-    "share",
-    "valid_from",
-    "valid_to",
-    "reason",
-)
-
-
 def prepared_input_schema() -> pa.DataFrameSchema:
     """The contract of a prepared chunk: one row per input row, ids resolved or a reason.
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from riskengine.catalog import STAGES, Catalog, load_catalog, normalise_country
 from riskengine.errors import CountryError, MissingColumnsError, UnknownMaterialError
+from riskengine.features.common import event_material_coverage
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parents[1] / "riskengine"
 MATERIALS_CSV = PACKAGE_DIRECTORY / "catalog_data" / "materials.csv"
@@ -199,20 +200,6 @@ def test_materials_are_well_formed(catalog: Catalog) -> None:
     assert catalog.material("smco_magnet").commodities == ("samarium", "cobalt")
 
 
-def test_materials_frame_has_one_row_per_material(catalog: Catalog) -> None:
-    frame = catalog.materials_frame()
-    assert frame.columns == [
-        "material_id",
-        "display_name",
-        "primary_commodity",
-        "stage",
-        "hs_codes",
-    ]
-    assert frame.height == len(catalog.material_ids)
-    row = frame.filter(frame["material_id"] == "ndfeb_magnet").row(0, named=True)
-    assert row["hs_codes"] == ["8505.11"]
-
-
 def test_commodity_lineage_runs_from_element_to_root(catalog: Catalog) -> None:
     assert catalog.commodity_lineage("dysprosium") == (
         "dysprosium",
@@ -220,7 +207,6 @@ def test_commodity_lineage_runs_from_element_to_root(catalog: Catalog) -> None:
         "rare_earths",
     )
     assert catalog.commodity_lineage("gallium") == ("gallium",)
-    assert catalog.commodity_name("ndpr") == "NdPr (didymium)"
 
 
 def test_production_dataset_is_inherited_from_the_nearest_ancestor(catalog: Catalog) -> None:
@@ -256,7 +242,14 @@ def test_production_dataset_is_inherited_from_the_nearest_ancestor(catalog: Cata
     ],
 )
 def test_tag_coverage(catalog: Catalog, tag: str, material_id: str, expected: bool) -> None:
-    assert catalog.covers(tag, material_id) is expected
+    # A tag on an element does not cover materials of its parent group: dysprosium covers
+    # NdFeB magnets (they contain Dy) but not rare-earth concentrate.
+    event = pl.LazyFrame(
+        {"event_id": ["e1"], "materials": [tag], "stages": [None]},
+        schema={"event_id": pl.String, "materials": pl.String, "stages": pl.String},
+    )
+    covered = event_material_coverage(event, catalog).collect()["material_id"].to_list()
+    assert (material_id in covered) is expected
 
 
 def test_unknown_tag_is_a_key_error(catalog: Catalog) -> None:
@@ -267,7 +260,8 @@ def test_unknown_tag_is_a_key_error(catalog: Catalog) -> None:
 @pytest.mark.parametrize("tag", policy_event_tags())
 def test_every_policy_event_tag_is_known(catalog: Catalog, tag: str) -> None:
     commodities, stages = catalog.tag_coverage(tag)
-    assert commodities <= set(catalog.commodities_frame()["commodity_id"])
+    for commodity in commodities:
+        assert catalog.commodity_lineage(commodity)[0] == commodity
     assert stages <= set(STAGES)
     assert tag in catalog.known_tags()
 
@@ -371,7 +365,10 @@ def test_a_tiny_valid_catalog_loads() -> None:
 
     assert catalog.material_ids == ("dysprosium_oxide", "rare_earth_concentrate")
     assert catalog.material("rare_earth_concentrate").hs_codes == ("2530.90", "2846.10")
-    assert catalog.covers("all_minerals", "dysprosium_oxide")
+    assert catalog.tag_coverage("all_minerals") == (
+        frozenset({"rare_earths", "dysprosium"}),
+        frozenset({"ore_concentrate", "oxide_compound"}),
+    )
 
 
 def test_a_missing_catalog_column_names_table_and_column() -> None:

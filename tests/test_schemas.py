@@ -10,7 +10,6 @@ from pandera.errors import SchemaErrors
 
 from riskengine.errors import MissingColumnsError, UserInputError
 from riskengine.schemas import (
-    PREPARED_INPUT_COLUMNS,
     SOURCING_ALIASES,
     contract_failures,
     describe_failure,
@@ -169,7 +168,7 @@ def prepared_chunk() -> pl.DataFrame:
 def test_a_prepared_chunk_meets_the_prepared_input_contract() -> None:
     resolved = prepared_chunk()
 
-    assert tuple(resolved.columns) == PREPARED_INPUT_COLUMNS
+    assert resolved.columns == list(prepared_input_schema().columns)
     prepared_input_schema().validate(resolved, lazy=True)
     assert resolved["reason"].is_null().to_list() == [True, False, True]
 
