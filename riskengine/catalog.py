@@ -23,38 +23,48 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
+import pandera.polars as pa
 import polars as pl
 import pycountry
+from pandera.errors import SchemaErrors
 from rapidfuzz import fuzz, process
 
+from riskengine.catalog_contracts import (
+    ALL_ROOT_COMMODITIES,
+    LIST_SEPARATOR,
+    STAGES,
+    commodities_schema,
+    country_aliases_schema,
+    materials_schema,
+    policy_tags_schema,
+)
 from riskengine.errors import CountryError, UnknownMaterialError
+from riskengine.schemas import contract_failures, describe_failure, require_columns
 
-STAGES: tuple[str, ...] = ("ore_concentrate", "oxide_compound", "metal_alloy", "magnet_product")
+__all__ = [
+    "ALL_ROOT_COMMODITIES",
+    "PRODUCTION_STAGE_KINDS",
+    "PSEUDO_COUNTRY_NAMES",
+    "STAGES",
+    "Catalog",
+    "Material",
+    "load_catalog",
+    "normalise_country",
+]
+
 PRODUCTION_STAGE_KINDS: tuple[str, ...] = ("mine", "refining")
-ALL_ROOT_COMMODITIES = "*"
 PSEUDO_COUNTRY_NAMES: dict[str, str] = {"XKX": "Kosovo"}
 
 _DATA_DIRECTORY = "catalog_data"
-_LIST_SEPARATOR = ";"
-_IDENTIFIER_PATTERN = re.compile(r"^[a-z0-9_]+$")
-_HS_CODE_PATTERN = re.compile(r"^\d{4}\.\d{2}$")
+_MAX_REPORTED_PROBLEMS = 12
 # Every run of characters that is not a letter or digit (including "_") separates words, so
 # "Nd-Pr oxide", "nd_pr oxide" and "Nd/Pr  oxide" normalise alike.
 _SEPARATOR_PATTERN = re.compile(r"[\W_]+")
 _MAX_SUGGESTIONS = 3
 # Below this WRatio score a "closest known" name is noise rather than help.
 _SUGGESTION_SCORE_CUTOFF = 50.0
-_COMMODITY_COLUMNS = (
-    "commodity_id",
-    "parent_id",
-    "display_name",
-    "production_mine",
-    "production_refining",
-)
-_MATERIAL_COLUMNS = ("material_id", "display_name", "commodities", "stage", "hs_codes", "aliases")
-_POLICY_TAG_COLUMNS = ("tag", "commodities", "stages")
-_COUNTRY_ALIAS_COLUMNS = ("alias", "iso3", "note")
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,12 @@ class Catalog:
 
     Raises
     ------
+    MissingColumnsError
+        If a table lacks columns (naming the table and the columns).
     ValueError
-        If a table is malformed; the message names the table, line and problem.
+        If a table breaks its contract (:mod:`riskengine.catalog_contracts`) or the commodity
+        tree has a cycle or two materials claim one name; the message names the table, line,
+        column and problem.
     """
 
     def __init__(
@@ -100,12 +114,11 @@ class Catalog:
         materials: pl.DataFrame,
         policy_tags: pl.DataFrame,
     ) -> None:
-        _require_columns(commodities, _COMMODITY_COLUMNS, "commodities.csv")
-        _require_columns(materials, _MATERIAL_COLUMNS, "materials.csv")
-        _require_columns(policy_tags, _POLICY_TAG_COLUMNS, "policy_tags.csv")
-        self._commodities = commodities.select(_COMMODITY_COLUMNS)
+        commodities = _validated(commodities, commodities_schema())
+        commodity_ids = commodities["commodity_id"].to_list()
+        materials = _validated(materials, materials_schema(commodity_ids))
+        policy_tags = _validated(policy_tags, policy_tags_schema(commodity_ids))
         self._parent: dict[str, str | None] = {}
-        self._commodity_names: dict[str, str] = {}
         self._datasets: dict[tuple[str, str], str | None] = {}
         self._load_commodities(commodities)
         self._children: dict[str, list[str]] = {commodity: [] for commodity in self._parent}
@@ -157,30 +170,7 @@ class Catalog:
             raise UnknownMaterialError(text, self._suggestions(text))
         return self._materials[material_id]
 
-    def materials_frame(self) -> pl.DataFrame:
-        """One row per material: id, display name, primary commodity, stage, HS codes (list)."""
-        return pl.DataFrame(
-            {
-                "material_id": [m.material_id for m in self._materials.values()],
-                "display_name": [m.display_name for m in self._materials.values()],
-                "primary_commodity": [m.primary_commodity for m in self._materials.values()],
-                "stage": [m.stage for m in self._materials.values()],
-                "hs_codes": [list(m.hs_codes) for m in self._materials.values()],
-            },
-            schema={
-                "material_id": pl.String,
-                "display_name": pl.String,
-                "primary_commodity": pl.String,
-                "stage": pl.String,
-                "hs_codes": pl.List(pl.String),
-            },
-        )
-
     # ---------------------------------------------------------------------------- commodities
-
-    def commodities_frame(self) -> pl.DataFrame:
-        """The commodity table as shipped (blank cells as null)."""
-        return self._commodities.clone()
 
     def commodity_lineage(self, commodity_id: str) -> tuple[str, ...]:
         """The commodity, its parent, and so on up to its root.
@@ -197,11 +187,6 @@ class Catalog:
             lineage.append(current)
             current = self._parent[current]
         return tuple(lineage)
-
-    def commodity_name(self, commodity_id: str) -> str:
-        """Display name of a commodity; raises KeyError if it is unknown."""
-        self._require_commodity(commodity_id)
-        return self._commodity_names[commodity_id]
 
     def production_dataset(self, commodity_id: str, stage_kind: str) -> str | None:
         """Id of the production dataset describing this commodity at ``mine`` or ``refining``.
@@ -250,36 +235,14 @@ class Catalog:
             return self._descendants([tag]), frozenset()
         raise KeyError(tag)
 
-    def covers(self, tag: str, material_id: str) -> bool:
-        """Whether a policy tag applies to a material.
-
-        True when one of the material's commodities is among the tag's commodities (or their
-        descendants) and the material's stage is among the tag's stages (or the tag has none).
-        A tag on an element does not cover materials of its parent group: ``dysprosium`` covers
-        NdFeB magnets (they contain Dy) but not rare-earth concentrate.
-        """
-        commodities, stages = self.tag_coverage(tag)
-        material = self.material(material_id)
-        if stages and material.stage not in stages:
-            return False
-        return not commodities.isdisjoint(material.commodities)
-
     # ----------------------------------------------------------------------------- private
 
     def _load_commodities(self, commodities: pl.DataFrame) -> None:
-        for line, row in _numbered_rows(commodities):
-            where = f"commodities.csv line {line}"
-            commodity = _required_identifier(row, "commodity_id", where)
-            if commodity in self._parent:
-                raise ValueError(f"{where}: duplicate commodity_id {commodity!r}")
+        for row in commodities.iter_rows(named=True):
+            commodity = row["commodity_id"]
             self._parent[commodity] = row["parent_id"]
-            self._commodity_names[commodity] = _required_text(row, "display_name", where)
             for stage_kind in PRODUCTION_STAGE_KINDS:
                 self._datasets[(commodity, stage_kind)] = row[f"production_{stage_kind}"]
-        for line, row in _numbered_rows(commodities):
-            parent = row["parent_id"]
-            if parent is not None and parent not in self._parent:
-                raise ValueError(f"commodities.csv line {line}: unknown parent_id {parent!r}")
 
     def _check_tree_is_acyclic(self) -> None:
         for commodity in self._parent:
@@ -294,28 +257,13 @@ class Catalog:
     def _load_materials(self, materials: pl.DataFrame) -> None:
         for line, row in _numbered_rows(materials):
             where = f"materials.csv line {line}"
-            material_id = _required_identifier(row, "material_id", where)
-            if material_id in self._materials:
-                raise ValueError(f"{where}: duplicate material_id {material_id!r}")
-            commodities = _split_list(row["commodities"])
-            if not commodities:
-                raise ValueError(f"{where}: no commodities")
-            for commodity in commodities:
-                if commodity not in self._parent:
-                    raise ValueError(f"{where}: unknown commodity {commodity!r}")
-            stage = row["stage"]
-            if stage not in STAGES:
-                raise ValueError(f"{where}: stage {stage!r} is not one of {STAGES}")
-            hs_codes = _split_list(row["hs_codes"])
-            for hs_code in hs_codes:
-                if not _HS_CODE_PATTERN.match(hs_code):
-                    raise ValueError(f"{where}: HS code {hs_code!r} is not written like 2846.90")
+            material_id = row["material_id"]
             material = Material(
                 material_id=material_id,
-                display_name=_required_text(row, "display_name", where),
-                commodities=commodities,
-                stage=stage,
-                hs_codes=hs_codes,
+                display_name=row["display_name"],
+                commodities=_split_list(row["commodities"]),
+                stage=row["stage"],
+                hs_codes=_split_list(row["hs_codes"]),
             )
             self._materials[material_id] = material
             names = (material_id, material.display_name, *_split_list(row["aliases"]))
@@ -334,27 +282,12 @@ class Catalog:
 
     def _load_policy_tags(self, policy_tags: pl.DataFrame) -> None:
         roots = [commodity for commodity, parent in self._parent.items() if parent is None]
-        for line, row in _numbered_rows(policy_tags):
-            where = f"policy_tags.csv line {line}"
-            tag = _required_identifier(row, "tag", where)
-            if tag in self._tags:
-                raise ValueError(f"{where}: duplicate tag {tag!r}")
-            # A row named like a commodity would silently replace the implicit meaning.
-            if tag in self._parent:
-                raise ValueError(f"{where}: tag {tag!r} is a commodity id and needs no row")
+        for row in policy_tags.iter_rows(named=True):
             named = _split_list(row["commodities"])
             if ALL_ROOT_COMMODITIES in named:
-                if len(named) > 1:
-                    raise ValueError(f"{where}: '*' cannot be combined with other commodities")
                 named = tuple(roots)
-            for commodity in named:
-                if commodity not in self._parent:
-                    raise ValueError(f"{where}: unknown commodity {commodity!r}")
             stages = _split_list(row["stages"])
-            for stage in stages:
-                if stage not in STAGES:
-                    raise ValueError(f"{where}: stage {stage!r} is not one of {STAGES}")
-            self._tags[tag] = (self._descendants(named), frozenset(stages))
+            self._tags[row["tag"]] = (self._descendants(named), frozenset(stages))
 
     def _descendants(self, commodities: Iterable[str]) -> frozenset[str]:
         found: set[str] = set()
@@ -503,15 +436,11 @@ def _country_names(country: object) -> list[str]:
 
 
 def _country_aliases(alpha_2: dict[str, str], alpha_3: dict[str, str]) -> dict[str, str]:
-    table = _read_package_table("country_aliases.csv")
-    _require_columns(table, _COUNTRY_ALIAS_COLUMNS, "country_aliases.csv")
+    table = _validated(_read_package_table("country_aliases.csv"), country_aliases_schema(alpha_3))
     aliases: dict[str, str] = {}
     for line, row in _numbered_rows(table):
         where = f"country_aliases.csv line {line}"
-        alias = _required_text(row, "alias", where)
-        iso3 = _required_text(row, "iso3", where)
-        if iso3 not in alpha_3:
-            raise ValueError(f"{where}: {iso3!r} is not an ISO alpha-3 code")
+        alias, iso3 = row["alias"], row["iso3"]
         # An alias spelled like a real code must not contradict that code.
         as_code = alias.strip().upper()
         for codes in (alpha_2, alpha_3):
@@ -539,32 +468,44 @@ def _read_package_table(file_name: str) -> pl.DataFrame:
     return pl.read_csv(data, infer_schema=False)
 
 
-def _require_columns(frame: pl.DataFrame, columns: Iterable[str], table: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(f"{table}: missing columns {missing}")
+def _validated(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
+    """The table's contract columns, cells stripped and blanks null, checked against ``schema``.
+
+    Raises
+    ------
+    MissingColumnsError
+        Naming the table and the columns it lacks.
+    ValueError
+        Naming the table, line and column of each broken rule (up to a dozen).
+    """
+    table = str(schema.name)
+    require_columns(frame.columns, schema.columns, table)
+    frame = frame.select(
+        pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
+        for column in schema.columns
+    )
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as error:
+        problems = [
+            # Line 1 is the header, so row 0 is line 2.
+            f"{table}{'' if failure.row is None else f' line {failure.row + 2}'}: "
+            + describe_failure(failure)
+            for failure in contract_failures(error)
+        ]
+        shown = problems[:_MAX_REPORTED_PROBLEMS]
+        more = f"\n... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+        raise ValueError("\n".join(shown) + more) from error
+    return frame
 
 
-def _numbered_rows(frame: pl.DataFrame) -> Iterable[tuple[int, dict[str, str | None]]]:
-    # Line 1 is the header, so the first data row is line 2.
+def _numbered_rows(frame: pl.DataFrame) -> Iterable[tuple[int, dict[str, Any]]]:
+    # Line 1 is the header, so the first data row is line 2. Rows of a validated table: the
+    # cells its contract requires are text, the others text or None.
     return enumerate(frame.iter_rows(named=True), start=2)
-
-
-def _required_text(row: dict[str, str | None], column: str, where: str) -> str:
-    value = (row[column] or "").strip()
-    if not value:
-        raise ValueError(f"{where}: {column} is blank")
-    return value
-
-
-def _required_identifier(row: dict[str, str | None], column: str, where: str) -> str:
-    value = _required_text(row, column, where)
-    if not _IDENTIFIER_PATTERN.match(value):
-        raise ValueError(f"{where}: {column} {value!r} must be lowercase letters, digits and _")
-    return value
 
 
 def _split_list(cell: str | None) -> tuple[str, ...]:
     if cell is None:
         return ()
-    return tuple(item.strip() for item in cell.split(_LIST_SEPARATOR) if item.strip())
+    return tuple(item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip())

@@ -2,15 +2,21 @@
 
 Input columns match case-insensitively after turning spaces and hyphens into underscores;
 common ERP names (SAP's among them) are accepted as aliases.
+
+The contracts (pandera schemas) of the prepared input and of the scores live here, with the
+pieces every contract shares: naming missing columns and reading pandera's failure cases
+back as rows, columns and the rule each broke.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import pandera.polars as pa
 import polars as pl
+from pandera.errors import SchemaErrors
 
 from riskengine.bands import RISK_BANDS
 from riskengine.errors import MissingColumnsError, UserInputError
@@ -135,6 +141,54 @@ def resolve_columns(
     return mapping
 
 
+def prepared_input_schema() -> pa.DataFrameSchema:
+    """The contract of a prepared chunk: one row per input row, ids resolved or a reason.
+
+    The scoring path checks only its column names, order and types on every chunk
+    (:func:`validate_prepared_chunk`); the row checks (a pair key on every row, shares in
+    [0, 1], ISO codes) hold by construction and are checked by the tests, since running them
+    on each chunk would cost a per-row pass over the data.
+    """
+    return pa.DataFrameSchema(
+        {
+            "pair_id": pa.Column(pl.UInt32, nullable=False),
+            "material_id": pa.Column(pl.String, nullable=True),
+            "supplier_country": pa.Column(
+                pl.String, pa.Check.str_matches(r"^[A-Z]{3}$"), nullable=True
+            ),
+            "buyer_country": pa.Column(
+                pl.String, pa.Check.str_matches(r"^[A-Z]{3}$"), nullable=True
+            ),
+            "supplier_name": pa.Column(pl.String, nullable=True),
+            "buyer_name": pa.Column(pl.String, nullable=True),
+            "share": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "valid_from": pa.Column(pl.Date, nullable=True),
+            "valid_to": pa.Column(pl.Date, nullable=True),
+            "reason": pa.Column(pl.String, nullable=True),
+        },
+        name="prepared input",
+        strict=True,
+        ordered=True,
+    )
+
+
+def validate_prepared_chunk(resolved: pl.DataFrame) -> pl.DataFrame:
+    """Check a prepared chunk's columns and types (no per-row work: this is the scoring path).
+
+    Raises
+    ------
+    pandera.errors.SchemaErrors
+        If a column is missing, extra or of another type: a defect, not a user's mistake.
+    """
+    from pandera.config import ValidationDepth, config_context
+
+    with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+        return _PREPARED_INPUT_SCHEMA.validate(resolved, lazy=True)
+
+
+_PREPARED_INPUT_SCHEMA = prepared_input_schema()
+
+
 def scored_output_schema() -> pa.DataFrameSchema:
     """The contract every scored frame meets before it is written."""
     return pa.DataFrameSchema(
@@ -153,3 +207,70 @@ def scored_output_schema() -> pa.DataFrameSchema:
         },
         strict=False,
     )
+
+
+# ------------------------------------------------------------------ shared by every contract
+
+
+@dataclass(frozen=True)
+class ContractFailure:
+    """One rule a table broke, read back from pandera's failure cases."""
+
+    row: int | None
+    """0-based row of the validated frame; None when the rule concerns the whole column."""
+    column: str | None
+    rule: str
+    """What was expected, in words; may hold ``{value}`` for the offending value."""
+    value: str | None
+
+
+def contract_failures(error: SchemaErrors) -> list[ContractFailure]:
+    """Every failure case of a lazy validation, in row order (table-level ones first)."""
+    cases = error.failure_cases.select("index", "column", "check", "failure_case")
+    failures = [
+        ContractFailure(row=index, column=column, rule=_rule_text(check), value=value)
+        for index, column, check, value in cases.iter_rows()
+    ]
+    return sorted(failures, key=lambda failure: -1 if failure.row is None else failure.row)
+
+
+def describe_failure(failure: ContractFailure, value: str | None = None) -> str:
+    """``column X: what was wrong`` with the value as written (``value``, else pandera's)."""
+    written = value if value is not None else failure.value
+    rule = failure.rule
+    if "{value}" in rule:
+        text = rule.replace("{value}", repr(written))
+    elif failure.row is not None and written is not None:
+        text = f"{rule}, found {written!r}"
+    else:
+        text = rule
+    return f"column {failure.column}: {text}"
+
+
+def require_columns(columns: Iterable[str], required: Iterable[str], source: str) -> None:
+    """Raise :class:`MissingColumnsError` naming ``source`` and every required column absent."""
+    present = set(columns)
+    missing = [column for column in required if column not in present]
+    if missing:
+        raise _missing_columns_error(source, missing)
+
+
+def _missing_columns_error(source: str, missing: Sequence[str]) -> MissingColumnsError:
+    # The one place that words a missing-columns error for the contracts (to be replaced by the
+    # shared helper of riskengine.io.columns).
+    return MissingColumnsError(f"{source}: missing columns {', '.join(missing)}")
+
+
+_RULE_WORDS = {
+    "not_nullable": "value is required",
+    "field_uniqueness": "{value} is duplicated",
+    "column_in_dataframe": "column is missing",
+}
+
+
+def _rule_text(check: str) -> str:
+    if check in _RULE_WORDS:
+        return _RULE_WORDS[check]
+    if check.startswith("dtype("):
+        return f"expected type {check[len('dtype(') : -1]}, got {{value}}"
+    return check

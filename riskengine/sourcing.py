@@ -17,6 +17,7 @@ from riskengine.io import ChunksUnsafe
 from riskengine.parsing import parse_date, parse_share
 from riskengine.schemas import (
     resolve_columns,
+    validate_prepared_chunk,
 )
 
 
@@ -475,4 +476,4 @@ def _finish(
         .replace("", None)
         .alias("reason"),
     )
-    return PreparedPairs(raw=raw, resolved=resolved, notes=context.notes)
+    return PreparedPairs(raw=raw, resolved=validate_prepared_chunk(resolved), notes=context.notes)

@@ -6,13 +6,15 @@ import csv
 import re
 from pathlib import Path
 
+import polars as pl
 import pycountry
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from riskengine.catalog import STAGES, Catalog, load_catalog, normalise_country
-from riskengine.errors import CountryError, UnknownMaterialError
+from riskengine.errors import CountryError, MissingColumnsError, UnknownMaterialError
+from riskengine.features.common import event_material_coverage
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parents[1] / "riskengine"
 MATERIALS_CSV = PACKAGE_DIRECTORY / "catalog_data" / "materials.csv"
@@ -198,20 +200,6 @@ def test_materials_are_well_formed(catalog: Catalog) -> None:
     assert catalog.material("smco_magnet").commodities == ("samarium", "cobalt")
 
 
-def test_materials_frame_has_one_row_per_material(catalog: Catalog) -> None:
-    frame = catalog.materials_frame()
-    assert frame.columns == [
-        "material_id",
-        "display_name",
-        "primary_commodity",
-        "stage",
-        "hs_codes",
-    ]
-    assert frame.height == len(catalog.material_ids)
-    row = frame.filter(frame["material_id"] == "ndfeb_magnet").row(0, named=True)
-    assert row["hs_codes"] == ["8505.11"]
-
-
 def test_commodity_lineage_runs_from_element_to_root(catalog: Catalog) -> None:
     assert catalog.commodity_lineage("dysprosium") == (
         "dysprosium",
@@ -219,7 +207,6 @@ def test_commodity_lineage_runs_from_element_to_root(catalog: Catalog) -> None:
         "rare_earths",
     )
     assert catalog.commodity_lineage("gallium") == ("gallium",)
-    assert catalog.commodity_name("ndpr") == "NdPr (didymium)"
 
 
 def test_production_dataset_is_inherited_from_the_nearest_ancestor(catalog: Catalog) -> None:
@@ -255,7 +242,14 @@ def test_production_dataset_is_inherited_from_the_nearest_ancestor(catalog: Cata
     ],
 )
 def test_tag_coverage(catalog: Catalog, tag: str, material_id: str, expected: bool) -> None:
-    assert catalog.covers(tag, material_id) is expected
+    # A tag on an element does not cover materials of its parent group: dysprosium covers
+    # NdFeB magnets (they contain Dy) but not rare-earth concentrate.
+    event = pl.LazyFrame(
+        {"event_id": ["e1"], "materials": [tag], "stages": [None]},
+        schema={"event_id": pl.String, "materials": pl.String, "stages": pl.String},
+    )
+    covered = event_material_coverage(event, catalog).collect()["material_id"].to_list()
+    assert (material_id in covered) is expected
 
 
 def test_unknown_tag_is_a_key_error(catalog: Catalog) -> None:
@@ -266,7 +260,8 @@ def test_unknown_tag_is_a_key_error(catalog: Catalog) -> None:
 @pytest.mark.parametrize("tag", policy_event_tags())
 def test_every_policy_event_tag_is_known(catalog: Catalog, tag: str) -> None:
     commodities, stages = catalog.tag_coverage(tag)
-    assert commodities <= set(catalog.commodities_frame()["commodity_id"])
+    for commodity in commodities:
+        assert catalog.commodity_lineage(commodity)[0] == commodity
     assert stages <= set(STAGES)
     assert tag in catalog.known_tags()
 
@@ -321,3 +316,127 @@ def test_unknown_country_has_no_candidates(text: str) -> None:
 def test_normalise_country_is_idempotent_on_iso3(iso3: str) -> None:
     assert normalise_country(iso3) == iso3
     assert normalise_country(normalise_country(iso3.lower())) == iso3
+
+
+# ------------------------------------------------------------- the catalog contracts, tiny tables
+
+
+def tiny_tables(**tables: dict[str, list[str | None]]) -> dict[str, pl.DataFrame]:
+    """A valid three-table catalog (two commodities, two materials, one tag), with changes."""
+    columns: dict[str, dict[str, list[str | None]]] = {
+        "commodities": {
+            "commodity_id": ["rare_earths", "dysprosium"],
+            "parent_id": [None, "rare_earths"],
+            "display_name": ["Rare earths", "Dysprosium"],
+            "production_mine": ["rare_earths_reo", None],
+            "production_refining": [None, None],
+        },
+        "materials": {
+            "material_id": ["dysprosium_oxide", "rare_earth_concentrate"],
+            "display_name": ["Dysprosium oxide", "Rare earth concentrate"],
+            "commodities": ["dysprosium", "rare_earths"],
+            "stage": ["oxide_compound", "ore_concentrate"],
+            "hs_codes": ["2846.90", "2530.90; 2846.10"],
+            "aliases": ["Dy2O3", None],
+        },
+        "policy_tags": {
+            "tag": ["all_minerals"],
+            "commodities": ["*"],
+            "stages": ["ore_concentrate;oxide_compound"],
+        },
+    }
+    for name, changes in tables.items():
+        columns[name] = {**columns[name], **changes}
+    return {
+        name: pl.DataFrame(table, schema=dict.fromkeys(table, pl.String))
+        for name, table in columns.items()
+    }
+
+
+def catalog_error(**tables: dict[str, list[str | None]]) -> str:
+    with pytest.raises(ValueError) as raised:
+        Catalog(**tiny_tables(**tables))
+    assert not isinstance(raised.value, MissingColumnsError)
+    return str(raised.value)
+
+
+def test_a_tiny_valid_catalog_loads() -> None:
+    catalog = Catalog(**tiny_tables())
+
+    assert catalog.material_ids == ("dysprosium_oxide", "rare_earth_concentrate")
+    assert catalog.material("rare_earth_concentrate").hs_codes == ("2530.90", "2846.10")
+    assert catalog.tag_coverage("all_minerals") == (
+        frozenset({"rare_earths", "dysprosium"}),
+        frozenset({"ore_concentrate", "oxide_compound"}),
+    )
+
+
+def test_a_missing_catalog_column_names_table_and_column() -> None:
+    tables = tiny_tables()
+    tables["materials"] = tables["materials"].drop("stage", "hs_codes")
+
+    with pytest.raises(MissingColumnsError) as raised:
+        Catalog(**tables)
+
+    assert str(raised.value) == "materials.csv: missing columns stage, hs_codes"
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        pytest.param(
+            {"commodities": {"commodity_id": ["rare_earths", "Dysprosium"]}},
+            "commodities.csv line 3: column commodity_id: 'Dysprosium' must be lowercase",
+            id="identifier",
+        ),
+        pytest.param(
+            {"materials": {"material_id": ["dysprosium_oxide", "dysprosium_oxide"]}},
+            "materials.csv line 3: column material_id: 'dysprosium_oxide' is duplicated",
+            id="duplicate-id",
+        ),
+        pytest.param(
+            {"commodities": {"parent_id": [None, "lanthanides"]}},
+            "commodities.csv line 3: column parent_id: unknown parent_id 'lanthanides'",
+            id="unknown-parent",
+        ),
+        pytest.param(
+            {"materials": {"commodities": ["dysprosium;unobtainium", "rare_earths"]}},
+            "materials.csv line 2: column commodities: 'dysprosium;unobtainium' names an unknown",
+            id="unknown-commodity",
+        ),
+        pytest.param(
+            {"materials": {"stage": ["oxide_compound", "concentrate"]}},
+            "materials.csv line 3: column stage: 'concentrate' is not one of ore_concentrate, ",
+            id="stage",
+        ),
+        pytest.param(
+            {"policy_tags": {"stages": ["ore_concentrate;powder"]}},
+            "policy_tags.csv line 2: column stages: 'ore_concentrate;powder' names a stage not",
+            id="tag-stage",
+        ),
+        pytest.param(
+            {"materials": {"hs_codes": ["284690", "2530.90"]}},
+            "materials.csv line 2: column hs_codes: HS codes '284690' are not written like",
+            id="hs-code",
+        ),
+        pytest.param(
+            {"materials": {"display_name": ["Dysprosium oxide", "  "]}},
+            "materials.csv line 3: column display_name: value is required",
+            id="required",
+        ),
+        pytest.param(
+            {"policy_tags": {"tag": ["dysprosium"]}},
+            "policy_tags.csv line 2: column tag: tag 'dysprosium' is a commodity id",
+            id="tag-is-a-commodity",
+        ),
+        pytest.param(
+            {"policy_tags": {"commodities": ["*;dysprosium"]}},
+            "policy_tags.csv line 2: column commodities: '*' cannot be combined",
+            id="all-roots-alone",
+        ),
+    ],
+)
+def test_the_catalog_contracts_refuse(
+    tables: dict[str, dict[str, list[str | None]]], expected: str
+) -> None:
+    assert expected in catalog_error(**tables)

@@ -15,14 +15,6 @@ SEVERITY_BY_MEASURE: dict[str, int] = {
     "export_quota": 2,
     "export_ban": 3,
 }
-SEVERITY_NAMES: dict[int, str] = {0: "none", 1: "licensing", 2: "quota or tax", 3: "ban"}
-
-LIST_SEVERITY_PATTERNS: tuple[tuple[str, int], ...] = (
-    ("export control list", 3),
-    ("entity list", 3),
-    ("unreliable entity list", 3),
-    ("watch list", 1),
-)
 
 
 def severity_expression(measure_column: str = "measure") -> pl.Expr:

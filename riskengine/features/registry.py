@@ -34,7 +34,7 @@ class FeatureSpec:
     description : str
         One line in plain words, shown by ``riskengine features list``.
     sources : tuple[str, ...]
-        Reference tables the builder reads (names in ``TABLE_SPECS``), passed as keywords.
+        Reference tables the builder reads (names in ``TABLE_SCHEMAS``), passed as keywords.
     dtype : pl.DataType
         The declared output dtype, checked by the runner.
     keys : tuple[str, ...] | None

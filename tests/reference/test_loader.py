@@ -6,17 +6,21 @@ import csv
 import io
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
+from pandera.errors import SchemaErrors
 
-from riskengine.errors import ReferenceDataError
+from riskengine.errors import MissingColumnsError, ReferenceDataError
+from riskengine.reference.contracts import TABLE_SCHEMAS, column_types
 from riskengine.reference.loader import (
-    TABLE_SPECS,
     load_reference,
     shipped_reference_dir,
     summarise_reference,
 )
+from riskengine.schemas import contract_failures
 
 
 @pytest.fixture
@@ -46,8 +50,8 @@ def set_cell(path: Path, row_index: int, column: str, value: str) -> int:
     return row_index + 2
 
 
-def reference_error(directory: Path) -> str:
-    with pytest.raises(ReferenceDataError) as caught:
+def reference_error(directory: Path, kind: type[Exception] = ReferenceDataError) -> str:
+    with pytest.raises(kind) as caught:
         load_reference(directory)
     return str(caught.value)
 
@@ -55,15 +59,15 @@ def reference_error(directory: Path) -> str:
 def test_shipped_data_loads_and_every_table_has_rows() -> None:
     reference = load_reference()
 
-    for name in TABLE_SPECS:
+    for name in TABLE_SCHEMAS:
         assert reference.table(name).height > 0, name
 
 
 def test_tables_have_their_declared_types() -> None:
     reference = load_reference()
 
-    for name, spec in TABLE_SPECS.items():
-        assert dict(reference.table(name).schema) == spec.columns, name
+    for name, schema in TABLE_SCHEMAS.items():
+        assert dict(reference.table(name).schema) == column_types(schema), name
 
 
 def test_fingerprint_is_16_hex_characters_and_stable() -> None:
@@ -83,7 +87,7 @@ def test_summary_has_one_line_per_table() -> None:
 
     summaries = summarise_reference(reference)
 
-    assert [summary.name for summary in summaries] == list(TABLE_SPECS)
+    assert [summary.name for summary in summaries] == list(TABLE_SCHEMAS)
     for summary in summaries:
         assert summary.rows == reference.table(summary.name).height
         assert re.fullmatch(r"[0-9a-f]{16}", summary.sha256)
@@ -158,10 +162,9 @@ def test_a_missing_column_is_listed(reference_copy: Path) -> None:
     drop = rows[0].index("published")
     write_rows(path, [row[:drop] + row[drop + 1 :] for row in rows])
 
-    message = reference_error(reference_copy)
+    message = reference_error(reference_copy, MissingColumnsError)
 
-    assert "production.csv" in message
-    assert "published" in message
+    assert message == f"{path}: missing columns published"
 
 
 def test_a_missing_required_value_names_line_and_column(reference_copy: Path) -> None:
@@ -208,3 +211,109 @@ def test_a_blank_required_text_cell_is_refused(reference_copy: Path, blank: str)
     message = reference_error(reference_copy)
 
     assert "policy_events.csv:2: column source: value is required" in message
+
+
+# ------------------------------------------------------------------ the contracts, on tiny frames
+
+
+def broken_rules(schema_name: str, frame: pl.DataFrame) -> set[tuple[int | None, str | None]]:
+    """(row, column) of every rule the frame breaks; empty when it meets its contract."""
+    try:
+        TABLE_SCHEMAS[schema_name].validate(frame, lazy=True)
+    except SchemaErrors as error:
+        return {(failure.row, failure.column) for failure in contract_failures(error)}
+    return set()
+
+
+def policy_events(**changes: list[object]) -> pl.DataFrame:
+    """Two valid policy events, with some columns replaced."""
+    columns: dict[str, list[object]] = {
+        "event_id": ["e1", "e2"],
+        "country_iso3": ["CHN", "IDN"],
+        "measure": ["export_licensing", "export_ban"],
+        "materials": ["gallium", "nickel_ore"],
+        "target_country_iso3": [None, "USA"],
+        "announced": [date(2023, 7, 3), None],
+        "effective": [date(2023, 8, 1), date(2020, 1, 1)],
+        "ended": [None, date(2021, 1, 1)],
+        "stages": [None, "ore_concentrate"],
+        "scope": ["flow", "flow"],
+        "description": ["licences", None],
+        "source": ["MOFCOM", "ESDM"],
+    }
+    columns.update(changes)
+    return pl.DataFrame(columns, schema=column_types(TABLE_SCHEMAS["policy_events"]))
+
+
+def test_valid_tiny_policy_events_meet_their_contract() -> None:
+    assert broken_rules("policy_events", policy_events()) == set()
+
+
+@pytest.mark.parametrize(
+    ("changes", "broken"),
+    [
+        pytest.param({"source": ["MOFCOM", None]}, {(1, "source")}, id="required"),
+        pytest.param({"measure": ["export_ban", "embargo"]}, {(1, "measure")}, id="allowed"),
+        pytest.param({"country_iso3": ["XXA", "CHN"]}, {(0, "country_iso3")}, id="country"),
+        pytest.param({"event_id": ["e1", "e1"]}, {(0, "event_id"), (1, "event_id")}, id="unique"),
+        pytest.param(
+            {"ended": [date(2023, 7, 31), None]}, {(0, "ended")}, id="ends-before-effective"
+        ),
+    ],
+)
+def test_the_policy_events_contract_refuses(
+    changes: dict[str, list[object]], broken: set[tuple[int, str]]
+) -> None:
+    assert broken_rules("policy_events", policy_events(**changes)) == broken
+
+
+def test_the_production_contract_refuses_shares_and_quantities_out_of_range() -> None:
+    frame = pl.DataFrame(
+        {
+            "material": ["gallium", "gallium", "gallium"],
+            "stage": ["refining", "refining", "refining"],
+            "country_iso3": ["CHN", "JPN", "KOR"],
+            "year": [2024, 2024, 2024],
+            "quantity": [10.0, -1.0, None],
+            "unit": ["t", "t", None],
+            "share": [0.9, 0.1, 1.5],
+            "published": [date(2025, 1, 31)] * 3,
+            "source": ["USGS"] * 3,
+        },
+        schema=column_types(TABLE_SCHEMAS["production"]),
+    )
+
+    assert broken_rules("production", frame) == {(1, "quantity"), (2, "share")}
+
+
+def test_a_column_of_the_wrong_type_is_refused() -> None:
+    frame = policy_events().with_columns(pl.col("effective").cast(pl.String))
+
+    assert (None, "effective") in broken_rules("policy_events", frame)
+
+
+def test_contract_errors_name_file_line_column_and_value(reference_copy: Path) -> None:
+    path = reference_copy / "policy_events.csv"
+    rows = read_rows(path)[:4]
+    header = rows[0]
+    rows[2][header.index("event_id")] = rows[1][header.index("event_id")]
+    rows[3][header.index("scope")] = "rumour"
+    write_rows(path, rows)
+    duplicated = rows[1][header.index("event_id")]
+
+    message = reference_error(reference_copy)
+
+    assert f"policy_events.csv:2: column event_id: {duplicated!r} is duplicated" in message
+    assert f"policy_events.csv:3: column event_id: {duplicated!r} is duplicated" in message
+    assert "policy_events.csv:4: column scope: 'rumour' is not one of flow, " in message
+
+
+def test_an_unreadable_cell_is_reported_once(reference_copy: Path) -> None:
+    path = reference_copy / "governance_wgi.csv"
+    line = set_cell(path, 0, "wgi_score", "high")
+
+    message = reference_error(reference_copy)
+
+    assert message == (
+        f"invalid reference data:\n{path}:{line}: column wgi_score: cannot read 'high' as Float64"
+    )
