@@ -107,7 +107,8 @@ def score_file(
     stage as it starts and ``on_progress`` the rows scored so far and the total.
     """
     from riskengine.models.tracking import load_registered_model
-    from riskengine.prediction import prepare_chunks, score_pairs
+    from riskengine.prediction import score_pairs
+    from riskengine.sourcing import prepare_chunks
 
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
