@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskengine.errors import MissingColumnsError, UserInputError
-from riskengine.schemas import SOURCING_ALIASES, resolve_columns
+from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
 
 
 def test_headers_match_case_insensitively() -> None:

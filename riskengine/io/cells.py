@@ -144,7 +144,11 @@ def detect_decimal_separator(series: pl.Series) -> DecimalSeparator | None:
     if series.dtype.is_numeric():
         return None
     separator = _separator_from_evidence(_classify(series))
-    return separator if separator in (",", ".") else None
+    if separator == ",":
+        return ","
+    if separator == ".":
+        return "."
+    return None
 
 
 def parse_share(
