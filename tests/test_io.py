@@ -1101,3 +1101,34 @@ def test_a_failing_chunk_leaves_no_output(tmp_path: Path) -> None:
         rio.write_table_chunks(chunks(), str(target))
     assert target.read_text() == "previous run\n"
     assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '41,"ab"c\n42,ok\n',  # text after a closing quote (pyarrow would read "abc")
+        '41,"never closed\n42,ok\n',  # pyarrow would swallow the rest of the file
+        "41,bare\rcarriage\n42,ok\n",  # pyarrow would end the record at the CR
+        "41,ok,extra\n42,ok\n",  # ragged: pyarrow names no line
+    ],
+)
+def test_streamed_chunks_refuse_what_the_whole_file_read_refuses_with_its_message(
+    tmp_path: Path, tail: str
+) -> None:
+    rows = "".join(f'{index},"name, {index}"\n' for index in range(1, 40))
+    path = write_bytes(tmp_path, "late.csv", f"id,name\n{rows}{tail}".encode())
+    with pytest.raises(InputFileError) as whole:
+        read_table(str(path))
+    assert "line 4" in str(whole.value)
+    for chunk_bytes in (30, 200):
+        with pytest.raises(InputFileError, match=re.escape(str(whole.value))):
+            list(rio.ChunkedTable(str(path), chunk_bytes=chunk_bytes))
+
+
+def test_streamed_chunks_keep_whitespace_and_read_empty_cells_as_null(tmp_path: Path) -> None:
+    text = 'id,name,note,\n1,  padded  ,"",\n2,,"x\ny",\n\n3," ","quoted",\n'
+    path = write_bytes(tmp_path, "cells.csv", text.encode())
+    streamed = pl.concat(list(rio.ChunkedTable(str(path), chunk_bytes=8)))
+    assert streamed.equals(read_table(str(path)))
+    assert streamed["name"].to_list() == ["  padded  ", None, " "]
+    assert streamed["note"].to_list() == [None, "x\ny", "quoted"]

@@ -9,7 +9,8 @@ The bottom layer: it imports nothing of riskengine but :mod:`riskengine.errors`.
 * :mod:`~riskengine.io.chunks`: large CSV/TSV files streamed in chunks;
 * :mod:`~riskengine.io.workbook`: xlsx reading and writing, formula escaping;
 * :mod:`~riskengine.io.writing`: atomic writes;
-* :mod:`~riskengine.io.cells`: numbers, shares and dates from text cells;
+* :mod:`~riskengine.io.cells`: numbers, shares and dates from text cells (the number
+  classification in :mod:`~riskengine.io.numbertext`);
 * :mod:`~riskengine.io.columns`: column aliases and header checks.
 """
 

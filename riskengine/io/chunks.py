@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa
@@ -196,8 +196,7 @@ class ChunkedTable:
                         batch, skip = batch.slice(skip), 0
                     if any(batch.column(index).null_count < batch.num_rows for index in unnamed):
                         self._locate(plan, None)
-                    frame = pl.from_arrow(batch.select(keep))
-                    assert isinstance(frame, pl.DataFrame)
+                    frame = cast(pl.DataFrame, pl.from_arrow(batch.select(keep)))
                     del batch
                     yielded += frame.height
                     yield frame
@@ -206,6 +205,8 @@ class ChunkedTable:
                     block_size *= 2
                     continue
                 self._locate(plan, error)
+            finally:
+                stream.close()
             break
         if yielded == 0:
             yield pl.DataFrame(schema={header[index]: pl.String for index in keep})
@@ -294,6 +295,10 @@ class _CheckedStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
     def read(self, size: int | None = -1) -> bytes:
         want = size if size is not None and size >= 0 else None
