@@ -38,6 +38,16 @@ def _serialise(frame: pl.DataFrame, kind: str, target: BinaryIO) -> None:
         )
 
 
+def _serialise_chunk(frame: pl.DataFrame, kind: str, target: BinaryIO, first: bool) -> None:
+    """One chunk of a CSV, TSV or JSON Lines table (the header only with the first)."""
+    if kind == "jsonl":
+        target.write(frame.write_ndjson().encode("utf-8"))
+    else:
+        escape_spreadsheet_formulas(frame).write_csv(
+            target, separator="\t" if kind == "tsv" else ",", include_header=first
+        )
+
+
 def _output_mode(target: Path) -> int:
     if target.exists():
         return target.stat().st_mode & 0o777
@@ -98,14 +108,8 @@ def write_table_chunks(
 
                         parquet_writer = parquet.ParquetWriter(stream, table.schema)
                     parquet_writer.write_table(table)
-                elif kind == "jsonl":
-                    stream.write(frame.write_ndjson().encode("utf-8"))
                 else:
-                    escape_spreadsheet_formulas(frame).write_csv(
-                        stream,
-                        separator="\t" if kind == "tsv" else ",",
-                        include_header=index == 0,
-                    )
+                    _serialise_chunk(frame, kind, stream, index == 0)
                 written += frame.height
         finally:
             if parquet_writer is not None:
