@@ -41,7 +41,8 @@ from riskengine.catalog_contracts import (
     policy_tags_schema,
 )
 from riskengine.errors import CountryError, UnknownMaterialError
-from riskengine.schemas import contract_failures, describe_failure, require_columns
+from riskengine.io.columns import require_columns
+from riskengine.schemas import contract_failures, describe_failure
 
 __all__ = [
     "ALL_ROOT_COMMODITIES",
@@ -479,7 +480,7 @@ def _validated(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
         Naming the table, line and column of each broken rule (up to a dozen).
     """
     table = str(schema.name)
-    require_columns(frame.columns, schema.columns, table)
+    require_columns(frame.columns, schema.columns, source=table)
     frame = frame.select(
         pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
         for column in schema.columns

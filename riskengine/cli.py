@@ -291,7 +291,7 @@ def features(
 
         settings = load_settings(reference_dir=reference_dir)
         with stage_status(stages=FEATURES_STAGES) as on_stage:
-            table, notes = features_file(
+            rows, notes = features_file(
                 settings,
                 input_path=input_path,
                 output_path=output,
@@ -304,10 +304,7 @@ def features(
             )
         for note in notes:
             _err(f"note: {note}")
-        _err(
-            f"{table.height} rows of features as of {as_of}"
-            + (f" -> {output}" if output != "-" else "")
-        )
+        _err(f"{rows} rows of features as of {as_of}" + (f" -> {output}" if output != "-" else ""))
 
     _run(body)
 

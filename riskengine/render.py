@@ -17,8 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
 from riskengine.reference.loader import TableSummary
-from riskengine.schemas import SOURCING_ALIASES, resolve_columns
 
 TOP_RISKS = 5
 

@@ -1,17 +1,12 @@
-"""Column names, accepted aliases, and validation at the boundary.
+"""Contracts at the boundary: pandera schemas of the prepared input and of the scores.
 
-Input columns match case-insensitively after turning spaces and hyphens into underscores;
-common ERP names (SAP's among them) are accepted as aliases.
-
-The contracts (pandera schemas) of the prepared input and of the scores live here, with the
-pieces every contract shares: naming missing columns and reading pandera's failure cases
-back as rows, columns and the rule each broke.
+With the pieces every contract shares: reading pandera's failure cases back as rows, columns
+and the rule each broke. Input column names and their aliases live in
+:mod:`riskengine.io.columns`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -19,37 +14,6 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from riskengine.bands import RISK_BANDS
-from riskengine.errors import MissingColumnsError, UserInputError
-
-SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
-    "material": ("material", "material_name", "material_description", "maktx", "txz01", "matnr"),
-    "supplier": ("supplier", "supplier_name", "vendor", "vendor_name", "name1"),
-    "supplier_country": (
-        "supplier_country",
-        "vendor_country",
-        "country",
-        "country_of_supplier",
-        "land1",
-    ),
-    "supplier_id": ("supplier_id", "vendor_id", "vendor_number", "lifnr"),
-    "buyer_country": ("buyer_country", "destination_country", "plant_country"),
-    "buyer": ("buyer", "buyer_name", "customer", "purchaser"),
-    "share": ("share", "supply_share", "quota_share"),
-    # No volume column is listed: nothing reads one yet, so `volume` and `annual_quantity`
-    # side by side are kept as input columns instead of being refused as two names for one.
-    # SAP source lists (EORD) call the validity period VDATU to BDATU.
-    "valid_from": ("valid_from", "vdatu", "valid_since", "effective_from"),
-    "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),
-}
-SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
-#: Aliases used only when no other alias of the same column is present. SAP exports carry the
-#: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
-#: so the description is read and MATNR is kept as an input column.
-SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
-    "material": ("matnr",),
-    "valid_from": ("valid_since", "effective_from"),
-    "valid_to": ("valid_until", "effective_to"),
-}
 
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"
@@ -71,74 +35,6 @@ SCORE_OUTPUT_COLUMNS = (
     "model_version",
     "as_of",
 )
-
-
-def _normalise_header(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).casefold()
-
-
-def resolve_columns(
-    columns: Sequence[str],
-    *,
-    source: str,
-    aliases: dict[str, tuple[str, ...]] = SOURCING_ALIASES,
-    required: Sequence[str] = SOURCING_REQUIRED,
-    fallbacks: dict[str, tuple[str, ...]] | None = None,
-) -> dict[str, str]:
-    """Map canonical column names to the input's own headers.
-
-    An alias listed in ``fallbacks`` (by canonical name; :data:`SOURCING_FALLBACK_ALIASES` by
-    default) is used only when no other alias of that column is present.
-
-    Raises
-    ------
-    MissingColumnsError
-        Listing every missing required column, the accepted aliases and close headers.
-    UserInputError
-        When two input columns claim the same canonical name.
-    """
-    from rapidfuzz import process
-
-    by_normalised: dict[str, str] = {}
-    for column in columns:
-        normalised = _normalise_header(column)
-        if normalised in by_normalised:
-            raise UserInputError(
-                f"{source}: columns {by_normalised[normalised]!r} and {column!r} are the same "
-                "name; rename one"
-            )
-        by_normalised[normalised] = column
-    if fallbacks is None:
-        fallbacks = SOURCING_FALLBACK_ALIASES
-    mapping: dict[str, str] = {}
-    for canonical, accepted in aliases.items():
-        found = [by_normalised[alias] for alias in accepted if alias in by_normalised]
-        preferred = [
-            by_normalised[alias]
-            for alias in accepted
-            if alias in by_normalised and alias not in fallbacks.get(canonical, ())
-        ]
-        if len(found) > 1 and preferred:
-            found = preferred
-        if len(found) > 1:
-            raise UserInputError(
-                f"{source}: columns {', '.join(repr(name) for name in found)} all mean "
-                f"{canonical!r}; keep one"
-            )
-        if found:
-            mapping[canonical] = found[0]
-    missing = [name for name in required if name not in mapping]
-    if missing:
-        details = []
-        for name in missing:
-            close = process.extract(name, list(columns), limit=2, score_cutoff=60)
-            hint = f"; closest headers: {', '.join(repr(m[0]) for m in close)}" if close else ""
-            details.append(f"{name!r} (accepted: {', '.join(aliases[name])}{hint})")
-        raise MissingColumnsError(
-            f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
-            + "; ".join(details)
-        )
-    return mapping
 
 
 def prepared_input_schema() -> pa.DataFrameSchema:
@@ -245,20 +141,6 @@ def describe_failure(failure: ContractFailure, value: str | None = None) -> str:
     else:
         text = rule
     return f"column {failure.column}: {text}"
-
-
-def require_columns(columns: Iterable[str], required: Iterable[str], source: str) -> None:
-    """Raise :class:`MissingColumnsError` naming ``source`` and every required column absent."""
-    present = set(columns)
-    missing = [column for column in required if column not in present]
-    if missing:
-        raise _missing_columns_error(source, missing)
-
-
-def _missing_columns_error(source: str, missing: Sequence[str]) -> MissingColumnsError:
-    # The one place that words a missing-columns error for the contracts (to be replaced by the
-    # shared helper of riskengine.io.columns).
-    return MissingColumnsError(f"{source}: missing columns {', '.join(missing)}")
 
 
 _RULE_WORDS = {

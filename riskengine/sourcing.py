@@ -13,12 +13,9 @@ import polars as pl
 from riskengine.catalog import load_catalog, normalise_country
 from riskengine.errors import CountryError, UnknownMaterialError, UserInputError
 from riskengine.features.registry import PAIR_KEY
-from riskengine.io import ChunksUnsafe
-from riskengine.parsing import parse_date, parse_share
-from riskengine.schemas import (
-    resolve_columns,
-    validate_prepared_chunk,
-)
+from riskengine.io.cells import parse_date, parse_share
+from riskengine.io.columns import resolve_columns
+from riskengine.schemas import validate_prepared_chunk
 
 
 @dataclass(frozen=True)
@@ -359,65 +356,71 @@ def prepare_chunks(
         "buyer_name": buyer_name,
         "as_of": as_of,
     }
-    # Chunks are kept from the first pass for the second while they fit in a memory budget,
-    # so an input of a few chunks is read once; a larger one is read again instead.
-    kept: list[tuple[pl.DataFrame, pl.DataFrame]] = []
-    kept_bytes = 0
-    all_kept = False
-    share_column = "share"
-
-    def resolved_chunks() -> Iterator[pl.DataFrame]:
-        nonlocal kept_bytes, all_kept, share_column
-        if all_kept:
-            yield from (resolved for _, resolved in kept)
-            return
-        keeping = True
-        for index, raw in enumerate(chunks):
-            resolved = _resolve_chunk(raw, **options)
-            if index == 0:
-                share_column = resolve_columns(raw.columns, source=source).get("share", "share")
-            if keeping:
-                kept_bytes += raw.estimated_size() + resolved.estimated_size()
-                keeping = kept_bytes <= KEPT_CHUNK_BYTES
-                if keeping:
-                    kept.append((raw, resolved))
-                else:
-                    kept.clear()
-            yield resolved
-        all_kept = keeping
-
+    resolved = _ResolvedChunks(chunks, options)
     # The share column's own name, for messages, is known once the first chunk is read.
-    try:
-        context = _collect_context(
-            resolved_chunks, share_column=lambda: share_column, source=source
-        )
-    except ChunksUnsafe:
-        # Quoting that chunks cannot follow: read the file whole and start again.
-        chunks.read_whole()  # type: ignore[attr-defined]
-        kept.clear()
-        kept_bytes = 0
-        context = _collect_context(
-            resolved_chunks, share_column=lambda: share_column, source=source
-        )
+    context = _collect_context(
+        resolved.resolved, share_column=lambda: resolved.share_column, source=source
+    )
 
     def prepared() -> Iterator[PreparedPairs]:
-        pieces = (
-            _drain(kept) if all_kept else ((raw, _resolve_chunk(raw, **options)) for raw in chunks)
-        )
         first_row = 1
-        for raw, resolved in pieces:
-            yield _finish(raw, resolved, context, first_row)
+        for raw, resolved_chunk in resolved.pairs():
+            yield _finish(raw, resolved_chunk, context, first_row)
             first_row += raw.height
 
     return context, prepared()
 
 
-def _drain(
-    kept: list[tuple[pl.DataFrame, pl.DataFrame]],
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    # Each kept chunk is let go once it has been handed on.
-    while kept:
-        yield kept.pop(0)
+class _ResolvedChunks:
+    """The input's chunks with materials and countries resolved, for passes in file order.
+
+    Chunks are kept from the first pass for the next ones while they fit in
+    :data:`KEPT_CHUNK_BYTES`, so an input of a few chunks is read and resolved once; a larger
+    one is read again instead (and no later pass tries to keep it).
+    """
+
+    def __init__(self, chunks: Iterable[pl.DataFrame], options: dict) -> None:
+        self._chunks = chunks
+        self._options = options
+        self._kept: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        self._all_kept = False
+        self._may_keep = True
+        self.share_column = "share"
+        """The input's own name of the share column, known once a pass has begun."""
+
+    def resolved(self) -> Iterator[pl.DataFrame]:
+        """One pass: every chunk resolved."""
+        if self._all_kept:
+            yield from (resolved for _, resolved in self._kept)
+            return
+        keeping = self._may_keep
+        kept_bytes = 0
+        for index, raw in enumerate(self._chunks):
+            resolved = _resolve_chunk(raw, **self._options)
+            if index == 0:
+                self.share_column = resolve_columns(
+                    raw.columns, source=self._options["source"]
+                ).get("share", "share")
+            if keeping:
+                kept_bytes += raw.estimated_size() + resolved.estimated_size()
+                keeping = kept_bytes <= KEPT_CHUNK_BYTES
+                if keeping:
+                    self._kept.append((raw, resolved))
+                else:
+                    self._kept.clear()
+                    self._may_keep = False
+            yield resolved
+        self._all_kept = keeping
+
+    def pairs(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        """The last pass: each raw chunk with its resolved frame; kept chunks are let go as
+        they are handed on."""
+        if self._all_kept:
+            while self._kept:
+                yield self._kept.pop(0)
+            return
+        for raw in self._chunks:
+            yield raw, _resolve_chunk(raw, **self._options)
 
 
 def prepare_pairs(

@@ -16,7 +16,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "riskengine"
 
 # Lowest layer first; a module may import its own layer or a lower one. Everything not named
 # here is domain.
-INPUTS_OUTPUTS = ("riskengine.errors", "riskengine.io", "riskengine.parsing", "riskengine.config")
+INPUTS_OUTPUTS = ("riskengine.errors", "riskengine.io", "riskengine.config")
 APPLICATION = ("riskengine.app",)
 COMMAND_LINE = ("riskengine.cli", "riskengine.render", "riskengine.__main__")
 LAYER_NAMES = ("inputs/outputs", "domain", "application", "command line")

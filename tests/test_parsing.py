@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskengine.errors import UserInputError
-from riskengine.parsing import (
+from riskengine.io.cells import (
     PERCENT_COLUMN_MINIMUM_SUM,
     detect_decimal_separator,
     parse_date,

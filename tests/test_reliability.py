@@ -149,13 +149,15 @@ def test_as_of_before_2010_is_refused(tmp_path: Path) -> None:
 def test_interrupted_write_leaves_no_file_and_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import riskengine.io
+    import riskengine.io.writing
 
-    def interrupted(frame: pl.DataFrame, kind: str, target) -> None:
+    def interrupted(frame: pl.DataFrame, kind: str, target, *first: bool) -> None:
         target.write(b"partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(riskengine.io, "_serialise", interrupted)
+    # features writes chunk by chunk; a whole-table write goes through _serialise
+    monkeypatch.setattr(riskengine.io.writing, "_serialise", interrupted)
+    monkeypatch.setattr(riskengine.io.writing, "_serialise_chunk", interrupted)
     result, output = features(tmp_path, "material,supplier,supplier_country\nDy2O3,Acme,CN\n")
     assert result.exit_code == 130
     assert not output.exists()

@@ -9,13 +9,11 @@ import pytest
 from pandera.errors import SchemaErrors
 
 from riskengine.errors import MissingColumnsError, UserInputError
+from riskengine.io.columns import SOURCING_ALIASES, require_columns, resolve_columns
 from riskengine.schemas import (
-    SOURCING_ALIASES,
     contract_failures,
     describe_failure,
     prepared_input_schema,
-    require_columns,
-    resolve_columns,
     scored_output_schema,
     validate_prepared_chunk,
 )
@@ -260,6 +258,6 @@ def test_a_failure_is_described_with_its_column_rule_and_value() -> None:
 
 def test_missing_contract_columns_name_the_file_and_every_column() -> None:
     with pytest.raises(MissingColumnsError) as caught:
-        require_columns(["a", "c"], ["a", "b", "c", "d"], "in.csv")
+        require_columns(["a", "c"], ["a", "b", "c", "d"], source="in.csv")
 
     assert str(caught.value) == "in.csv: missing columns b, d"

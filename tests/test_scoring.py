@@ -307,7 +307,9 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     assert scores["reason"][8] == "duplicate pair: data rows 1, 9 repeat it"
 
 
-def test_a_file_chunks_cannot_cut_is_prepared_whole_after_a_restart(tmp_path: Path) -> None:
+def test_a_quoted_line_break_streams_across_chunks_as_the_file_prepared_whole(
+    tmp_path: Path,
+) -> None:
     from riskengine.io import ChunkedTable, read_table
 
     source = tmp_path / "notes.csv"
@@ -320,12 +322,12 @@ def test_a_file_chunks_cannot_cut_is_prepared_whole_after_a_restart(tmp_path: Pa
     context, prepared = prepare_chunks(
         table, source="notes.csv", buyer_country="JP", buyer_name=None
     )
-    pieces = [piece.resolved for piece in prepared]
+    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
     whole = prepare_pairs(
         read_table(str(source)), source="notes.csv", buyer_country="JP", buyer_name=None
     )
-    assert len(pieces) == 1  # read whole after the first pass met the quoted line break
-    assert pieces[0].equals(whole.resolved)
+    assert len(pieces) > 1  # streamed: no fallback to reading the file whole
+    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
     assert context.rows == 3
     assert pieces[0]["reason"][0] == "duplicate pair: data rows 1, 3 repeat it"
 

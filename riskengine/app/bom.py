@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from riskengine.app.scoring import check_as_of, prepare_file
+from riskengine.app.scoring import check_as_of, prepare_input
 from riskengine.config import Settings
 from riskengine.io import ReadOptions, write_table
 from riskengine.reference.loader import load_reference
@@ -65,12 +65,19 @@ def score_bom_file(
     date_notes = check_as_of(as_of)
     stage(f"reading {bom_path} and {sourcing_path}")
     bom = (read_options or ReadOptions()).read(bom_path)
-    prepared = prepare_file(sourcing_path, read_options, buyer_country, buyer_name, as_of)
+    context, prepared_chunks = prepare_input(
+        sourcing_path, read_options, buyer_country, buyer_name, as_of
+    )
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
     model = load_registered_model(settings, model_alias)
-    stage(f"scoring {prepared.resolved.height:,} sourcing rows as of {as_of}")
-    scored = score_pairs(prepared, reference, model, as_of=as_of)
+    stage(f"scoring {context.rows:,} sourcing rows as of {as_of}")
+    # The roll-up needs every scored row, so the scored chunks are gathered.
+    driver_cache: dict[tuple, str] = {}
+    scored = pl.concat(
+        score_pairs(prepared, reference, model, as_of=as_of, driver_cache=driver_cache)
+        for prepared in prepared_chunks
+    )
     stage(f"exploding {bom.height:,} BOM rows and rolling up")
     result = score_bom(bom, scored, source=bom_path, strict=strict)
     stage(f"writing {output_path}")
@@ -81,5 +88,5 @@ def score_bom_file(
         write_table(result.lines, lines_path)
     write_table(products, output_path, output_format)
     return BomOutcome(
-        products, result.lines, result.problems, model.version, date_notes + prepared.notes
+        products, result.lines, result.problems, model.version, date_notes + context.notes
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from riskengine.config import Settings
 from riskengine.io import read_table
+from riskengine.io.columns import require_columns
 from riskengine.reference.loader import (
     ReferenceData,
     TableSummary,
@@ -20,15 +21,10 @@ def check_reference(settings: Settings) -> tuple[ReferenceData, list[TableSummar
 
 def evaluate_screening(settings: Settings, pairs_path: str) -> dict:
     """Precision and recall of name screening on labelled pairs, against the whole list."""
-    from riskengine.errors import MissingColumnsError
     from riskengine.names import evaluate_name_matching
 
     pairs = read_table(pairs_path)
-    missing = [
-        name for name in ("query", "listed_name", "is_same_entity") if name not in pairs.columns
-    ]
-    if missing:
-        raise MissingColumnsError(f"{pairs_path}: missing columns {', '.join(missing)}")
+    require_columns(pairs.columns, ("query", "listed_name", "is_same_entity"), source=pairs_path)
     reference = load_reference(settings.reference_dir)
     labelled = [
         (

@@ -40,10 +40,11 @@ def report_file(
     of each of the last quarters and of the file's own as-of date by the model version that
     scored them, each with its own input (buyer name column, resolved buyer country)."""
     from riskengine.io import write_text
+    from riskengine.io.columns import resolve_columns
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
     from riskengine.report import ModelCard, quarter_starts, render_report, top_pairs
-    from riskengine.schemas import SCORE_OUTPUT_COLUMNS, resolve_columns
+    from riskengine.schemas import SCORE_OUTPUT_COLUMNS
 
     scores = _numbers(read_table(scores_path), SCORE_NUMBER_COLUMNS)
     bom_products = (

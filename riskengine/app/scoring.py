@@ -15,10 +15,10 @@ from datetime import date
 import polars as pl
 
 from riskengine.config import Settings, chunk_bytes_setting
-from riskengine.io import ReadOptions, write_table, write_table_chunks
+from riskengine.io import ReadOptions, write_table_chunks
 from riskengine.reference.loader import load_reference
 from riskengine.schemas import STATUS_SCORED
-from riskengine.sourcing import PreparedPairs, prepare_pairs
+from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 
 TOP_ROWS_KEPT = 10
 
@@ -69,17 +69,24 @@ def _source_label(input_path: str) -> str:
     return "<stdin>" if input_path == "-" else input_path
 
 
-def prepare_file(
+def prepare_input(
     input_path: str,
     read_options: ReadOptions | None,
     buyer_country: str | None,
     buyer_name: str | None,
     as_of: date,
-) -> PreparedPairs:
-    raw = (read_options or ReadOptions()).read(input_path)
-    source = _source_label(input_path)
-    return prepare_pairs(
-        raw, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    chunk_bytes: int | None = None,
+) -> tuple[InputContext, Iterator[PreparedPairs]]:
+    """The one input path of ``score``, ``features`` and ``score-bom``: the file read as chunks
+    (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
+    prepared chunk by chunk after a first pass gathers the :class:`InputContext`."""
+    table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes or chunk_bytes_setting())
+    return prepare_chunks(
+        table,
+        source=_source_label(input_path),
+        buyer_country=buyer_country,
+        buyer_name=buyer_name,
+        as_of=as_of,
     )
 
 
@@ -108,16 +115,13 @@ def score_file(
     """
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
-    from riskengine.sourcing import prepare_chunks
 
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
     date_notes = check_as_of(as_of)
     stage(f"reading {input_path}")
-    table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes or chunk_bytes_setting())
-    source = _source_label(input_path)
-    context, prepared_chunks = prepare_chunks(
-        table, source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    context, prepared_chunks = prepare_input(
+        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes
     )
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
@@ -173,11 +177,14 @@ def features_file(
     buyer_name: str | None = None,
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
+    chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
-) -> tuple[pl.DataFrame, tuple[str, ...]]:
+) -> tuple[int, tuple[str, ...]]:
     """Write one row per input row: the input columns, status and reason, then every feature.
 
-    Returns the table and the notes to show the user (a future as-of date, percentage shares).
+    Reads, builds and writes chunk by chunk as :func:`score_file` does (same input path, same
+    memory behaviour; the output does not depend on the chunk size). Returns the number of rows
+    written and the notes to show the user (a future as-of date, percentage shares).
     """
     from riskengine.features.builders import registry
     from riskengine.features.registry import PAIR_KEY
@@ -186,38 +193,49 @@ def features_file(
     stage = on_stage or (lambda name: None)
     date_notes = check_as_of(as_of)
     stage(f"reading {input_path}")
-    prepared = prepare_file(input_path, read_options, buyer_country, buyer_name, as_of)
+    context, prepared_chunks = prepare_input(
+        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes
+    )
     reference = load_reference(settings.reference_dir)
-    stage(f"building features for {prepared.resolved.height:,} rows as of {as_of}")
-    features = feature_table(prepared, reference, as_of=as_of)
+    stage(f"building features for {context.rows:,} rows as of {as_of}")
     feature_columns = [spec.name for spec in registry()]
-    joined = prepared.resolved.select(PAIR_KEY, "reason").join(
-        features.select(PAIR_KEY, *feature_columns), on=PAIR_KEY, how="left", maintain_order="left"
-    )
-    clashing = [
-        name
-        for name in [*feature_columns, "status", "reason", "as_of"]
-        if name in prepared.raw.columns
-    ]
-    if clashing:
-        from riskengine.errors import UserInputError
 
-        raise UserInputError(f"input already has column(s) {', '.join(clashing)}; rename them")
-    output = pl.concat(
-        [
-            prepared.raw,
-            joined.select(
-                pl.when(pl.col("reason").is_null())
-                .then(pl.lit("scored"))
-                .otherwise(pl.lit("rejected"))
-                .alias("status"),
-                "reason",
-                pl.lit(as_of.isoformat()).alias("as_of"),
-                *feature_columns,
-            ),
-        ],
-        how="horizontal",
-    )
+    def feature_chunks() -> Iterator[pl.DataFrame]:
+        for prepared in prepared_chunks:
+            clashing = [
+                name
+                for name in [*feature_columns, "status", "reason", "as_of"]
+                if name in prepared.raw.columns
+            ]
+            if clashing:
+                from riskengine.errors import UserInputError
+
+                raise UserInputError(
+                    f"input already has column(s) {', '.join(clashing)}; rename them"
+                )
+            features = feature_table(prepared, reference, as_of=as_of)
+            joined = prepared.resolved.select(PAIR_KEY, "reason").join(
+                features.select(PAIR_KEY, *feature_columns),
+                on=PAIR_KEY,
+                how="left",
+                maintain_order="left",
+            )
+            yield pl.concat(
+                [
+                    prepared.raw,
+                    joined.select(
+                        pl.when(pl.col("reason").is_null())
+                        .then(pl.lit("scored"))
+                        .otherwise(pl.lit("rejected"))
+                        .alias("status"),
+                        "reason",
+                        pl.lit(as_of.isoformat()).alias("as_of"),
+                        *feature_columns,
+                    ),
+                ],
+                how="horizontal",
+            )
+
     stage(f"writing {output_path}")
-    write_table(output, output_path, output_format)
-    return output, date_notes + prepared.notes
+    rows = write_table_chunks(feature_chunks(), output_path, output_format)
+    return rows, date_notes + context.notes

@@ -54,7 +54,7 @@ def score_bom(
         optional ``base_quantity``, ``scrap_percent``, ``item_category``, ``plant`` and
         ``unit_value``; SAP names (MATNR, IDNRK, MENGE, BMENG, AUSCH, POSTP, WERKS, NETPR) and
         the other aliases of :data:`riskengine.bom.reading.BOM_ALIASES` are accepted. Numbers
-        are read by :func:`riskengine.parsing.parse_decimal`. Requirement per parent unit =
+        are read by :func:`riskengine.io.cells.parse_decimal`. Requirement per parent unit =
         quantity / base_quantity × (1 + scrap_percent / 100). Rows of item category T or D are
         skipped. Part names are trimmed, and all-digit ones lose their leading zeros.
     scored_sourcing

@@ -1,7 +1,7 @@
 """BOM rows: which column is which, quantities per parent unit, item categories, bad rows.
 
 Headers are resolved by :func:`riskengine.schemas.resolve_columns` and numbers read by
-:func:`riskengine.parsing.parse_decimal`, the same code the sourcing path uses, so a BOM and
+:func:`riskengine.io.cells.parse_decimal`, the same code the sourcing path uses, so a BOM and
 a sourcing list from one export are read alike.
 """
 
@@ -13,8 +13,8 @@ from typing import NamedTuple
 import polars as pl
 
 from riskengine.bom.results import PATH_SEPARATOR, BomProblem
-from riskengine.parsing import detect_decimal_separator, parse_decimal
-from riskengine.schemas import resolve_columns
+from riskengine.io.cells import detect_decimal_separator, parse_decimal
+from riskengine.io.columns import resolve_columns
 
 BOM_ALIASES: dict[str, tuple[str, ...]] = {
     "parent": (

@@ -18,8 +18,9 @@ import polars as pl
 from riskengine.bom.results import BomProblem, display_name
 from riskengine.catalog import load_catalog
 from riskengine.errors import UnknownMaterialError, UserInputError
-from riskengine.parsing import parse_decimal, parse_share
-from riskengine.schemas import SOURCING_ALIASES, STATUS_SCORED, resolve_columns
+from riskengine.io.cells import parse_decimal, parse_share
+from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
+from riskengine.schemas import STATUS_SCORED
 
 SCORED_SOURCING = "scored sourcing list"
 SHARE_TOLERANCE = 0.01

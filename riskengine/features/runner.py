@@ -14,6 +14,7 @@ import polars as pl
 
 from riskengine.features.builders import registry
 from riskengine.features.registry import PAIR_KEY, FeatureSpec
+from riskengine.io.columns import require_columns
 from riskengine.reference.loader import ReferenceData
 
 SPINE_SCHEMA: dict[str, pl.DataType] = {
@@ -76,9 +77,7 @@ def build_features(
     for column in OPTIONAL_SPINE_COLUMNS:
         if column not in spine.columns:
             spine = spine.with_columns(pl.lit(None, dtype=SPINE_SCHEMA[column]).alias(column))
-    missing = [column for column in SPINE_SCHEMA if column not in spine.columns]
-    if missing:
-        raise ValueError(f"spine is missing columns: {', '.join(missing)}")
+    require_columns(spine.columns, SPINE_SCHEMA, source="spine", error=ValueError)
     spine = spine.select(pl.col(column).cast(dtype) for column, dtype in SPINE_SCHEMA.items())
     sources = known_at(reference, as_of)
     groups: dict[tuple[str, ...] | None, list[FeatureSpec]] = {}

@@ -29,9 +29,9 @@ from riskengine.errors import UserInputError
 from riskengine.features.builders import registry
 from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import build_features
+from riskengine.io.columns import resolve_columns
 from riskengine.models.panel import PanelWindow, canonical_floats, months_after
 from riskengine.reference.loader import ReferenceData
-from riskengine.schemas import resolve_columns
 from riskengine.sourcing import prepare_pairs
 
 HISTORY_ALIASES: dict[str, tuple[str, ...]] = {

@@ -20,13 +20,14 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from riskengine.errors import ReferenceDataError
+from riskengine.io.columns import require_columns
 from riskengine.reference.contracts import (
     TABLE_SCHEMAS,
     column_types,
     file_name,
     summary_date_columns,
 )
-from riskengine.schemas import contract_failures, describe_failure, require_columns
+from riskengine.schemas import contract_failures, describe_failure
 
 MAX_REPORTED_PROBLEMS = 12
 
@@ -73,7 +74,7 @@ def _read_table(path: Path, schema: pa.DataFrameSchema) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, UnicodeDecodeError) as error:
         raise ReferenceDataError(f"{path}: cannot be read as UTF-8 CSV: {error}") from error
     types = column_types(schema)
-    require_columns(raw.columns, types, str(path))
+    require_columns(raw.columns, types, source=str(path))
     # A cell that is blank once stripped is missing, like an empty one.
     raw = raw.select(list(types)).with_columns(
         pl.col(column).str.strip_chars().replace("", None) for column in types

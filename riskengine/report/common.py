@@ -17,7 +17,8 @@ from riskengine.bands import DEFAULT_CUTOFFS
 from riskengine.catalog import load_catalog
 from riskengine.errors import MissingColumnsError, UnknownMaterialError, UserInputError
 from riskengine.explain import country_name
-from riskengine.schemas import SCORE_OUTPUT_COLUMNS, resolve_columns
+from riskengine.io.columns import resolve_columns
+from riskengine.schemas import SCORE_OUTPUT_COLUMNS
 
 TOP_PAIRS = 20
 TOP_PRODUCTS = 30

@@ -164,7 +164,7 @@ def test_a_missing_column_is_listed(reference_copy: Path) -> None:
 
     message = reference_error(reference_copy, MissingColumnsError)
 
-    assert message == f"{path}: missing columns published"
+    assert message == f"{path}: missing column published"
 
 
 def test_a_missing_required_value_names_line_and_column(reference_copy: Path) -> None:

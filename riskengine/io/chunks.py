@@ -1,0 +1,408 @@
+"""Large CSV and TSV files read as a stream of frames, through pyarrow's streaming reader.
+
+The encoding and the delimiter come from the head of the file, as when it is read whole. The
+bytes then pass through :class:`_CheckedStream`, which decodes them strictly block by block
+(detecting a single-byte code page that appears only further down, refusing NUL and mixed
+encodings with the line) and hands pyarrow UTF-8. pyarrow parses with quoted line breaks
+allowed, so any record boundary is found, and reads every cell as text (empty cells as null).
+
+pyarrow is more lenient than the csv module (text after a closing quote, an unclosed quote, a
+bare CR) and names no line when it fails. So blocks whose quoting is not plain are checked once
+by the strict csv-module pass over the whole file, and every failure (a ragged row, a bad
+header, an unnamed column with values) is located by that pass, which gives the same message
+:func:`~riskengine.io.reading.read_table` gives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from riskengine.errors import InputFileError
+from riskengine.io.decoding import (
+    BYTE_ORDER_MARKS,
+    DETECTABLE_ENCODINGS,
+    DETECTION_SAMPLE_BYTES,
+    codec_name,
+    decode_strictly,
+    decode_text,
+    detect_single_byte_encoding,
+    first_utf8_line,
+    line_of,
+    refuse_nul,
+    undetectable_error,
+)
+from riskengine.io.delimited import (
+    check_single_column_hint,
+    csv_reader,
+    delimiter_option,
+    long_fields_allowed,
+    quoting_is_regular,
+    scan_lines,
+    sniff_delimiter,
+)
+from riskengine.io.formats import (
+    LIBRARY_READ_ERRORS,
+    STDIO,
+    check_content_matches_format,
+    infer_format,
+    library_read_error,
+)
+from riskengine.io.reading import read_table
+
+#: Bytes of a delimited file read per chunk.
+DEFAULT_CHUNK_BYTES = 128 << 20
+_STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
+_CHUNK_SAMPLE_BYTES = 2 * DETECTION_SAMPLE_BYTES
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the head of a file says about all of it."""
+
+    codec: str
+    detected: bool
+    delimiter: str
+    header: list[str]
+
+
+class ChunkedTable:
+    """A user's table read as a sequence of frames, each a run of whole records in file order.
+
+    CSV and TSV files larger than ``chunk_bytes`` are streamed in blocks of about that many
+    bytes, so memory follows the chunk size and not the file size; every other input (other
+    formats, standard input, small files, UTF-16/32 text, files with bare-CR line ends) is one
+    chunk holding the whole table. The object is re-iterable: iterating again reads the file
+    again, except for a single chunk, which is kept.
+
+    The chunks together are the table :func:`read_table` reads, and a file it refuses is
+    refused with the same message (the line counted from the top of the file). A file whose
+    first chunk is plain ASCII and whose later bytes are a single-byte code page is detected
+    as :func:`read_table` would.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        file_format: str | None = None,
+        *,
+        encoding: str | None = None,
+        sheet: str | int | None = None,
+        delimiter: str | None = None,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> None:
+        self.path = path
+        self.label = "<stdin>" if path == STDIO else path
+        self.kind = infer_format(path, file_format)
+        self._options: dict[str, Any] = {
+            "encoding": encoding,
+            "sheet": sheet,
+            "delimiter": delimiter,
+        }
+        self.chunk_bytes = max(1, chunk_bytes)
+        self.encoding = encoding
+        self._whole: pl.DataFrame | None = None
+
+    def _streams(self) -> bool:
+        if self.path == STDIO or self.kind not in ("csv", "tsv"):
+            return False
+        file = Path(self.path)
+        return file.is_file() and file.stat().st_size > self.chunk_bytes
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._whole is not None:
+            yield self._whole
+            return
+        if not self._streams():
+            self._whole = read_table(self.path, self.kind, **self._options)
+            yield self._whole
+            return
+        try:
+            plan = self._plan()
+            if plan is None:
+                self._whole = read_table(self.path, self.kind, **self._options)
+                yield self._whole
+                return
+            yield from self._stream(plan)
+        except OSError as error:
+            raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
+        except LIBRARY_READ_ERRORS as error:
+            raise library_read_error(self.label, self.kind, error) from error
+
+    def _plan(self) -> _Plan | None:
+        """The codec, delimiter and header from the head of the file; None to read it whole."""
+        encoding = self._options["encoding"]
+        option = self._options["delimiter"]
+        explicit = option is not None
+        preferred = delimiter_option(option) or ("\t" if self.kind == "tsv" else None)
+        with open(self.path, "rb") as head:
+            sample = head.read(_CHUNK_SAMPLE_BYTES + 1)
+        check_content_matches_format(sample, self.kind, self.label)
+        named = codec_name(encoding) if encoding is not None else None
+        wide_mark = any(
+            sample.startswith(mark) for mark, codec in BYTE_ORDER_MARKS if codec != "utf-8"
+        )
+        if wide_mark or (named is not None and named not in _STREAMABLE_CODECS):
+            # UTF-16 and UTF-32 cannot be cut at a newline byte; such files are read whole.
+            return None
+        if len(sample) > _CHUNK_SAMPLE_BYTES:
+            # Cut after a newline byte: never inside a character of these codecs.
+            sample = sample[: sample.rfind(b"\n", 0, _CHUNK_SAMPLE_BYTES) + 1 or None]
+        text, codec, detected = decode_text(sample, self.label, encoding)
+        if "\n" not in text and "\r" in text:
+            return None  # classic Mac line ends: rare, and read whole
+        with long_fields_allowed():
+            delimiter = preferred
+            if delimiter is None or not explicit:
+                delimiter = sniff_delimiter(text, "\n", preferred=delimiter)
+            if explicit:
+                check_single_column_hint(text, self.label, delimiter, "\n")
+            header = _first_record(text, delimiter)
+        return _Plan(codec, detected, delimiter, header)
+
+    def _stream(self, plan: _Plan) -> Iterator[pl.DataFrame]:
+        header = plan.header
+        named = [name for name in header if name]
+        if not named or len(set(named)) != len(named):
+            self._locate(plan, None)
+        keep = [index for index, name in enumerate(header) if name]
+        unnamed = [index for index, name in enumerate(header) if not name]
+        block_size = self.chunk_bytes
+        yielded = 0
+        while True:
+            # pyarrow needs every record inside one block; a longer one restarts the read
+            # with larger blocks, skipping the rows already handed on.
+            skip = yielded
+            stream = _CheckedStream(self, plan)
+            try:
+                reader = _open(stream, plan, block_size)
+                if reader.schema.names != header:
+                    self._locate(plan, None)
+                for batch in reader:
+                    if skip >= batch.num_rows:
+                        skip -= batch.num_rows
+                        continue
+                    if skip:
+                        batch, skip = batch.slice(skip), 0
+                    if any(batch.column(index).null_count < batch.num_rows for index in unnamed):
+                        self._locate(plan, None)
+                    frame = cast(pl.DataFrame, pl.from_arrow(batch.select(keep)))
+                    del batch
+                    yielded += frame.height
+                    yield frame
+            except pa.ArrowInvalid as error:
+                if _block_too_small(error) and block_size < Path(self.path).stat().st_size:
+                    block_size *= 2
+                    continue
+                self._locate(plan, error)
+            finally:
+                stream.close()
+            break
+        if yielded == 0:
+            yield pl.DataFrame(schema={header[index]: pl.String for index in keep})
+
+    def _locate(self, plan: _Plan, error: Exception | None) -> None:
+        """Raise the strict pass's message for this file, which names the line."""
+        self.check_strictly(plan)
+        if error is not None:
+            raise library_read_error(self.label, self.kind, error) from error
+        raise InputFileError(f"{self.label}: cannot read the header")
+
+    def check_strictly(self, plan: _Plan) -> None:
+        """Run the strict csv-module pass over the whole file as it streams by (no frame is
+        built); it raises what :func:`read_table` raises for a malformed file."""
+        with long_fields_allowed():
+            scan_lines(lambda: _text_lines(self.path, plan.codec), self.label, plan.delimiter)
+
+
+def _block_too_small(error: Exception) -> bool:
+    """pyarrow's complaint about a record (or the header) longer than its block."""
+    reason = str(error)
+    return "straddl" in reason or "Empty CSV file or block" in reason
+
+
+def _first_record(text: str, delimiter: str) -> list[str]:
+    reader = csv_reader(text, delimiter, "\n")
+    try:
+        for record in reader:
+            if record:
+                return record
+    except csv.Error:  # the strict pass reports it with its line
+        return []
+    return []
+
+
+def _open(stream: io.RawIOBase, plan: _Plan, block_size: int) -> Any:
+    return pa_csv.open_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(block_size=block_size, autogenerate_column_names=False),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=plan.delimiter,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=True,
+            ignore_empty_lines=True,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={name: pa.string() for name in plan.header},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+            check_utf8=False,  # decoded and checked by _CheckedStream
+        ),
+    )
+
+
+def _text_lines(path: str, codec: str) -> Iterator[str]:
+    """The file's lines split at ``\\n`` only, as the whole-file reader splits them."""
+    codec = "utf-8-sig" if codec in ("utf-8", "utf-8-sig") else codec
+    # Replacement keeps the structure; the bytes themselves were checked as they streamed.
+    with open(path, encoding=codec, errors="replace", newline="\n") as file:
+        yield from file
+
+
+class _CheckedStream(io.RawIOBase):
+    """The file as UTF-8, decoded and checked block by block (cut after a line end)."""
+
+    def __init__(self, table: ChunkedTable, plan: _Plan) -> None:
+        super().__init__()
+        self._file = open(table.path, "rb")  # noqa: SIM115 - closed at the end of the stream
+        self._label = table.label
+        self._plan = plan
+        self._table = table
+        self._chunk_bytes = table.chunk_bytes
+        self._may_detect = table.encoding is None
+        self._codec = "utf-8" if plan.codec == "utf-8-sig" else plan.codec
+        self._detected = plan.detected
+        self._ascii_so_far = True
+        self._lines_before = 0
+        self._first = True
+        self._checked_whole = False
+        self._carry = b""
+        self._out = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = size if size is not None and size >= 0 else None
+        while not self._done and (want is None or len(self._out) < want):
+            block = self._next_block()
+            if block is None:
+                self._done = True
+                self._file.close()
+            else:
+                self._out = self._out + block if self._out else block
+        if want is None or want >= len(self._out):
+            data, self._out = self._out, b""
+        else:
+            data, self._out = self._out[:want], self._out[want:]
+        return data
+
+    def _next_block(self) -> bytes | None:
+        while True:
+            data = self._file.read(self._chunk_bytes)
+            block = self._carry + data if self._carry else data
+            if not data:
+                self._carry = b""
+                return self._checked(block) if block else None
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                self._carry = block  # one line longer than a chunk: read on
+                continue
+            self._carry = block[cut:]
+            return self._checked(block[:cut])
+
+    def _checked(self, block: bytes) -> bytes:
+        if self._first and self._plan.codec == "utf-8-sig":
+            block = block.removeprefix(b"\xef\xbb\xbf")
+        text = self._decode(block)
+        if self._first:
+            text = text.removeprefix("\ufeff")
+            self._first = False
+        self._ascii_so_far = self._ascii_so_far and text.isascii()
+        self._lines_before += block.count(b"\n")
+        # UTF-8 passes through as read; a code page is handed on as UTF-8.
+        out = block if self._codec == "utf-8" else text.encode("utf-8")
+        del text
+        irregular = _BARE_CR.search(out) is not None or (
+            b'"' in out and not quoting_is_regular(out, self._plan.delimiter)
+        )
+        if irregular and not self._checked_whole:
+            # Quoting pyarrow would read leniently or that spans lines: check the whole file
+            # once with the strict pass, which raises with the line if it is malformed.
+            self._table.check_strictly(self._plan)
+            self._checked_whole = True
+        return out
+
+    def _decode(self, block: bytes) -> str:
+        """Decode with the file's codec, which may still be detected (see the class)."""
+        label = self._label
+        lines_before = self._lines_before
+        codec = self._codec
+        detectable = codec == "utf-8" and self._may_detect and self._ascii_so_far
+        try:
+            text = block.decode(codec)
+        except UnicodeDecodeError as error:
+            if not detectable:
+                return decode_strictly(block, codec, label, lines_before)
+            # The lines so far were plain ASCII, which every detectable code page reads alike.
+            found, guess = detect_single_byte_encoding(block, error.start)
+            if found is None or first_utf8_line(block) is not None:
+                line = lines_before + line_of(block, error.start, codec)
+                raise undetectable_error(label, line, block[error.start], guess) from error
+            self._codec, self._detected = found, True
+            return decode_strictly(block, found, label, lines_before)
+        if self._detected:
+            # A detected code page must not hide UTF-8 lines further down.
+            mixed_line = first_utf8_line(block)
+            if mixed_line is not None:
+                raise InputFileError(
+                    f"{label}: line {lines_before + mixed_line} is valid UTF-8 but the file was "
+                    f"read as {codec}, so it mixes encodings and cannot be read without changing "
+                    "characters; save it as UTF-8, or pass --encoding"
+                )
+        return refuse_nul(text, label, lines_before)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a user's file when its form cannot be inferred (all optional)."""
+
+    file_format: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    delimiter: str | None = None
+
+    def read(self, path: str) -> pl.DataFrame:
+        sheet: str | int | None = self.sheet
+        return read_table(
+            path, self.file_format, encoding=self.encoding, sheet=sheet, delimiter=self.delimiter
+        )
+
+    def chunks(self, path: str, chunk_bytes: int | None = None) -> ChunkedTable:
+        """The table as chunks of about ``chunk_bytes`` (a large CSV or TSV only)."""
+        return ChunkedTable(
+            path,
+            self.file_format,
+            encoding=self.encoding,
+            sheet=self.sheet,
+            delimiter=self.delimiter,
+            chunk_bytes=chunk_bytes or DEFAULT_CHUNK_BYTES,
+        )

@@ -1,0 +1,158 @@
+"""Reading a user's table whole (csv, tsv, xlsx, parquet, json, jsonl; ``-`` for stdin).
+
+Reading keeps every CSV and spreadsheet cell as text, so identifiers keep their leading zeros
+and "NA" stays Namibia; only empty cells become null.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import TypedDict
+
+import polars as pl
+
+from riskengine.errors import InputFileError
+from riskengine.io.decoding import decode_text
+from riskengine.io.delimited import delimiter_option, read_delimited
+from riskengine.io.formats import (
+    LIBRARY_READ_ERRORS,
+    STDIO,
+    check_content_matches_format,
+    infer_format,
+    library_read_error,
+)
+from riskengine.io.workbook import read_workbook
+
+
+class TableMetadata(TypedDict):
+    """How a table was read: what :func:`read_table_with_metadata` detected or was told."""
+
+    format: str
+    encoding: str | None
+    encoding_detected: bool
+    delimiter: str | None
+    sheet: str | None
+    rows: int
+    blank_rows_skipped: int
+
+
+def read_table(
+    path: str,
+    file_format: str | None = None,
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+) -> pl.DataFrame:
+    """Read a user's table; CSV, JSON and spreadsheet cells come back as text.
+
+    See :func:`read_table_with_metadata` for the parameters.
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, unreadable, undecodable or malformed file; the message names the
+        file and, when known, the line.
+    UserInputError
+        An unknown format, encoding or delimiter option.
+    """
+    frame, _ = read_table_with_metadata(
+        path, file_format, encoding=encoding, sheet=sheet, delimiter=delimiter
+    )
+    return frame
+
+
+def read_table_with_metadata(
+    path: str,
+    file_format: str | None = None,
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+) -> tuple[pl.DataFrame, TableMetadata]:
+    """Read a user's table and report how it was read.
+
+    Parameters
+    ----------
+    path
+        File path, or ``-`` for standard input.
+    file_format
+        One of :data:`FORMATS`; inferred from the extension when omitted.
+    encoding
+        Text encoding of a CSV, TSV or JSON file; detected when omitted. Ignored for
+        binary formats.
+    sheet
+        Workbook sheet, by name or 1-based position (a digit string that is not a sheet
+        name counts as a position); required when the workbook has several sheets.
+    delimiter
+        CSV field delimiter (``\\t`` or ``tab`` for TAB); sniffed when omitted.
+
+    Returns
+    -------
+    frame, metadata
+        The table, and the format, encoding (and whether it was detected), delimiter,
+        sheet, number of rows and number of blank rows skipped.
+    """
+    kind = infer_format(path, file_format)
+    label = "<stdin>" if path == STDIO else path
+    data = _read_bytes(path, label)
+    check_content_matches_format(data, kind, label)
+    metadata = TableMetadata(
+        format=kind,
+        encoding=None,
+        encoding_detected=False,
+        delimiter=None,
+        sheet=None,
+        rows=0,
+        blank_rows_skipped=0,
+    )
+    try:
+        if kind == "parquet":
+            frame = pl.read_parquet(io.BytesIO(data))
+        elif kind == "xlsx":
+            frame, metadata["sheet"], metadata["blank_rows_skipped"] = read_workbook(
+                data, label, sheet
+            )
+        else:
+            text, metadata["encoding"], metadata["encoding_detected"] = decode_text(
+                data, label, encoding
+            )
+            if kind in ("json", "jsonl"):
+                frame = _read_json(text, kind)
+            else:
+                preferred = "\t" if kind == "tsv" else None
+                frame, metadata["delimiter"], metadata["blank_rows_skipped"] = read_delimited(
+                    text, label, delimiter_option(delimiter) or preferred, delimiter is not None
+                )
+    except LIBRARY_READ_ERRORS as error:
+        raise library_read_error(label, kind, error) from error
+    metadata["rows"] = frame.height
+    return frame, metadata
+
+
+def _read_bytes(path: str, label: str) -> bytes:
+    if path == STDIO:
+        data = sys.stdin.buffer.read()
+    else:
+        file = Path(path)
+        if not file.exists():
+            raise InputFileError(f"{label}: no such file")
+        if file.is_dir():
+            raise InputFileError(f"{label}: is a directory, not a file")
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise InputFileError(f"{label}: cannot read: {error.strerror}") from error
+    if not data:
+        raise InputFileError(f"{label}: file is empty")
+    return data
+
+
+def _read_json(text: str, kind: str) -> pl.DataFrame:
+    if kind == "jsonl":
+        frame = pl.read_ndjson(io.StringIO(text))
+    else:
+        frame = pl.read_json(io.StringIO(text))
+    return frame.with_columns(pl.all().cast(pl.String))

@@ -1,0 +1,232 @@
+"""Excel workbooks: reading one sheet as text (choosing the sheet), writing one sheet, and the
+formula escaping every spreadsheet-bound text gets (OWASP ASVS 1.2.10): text cells that start
+with ``=`` ``+`` ``-`` ``@`` TAB, CR or NUL get a leading ``'`` unless they are plain signed
+numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import fastexcel
+import polars as pl
+import xlsxwriter
+
+from riskengine.errors import InputFileError, UserInputError
+from riskengine.io.columns import check_unique_names
+
+#: Excel's hard limits per sheet (rows include the header row).
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_COLUMNS = 16_384
+XLSX_MAX_CELL_CHARACTERS = 32_767
+XLSX_SHEET_NAME = "data"
+
+_FORMULA_START = r"^[=+\-@\t\r\x00]"
+# A signed plain number cannot call a function or reach another application, and escaping it
+# would turn "-5" into text a spreadsheet no longer sums.
+_SIGNED_NUMBER = r"^[+-][0-9][0-9.,]*(?:[eE][+-]?[0-9]+)?%?$"
+# What polars and calamine raise for malformed files; a Rust panic is a BaseException.
+# Fixed so the same frame always gives byte-identical workbooks.
+_WORKBOOK_CREATED = dt.datetime(2000, 1, 1)
+
+
+def read_workbook(
+    data: bytes, label: str, sheet: str | int | None
+) -> tuple[pl.DataFrame, str, int]:
+    """The sheet's cells as text, the sheet's name and the number of blank rows skipped."""
+    reader = fastexcel.read_excel(data)
+    name = _choose_sheet(label, list(reader.sheet_names), sheet)
+    # Reading the header as a data row keeps its names verbatim (fastexcel renames duplicates).
+    loaded = reader.load_sheet(name, header_row=None, dtypes="string")
+    letters = [_column_letters(info.absolute_index) for info in loaded.available_columns()]
+    cells = loaded.to_polars()
+    if cells.height == 0 or cells.width == 0:
+        raise InputFileError(f"{label}: sheet {name!r} is empty")
+    header = ["" if title is None else title for title in cells.row(0)]
+    body = cells.slice(1).with_columns(
+        # An empty text cell is as empty as a missing one, as in CSV.
+        pl.when(pl.col(column).str.len_bytes() > 0).then(pl.col(column)).alias(column)
+        for column in cells.columns
+    )
+    blank = pl.all_horizontal(pl.all().is_null())
+    blank_rows = body.select(blank.sum()).item()
+    body = body.filter(~blank)
+    for index, column in enumerate(body.columns):
+        if header[index] == "" and body[column].null_count() < body.height:
+            raise InputFileError(
+                f"{label}: sheet {name!r}: column {letters[index]} has no name in the header row "
+                "but holds values; give it a name"
+            )
+    if not any(header):
+        raise InputFileError(f"{label}: sheet {name!r}: the header row names no columns")
+    check_unique_names(label, header, letters)
+    keep = [index for index, title in enumerate(header) if title]
+    body = body.select(pl.nth(keep))
+    body.columns = [header[index] for index in keep]
+    return body, name, blank_rows
+
+
+def _column_letters(index: int) -> str:
+    """Excel's name for the 0-based column ``index`` (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _choose_sheet(label: str, names: list[str], sheet: str | int | None) -> str:
+    listing = ", ".join(f"{position}: {name!r}" for position, name in enumerate(names, start=1))
+    if sheet is None:
+        if len(names) == 1:
+            return names[0]
+        raise InputFileError(
+            f"{label}: the workbook has {len(names)} sheets ({listing}); choose one with --sheet "
+            "NAME or --sheet NUMBER"
+        )
+    if isinstance(sheet, str):
+        if sheet in names:
+            return sheet
+        folded = [name for name in names if name.casefold() == sheet.strip().casefold()]
+        if len(folded) == 1:
+            return folded[0]
+        if sheet.strip().isdigit():
+            sheet = int(sheet)
+    if isinstance(sheet, int) and 1 <= sheet <= len(names):
+        return names[sheet - 1]
+    raise InputFileError(f"{label}: no sheet {sheet!r}; the workbook has {listing}")
+
+
+def escape_spreadsheet_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix ``'`` to text cells and column names a spreadsheet would run as a formula.
+
+    Only text (string, categorical, enum) columns change; numbers stay numbers. Text that is
+    a plain signed number such as ``-5`` or ``+1.5`` is left alone because it cannot run
+    anything.
+    """
+    text_columns = [
+        name
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
+    ]
+    # Rewriting a column copies it; most columns hold no formula-like text, so look first.
+    flagged = (
+        frame.select(
+            pl.col(name).cast(pl.String).str.contains(_FORMULA_START).any() for name in text_columns
+        ).row(0)
+        if text_columns and frame.height
+        else ()
+    )
+    escaped = frame.with_columns(
+        _escape_text(pl.col(name).cast(pl.String)).alias(name)
+        for name, has_formula_start in zip(text_columns, flagged, strict=False)
+        if has_formula_start
+    )
+    names = pl.Series(escaped.columns, dtype=pl.String)
+    escaped.columns = pl.select(_escape_text(pl.lit(names))).to_series().to_list()
+    return escaped
+
+
+def _escape_text(text: pl.Expr) -> pl.Expr:
+    dangerous = text.str.contains(_FORMULA_START) & ~text.str.contains(_SIGNED_NUMBER)
+    return pl.when(dangerous).then(pl.lit("'") + text).otherwise(text)
+
+
+def check_fits_workbook(frame: pl.DataFrame) -> None:
+    if frame.height + 1 > XLSX_MAX_ROWS:
+        raise UserInputError(
+            f"{frame.height:,} rows do not fit in an xlsx sheet (at most {XLSX_MAX_ROWS - 1:,} "
+            "rows below the header); write csv or parquet instead"
+        )
+    if frame.width > XLSX_MAX_COLUMNS:
+        raise UserInputError(
+            f"{frame.width:,} columns do not fit in an xlsx sheet (at most {XLSX_MAX_COLUMNS:,}); "
+            "write csv or parquet instead"
+        )
+    text_columns = [
+        name
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
+    ]
+    if text_columns:
+        # Measured as written, with the quote formula escaping may add; XlsxWriter would
+        # otherwise cut longer text short without failing.
+        escaped = escape_spreadsheet_formulas(frame.select(text_columns))
+        longest = escaped.select(pl.all().str.len_chars().max()).row(0)
+        for name, length in zip(text_columns, longest, strict=True):
+            if length is not None and length > XLSX_MAX_CELL_CHARACTERS:
+                raise UserInputError(
+                    f"column {name!r} holds text of {length:,} characters; an xlsx cell holds at "
+                    f"most {XLSX_MAX_CELL_CHARACTERS:,}; write csv or parquet instead"
+                )
+
+
+def write_workbook(frame: pl.DataFrame, target: BinaryIO) -> None:
+    workbook = xlsxwriter.Workbook(
+        target,
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "remove_timezone": True,
+            "constant_memory": True,
+        },
+    )
+    workbook.set_properties({"created": _WORKBOOK_CREATED})
+    sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    frame = escape_spreadsheet_formulas(frame)
+    for column, name in enumerate(frame.columns):
+        sheet.write_string(0, column, name)
+    writers = [_cell_writer(sheet, dtype, date_format, datetime_format) for dtype in frame.dtypes]
+    for row, values in enumerate(frame.iter_rows(), start=1):
+        for column, (write, value) in enumerate(zip(writers, values, strict=True)):
+            if value is not None:
+                write(row, column, value)
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+
+
+def _cell_writer(
+    sheet: Any, dtype: pl.DataType, date_format: Any, datetime_format: Any
+) -> Callable[[int, int, Any], Any]:
+    if dtype == pl.String:
+        return sheet.write_string
+    if dtype == pl.Boolean:
+        return sheet.write_boolean
+    if dtype.is_integer():
+
+        def write_integer(row: int, column: int, value: int) -> Any:
+            # Excel stores doubles; larger integers would silently lose digits.
+            if abs(value) > 2**53:
+                return sheet.write_string(row, column, str(value))
+            return sheet.write_number(row, column, value)
+
+        return write_integer
+    if dtype.is_float() or dtype.is_decimal():
+
+        def write_float(row: int, column: int, value: float) -> Any:
+            value = float(value)
+            if math.isfinite(value):
+                return sheet.write_number(row, column, value)
+            # Excel has no NaN or infinity; the text matches what the CSV writer gives.
+            return sheet.write_string(row, column, str(value).replace("nan", "NaN"))
+
+        return write_float
+    if dtype == pl.Date:
+        return lambda row, column, value: sheet.write_datetime(row, column, value, date_format)
+    if dtype == pl.Datetime:
+        return lambda row, column, value: sheet.write_datetime(row, column, value, datetime_format)
+
+    def write_as_text(row: int, column: int, value: Any) -> Any:
+        text = str(value)
+        if re.match(_FORMULA_START, text) and not re.match(_SIGNED_NUMBER, text):
+            text = "'" + text
+        return sheet.write_string(row, column, text)
+
+    return write_as_text
