@@ -10,7 +10,9 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import bisect
+import functools
 import inspect
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -86,10 +88,16 @@ def magnet_spine() -> pl.DataFrame:
     )
 
 
+# Refits of the Platt map on event-bootstrap samples: the shipped 200 cost ~2/3 of a quick
+# training's time. 20 still give every registered model real replicates and intervals.
+QUICK_CALIBRATION_REPLICATES = 20
+
+
 @dataclass(frozen=True)
 class QuickTraining:
     """A small but real public-events training: Japan as the only buyer, the panel from 2018,
-    one candidate configuration with few boosting rounds and a short bootstrap."""
+    one candidate configuration with few boosting rounds, a short bootstrap (200 samples for the
+    validation's intervals, ``QUICK_CALIBRATION_REPLICATES`` refits of the calibration)."""
 
     today: date
     options: Any
@@ -100,12 +108,17 @@ class QuickTraining:
         return {"today": self.today, "options": self.options, "plan": self.plan}
 
 
-@pytest.fixture(scope="session")
-def quick_training() -> QuickTraining:
+def _quick_training(monkeypatch: pytest.MonkeyPatch) -> QuickTraining:
     from riskengine.app.training import PanelOptions
+    from riskengine.models import hazard, validation
     from riskengine.models.training import ModelConfig
     from riskengine.models.validation import Candidate, ValidationPlan
 
+    monkeypatch.setattr(
+        validation,
+        "fit_calibration",
+        functools.partial(hazard.fit_calibration, replicates=QUICK_CALIBRATION_REPLICATES),
+    )
     config = ModelConfig(max_iter=20)
     return QuickTraining(
         today=date(2026, 3, 1),
@@ -117,34 +130,76 @@ def quick_training() -> QuickTraining:
     )
 
 
-def _store(home: Path) -> Any:
-    from riskengine.config import load_settings
-
-    return load_settings(home=home, tracking_uri=f"sqlite:///{home / 'models' / 'mlflow.db'}")
+@pytest.fixture
+def quick_training(monkeypatch: pytest.MonkeyPatch) -> QuickTraining:
+    """The quick training's arguments (``train_public(settings, **quick_training.kwargs())``);
+    for the test's duration the calibration is refitted on fewer bootstrap samples."""
+    return _quick_training(monkeypatch)
 
 
 @pytest.fixture(scope="session")
-def trained_settings(tmp_path_factory: pytest.TempPathFactory, quick_training: QuickTraining):
-    """A small but real public-events training (``quick_training``) into its own MLflow store,
-    read-only for the tests that use it."""
+def empty_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow database with its tables created and nothing else (no experiment of ours).
+
+    Creating the tables runs MLflow's database migrations, seconds per new store; copying the
+    file does not. A copy holds no path of the template: the experiment and its artifact
+    location are created by the first use, in the copy's own home."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    directory = tmp_path_factory.mktemp("store_template")
+    database = directory / "mlflow.db"
+    SqlAlchemyStore(f"sqlite:///{database}", (directory / "unused").as_uri())
+    return database
+
+
+def new_store(home: Path, template: Path) -> Any:
+    """Settings for an MLflow store of its own under ``home``, its tables already created."""
+    from riskengine.config import load_settings
+
+    database = home / "models" / "mlflow.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, database)
+    return load_settings(home=home, tracking_uri=f"sqlite:///{database}")
+
+
+@pytest.fixture
+def store_settings(tmp_path: Path, empty_store_template: Path) -> Any:
+    """Settings with a new, empty MLflow store of the test's own under ``tmp_path``."""
+    return new_store(tmp_path, empty_store_template)
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path) -> Any:
+    """A quick but real public-events training (see ``quick_training``) into its own MLflow
+    store, read-only for the tests that use it."""
     from riskengine.app.training import train_public
 
-    settings = _store(tmp_path_factory.mktemp("trained"))
-    outcome = train_public(settings, **quick_training.kwargs())
+    settings = new_store(tmp_path_factory.mktemp("trained"), empty_store_template)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        outcome = train_public(settings, **_quick_training(monkeypatch).kwargs())
     assert outcome.version == "1" and outcome.champion == "1"
     return settings
 
 
 @pytest.fixture(scope="session")
-def fully_trained_settings(tmp_path_factory: pytest.TempPathFactory):
-    """The shipped training procedure with its defaults, into its own MLflow store (read-only
-    for the tests that use it; only ``slow`` tests need it)."""
+def fully_trained_settings(
+    tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path
+) -> Any:
+    """The shipped training procedure with all its defaults into its own MLflow store
+    (read-only for the tests that use it; only ``slow`` tests ask for it)."""
     from riskengine.app.training import train_public
 
-    settings = _store(tmp_path_factory.mktemp("fully_trained"))
+    settings = new_store(tmp_path_factory.mktemp("fully_trained"), empty_store_template)
     outcome = train_public(settings)
     assert outcome.version == "1" and outcome.champion == "1"
     return settings
+
+
+@pytest.fixture(scope="session", params=["quick", pytest.param("shipped", marks=pytest.mark.slow)])
+def any_trained_settings(request: pytest.FixtureRequest) -> Any:
+    """Each trained store in turn: the quick training, then (``slow``) the shipped procedure."""
+    name = "trained_settings" if request.param == "quick" else "fully_trained_settings"
+    return request.getfixturevalue(name)
 
 
 # --- a tiny registered model ---------------------------------------------------------------------

@@ -41,11 +41,11 @@ def test_every_row_comes_back_in_order_scored_or_rejected(
 
 
 def test_scores_move_with_the_events(
-    trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
+    any_trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
 ) -> None:
-    mid_2024 = _score(trained_settings, reference, date(2024, 6, 1), example_sourcing)
-    mid_2025 = _score(trained_settings, reference, date(2025, 7, 1), example_sourcing)
-    february = _score(trained_settings, reference, date(2026, 2, 15), example_sourcing)
+    mid_2024 = _score(any_trained_settings, reference, date(2024, 6, 1), example_sourcing)
+    mid_2025 = _score(any_trained_settings, reference, date(2025, 7, 1), example_sourcing)
+    february = _score(any_trained_settings, reference, date(2026, 2, 15), example_sourcing)
     # Dysprosium oxide from China: licensing from 2025-04, Japan measures from 2026-01.
     assert february["risk_score"][0] > mid_2024["risk_score"][0]
     # A licensing regime in force is never low, and it is the state the row reports.

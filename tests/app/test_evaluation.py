@@ -7,25 +7,20 @@ one candidate configuration with few boosting rounds and a short bootstrap.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from riskengine.app.evaluation import backtest, retrain
-from riskengine.config import Settings, load_settings
+from riskengine.config import Settings
 from riskengine.models import tracking
 from riskengine.models.validation import Candidate
 
-QuickTraining = Any  # the ``quick_training`` fixture (tests/conftest.py)
-
-
-def _settings(tmp_path: Path) -> Settings:
-    return load_settings(home=tmp_path, tracking_uri=f"sqlite:///{tmp_path}/models/mlflow.db")
+QuickTraining = Any  # the ``quick_training`` fixture's type (tests/conftest.py)
 
 
 def test_retraining_is_gated_on_the_same_folds_and_deterministic(
-    tmp_path: Path, quick_training: QuickTraining
+    store_settings: Settings, quick_training: QuickTraining
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = store_settings
     first = retrain(settings, **quick_training.kwargs())
     assert (first.promoted, first.version, first.champion) == (True, "1", "1")
     assert "there was none" in first.message
@@ -53,11 +48,11 @@ def test_retraining_is_gated_on_the_same_folds_and_deterministic(
 
 
 def test_backtest_logs_the_named_metrics_a_child_per_fold_and_the_tables(
-    tmp_path: Path, quick_training: QuickTraining
+    store_settings: Settings, quick_training: QuickTraining
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    settings = _settings(tmp_path)
+    settings = store_settings
     outcome = backtest(settings, **quick_training.kwargs())
     assert outcome.table.height == outcome.pooled["held_out_decisions"] > 0
     assert "| risk_score (state + hazard) |" in outcome.markdown

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from riskengine.app.registry import list_models, promote, rollback
-from riskengine.config import Settings, load_settings
+from riskengine.config import Settings
 from riskengine.errors import ModelNotFoundError
 from riskengine.models import tracking
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return load_settings(home=tmp_path, tracking_uri=f"sqlite:///{tmp_path}/models/mlflow.db")
-
-
 def test_promote_and_rollback_move_the_champion_and_list_shows_aliases(
-    tmp_path: Path, tiny_model_registrar: Callable[[Settings], str]
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str]
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = store_settings
     for expected in ("1", "2", "3"):
         assert tiny_model_registrar(settings) == expected
     assert promote(settings, "1").message == "version 1 is champion"

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from riskengine.config import Settings, load_settings
+from riskengine.config import Settings
 from riskengine.models import tracking
 from riskengine.models.tracking import load_registered_model
 
-QuickTraining = Any  # the ``quick_training`` fixture (tests/conftest.py)
+QuickTraining = Any  # the ``quick_training`` fixture's type (tests/conftest.py)
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return load_settings(home=tmp_path, tracking_uri=f"sqlite:///{tmp_path}/models/mlflow.db")
-
-
-def test_training_logs_metrics_baseline_and_a_signature(trained_settings: Settings) -> None:
+def test_training_logs_metrics_baseline_and_a_signature(any_trained_settings: Settings) -> None:
     import mlflow
 
-    model = load_registered_model(trained_settings)
+    model = load_registered_model(any_trained_settings)
     for name in (
         "event_auc_6m",
         "event_auc_6m_ci_low",
@@ -37,7 +32,7 @@ def test_training_logs_metrics_baseline_and_a_signature(trained_settings: Settin
         "high",
         "critical",
     }
-    info = mlflow.models.get_model_info(f"models:/{trained_settings.model_name}@champion")
+    info = mlflow.models.get_model_info(f"models:/{any_trained_settings.model_name}@champion")
     assert info.signature is not None
     assert set(model.feature_names) <= set(info.signature.inputs.input_names())
 
@@ -50,7 +45,7 @@ def test_train_if_missing_keeps_the_champion(trained_settings: Settings) -> None
 
 
 def test_train_if_missing_replaces_a_champion_registered_without_a_hash(
-    tmp_path: Path,
+    store_settings: Settings,
     quick_training: QuickTraining,
     tiny_model_registrar: Callable[[Settings], str],
 ) -> None:
@@ -58,7 +53,7 @@ def test_train_if_missing_replaces_a_champion_registered_without_a_hash(
 
     from riskengine.app.training import train_public
 
-    settings = _settings(tmp_path)
+    settings = store_settings
     tiny_model_registrar(settings)
     tracking.set_champion(settings, "1")
     client = MlflowClient(settings.tracking_uri, settings.tracking_uri)

@@ -33,8 +33,10 @@ def _settings(home: Path) -> Settings:
 
 
 @pytest.fixture
-def registered(tmp_path: Path, tiny_model_registrar: Callable[[Settings], str]) -> Settings:
-    settings = _settings(tmp_path)
+def registered(
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str]
+) -> Settings:
+    settings = store_settings
     assert tiny_model_registrar(settings) == "1"
     tracking.set_champion(settings, "1")
     return settings
