@@ -35,7 +35,7 @@ def sourcing_lists(draw: st.DrawFn) -> pl.DataFrame:
     )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(sourcing=sourcing_lists(), cuts=st.lists(st.integers(0, 25), max_size=4))
 def test_preparing_in_chunks_gives_every_row_the_answer_it_gets_whole(
     sourcing: pl.DataFrame, cuts: list[int]

@@ -143,7 +143,7 @@ def future_facts(draw: st.DrawFn, reference: ReferenceData) -> tuple[date, Refer
     return as_of, extended
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_facts_known_after_as_of_never_change_a_feature(
     data: st.DataObject, reference: ReferenceData, magnet_spine: pl.DataFrame
@@ -200,7 +200,7 @@ def test_a_fact_known_on_as_of_does_change_the_features(
     assert after["flow_ban_in_force"].item()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_model_inputs_change_only_with_a_dated_fact(
     data: st.DataObject,
