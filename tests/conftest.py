@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped reference data and a tiny spine of real flows."""
+"""Shared fixtures: the shipped reference data, spines of real flows, trained and tiny models in
+their own MLflow stores, and the point-in-time strategies."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import bisect
+import functools
+import inspect
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from hypothesis import assume
@@ -24,7 +34,7 @@ def reference() -> ReferenceData:
     return load_reference()
 
 
-def make_spine(rows: list[tuple[str, str, str | None, str | None, str | None]]) -> pl.DataFrame:
+def _make_spine(rows: list[tuple[str, str, str | None, str | None, str | None]]) -> pl.DataFrame:
     """A spine from (material_id, supplier_country, buyer_country, supplier_name, buyer_name)."""
     return pl.DataFrame(
         {
@@ -40,8 +50,17 @@ def make_spine(rows: list[tuple[str, str, str | None, str | None, str | None]]) 
 
 
 @pytest.fixture(scope="session")
+def make_spine() -> Callable[
+    [list[tuple[str, str, str | None, str | None, str | None]]], pl.DataFrame
+]:
+    """The spine builder: rows of (material_id, supplier_country, buyer_country, supplier_name,
+    buyer_name)."""
+    return _make_spine
+
+
+@pytest.fixture(scope="session")
 def magnet_spine() -> pl.DataFrame:
-    return make_spine(
+    return _make_spine(
         [
             ("dysprosium_oxide", "CHN", "JPN", "Baotou Example Co.", None),
             (
@@ -69,24 +88,234 @@ def magnet_spine() -> pl.DataFrame:
     )
 
 
+# Refits of the Platt map on event-bootstrap samples: the shipped 200 cost ~2/3 of a quick
+# training's time. 20 still give every registered model real replicates and intervals.
+QUICK_CALIBRATION_REPLICATES = 20
+
+
+@dataclass(frozen=True)
+class QuickTraining:
+    """A small but real public-events training: Japan as the only buyer, the panel from 2018,
+    one candidate configuration with few boosting rounds, a short bootstrap (200 samples for the
+    validation's intervals, ``QUICK_CALIBRATION_REPLICATES`` refits of the calibration)."""
+
+    today: date
+    options: Any
+    config: Any
+    plan: Any
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"today": self.today, "options": self.options, "plan": self.plan}
+
+
+def _quick_training(monkeypatch: pytest.MonkeyPatch) -> QuickTraining:
+    from riskengine.app.training import PanelOptions
+    from riskengine.models import hazard, validation
+    from riskengine.models.training import ModelConfig
+    from riskengine.models.validation import Candidate, ValidationPlan
+
+    monkeypatch.setattr(
+        validation,
+        "fit_calibration",
+        functools.partial(hazard.fit_calibration, replicates=QUICK_CALIBRATION_REPLICATES),
+    )
+    config = ModelConfig(max_iter=20)
+    return QuickTraining(
+        today=date(2026, 3, 1),
+        options=PanelOptions(buyer_countries=("JPN",), start=date(2018, 1, 1)),
+        config=config,
+        plan=ValidationPlan(
+            first_year=2021, warmup_years=1, bootstrap=200, candidates=(Candidate(config),)
+        ),
+    )
+
+
+@pytest.fixture
+def quick_training(monkeypatch: pytest.MonkeyPatch) -> QuickTraining:
+    """The quick training's arguments (``train_public(settings, **quick_training.kwargs())``);
+    for the test's duration the calibration is refitted on fewer bootstrap samples."""
+    return _quick_training(monkeypatch)
+
+
 @pytest.fixture(scope="session")
-def trained_settings(tmp_path_factory: pytest.TempPathFactory):
-    """A real training run into its own MLflow store (read-only for the tests that use it)."""
-    from riskengine.app.training import train_public as train
+def empty_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow database with its tables created and nothing else (no experiment of ours).
+
+    Creating the tables runs MLflow's database migrations, seconds per new store; copying the
+    file does not. A copy holds no path of the template: the experiment and its artifact
+    location are created by the first use, in the copy's own home."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    directory = tmp_path_factory.mktemp("store_template")
+    database = directory / "mlflow.db"
+    SqlAlchemyStore(f"sqlite:///{database}", (directory / "unused").as_uri())
+    return database
+
+
+def new_store(home: Path, template: Path) -> Any:
+    """Settings for an MLflow store of its own under ``home``, its tables already created."""
     from riskengine.config import load_settings
 
-    home = tmp_path_factory.mktemp("trained")
-    settings = load_settings(home=home, tracking_uri=f"sqlite:///{home / 'models' / 'mlflow.db'}")
-    outcome = train(settings)
+    database = home / "models" / "mlflow.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, database)
+    return load_settings(home=home, tracking_uri=f"sqlite:///{database}")
+
+
+@pytest.fixture
+def store_settings(tmp_path: Path, empty_store_template: Path) -> Any:
+    """Settings with a new, empty MLflow store of the test's own under ``tmp_path``."""
+    return new_store(tmp_path, empty_store_template)
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path) -> Any:
+    """A quick but real public-events training (see ``quick_training``) into its own MLflow
+    store, read-only for the tests that use it."""
+    from riskengine.app.training import train_public
+
+    settings = new_store(tmp_path_factory.mktemp("trained"), empty_store_template)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        outcome = train_public(settings, **_quick_training(monkeypatch).kwargs())
     assert outcome.version == "1" and outcome.champion == "1"
     return settings
 
+
+@pytest.fixture(scope="session")
+def fully_trained_settings(
+    tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path
+) -> Any:
+    """The shipped training procedure with all its defaults into its own MLflow store
+    (read-only for the tests that use it; only ``slow`` tests ask for it)."""
+    from riskengine.app.training import train_public
+
+    settings = new_store(tmp_path_factory.mktemp("fully_trained"), empty_store_template)
+    outcome = train_public(settings)
+    assert outcome.version == "1" and outcome.champion == "1"
+    return settings
+
+
+@pytest.fixture(scope="session", params=["quick", pytest.param("shipped", marks=pytest.mark.slow)])
+def any_trained_settings(request: pytest.FixtureRequest) -> Any:
+    """Each trained store in turn: the quick training, then (``slow``) the shipped procedure."""
+    name = "trained_settings" if request.param == "quick" else "fully_trained_settings"
+    return request.getfixturevalue(name)
+
+
+# --- a tiny registered model ---------------------------------------------------------------------
+
+TINY_FEATURES = ("material_hhi", "export_control_severity")
+
+
+def tiny_model() -> tuple[object, pd.DataFrame]:
+    """A calibrated gradient-boosting model of the production kind, fitted in milliseconds."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.frozen import FrozenEstimator
+
+    generator = np.random.default_rng(0)
+    matrix = pd.DataFrame(
+        {
+            "material_hhi": generator.uniform(size=300),
+            "export_control_severity": generator.integers(0, 4, 300).astype(float),
+        }
+    )
+    labels = (generator.uniform(size=300) < matrix["material_hhi"] / 2).astype(int)
+    booster = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(matrix, labels)
+    model = CalibratedClassifierCV(FrozenEstimator(booster), method="sigmoid").fit(matrix, labels)
+    return model, matrix
+
+
+def register_tiny_model(settings: Any) -> str:
+    from riskengine.models import tracking
+
+    model, matrix = tiny_model()
+    _, version = tracking.log_training_run(
+        settings,
+        model=model,
+        feature_names=TINY_FEATURES,
+        params={"kind": "tiny"},
+        metrics={"test_pr_auc": 0.5},
+        neutral_values=dict.fromkeys(TINY_FEATURES, 0.0),
+        input_example=matrix.head(3),
+        figures={},
+        tags={},
+    )
+    return version
+
+
+@pytest.fixture(scope="session")
+def tiny_model_registrar() -> Callable[[Any], str]:
+    """``register(settings) -> version``: log and register a tiny calibrated model."""
+    return register_tiny_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model_source() -> str:
+    """Python source defining ``register_tiny_model(settings)``, for another process."""
+    return "\n".join(
+        [
+            "import numpy as np",
+            "import pandas as pd",
+            "from typing import Any",
+            f"TINY_FEATURES = {TINY_FEATURES!r}",
+            inspect.getsource(tiny_model),
+            inspect.getsource(register_tiny_model),
+        ]
+    )
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def example_sourcing() -> pl.DataFrame:
+    """A sourcing list as a user writes it: six rows that score, an unknown material and an
+    unknown country."""
+    return pl.DataFrame(
+        {
+            "Material": [
+                "Dy2O3",
+                "rare earth concentrate",
+                "NdPr oxide",
+                "NdPr oxide",
+                "dysprosium oxide",
+                "dysprosium oxide",
+                "unobtainium",
+                "gallium",
+            ],
+            "Supplier": [
+                "Baotou Example",
+                "Hanoi Example",
+                "Kuantan Example",
+                "Inner Mongolia Example",
+                "Baotou Example",
+                "Baotou Example",
+                "Nowhere Ltd",
+                "Yunnan Example",
+            ],
+            "Supplier Country": ["CN", "Viet Nam", "MY", "China", "CN", "CN", "CN", "Atlantis"],
+            "buyer": [
+                None,
+                None,
+                None,
+                None,
+                "Mitsubishi Heavy Industries Aero Engines, Ltd.",
+                "Mitsubishi Heavy Industries, Ltd.",
+                None,
+                None,
+            ],
+        }
+    )
+
+
+# --- point in time -------------------------------------------------------------------------------
 
 CALM_START = date(2011, 1, 1)
 CALM_END = date(2026, 12, 31)
 
 
-def fact_dates(reference: ReferenceData) -> list[date]:
+def _fact_dates(reference: ReferenceData) -> list[date]:
     """Every date on which a dated fact appears, sorted: a policy event announced, taking effect
     or ending, an entity listed, a production, governance or import edition published."""
     columns = [
@@ -101,8 +330,14 @@ def fact_dates(reference: ReferenceData) -> list[date]:
     return sorted({day for column in columns for day in column.drop_nulls().to_list()})
 
 
+@pytest.fixture(scope="session")
+def fact_dates(reference: ReferenceData) -> list[date]:
+    """Every date on which a dated fact of the shipped reference data appears, sorted."""
+    return _fact_dates(reference)
+
+
 @st.composite
-def calm_periods(draw: st.DrawFn, facts: list[date]) -> tuple[date, date]:
+def _calm_periods(draw: st.DrawFn, facts: list[date]) -> tuple[date, date]:
     """``d1 < d2`` with no fact date in ``(d1, d2]``: d2 lies in the gap after d1."""
     d1 = draw(st.dates(min_value=CALM_START, max_value=CALM_END - timedelta(days=1)))
     index = bisect.bisect_right(facts, d1)
@@ -111,3 +346,9 @@ def calm_periods(draw: st.DrawFn, facts: list[date]) -> tuple[date, date]:
     assume(gap_end > d1)
     d2 = draw(st.dates(min_value=d1 + timedelta(days=1), max_value=gap_end))
     return d1, d2
+
+
+@pytest.fixture(scope="session")
+def calm_periods() -> Callable[[list[date]], st.SearchStrategy[tuple[date, date]]]:
+    """``calm_periods(facts)``: the strategy of ``d1 < d2`` with no fact date in ``(d1, d2]``."""
+    return _calm_periods

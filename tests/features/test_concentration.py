@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -11,7 +12,6 @@ import pytest
 from riskengine.features.concentration import governance_scale
 from riskengine.features.runner import build_features
 from riskengine.reference.loader import ReferenceData
-from tests.conftest import make_spine
 
 
 def _production(rows: list[tuple], reference: ReferenceData) -> pl.DataFrame:
@@ -83,7 +83,9 @@ def tiny_reference(reference: ReferenceData) -> ReferenceData:
     return dataclasses.replace(reference, production=production, governance=governance)
 
 
-def _features(reference: ReferenceData, as_of: date) -> pl.DataFrame:
+def _features(
+    reference: ReferenceData, as_of: date, make_spine: Callable[..., pl.DataFrame]
+) -> pl.DataFrame:
     spine = make_spine(
         [
             ("rare_earth_concentrate", "CHN", "JPN", None, None),
@@ -94,14 +96,18 @@ def _features(reference: ReferenceData, as_of: date) -> pl.DataFrame:
     return build_features(spine, reference, as_of=as_of)
 
 
-def test_nothing_is_known_before_the_first_edition(tiny_reference: ReferenceData) -> None:
-    features = _features(tiny_reference, date(2023, 1, 30))
+def test_nothing_is_known_before_the_first_edition(
+    tiny_reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    features = _features(tiny_reference, date(2023, 1, 30), make_spine)
     assert features["material_hhi"].is_null().all()
     assert features["supplier_country_share"].is_null().all()
 
 
-def test_hhi_and_shares_from_the_first_edition(tiny_reference: ReferenceData) -> None:
-    features = _features(tiny_reference, date(2023, 6, 1))
+def test_hhi_and_shares_from_the_first_edition(
+    tiny_reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    features = _features(tiny_reference, date(2023, 6, 1), make_spine)
     # Shares of the sum of country rows (WLD excluded): CHN 0.6, USA 0.3, ROW 0.1;
     # ROW counts as one producer: 0.36 + 0.09 + 0.01.
     assert features["material_hhi"].to_list() == pytest.approx([0.46, 0.46, 0.46])
@@ -112,22 +118,28 @@ def test_hhi_and_shares_from_the_first_edition(tiny_reference: ReferenceData) ->
     assert features["material_hhi_wgi"][0] == pytest.approx(0.46 * 5)
 
 
-def test_a_later_edition_replaces_the_revised_year(tiny_reference: ReferenceData) -> None:
-    features = _features(tiny_reference, date(2024, 2, 1))
+def test_a_later_edition_replaces_the_revised_year(
+    tiny_reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    features = _features(tiny_reference, date(2024, 2, 1), make_spine)
     assert features["supplier_country_share"][0] == pytest.approx(0.8)
     assert features["material_hhi"][0] == pytest.approx(0.8**2 + 0.2**2)
 
 
-def test_governance_weighting_uses_the_rescaled_wgi(tiny_reference: ReferenceData) -> None:
-    features = _features(tiny_reference, date(2025, 1, 1))
+def test_governance_weighting_uses_the_rescaled_wgi(
+    tiny_reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    features = _features(tiny_reference, date(2025, 1, 1), make_spine)
     china_weight = (2.5 - (-0.5)) * 2  # 6.0 on the 0-10 scale, 10 the weakest
     assert features["material_hhi_wgi"][0] == pytest.approx(0.64 * china_weight + 0.04 * 5)
     assert features["supplier_country_governance"][0] == pytest.approx(china_weight)
 
 
-def test_oxide_switches_to_separation_data_once_published(tiny_reference: ReferenceData) -> None:
-    before = _features(tiny_reference, date(2026, 2, 27))
-    after = _features(tiny_reference, date(2026, 2, 28))
+def test_oxide_switches_to_separation_data_once_published(
+    tiny_reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    before = _features(tiny_reference, date(2026, 2, 27), make_spine)
+    after = _features(tiny_reference, date(2026, 2, 28), make_spine)
     assert before["production_basis"][2] == "rare_earths_reo|mine|2022"
     assert after["production_basis"][2] == "heavy_rare_earths_separated|refining|2025"
     assert after["supplier_country_share"][2] == pytest.approx(0.99)
@@ -135,9 +147,11 @@ def test_oxide_switches_to_separation_data_once_published(tiny_reference: Refere
     assert after["production_basis"][0] == "rare_earths_reo|mine|2022"
 
 
-def test_china_share_of_rare_earth_ore_in_the_shipped_data(reference: ReferenceData) -> None:
+def test_china_share_of_rare_earth_ore_in_the_shipped_data(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """USGS MCS 2026 (Feb 2026): China 270,000 t of the 2025 country total."""
-    features = _features(reference, date(2026, 3, 1))
+    features = _features(reference, date(2026, 3, 1), make_spine)
     production = reference.production.filter(
         (pl.col("material") == "rare_earths_reo")
         & (pl.col("year") == 2025)
@@ -155,7 +169,9 @@ def test_governance_scale(wgi: float, scaled: float) -> None:
     assert pl.select(governance_scale(pl.lit(wgi))).item() == pytest.approx(scaled)
 
 
-def test_hhi_and_shares_stay_in_range(reference: ReferenceData) -> None:
+def test_hhi_and_shares_stay_in_range(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     from riskengine.catalog import load_catalog
 
     catalog = load_catalog()
@@ -188,7 +204,9 @@ def test_hhi_is_at_least_one_over_the_number_of_producers(reference: ReferenceDa
         assert (summary["hhi"] <= 1 + 1e-9).all()
 
 
-def test_japan_january_2026_import_concentration(reference: ReferenceData) -> None:
+def test_japan_january_2026_import_concentration(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """Japan's rare-earth imports, January 2026: 1,127 t China, 221 t Vietnam, 79 t France,
     1 t Malaysia, 50 t others, of 1,478 t (Japanese customs via Bloomberg)."""
     spine = make_spine(
@@ -209,7 +227,9 @@ def test_japan_january_2026_import_concentration(reference: ReferenceData) -> No
     assert before["buyer_import_hhi"].is_null().all()
 
 
-def test_buyer_sourcing_concentration_from_the_input_shares(reference: ReferenceData) -> None:
+def test_buyer_sourcing_concentration_from_the_input_shares(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     spine = make_spine(
         [
             ("ndpr_oxide", "CHN", "JPN", "A", None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -9,7 +10,6 @@ import pytest
 
 from riskengine.features.runner import build_features
 from riskengine.reference.loader import ReferenceData
-from tests.conftest import make_spine
 
 
 def _row(features: pl.DataFrame, index: int) -> dict:
@@ -47,7 +47,9 @@ def test_vietnam_ban_covers_concentrate_not_oxide(
     assert not oxide["flow_ban_in_force"] and oxide["export_control_severity"] == 0
 
 
-def test_measure_announced_but_not_yet_in_force(reference: ReferenceData) -> None:
+def test_measure_announced_but_not_yet_in_force(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """Vietnam passed its ban on 2025-12-11, in force from 2026-01-01 (E022)."""
     spine = make_spine([("rare_earth_concentrate", "VNM", "JPN", None, None)])
     announced = _row(build_features(spine, reference, as_of=date(2025, 12, 20)), 0)
@@ -60,7 +62,9 @@ def test_measure_announced_but_not_yet_in_force(reference: ReferenceData) -> Non
     assert in_force["announced_measure_severity"] == 0
 
 
-def test_suspended_measure_stops_counting(reference: ReferenceData) -> None:
+def test_suspended_measure_stops_counting(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """China's December 2024 ban on Ga/Ge exports to the US was suspended on 2025-11-09."""
     spine = make_spine([("gallium_metal", "CHN", "USA", None, None)])
     in_force = _row(build_features(spine, reference, as_of=date(2025, 6, 1)), 0)
@@ -87,7 +91,9 @@ def test_buyer_listing_applies_from_the_listing_date(
     assert _row(features, 2)["buyer_listing_match_score"] < 0.9
 
 
-def test_listing_counts_only_for_the_listing_country(reference: ReferenceData) -> None:
+def test_listing_counts_only_for_the_listing_country(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """China listed Lockheed Martin; a supplier in the US does not list its own buyers."""
     spine = make_spine(
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
@@ -14,7 +15,6 @@ from riskengine.features.builders import model_feature_names, registry
 from riskengine.features.runner import build_features
 from riskengine.models.panel import panel_spine
 from riskengine.reference.loader import ReferenceData
-from tests.conftest import calm_periods, fact_dates
 
 AS_OF_DATES = st.dates(min_value=date(2011, 1, 1), max_value=date(2026, 11, 1))
 COUNTRIES = st.sampled_from(["CHN", "VNM", "MYS", "IDN", "COD", "JPN", "USA", "AUS"])
@@ -143,7 +143,7 @@ def future_facts(draw: st.DrawFn, reference: ReferenceData) -> tuple[date, Refer
     return as_of, extended
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_facts_known_after_as_of_never_change_a_feature(
     data: st.DataObject, reference: ReferenceData, magnet_spine: pl.DataFrame
@@ -200,13 +200,17 @@ def test_a_fact_known_on_as_of_does_change_the_features(
     assert after["flow_ban_in_force"].item()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_model_inputs_change_only_with_a_dated_fact(
-    data: st.DataObject, reference: ReferenceData, magnet_spine: pl.DataFrame
+    data: st.DataObject,
+    reference: ReferenceData,
+    magnet_spine: pl.DataFrame,
+    fact_dates: list[date],
+    calm_periods: Callable[[list[date]], st.SearchStrategy[tuple[date, date]]],
 ) -> None:
     """Between two fact dates the calendar alone never moves a model input."""
-    facts = fact_dates(reference)
+    facts = fact_dates
     d1, d2 = data.draw(calm_periods(facts), label="d1, d2")
     assert not [day for day in facts if d1 < day <= d2]
     # The magnet spine (names, null buyer country) and every flow of the shipped panel.

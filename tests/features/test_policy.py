@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -11,10 +12,11 @@ import pytest
 from riskengine.features.builders import registry
 from riskengine.features.runner import build_features
 from riskengine.reference.loader import ReferenceData
-from tests.conftest import make_spine
 
 
-def test_new_restrictions_count_only_the_trailing_window(reference: ReferenceData) -> None:
+def test_new_restrictions_count_only_the_trailing_window(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     spine = make_spine([("gallium_metal", "CHN", "JPN", None, None)])
     as_of = date(2025, 6, 1)
     features = build_features(spine, reference, as_of=as_of).row(0, named=True)
@@ -28,7 +30,9 @@ def test_new_restrictions_count_only_the_trailing_window(reference: ReferenceDat
     assert features["supplier_country_new_restrictions_24m"] == events.height > 0
 
 
-def test_days_since_the_last_restriction_on_the_flow(reference: ReferenceData) -> None:
+def test_days_since_the_last_restriction_on_the_flow(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     spine = make_spine(
         [("gallium_metal", "CHN", "JPN", None, None), ("tin_metal", "AUS", "JPN", None, None)]
     )
@@ -37,14 +41,18 @@ def test_days_since_the_last_restriction_on_the_flow(reference: ReferenceData) -
     assert features["days_since_last_restriction"].to_list() == [10, None]
 
 
-def test_decayed_severity_halves_each_year(reference: ReferenceData) -> None:
+def test_decayed_severity_halves_each_year(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """Gallium licensing from China (E003, licensing = 1) took effect 2023-08-01."""
     spine = make_spine([("gallium_metal", "CHN", "JPN", None, None)])
     one_year_later = build_features(spine, reference, as_of=date(2024, 7, 31))
     assert one_year_later["decayed_restriction_severity"].item() == pytest.approx(0.5, rel=1e-3)
 
 
-def test_measures_aimed_at_the_buyer_country(reference: ReferenceData) -> None:
+def test_measures_aimed_at_the_buyer_country(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     spine = make_spine([("ndpr_oxide", "AUS", "JPN", None, None)])
     before = build_features(spine, reference, as_of=date(2026, 1, 5))
     after = build_features(spine, reference, as_of=date(2026, 3, 1))
@@ -55,7 +63,9 @@ def test_measures_aimed_at_the_buyer_country(reference: ReferenceData) -> None:
     )
 
 
-def test_unprocessed_export_ban_reaches_processed_stages(reference: ReferenceData) -> None:
+def test_unprocessed_export_ban_reaches_processed_stages(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     spine = make_spine(
         [
             ("dysprosium_oxide", "VNM", "JPN", None, None),
@@ -71,7 +81,9 @@ def test_unprocessed_export_ban_reaches_processed_stages(reference: ReferenceDat
     assert after["flow_ban_in_force"].to_list() == [False, True, False]
 
 
-def test_flow_measure_state(reference: ReferenceData) -> None:
+def test_flow_measure_state(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     spine = make_spine([("rare_earth_concentrate", "VNM", "JPN", None, None)])
     states = [
         build_features(spine, reference, as_of=day)["flow_measure_state"].item()
@@ -203,7 +215,9 @@ IN_FORCE_FEATURES = [
 ]
 
 
-def _literal_features(reference: ReferenceData, as_of: date) -> dict[str, list[int]]:
+def _literal_features(
+    reference: ReferenceData, as_of: date, make_spine: Callable[..., pl.DataFrame]
+) -> dict[str, list[int]]:
     literal = dataclasses.replace(
         reference,
         policy_events=pl.DataFrame(LITERAL_EVENTS, schema=reference.policy_events.schema),
@@ -222,8 +236,10 @@ def _literal_features(reference: ReferenceData, as_of: date) -> dict[str, list[i
     return {name: features[name].to_list() for name in IN_FORCE_FEATURES}
 
 
-def test_measures_in_force_and_to_date_on_literal_events(reference: ReferenceData) -> None:
-    assert _literal_features(reference, date(2024, 6, 1)) == {
+def test_measures_in_force_and_to_date_on_literal_events(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    assert _literal_features(reference, date(2024, 6, 1), make_spine) == {
         # CHN: A1, A4 and A12 (any destination); IDN: A5.
         "supplier_country_measures_in_force": [3, 3, 3, 1, 0],
         # CHN: also the ended A2 and A11; A3 is not yet in force.
@@ -235,9 +251,11 @@ def test_measures_in_force_and_to_date_on_literal_events(reference: ReferenceDat
     }
 
 
-def test_measures_in_force_follow_effective_and_end_dates(reference: ReferenceData) -> None:
+def test_measures_in_force_follow_effective_and_end_dates(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """On 2025-02-01 A4 has ended, and A3 and A14 have taken effect."""
-    assert _literal_features(reference, date(2025, 2, 1)) == {
+    assert _literal_features(reference, date(2025, 2, 1), make_spine) == {
         # CHN: A1, A3, A12 and A14 (aimed at Japan, still a flow restriction).
         "supplier_country_measures_in_force": [4, 4, 4, 1, 0],
         # CHN: A1, A2, A3, A4, A11, A12 and A14; an end never removes a measure from the count.
@@ -249,7 +267,9 @@ def test_measures_in_force_follow_effective_and_end_dates(reference: ReferenceDa
     }
 
 
-def test_measures_aimed_at_the_buyer_country_in_force(reference: ReferenceData) -> None:
+def test_measures_aimed_at_the_buyer_country_in_force(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """China's ban on dual-use exports to Japanese military end users (E017, 2026-01-06) and its
     listings of Japanese entities (E018, E019, 2026-02-24) stay in force: no end is recorded."""
     spine = make_spine([("ndpr_oxide", "AUS", "JPN", None, None)])
@@ -260,7 +280,9 @@ def test_measures_aimed_at_the_buyer_country_in_force(reference: ReferenceData) 
     )
 
 
-def test_builders_are_lazy_and_read_end_dates_themselves(reference: ReferenceData) -> None:
+def test_builders_are_lazy_and_read_end_dates_themselves(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """Called without the runner, an end date after as-of still leaves the measure in force."""
     from riskengine.features.policy import (
         material_measures_in_force,

@@ -97,7 +97,7 @@ def test_features_are_built_as_of_each_period(reference: ReferenceData) -> None:
     assert severity[date(2025, 5, 1)] == 1
 
 
-def test_training_on_the_shipped_demo_history_registers_a_model(tmp_path: Path) -> None:
+def test_training_on_the_shipped_demo_history_registers_a_model(store_settings: Settings) -> None:
     from riskengine.app.training import train_from_history
     from riskengine.io import read_table
     from riskengine.models.tracking import load_registered_model, run_document, version_details
@@ -108,7 +108,7 @@ def test_training_on_the_shipped_demo_history_registers_a_model(tmp_path: Path) 
     assert shipped["supplier"].str.ends_with("(illustrative)").all()
     unusable = shipped.head(1).with_columns(pl.lit("Nowhere Ltd").alias("supplier"))
     history = pl.concat([shipped, unusable.with_columns(pl.lit("2024-13").alias("period"))])
-    settings = _settings(tmp_path)
+    settings = store_settings
     outcome = train_from_history(settings, history, source="history.csv")
     assert (outcome.version, outcome.champion) == ("1", "1")
     assert outcome.rejects["row"].to_list() == [history.height]

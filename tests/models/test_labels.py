@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -17,13 +18,13 @@ from riskengine.models.panel import (
     summarise_labels,
 )
 from riskengine.reference.loader import ReferenceData
-from tests.conftest import make_spine
 
 LISTED_SUBSIDIARY = "Mitsubishi Heavy Industries Aero Engines, Ltd."
 
 
 def test_proposals_import_bans_and_technology_controls_never_label(
     reference: ReferenceData,
+    make_spine: Callable[..., pl.DataFrame],
 ) -> None:
     # E148: the Philippine Senate's proposed raw-ore export ban (2025); E127/E129: Chinese
     # import bans on Myanmar rare earths; E013: rare-earth technology licensing (2025-10-09).
@@ -41,6 +42,7 @@ def test_proposals_import_bans_and_technology_controls_never_label(
 
 def test_a_measure_disrupts_from_the_later_of_its_effective_and_announcement_dates(
     reference: ReferenceData,
+    make_spine: Callable[..., pl.DataFrame],
 ) -> None:
     """Zimbabwe's platinum export tax took effect 2015-01-01 but was announced 2015-01-09."""
     spine = make_spine([("platinum_metal", "ZWE", "JPN", None, None)])
@@ -59,7 +61,10 @@ def test_a_measure_disrupts_from_the_later_of_its_effective_and_announcement_dat
     [(3, [0, 0]), (12, [1, 0]), (24, [1, 1])],
 )
 def test_the_horizon_is_a_parameter(
-    reference: ReferenceData, horizon_months: int, expected: list[int]
+    reference: ReferenceData,
+    horizon_months: int,
+    expected: list[int],
+    make_spine: Callable[..., pl.DataFrame],
 ) -> None:
     # Dysprosium oxide from China: licensing from 2025-04-04 (E010). As of 2024-06-01 it is
     # 10 months away; as of 2023-06-01, 22 months.
@@ -73,6 +78,7 @@ def test_the_horizon_is_a_parameter(
 
 def test_a_listing_labels_controlled_materials_to_the_listed_buyer_only(
     reference: ReferenceData,
+    make_spine: Callable[..., pl.DataFrame],
 ) -> None:
     """China listed MHI Aero Engines on 2026-02-24; dysprosium oxide was under licensing then,
     lanthanum oxide under no Chinese export measure."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -15,7 +16,6 @@ from riskengine.models.panel import (
     panel_spine,
 )
 from riskengine.reference.loader import ReferenceData
-from tests.conftest import make_spine
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,10 @@ from tests.conftest import make_spine
     ],
 )
 def test_label_is_a_measure_taking_effect_within_the_horizon(
-    reference: ReferenceData, as_of: date, expected: list[int]
+    reference: ReferenceData,
+    as_of: date,
+    expected: list[int],
+    make_spine: Callable[..., pl.DataFrame],
 ) -> None:
     spine = make_spine(
         [
@@ -40,7 +43,9 @@ def test_label_is_a_measure_taking_effect_within_the_horizon(
     assert labels.to_list() == expected
 
 
-def test_destination_measures_label_only_their_target(reference: ReferenceData) -> None:
+def test_destination_measures_label_only_their_target(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
     """China's 2024-12-03 ban on gallium exports to the US (E008)."""
     spine = make_spine(
         [("gallium_metal", "CHN", "USA", None, None), ("gallium_metal", "CHN", "JPN", None, None)]

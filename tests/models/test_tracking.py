@@ -7,10 +7,9 @@ import logging
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from filelock import FileLock
 
@@ -21,49 +20,12 @@ from riskengine.models import tracking
 FEATURES = ("material_hhi", "export_control_severity")
 
 REGISTER_SCRIPT = """
-import sys
-sys.path.insert(0, {tests!r})
 from pathlib import Path
 from riskengine.config import load_settings
-from test_tracking import register_tiny_model
+{source}
 settings = load_settings(home=Path({home!r}), tracking_uri={uri!r})
 print(register_tiny_model(settings))
 """
-
-
-def tiny_model() -> tuple[object, pd.DataFrame]:
-    """A calibrated gradient-boosting model of the production kind, fitted in milliseconds."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.frozen import FrozenEstimator
-
-    generator = np.random.default_rng(0)
-    matrix = pd.DataFrame(
-        {
-            "material_hhi": generator.uniform(size=300),
-            "export_control_severity": generator.integers(0, 4, 300).astype(float),
-        }
-    )
-    labels = (generator.uniform(size=300) < matrix["material_hhi"] / 2).astype(int)
-    booster = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(matrix, labels)
-    model = CalibratedClassifierCV(FrozenEstimator(booster), method="sigmoid").fit(matrix, labels)
-    return model, matrix
-
-
-def register_tiny_model(settings: Settings) -> str:
-    model, matrix = tiny_model()
-    _, version = tracking.log_training_run(
-        settings,
-        model=model,
-        feature_names=FEATURES,
-        params={"kind": "tiny"},
-        metrics={"test_pr_auc": 0.5},
-        neutral_values=dict.fromkeys(FEATURES, 0.0),
-        input_example=matrix.head(3),
-        figures={},
-        tags={},
-    )
-    return version
 
 
 def _settings(home: Path) -> Settings:
@@ -71,9 +33,11 @@ def _settings(home: Path) -> Settings:
 
 
 @pytest.fixture
-def registered(tmp_path: Path) -> Settings:
-    settings = _settings(tmp_path)
-    assert register_tiny_model(settings) == "1"
+def registered(
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str]
+) -> Settings:
+    settings = store_settings
+    assert tiny_model_registrar(settings) == "1"
     tracking.set_champion(settings, "1")
     return settings
 
@@ -129,8 +93,10 @@ def test_a_model_without_a_recorded_hash_is_refused(registered: Settings) -> Non
         tracking.load_registered_model(registered)
 
 
-def test_rollback_returns_to_the_previous_champion(registered: Settings) -> None:
-    assert register_tiny_model(registered) == "2"
+def test_rollback_returns_to_the_previous_champion(
+    registered: Settings, tiny_model_registrar: Callable[[Settings], str]
+) -> None:
+    assert tiny_model_registrar(registered) == "2"
     tracking.set_challenger(registered, "2")
     tracking.set_champion(registered, "2")
     assert tracking.alias_version(registered, tracking.CHALLENGER_ALIAS) is None
@@ -173,10 +139,12 @@ def test_a_second_process_waits_for_the_lock_and_says_so(
     assert str(tracking.lock_path(registered)) in caplog.text
 
 
-def test_two_processes_registering_into_one_store_both_complete(tmp_path: Path) -> None:
+def test_two_processes_registering_into_one_store_both_complete(
+    tmp_path: Path, tiny_model_source: str
+) -> None:
     settings = _settings(tmp_path)
     script = REGISTER_SCRIPT.format(
-        tests=str(Path(__file__).parent), home=str(tmp_path), uri=settings.tracking_uri
+        source=tiny_model_source, home=str(tmp_path), uri=settings.tracking_uri
     )
     processes = [
         subprocess.Popen(

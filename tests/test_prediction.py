@@ -1,0 +1,134 @@
+"""Scores, bands and drivers of prepared pairs, from a model trained on the shipped reference
+data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from riskengine.config import Settings
+from riskengine.models.tracking import load_registered_model
+from riskengine.prediction import score_pairs
+from riskengine.reference.loader import ReferenceData
+from riskengine.sourcing import prepare_pairs
+
+
+def _score(
+    settings: Settings, reference: ReferenceData, as_of: date, sourcing: pl.DataFrame
+) -> pl.DataFrame:
+    model = load_registered_model(settings)
+    prepared = prepare_pairs(sourcing, source="test", buyer_country="JP", buyer_name=None)
+    return score_pairs(prepared, reference, model, as_of=as_of)
+
+
+def test_every_row_comes_back_in_order_scored_or_rejected(
+    trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
+) -> None:
+    scored = _score(trained_settings, reference, date(2026, 3, 1), example_sourcing)
+    assert scored.height == example_sourcing.height
+    assert scored["Material"].to_list() == example_sourcing["Material"].to_list()
+    assert scored["status"].to_list() == ["scored"] * 6 + ["rejected"] * 2
+    assert "unobtainium" in scored["reason"][6]
+    assert "Atlantis" in scored["reason"][7]
+    assert scored["risk_score"][6] is None
+    assert scored.filter(pl.col("status") == "scored")["risk_score"].is_between(0, 1).all()
+    assert set(scored["model_version"]) == {"1"} and set(scored["as_of"]) == {"2026-03-01"}
+
+
+def test_scores_move_with_the_events(
+    any_trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
+) -> None:
+    mid_2024 = _score(any_trained_settings, reference, date(2024, 6, 1), example_sourcing)
+    mid_2025 = _score(any_trained_settings, reference, date(2025, 7, 1), example_sourcing)
+    february = _score(any_trained_settings, reference, date(2026, 2, 15), example_sourcing)
+    # Dysprosium oxide from China: licensing from 2025-04, Japan measures from 2026-01.
+    assert february["risk_score"][0] > mid_2024["risk_score"][0]
+    # A licensing regime in force is never low, and it is the state the row reports.
+    assert mid_2025["restriction_state"][0] == "licensing"
+    assert mid_2025["risk_band"][0] in ("high", "critical")
+    assert mid_2025["risk_score"][0] >= mid_2025["state_score"][0] == 0.5
+    assert mid_2025["risk_score_low"][0] <= mid_2025["risk_score"][0]
+    assert mid_2025["risk_score"][0] <= mid_2025["risk_score_high"][0]
+    # Vietnamese concentrate: banned from 2026-01-01.
+    assert february["risk_score"][1] > mid_2025["risk_score"][1]
+    assert february["risk_band"][1] == "critical"
+    assert "Hard rule" in february["drivers"][1]
+    # NdPr oxide from Malaysia is a smaller risk than from China.
+    assert february["risk_score"][2] < february["risk_score"][3]
+
+
+def test_listed_buyer_is_critical_only_from_the_listing_date(
+    trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
+) -> None:
+    before = _score(trained_settings, reference, date(2026, 2, 15), example_sourcing)
+    after = _score(trained_settings, reference, date(2026, 3, 1), example_sourcing)
+    assert after["risk_band"][4] == "critical"
+    assert "Mitsubishi Heavy Industries Aero Engines" in after["drivers"][4]
+    assert "Export Control List" in after["drivers"][4]
+    # Before the listing date no hard rule applies: the score is the measure aimed at Japan's
+    # military end users (the state) combined with the model's hazard.
+    assert "Hard rule" not in before["drivers"][4]
+    assert before["restriction_state"][4] == "aimed_at_buyer_country"
+    assert before["risk_score"][4] == pytest.approx(
+        1 - (1 - before["state_score"][4]) * (1 - before["model_score"][4])
+    )
+    assert "Export Control List" not in before["drivers"][4]
+    # The parent company is not listed and is not matched.
+    assert "Export Control List" not in after["drivers"][5]
+    assert after["restriction_state"][5] != "listed_buyer"
+
+
+def test_drivers_name_facts_and_sources(
+    trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
+) -> None:
+    scored = _score(trained_settings, reference, date(2025, 7, 1), example_sourcing)
+    drivers = scored["drivers"][0]
+    assert "MOFCOM/GAC Announcement No. 18 [2025]" in drivers
+    assert "rare-earth ore" in drivers and "USGS" in drivers
+    # As of mid-2025 nothing from 2026 may appear.
+    assert "2026" not in drivers
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_with_no_new_fact_the_score_and_band_stay(
+    trained_settings: Settings,
+    reference: ReferenceData,
+    data: st.DataObject,
+    example_sourcing: pl.DataFrame,
+    fact_dates: list[date],
+    calm_periods: Callable[[list[date]], st.SearchStrategy[tuple[date, date]]],
+) -> None:
+    """Between two dated facts the calendar alone never moves a score or a band."""
+    facts = [day for day in fact_dates if day >= date(2020, 1, 1)]
+    d1, d2 = data.draw(calm_periods(facts), label="d1, d2")
+    assume(d1 >= date(2020, 1, 1))
+    first = _score(trained_settings, reference, d1, example_sourcing)
+    second = _score(trained_settings, reference, d2, example_sourcing)
+    for column in ("risk_score", "risk_score_low", "risk_score_high", "risk_band"):
+        assert first[column].to_list() == second[column].to_list(), column
+
+
+def test_drivers_say_when_mine_output_stands_in_or_no_figures_exist(
+    reference: ReferenceData,
+) -> None:
+    from riskengine.explain import DriverWriter
+
+    writer = DriverWriter(reference, date(2023, 6, 1))
+    magnet = {
+        "material_id": "ndfeb_magnet",
+        "supplier_country": "USA",
+        "production_basis": "rare_earths_reo|mine|2021",
+    }
+    (sentence,) = writer.concentration(magnet)
+    assert "United States produced" in sentence
+    assert "no magnet/product-stage figures, so mine output stands in" in sentence
+    ore = {**magnet, "material_id": "rare_earth_concentrate"}
+    assert "stands in" not in writer.concentration(ore)[0]
+    (missing,) = writer.concentration({**magnet, "production_basis": None})
+    assert missing.startswith("No production figures for NdFeB magnet")
