@@ -33,7 +33,7 @@ class PreparedPairs:
 
 def _resolution(values: pl.Series, resolve: Callable[[str], str]) -> pl.DataFrame:
     """Resolve each distinct value once: value, resolved id or null, error or null."""
-    rows = []
+    rows: list[tuple[str, str | None, str | None]] = []
     for value in values.drop_nulls().unique().sort().to_list():
         try:
             rows.append((value, resolve(value), None))
@@ -268,7 +268,7 @@ def _duplicate_reasons(
     """Rows that repeat the same pair are all refused, naming each other: keeping one would
     be a silent choice between them. ``candidates`` share a hash; the pairs are compared
     exactly here, so a hash collision cannot refuse a row."""
-    schema = {"row_number": pl.UInt32, "duplicate_reason": pl.String}
+    schema = pl.Schema({"row_number": pl.UInt32, "duplicate_reason": pl.String})
     if candidates.is_empty():
         return pl.DataFrame(schema=schema)
     wanted = candidates.cast(pl.UInt32)
@@ -297,7 +297,7 @@ def _duplicate_reasons(
 
 def _conflict_reasons(supplier_countries: list[pl.DataFrame]) -> pl.DataFrame:
     """One supplier id given with two different countries is refused on every row."""
-    schema = {"supplier_key": pl.String, "conflict_reason": pl.String}
+    schema = pl.Schema({"supplier_key": pl.String, "conflict_reason": pl.String})
     if not supplier_countries:
         return pl.DataFrame(schema=schema)
     return (
@@ -394,7 +394,7 @@ class _ResolvedChunks:
             yield from (resolved for _, resolved in self._kept)
             return
         keeping = self._may_keep
-        kept_bytes = 0
+        kept_bytes = 0.0
         for index, raw in enumerate(self._chunks):
             resolved = _resolve_chunk(raw, **self._options)
             if index == 0:
