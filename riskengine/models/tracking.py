@@ -166,8 +166,7 @@ def _version_by_alias(client: MlflowClient, settings: Settings, alias: str) -> s
 
 def champion_version(settings: Settings) -> str | None:
     """The version the ``champion`` alias points at, or ``None``."""
-    with store_lock(settings):
-        return _version_by_alias(_configure(settings), settings, CHAMPION_ALIAS)
+    return alias_version(settings, CHAMPION_ALIAS)
 
 
 def alias_version(settings: Settings, alias: str) -> str | None:
@@ -352,14 +351,6 @@ def log_backtest(
                         {name: value for name, value in fold["metrics"].items() if value == value}
                     )
         return parent.info.run_id
-
-
-def set_version_tags(settings: Settings, version: str, tags: dict[str, str]) -> None:
-    """Set tags on a registered version."""
-    with store_lock(settings):
-        client = _configure(settings)
-        for key, value in tags.items():
-            client.set_model_version_tag(settings.model_name, version, key, value)
 
 
 def run_document(settings: Settings, run_id: str, name: str) -> Any:

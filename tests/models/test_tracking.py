@@ -73,10 +73,12 @@ def test_a_model_asking_for_untrusted_types_is_refused_even_with_matching_hashes
         )
     )
     digest, files = tracking.artifact_digest(stored.parent)
-    tracking.set_version_tags(
-        registered,
-        "1",
-        {tracking.MODEL_SHA256_TAG: digest, tracking.MODEL_FILES_TAG: json.dumps(files)},
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=registered.tracking_uri)
+    client.set_model_version_tag(registered.model_name, "1", tracking.MODEL_SHA256_TAG, digest)
+    client.set_model_version_tag(
+        registered.model_name, "1", tracking.MODEL_FILES_TAG, json.dumps(files)
     )
     with pytest.raises(
         ModelIntegrityError, match=r"outside riskengine's allow-list: builtins\.eval"
