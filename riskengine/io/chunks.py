@@ -60,7 +60,8 @@ from riskengine.io.formats import (
 from riskengine.io.reading import read_table
 
 #: Bytes of a delimited file read per chunk.
-DEFAULT_CHUNK_BYTES = 128 << 20
+# 64 MiB: at 128 MiB the pyarrow-streamed chunks took 10M rows to 4.4 GiB peak (3.1 GiB at 64).
+DEFAULT_CHUNK_BYTES = 64 << 20
 _STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
 _CHUNK_SAMPLE_BYTES = 2 * DETECTION_SAMPLE_BYTES
 _BARE_CR = re.compile(rb"\r(?!\n)")
