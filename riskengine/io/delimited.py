@@ -36,6 +36,20 @@ DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_RECORDS = 50
 
 
+def _raw_lines(data: bytes) -> pl.DataFrame:
+    """Each line of ``data`` as one text field named ``line`` (no quoting, nothing trimmed)."""
+    return pl.read_csv(
+        data,
+        has_header=False,
+        separator="\x00",  # NUL is refused earlier, so each line is one field
+        quote_char=None,
+        new_columns=["line"],
+        infer_schema=False,
+        empty_string_is_null=False,
+        raise_if_empty=False,
+    )
+
+
 def delimiter_option(delimiter: str | None) -> str | None:
     if delimiter is None:
         return None
@@ -131,16 +145,7 @@ def _fast_layout(data: bytes, label: str, delimiter: str, line_end: str) -> _Lay
     """
     if line_end != "\n" or delimiter == '"':
         return None
-    lines = pl.read_csv(
-        data,
-        has_header=False,
-        separator="\x00",  # NUL is refused earlier, so each line is one field
-        quote_char=None,
-        new_columns=["line"],
-        infer_schema=False,
-        empty_string_is_null=False,
-        raise_if_empty=False,
-    )
+    lines = _raw_lines(data)
     if lines.height == 0:
         return None
     # polars drops the CR of a CRLF line end; any CR left is a bare one inside a line.
@@ -418,16 +423,7 @@ def quoting_is_regular(data: bytes, delimiter: str) -> bool:
     Then every line is a record (no quoted line break, no text after a closing quote), and a
     lenient parser such as pyarrow's reads it as the strict csv module does.
     """
-    lines = pl.read_csv(
-        data,
-        has_header=False,
-        separator="\x00",  # NUL is refused earlier, so each line is one field
-        quote_char=None,
-        new_columns=["line"],
-        infer_schema=False,
-        empty_string_is_null=False,
-        raise_if_empty=False,
-    )
+    lines = _raw_lines(data)
     line = pl.col("line")
     field = _fast_field_pattern(delimiter)
     fields = f"^{field}(?:{re.escape(delimiter)}{field})*$"
