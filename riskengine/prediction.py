@@ -20,8 +20,7 @@ from riskengine.reference.loader import ReferenceData
 from riskengine.restriction_state import STATE_BAND_FLOORS, STATE_COLUMNS, combine, with_state
 from riskengine.schemas import (
     SCORE_OUTPUT_COLUMNS,
-    STATUS_REJECTED,
-    STATUS_SCORED,
+    row_status,
     scored_output_schema,
 )
 from riskengine.sourcing import PreparedPairs
@@ -270,10 +269,7 @@ def score_pairs(
             resolved.with_columns(
                 pl.col("supplier_country").alias("supplier_country_iso3"),
                 pl.col("buyer_country").alias("buyer_country_iso3"),
-                pl.when(pl.col("reason").is_null())
-                .then(pl.lit(STATUS_SCORED))
-                .otherwise(pl.lit(STATUS_REJECTED))
-                .alias("status"),
+                row_status(),
                 pl.lit(model.version).alias("model_version"),
                 pl.lit(as_of.isoformat()).alias("as_of"),
             ).select(SCORE_OUTPUT_COLUMNS),

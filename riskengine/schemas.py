@@ -18,6 +18,17 @@ from riskengine.bands import RISK_BANDS
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"
 
+
+def row_status() -> pl.Expr:
+    """``scored`` for a row without a ``reason``, else ``rejected``."""
+    return (
+        pl.when(pl.col("reason").is_null())
+        .then(pl.lit(STATUS_SCORED))
+        .otherwise(pl.lit(STATUS_REJECTED))
+        .alias("status")
+    )
+
+
 SCORE_OUTPUT_COLUMNS = (
     "material_id",
     "supplier_country_iso3",

@@ -17,7 +17,7 @@ import polars as pl
 from riskengine.config import Settings, chunk_bytes_setting
 from riskengine.io import ReadOptions, write_table_chunks
 from riskengine.reference.loader import load_reference
-from riskengine.schemas import STATUS_SCORED
+from riskengine.schemas import STATUS_SCORED, row_status
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 
 TOP_ROWS_KEPT = 10
@@ -224,10 +224,7 @@ def features_file(
                 [
                     prepared.raw,
                     joined.select(
-                        pl.when(pl.col("reason").is_null())
-                        .then(pl.lit("scored"))
-                        .otherwise(pl.lit("rejected"))
-                        .alias("status"),
+                        row_status(),
                         "reason",
                         pl.lit(as_of.isoformat()).alias("as_of"),
                         *feature_columns,

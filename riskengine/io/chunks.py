@@ -247,7 +247,11 @@ def _first_record(text: str, delimiter: str) -> list[str]:
 def _open(stream: io.RawIOBase, plan: _Plan, block_size: int) -> Any:
     return pa_csv.open_csv(
         stream,
-        read_options=pa_csv.ReadOptions(block_size=block_size, autogenerate_column_names=False),
+        # No reader threads: they call back into the Python stream, and an error raised there
+        # while a read-ahead was pending could leave the reader waiting forever.
+        read_options=pa_csv.ReadOptions(
+            block_size=block_size, autogenerate_column_names=False, use_threads=False
+        ),
         parse_options=pa_csv.ParseOptions(
             delimiter=plan.delimiter,
             quote_char='"',
