@@ -17,7 +17,7 @@ INPUT ?= $(DEMO_SOURCING)
 OUTPUT ?= outputs/scores.csv
 PORT ?= 5000
 
-.PHONY: help install demo test lint typecheck format features train retrain backtest labels score score-bom \
+.PHONY: help install demo test test-slow lint typecheck format features train retrain backtest labels score score-bom \
 	report browser report-check screening bench reference ui clean
 
 help: ## Show the targets and what they do
@@ -50,8 +50,11 @@ demo: $(INSTALLED) ## Train if needed; score the demo sourcing list and BOM; wri
 	@echo "features: features/demo_features_$(AS_OF).parquet"
 	@echo "runs:     models/mlflow.db (make ui)"
 
-test: $(INSTALLED) ## Run the test suite
+test: $(INSTALLED) ## Run the test suite (the slow end-to-end cases apart: make test-slow)
 	$(BIN)/python -m pytest
+
+test-slow: $(INSTALLED) ## The slow end-to-end tests: full training, real processes, headless Chromium
+	$(BIN)/python -m pytest -m slow
 
 lint: $(INSTALLED) ## ruff lint and format check
 	$(BIN)/ruff check riskengine tests bench tools

@@ -96,6 +96,13 @@ class _PublicPanel:
     fingerprint: str
 
 
+# Panels built in this process, by (reference fingerprint, window, buyer countries): a panel is a
+# pure function of these, and retraining or backtesting again in one session (the Python API, a
+# notebook, the test suite) would otherwise rebuild the same months of features.
+_PANELS: dict[tuple[str, PanelWindow, tuple[str, ...]], _PublicPanel] = {}
+_PANELS_KEPT = 2
+
+
 def _public_panel(settings: Settings, today: date | None, options: PanelOptions) -> _PublicPanel:
     from riskengine.models.training import panel_fingerprint
 
@@ -104,8 +111,13 @@ def _public_panel(settings: Settings, today: date | None, options: PanelOptions)
         default_window(reference, today or date.today(), options.horizon_months),
         start=options.start,
     )
-    panel = build_panel(reference, window, options.buyer_countries)
-    return _PublicPanel(reference, window, panel, panel_fingerprint(panel))
+    key = (reference.fingerprint, window, options.buyer_countries)
+    if key not in _PANELS:
+        panel = build_panel(reference, window, options.buyer_countries)
+        if len(_PANELS) >= _PANELS_KEPT:
+            _PANELS.pop(next(iter(_PANELS)))
+        _PANELS[key] = _PublicPanel(reference, window, panel, panel_fingerprint(panel))
+    return _PANELS[key]
 
 
 def _procedure_fingerprint(config: Any, feature_names: tuple[str, ...]) -> str:

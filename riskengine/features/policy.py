@@ -11,6 +11,7 @@ restriction drift with the calendar alone, so they are kept as evidence, not mod
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import polars as pl
@@ -325,8 +326,12 @@ def buyer_country_targeted_measures_in_force(
     return _count(spine, counts, "buyer_country", "buyer_country_targeted_measures_in_force")
 
 
+@functools.cache
 def _ore_of() -> pl.DataFrame:
-    """Each catalog material with the ore or concentrate materials of its commodity lineage."""
+    """Each catalog material with the ore or concentrate materials of its commodity lineage.
+
+    Cached: it depends only on the shipped catalog, and a training builds features for every
+    month of its panel."""
     from riskengine.catalog import load_catalog
 
     catalog = load_catalog()

@@ -141,6 +141,7 @@ def test_a_second_process_waits_for_the_lock_and_says_so(
     assert str(tracking.lock_path(registered)) in caplog.text
 
 
+@pytest.mark.slow
 def test_two_processes_registering_into_one_store_both_complete(
     tmp_path: Path, tiny_model_source: str
 ) -> None:

@@ -12,7 +12,9 @@ from riskengine.report import CHART_IDS, ModelCard, quarter_starts, render_repor
 from tools.report_check import _drawn_charts, check_report_in_browser, main, summary
 
 CHROMIUM = "/usr/bin/chromium"
+# Starting Chromium takes seconds: the two browser cases run with the slow ones (make test-slow).
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
+
 SCRIPT_NAME = "<script>alert(1)</script>"
 
 
@@ -87,6 +89,7 @@ def test_a_missing_chromium_is_an_error(tmp_path: Path) -> None:
     assert main([*arguments, "--chromium", str(tmp_path / "no-chromium")]) == 2
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_every_chart_draws_in_headless_chromium(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
@@ -99,6 +102,7 @@ def test_every_chart_draws_in_headless_chromium(tmp_path: Path) -> None:
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_tool_exits_non_zero_when_the_charts_do_not_draw(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
