@@ -113,6 +113,19 @@ POLICY_EVENTS = pa.DataFrameSchema(
         "scope": pa.Column(pl.String, _one_of(EVENT_SCOPES)),
         "description": _text(required=False),
         "source": _text(required=True),
+        # How precise the dates given are (a month or year date is the period's first day).
+        "date_precision": pa.Column(pl.String, _one_of(("day", "month", "year"))),
+        "superseded_by": pa.Column(
+            pl.String,
+            pa.Check(
+                lambda data: data.lazyframe.select(
+                    pl.col(data.key).is_in(pl.col("event_id").implode())
+                ),
+                error="superseded_by {value} is not an event_id of the table",
+            ),
+            nullable=True,
+        ),
+        "confidence": pa.Column(pl.String, _one_of(("primary", "secondary")), nullable=True),
     },
     name="policy_events.csv",
     metadata={"summary_dates": ("announced", "effective", "ended")},

@@ -240,6 +240,9 @@ def policy_events(**changes: list[object]) -> pl.DataFrame:
         "scope": ["flow", "flow"],
         "description": ["licences", None],
         "source": ["MOFCOM", "ESDM"],
+        "date_precision": ["day", "month"],
+        "superseded_by": [None, "e1"],
+        "confidence": ["primary", None],
     }
     columns.update(changes)
     return pl.DataFrame(columns, schema=column_types(TABLE_SCHEMAS["policy_events"]))
@@ -259,6 +262,9 @@ def test_valid_tiny_policy_events_meet_their_contract() -> None:
         pytest.param(
             {"ended": [date(2023, 7, 31), None]}, {(0, "ended")}, id="ends-before-effective"
         ),
+        pytest.param({"date_precision": ["day", None]}, {(1, "date_precision")}, id="precision"),
+        pytest.param({"superseded_by": ["e3", None]}, {(0, "superseded_by")}, id="successor"),
+        pytest.param({"confidence": ["high", None]}, {(0, "confidence")}, id="confidence"),
     ],
 )
 def test_the_policy_events_contract_refuses(
