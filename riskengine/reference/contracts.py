@@ -32,6 +32,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from riskengine.catalog import PRODUCTION_STAGE_KINDS, load_catalog
 from riskengine.names import has_distinctive_word
 
 PSEUDO_COUNTRY_CODES = frozenset({"ROW", "WLD", "XKX"})
@@ -53,7 +54,8 @@ WORLD = "WLD"
 #: Shares of one breakdown may sum a little over 1 from rounding (the shipped 2024 shares of
 #: USGS MCS 2025 reach 1.0002); more than this is an error in the data.
 SHARE_SUM_TOLERANCE = 1.005
-#: The World Bank's WGI estimates lie on a standard normal scale cut at about +-2.5.
+#: The World Bank gives WGI estimates in units of a standard normal, "ranging from approximately
+#: -2.5 (weak) to 2.5 (strong)"; the governance features rescale exactly this range to 0-10.
 WGI_RANGE = (-2.5, 2.5)
 #: Quotas are set for a year or two at a time: one with no end date older than this is more
 #: likely an end not recorded than a quota still in force.
@@ -142,14 +144,13 @@ def _date(required: bool) -> pa.Column:
 # ------------------------------------------------------------------ rules against the catalog
 # A reference row names materials by catalog ids; one the catalog does not know joins to
 # nothing, so a misspelt id silently drops the row (a ban that never applies). These are the
-# rules that look beyond a single table; the catalog is read when a table is first validated.
+# rules that look beyond a single table; the catalog is read when a table is first validated
+# (cached), not when this module is imported.
 
 
 @cache
 def _commodities() -> frozenset[str]:
     """Every commodity id of the catalog tree."""
-    from riskengine.catalog import load_catalog
-
     catalog = load_catalog()
     found = set()
     for tag in catalog.known_tags():
@@ -164,8 +165,6 @@ def _commodities() -> frozenset[str]:
 @cache
 def _production_datasets() -> frozenset[str]:
     """Every production dataset id the catalog attaches to a commodity."""
-    from riskengine.catalog import PRODUCTION_STAGE_KINDS, load_catalog
-
     catalog = load_catalog()
     datasets = {
         catalog.production_dataset(commodity, kind)
@@ -178,16 +177,12 @@ def _production_datasets() -> frozenset[str]:
 @cache
 def _policy_tags() -> frozenset[str]:
     """Every tag an event may name: commodity ids (with their descendants) and policy tags."""
-    from riskengine.catalog import load_catalog
-
     return frozenset(load_catalog().known_tags())
 
 
 @cache
 def _tags_covering_nothing() -> frozenset[str]:
     """Known tags that cover no catalog commodity (coal, fertilisers, silver...)."""
-    from riskengine.catalog import load_catalog
-
     catalog = load_catalog()
     return frozenset(tag for tag in catalog.known_tags() if not catalog.tag_coverage(tag)[0])
 

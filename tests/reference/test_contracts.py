@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -283,8 +284,19 @@ def test_warnings_list_counts_and_ids_and_exit_0() -> None:
     lacking = next(line for line in lines if "catalog lacks" in line)
     assert "E121" in lacking  # zinc
     stale = next(line for line in lines if "quota with no end date" in line)
-    assert "E111" in stale and "E126" in stale
-    assert "E028" not in stale  # a 2025 quota is still current
+    assert "E111" in stale and "E126" in stale  # quotas of 2011 and 2014
+
+
+def test_a_recent_quota_with_no_end_is_not_stale(reference_copy: Path) -> None:
+    path = reference_copy / "policy_events.csv"
+    recent = (date.today() - timedelta(days=30)).isoformat()
+    edit(path, first_row(path, event_id="E028"), announced=recent, effective=recent, ended="")
+
+    result = check(reference_copy)
+
+    assert result.exit_code == 0, result.output
+    stale = next(line for line in result.stdout.splitlines() if "quota with no end" in line)
+    assert "E111" in stale and "E028" not in stale
 
 
 def test_a_warning_does_not_stop_loading(reference_copy: Path) -> None:
