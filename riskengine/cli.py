@@ -463,10 +463,34 @@ def reference_check(reference_dir: ReferenceDirOption = None) -> None:
     from riskengine.app.reference import check_reference
 
     def body() -> None:
-        from riskengine.render import print_reference_summary
+        from riskengine.render import print_reference_summary, print_reference_warnings
 
-        reference, summaries = check_reference(load_settings(reference_dir=reference_dir))
-        print_reference_summary(reference.directory, reference.fingerprint, summaries)
+        found = check_reference(load_settings(reference_dir=reference_dir))
+        print_reference_summary(
+            found.reference.directory, found.reference.fingerprint, found.summaries
+        )
+        print_reference_warnings(found.warnings)
+
+    _run(body)
+
+
+@reference_app.command("diff")
+def reference_diff(
+    old: Annotated[Path, typer.Argument(help="The earlier reference directory.")],
+    new: Annotated[Path, typer.Argument(help="The later reference directory.")],
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Also write the differences (.csv, .json...)."),
+    ] = None,
+    output_format: FormatOption = None,
+) -> None:
+    """Facts added, removed, changed or ended (an event's end newly set) from OLD to NEW."""
+    from riskengine.app.reference import compare_reference
+
+    def body() -> None:
+        from riskengine.render import print_reference_diff
+
+        print_reference_diff(compare_reference(old, new, output, output_format), str(old), str(new))
 
     _run(body)
 

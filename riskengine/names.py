@@ -606,3 +606,24 @@ def evaluate_name_matching(
         "false_positive": false_positive,
         "false_negative": false_negative,
     }
+
+
+# Every word of a legal form, wherever it may stand: a name made only of these ("Co., Ltd.",
+# "The Company Inc.") identifies nobody and would match every company of that form.
+_LEGAL_FORM_WORDS = (
+    frozenset(
+        word
+        for form in (*_LEGAL_FORMS_AT_END_TEXT, *(" ".join(form) for form in _LEGAL_FORMS_AT_START))
+        for word in form.split()
+    )
+    | _LEGAL_WORDS_ANYWHERE
+)
+
+
+def has_distinctive_word(name: str) -> bool:
+    """Whether a name keeps a word once legal forms and stopwords are set aside.
+
+    "Co., Ltd." and "The Company Inc." have none; "Acme Co., Ltd." has "acme".
+    """
+    words = normalise_entity_name(name).split()
+    return any(word not in _LEGAL_FORM_WORDS and word not in _STOPWORDS for word in words)

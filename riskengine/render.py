@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
-from riskengine.reference.loader import TableSummary
+from riskengine.reference.loader import ReferenceWarning, TableSummary
 
 TOP_RISKS = 5
 
@@ -125,6 +125,32 @@ def print_reference_summary(
     console = _console(stderr=False)
     console.print(table)
     console.print(f"fingerprint {fingerprint}")
+
+
+def print_reference_warnings(warnings: list[ReferenceWarning]) -> None:
+    """Each warning rule with the number of rows breaking it and their keys."""
+    console = _console(stderr=False)
+    if not warnings:
+        console.print("no warnings")
+    for warning in warnings:
+        console.print(
+            f"warning: {warning.file_name}: {len(warning.keys)} rows: {warning.rule}: "
+            + ", ".join(warning.keys),
+            soft_wrap=True,
+        )
+
+
+def print_reference_diff(differences: pl.DataFrame, old: str, new: str) -> None:
+    """The differences as a table, with counts per change; a line when there are none."""
+    console = _console(stderr=False)
+    if differences.is_empty():
+        console.print(f"no differences between {old} and {new}")
+        return
+    print_frame(differences, f"Reference changes from {old} to {new}")
+    counts = differences.group_by("change").len().sort("change")
+    console.print(
+        ", ".join(f"{count} {change}" for change, count in counts.iter_rows()), soft_wrap=True
+    )
 
 
 def feature_catalog_markdown() -> str:

@@ -1,22 +1,56 @@
-"""Reference jobs: ``riskengine reference check`` and ``riskengine screening-eval``."""
+"""Reference jobs: ``riskengine reference check``, ``reference diff`` and ``screening-eval``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
 from riskengine.config import Settings
-from riskengine.io import read_table
+from riskengine.io import read_table, write_table
 from riskengine.io.columns import require_columns
+from riskengine.reference.diff import diff_reference
 from riskengine.reference.loader import (
     ReferenceData,
+    ReferenceWarning,
     TableSummary,
     load_reference,
+    reference_warnings,
     summarise_reference,
 )
 
 
-def check_reference(settings: Settings) -> tuple[ReferenceData, list[TableSummary]]:
-    """Load and validate the reference data; summarise each table."""
+@dataclass(frozen=True)
+class ReferenceCheck:
+    """What ``riskengine reference check`` found in a valid reference directory."""
+
+    reference: ReferenceData
+    summaries: list[TableSummary]
+    warnings: list[ReferenceWarning]
+
+
+def check_reference(settings: Settings) -> ReferenceCheck:
+    """Load and validate the reference data (errors raise); summarise each table; warnings."""
     reference = load_reference(settings.reference_dir)
-    return reference, summarise_reference(reference)
+    return ReferenceCheck(reference, summarise_reference(reference), reference_warnings(reference))
+
+
+def compare_reference(
+    old_directory: Path,
+    new_directory: Path,
+    output: str | None = None,
+    output_format: str | None = None,
+) -> pl.DataFrame:
+    """Facts added, removed, changed or ended from one reference directory to another.
+
+    Both directories are validated first (a key means one row only in valid data). With
+    ``output``, the differences are also written there (CSV, JSON... by extension or format).
+    """
+    differences = diff_reference(load_reference(old_directory), load_reference(new_directory))
+    if output is not None:
+        write_table(differences, output, output_format)
+    return differences
 
 
 def evaluate_screening(settings: Settings, pairs_path: str) -> dict:

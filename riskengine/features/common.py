@@ -26,6 +26,18 @@ def severity_expression(measure_column: str = "measure") -> pl.Expr:
     )
 
 
+def ordered_sum(values: pl.Expr) -> pl.Expr:
+    """The sum of ``values`` (nulls skipped, 0 when none), added one by one in ascending order.
+
+    Polars sums a group in pieces whose boundaries follow the thread count, and floating-point
+    addition is not associative, so ``.sum()`` can differ in the last digit between runs and
+    machines; even ``.sort().sum()`` did, as the sort does not fix how the sum is split. A
+    cumulative sum is sequential, so the sorted values always add up in the same order and
+    features are byte-identical across runs and ``POLARS_MAX_THREADS``.
+    """
+    return values.drop_nulls().sort().cum_sum().last().fill_null(0.0)
+
+
 def event_material_coverage(events: pl.LazyFrame, catalog: Catalog | None = None) -> pl.LazyFrame:
     """Which catalog materials each event covers: one row per (event_id, material_id).
 

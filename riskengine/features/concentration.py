@@ -20,6 +20,7 @@ from functools import cache
 import polars as pl
 
 from riskengine.catalog import load_catalog
+from riskengine.features.common import ordered_sum
 from riskengine.features.registry import PAIR_KEY, feature
 
 NEUTRAL_GOVERNANCE = 5.0
@@ -77,7 +78,7 @@ def latest_country_shares(production: pl.LazyFrame) -> pl.LazyFrame:
     latest = (
         rows.filter(pl.col("year") == pl.col("year").max().over(group))
         .filter(pl.col("published") == pl.col("published").max().over([*group, "year"]))
-        .with_columns(pl.col("quantity").sum().over(group).alias("total_quantity"))
+        .with_columns(ordered_sum(pl.col("quantity")).over(group).alias("total_quantity"))
     )
     return latest.select(
         pl.col("material").alias("dataset"),
@@ -116,15 +117,14 @@ def _dataset_summary(shares: pl.LazyFrame, governance: pl.LazyFrame | None) -> p
     else:
         countries = countries.with_columns(pl.lit(None, dtype=pl.Float64).alias("governance"))
     return countries.group_by("dataset", "production_stage").agg(
-        (pl.col("share") ** 2).sort().sum().alias("material_hhi"),
+        ordered_sum(pl.col("share") ** 2).alias("material_hhi"),
         pl.col("share")
         .filter(pl.col("country_iso3") != REST_OF_WORLD)
         .max()
         .alias("top_producer_share"),
-        ((pl.col("share") ** 2) * pl.col("governance").fill_null(NEUTRAL_GOVERNANCE))
-        .sort()
-        .sum()
-        .alias("material_hhi_wgi"),
+        ordered_sum(
+            (pl.col("share") ** 2) * pl.col("governance").fill_null(NEUTRAL_GOVERNANCE)
+        ).alias("material_hhi_wgi"),
     )
 
 
@@ -277,11 +277,11 @@ def latest_import_shares(importer_breakdowns: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("commodity").is_not_null() & (pl.col("origin_iso3") != WORLD)
     ).with_columns(
         pl.when(pl.col("quantity").is_not_null().all().over(group))
-        .then(pl.col("quantity") / pl.col("quantity").sum().over(group))
+        .then(pl.col("quantity") / ordered_sum(pl.col("quantity")).over(group))
         .otherwise(pl.col("share"))
         .alias("import_share")
     )
-    complete = origins.filter(pl.col("import_share").sum().over(group) >= 0.95)
+    complete = origins.filter(ordered_sum(pl.col("import_share")).over(group) >= 0.95)
     latest = complete.filter(
         pl.col("published") == pl.col("published").max().over(["importer_iso3", "commodity"])
     ).filter(pl.col("period") == pl.col("period").max().over(["importer_iso3", "commodity"]))
@@ -329,7 +329,7 @@ def buyer_import_hhi(
     hhi = (
         _import_basis(spine, importer_breakdowns)
         .group_by(PAIR_KEY)
-        .agg((pl.col("import_share") ** 2).sort().sum().alias("buyer_import_hhi"))
+        .agg(ordered_sum(pl.col("import_share") ** 2).alias("buyer_import_hhi"))
     )
     return spine.select(PAIR_KEY).join(hhi, on=PAIR_KEY, how="left")
 
@@ -350,7 +350,7 @@ def supplier_share_of_buyer_imports(
     own = (
         basis.filter(pl.col("origin_iso3") == pl.col("supplier_country"))
         .group_by(PAIR_KEY)
-        .agg(pl.col("import_share").sum().alias("own_share"))
+        .agg(ordered_sum(pl.col("import_share")).alias("own_share"))
     )
     return (
         spine.select(PAIR_KEY)
@@ -372,11 +372,12 @@ def _sourcing_countries(spine: pl.LazyFrame) -> pl.LazyFrame:
     spine (never per chunk). Rows without a share make the material's concentration unknown.
     """
     materials = spine.group_by("material_id").agg(
-        pl.col("share").is_null().any().alias("incomplete"), pl.col("share").sum().alias("total")
+        pl.col("share").is_null().any().alias("incomplete"),
+        ordered_sum(pl.col("share")).alias("total"),
     )
     return (
         spine.group_by("material_id", "supplier_country")
-        .agg(pl.col("share").sum().alias("country_share"))
+        .agg(ordered_sum(pl.col("share")).alias("country_share"))
         .join(materials, on="material_id")
         .filter(~pl.col("incomplete") & (pl.col("total") > 0))
         .with_columns((pl.col("country_share") / pl.col("total")).alias("country_share"))
@@ -396,7 +397,7 @@ def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
     hhi = (
         _sourcing_countries(spine)
         .group_by("material_id")
-        .agg((pl.col("country_share") ** 2).sort().sum().alias("buyer_sourcing_hhi"))
+        .agg(ordered_sum(pl.col("country_share") ** 2).alias("buyer_sourcing_hhi"))
     )
     return (
         spine.select(PAIR_KEY, "material_id")

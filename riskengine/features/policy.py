@@ -16,7 +16,12 @@ from datetime import date
 
 import polars as pl
 
-from riskengine.features.common import event_material_coverage, months_before, severity_expression
+from riskengine.features.common import (
+    event_material_coverage,
+    months_before,
+    ordered_sum,
+    severity_expression,
+)
 from riskengine.features.export_controls import RESTRICTIVE, _flow_measures, measures_in_force
 from riskengine.features.registry import PAIR_KEY, feature
 
@@ -268,7 +273,9 @@ def decayed_restriction_severity(
     matched = _flow_measures(spine, started, destination="any", scopes=("flow",))
     age_days = (pl.lit(as_of) - pl.col("effective")).dt.total_days()
     decayed = matched.group_by(PAIR_KEY).agg(
-        (pl.col("severity") * (0.5 ** (age_days / DECAY_HALF_LIFE_DAYS))).sum().alias("decayed")
+        ordered_sum(pl.col("severity") * (0.5 ** (age_days / DECAY_HALF_LIFE_DAYS))).alias(
+            "decayed"
+        )
     )
     return (
         spine.select(PAIR_KEY)

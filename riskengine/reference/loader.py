@@ -3,7 +3,8 @@
 Every table is read with all columns as text first, so that a cell that does not parse can
 be reported with its file, line and column instead of silently becoming null; the typed table
 is then validated against its contract (:mod:`riskengine.reference.contracts`), and each
-failure is reported with its file, line and column.
+failure is reported with its file, line and column (or, for a rule over whole rows, the row's
+key). The contracts' warning rules are applied only on request (:func:`reference_warnings`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from riskengine.errors import ReferenceDataError
 from riskengine.io.columns import require_columns
 from riskengine.reference.contracts import (
     TABLE_SCHEMAS,
+    WARNING_SCHEMAS,
     column_types,
     file_name,
     summary_date_columns,
+    table_key,
 )
-from riskengine.schemas import contract_failures, describe_failure
+from riskengine.schemas import ContractFailure, contract_failures, describe_failure
 
 MAX_REPORTED_PROBLEMS = 12
 
@@ -59,6 +62,20 @@ class TableSummary:
     first_date: date | None
     last_date: date | None
     sha256: str
+
+
+@dataclass(frozen=True)
+class ReferenceWarning:
+    """One warning rule of ``riskengine reference check`` and the rows that break it."""
+
+    table: str
+    file_name: str
+    rule: str
+    keys: tuple[str, ...]
+
+
+# pandera's name for a schema-level ``unique`` failure.
+_DUPLICATE_KEY_CHECK = "multiple_fields_uniqueness"
 
 
 def shipped_reference_dir() -> Path:
@@ -96,6 +113,10 @@ def _read_table(path: Path, schema: pa.DataFrameSchema) -> pl.DataFrame:
                 raise ReferenceDataError(f"{path}: {describe_failure(failure)}") from error
             if (failure.row, str(failure.column)) in unparsed_cells:
                 continue  # already reported as unreadable
+            # pandera names the table (the schema) as the "column" of a rule over whole rows.
+            if failure.column in (None, schema.name):
+                problems.append((failure.row, _describe_row_failure(failure, typed, schema)))
+                continue
             written = raw[failure.column][failure.row] if failure.column in raw.columns else None
             problems.append((failure.row, describe_failure(failure, written)))
     if problems:
@@ -105,6 +126,26 @@ def _read_table(path: Path, schema: pa.DataFrameSchema) -> pl.DataFrame:
         suffix = f"\n... and {more} more" if more else ""
         raise ReferenceDataError("invalid reference data:\n" + "\n".join(shown) + suffix)
     return typed
+
+
+def _describe_row_failure(
+    failure: ContractFailure, typed: pl.DataFrame, schema: pa.DataFrameSchema
+) -> str:
+    """A rule over whole rows, naming the row by its key (the row may be too long to quote)."""
+    key = table_key(schema)
+    rule = failure.rule
+    if rule == _DUPLICATE_KEY_CHECK:
+        rule = f"duplicate key: another row has the same {', '.join(key)}"
+    assert failure.row is not None
+    return f"{row_key(typed, failure.row, key)}: {rule}"
+
+
+def row_key(frame: pl.DataFrame, row: int, key: tuple[str, ...]) -> str:
+    """A row's key as ``column=value`` pairs (the value alone for a one-column key)."""
+    values = [frame[column][row] for column in key]
+    if len(key) == 1:
+        return str(values[0])
+    return ", ".join(f"{column}={value}" for column, value in zip(key, values, strict=True))
 
 
 def _parsed(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -180,3 +221,23 @@ def summarise_reference(reference: ReferenceData) -> list[TableSummary]:
             )
         )
     return summaries
+
+
+def reference_warnings(reference: ReferenceData) -> list[ReferenceWarning]:
+    """The warning rules each table breaks, with the keys of the rows that break them."""
+    warnings = []
+    for name, schema in WARNING_SCHEMAS.items():
+        frame = reference.table(name)
+        try:
+            schema.validate(frame, lazy=True)
+        except SchemaErrors as error:
+            rows_by_rule: dict[str, list[int]] = {}
+            for failure in contract_failures(error):
+                if failure.row is None:
+                    raise  # a table-level failure here is a bug in the warning rules
+                rows_by_rule.setdefault(failure.rule, []).append(failure.row)
+            key = table_key(schema)
+            for rule, rows in rows_by_rule.items():
+                keys = tuple(row_key(frame, row, key) for row in sorted(set(rows)))
+                warnings.append(ReferenceWarning(name, file_name(schema), rule, keys))
+    return warnings

@@ -289,7 +289,9 @@ def test_the_production_contract_refuses_shares_and_quantities_out_of_range() ->
         schema=column_types(TABLE_SCHEMAS["production"]),
     )
 
-    assert broken_rules("production", frame) == {(1, "quantity"), (2, "share")}
+    # 0.9 + 0.1 + 1.5 also breaks the rule that the shares of a year sum to at most 1.
+    whole_rows = {(row, "production.csv") for row in range(3)}
+    assert broken_rules("production", frame) == {(1, "quantity"), (2, "share"), *whole_rows}
 
 
 def test_a_column_of_the_wrong_type_is_refused() -> None:
