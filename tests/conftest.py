@@ -316,9 +316,13 @@ CALM_END = date(2026, 12, 31)
 
 
 def _fact_dates(reference: ReferenceData) -> list[date]:
-    """Every date on which a dated fact appears, sorted: a policy event announced, taking effect
-    or ending, an entity listed, a production, governance or import edition published."""
+    """Every date on which a dated fact appears, sorted: a policy event announced, known (the end
+    of the month or year it is dated to), taking effect or ending, an entity listed, a
+    production, governance or import edition published."""
+    from riskengine.features.common import event_known_from
+
     columns = [
+        reference.policy_events.select(event_known_from())[:, 0],
         reference.policy_events["announced"],
         reference.policy_events["effective"],
         reference.policy_events["ended"],

@@ -38,6 +38,23 @@ def ordered_sum(values: pl.Expr) -> pl.Expr:
     return values.drop_nulls().sort().cum_sum().last().fill_null(0.0)
 
 
+def event_known_from() -> pl.Expr:
+    """The first day a policy event is known to the engine.
+
+    That is its announcement (or, without one, its entry into force). A source that dates the
+    event only to the month or the year gives the period's first day; the event then counts as
+    known from the period's last day, so no feature sees it before it could have been known.
+    """
+    first_date = pl.coalesce("announced", "effective")
+    return (
+        pl.when(pl.col("date_precision") == "month")
+        .then(first_date.dt.month_end())
+        .when(pl.col("date_precision") == "year")
+        .then(pl.date(first_date.dt.year(), 12, 31))
+        .otherwise(first_date)
+    )
+
+
 def event_material_coverage(events: pl.LazyFrame, catalog: Catalog | None = None) -> pl.LazyFrame:
     """Which catalog materials each event covers: one row per (event_id, material_id).
 

@@ -13,6 +13,7 @@ from datetime import date
 import polars as pl
 
 from riskengine.features.builders import registry
+from riskengine.features.common import event_known_from
 from riskengine.features.registry import PAIR_KEY, FeatureSpec
 from riskengine.io.columns import require_columns
 from riskengine.reference.loader import ReferenceData
@@ -33,13 +34,14 @@ def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
     """Each time-varying reference table restricted to what was known at ``as_of``.
 
     - production and governance: rows whose edition was published by ``as_of``;
-    - policy events: announced by ``as_of`` (or, with no announcement date, effective by it);
-      an end date is known only once it has passed;
+    - policy events: known by ``as_of`` (:func:`~riskengine.features.common.event_known_from`:
+      announced, or with no announcement date effective, by then; a date known only to the
+      month or year counts from the period's end); an end date is known only once it has passed;
     - listed entities: listed by ``as_of``;
     - importer breakdowns: published by ``as_of``.
     """
     events = reference.policy_events.lazy()
-    known_from = pl.coalesce("announced", "effective")
+    known_from = event_known_from()
     return {
         "production": reference.production.lazy().filter(pl.col("published") <= as_of),
         "governance": reference.governance.lazy().filter(pl.col("published") <= as_of),

@@ -44,7 +44,7 @@ import polars as pl
 
 from riskengine.catalog import load_catalog
 from riskengine.features.builders import registry
-from riskengine.features.common import event_material_coverage, months_before
+from riskengine.features.common import event_known_from, event_material_coverage, months_before
 from riskengine.features.concentration import _dataset_preferences
 from riskengine.features.export_controls import RESTRICTIVE
 from riskengine.features.registry import PAIR_KEY
@@ -157,7 +157,7 @@ def panel_spine(
             reference.policy_events.lazy().select(
                 "event_id",
                 pl.col("country_iso3").alias("supplier_country"),
-                pl.coalesce("announced", "effective").alias("event_known_from"),
+                event_known_from().alias("event_known_from"),
             ),
             on="event_id",
         )

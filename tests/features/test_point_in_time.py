@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -198,6 +198,48 @@ def test_a_fact_known_on_as_of_does_change_the_features(
     after = build_features(magnet_spine, extended, as_of=as_of).filter(gallium)
     assert before["export_control_severity"].item() < after["export_control_severity"].item()
     assert after["flow_ban_in_force"].item()
+
+
+@settings(max_examples=10, deadline=None)
+@given(as_of=AS_OF_DATES, precision=st.sampled_from(["month", "year"]))
+def test_an_event_dated_only_to_its_month_or_year_is_known_from_the_period_end(
+    as_of: date, precision: str, reference: ReferenceData, magnet_spine: pl.DataFrame
+) -> None:
+    """A source that says only "in March" may mean March 31st: until then the event is unseen;
+    dated to the day, the same event is seen at once (so the property is not vacuous)."""
+    first_day = as_of.replace(day=1) if precision == "month" else as_of.replace(month=1, day=1)
+    period_end = (
+        date(as_of.year, 12, 31)
+        if precision == "year"
+        else (first_day + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    )
+    assume(as_of < period_end)
+
+    def with_ban(date_precision: str) -> ReferenceData:
+        ban = {
+            "event_id": "NEW",
+            "country_iso3": "CHN",
+            "measure": "export_ban",
+            "materials": "gallium",
+            "announced": first_day,
+            "effective": first_day,
+            "scope": "flow",
+            "date_precision": date_precision,
+            "description": "generated",
+            "source": "generated",
+        }
+        events = pl.DataFrame([ban], schema=reference.policy_events.schema)
+        return dataclasses.replace(
+            reference, policy_events=pl.concat([reference.policy_events, events])
+        )
+
+    gallium = pl.col("material_id") == "gallium_metal"
+    unchanged = build_features(magnet_spine, reference, as_of=as_of).filter(gallium)
+    assume(not unchanged["flow_ban_in_force"].item())
+    imprecise = build_features(magnet_spine, with_ban(precision), as_of=as_of).filter(gallium)
+    to_the_day = build_features(magnet_spine, with_ban("day"), as_of=as_of).filter(gallium)
+    assert_frame_equal(unchanged, imprecise)
+    assert to_the_day["flow_ban_in_force"].item()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -100,13 +100,14 @@ def test_a_listing_labels_controlled_materials_to_the_listed_buyer_only(
 def test_a_flow_known_only_through_a_later_event_joins_the_panel_when_it_is_known(
     reference: ReferenceData,
 ) -> None:
-    """Guinea produces no bauxite in the shipped production data; its bauxite measures were
-    first known on 2025-08-04 (E187)."""
+    """Guinea produces no bauxite in the shipped production data; its first bauxite measure,
+    the suspension of GAC's exports (E186), is dated only to October 2024, so it is known from
+    the month's last day."""
     spine = panel_spine(reference, ("JPN",))
     guinea = spine.filter(
         (pl.col("supplier_country") == "GIN") & (pl.col("material_id") == "bauxite")
     )
-    assert guinea["known_from"].to_list() == [date(2025, 8, 4)]
+    assert guinea["known_from"].to_list() == [date(2024, 10, 31)]
     producers = spine.filter(pl.col("supplier_country") == "CHN")
     # Producers join from the publication of their production figure, never before.
     assert producers["known_from"].null_count() == 0
@@ -115,8 +116,8 @@ def test_a_flow_known_only_through_a_later_event_joins_the_panel_when_it_is_know
         flows = flows_known_at(spine, as_of)
         return flows.filter(pl.col("supplier_country") == "GIN").height > 0
 
-    assert not has_guinea(date(2025, 8, 1))
-    assert has_guinea(date(2025, 9, 1))
+    assert not has_guinea(date(2024, 10, 30))
+    assert has_guinea(date(2024, 10, 31))
 
 
 def test_labels_summary_counts_rows_and_positives_per_year_and_country(

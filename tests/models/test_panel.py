@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from riskengine.features.common import event_known_from
 from riskengine.models.panel import (
     PanelWindow,
     flows_known_at,
@@ -69,8 +70,9 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
     reference: ReferenceData,
 ) -> None:
     """The first production edition (2013-06-30) gives China's gallium; Korea first appears
-    as a gallium refiner in the 2022-01-31 edition; China's rare-earth quota for 2010 (E108,
-    announced 2010-07-08) made its dysprosium known before any edition."""
+    as a gallium refiner in the 2022-01-31 edition; China's rare-earth export quotas (E002,
+    attested in force by 2005, dated to the year) made its dysprosium known from 2005-12-31,
+    before any edition."""
     spine = panel_spine(reference, ("JPN",))
     assert spine["known_from"].null_count() == 0
 
@@ -83,7 +85,7 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
 
     assert known_from("gallium_metal", "CHN") == [date(2013, 6, 30)]
     assert known_from("gallium_metal", "KOR") == [date(2022, 1, 31)]
-    assert known_from("dysprosium_oxide", "CHN") == [date(2010, 7, 8)]
+    assert known_from("dysprosium_oxide", "CHN") == [date(2005, 12, 31)]
 
     def has(as_of: date, material_id: str, supplier_country: str) -> bool:
         flows = flows_known_at(spine, as_of)
@@ -105,7 +107,7 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
 def test_panel_rows_change_only_on_fact_dates(reference: ReferenceData) -> None:
     """Every date a flow joins the panel is a production edition's publication or the date a
     policy event became known, so the rows never change with the calendar alone."""
-    events = reference.policy_events.select(pl.coalesce("announced", "effective"))
+    events = reference.policy_events.select(event_known_from())
     fact_dates = set(reference.production["published"].to_list()) | set(
         events.to_series().drop_nulls().to_list()
     )

@@ -23,9 +23,10 @@ TABLES = {
     ),
     "policy_events.csv": (
         "event_id,country_iso3,measure,materials,target_country_iso3,announced,effective,"
-        "ended,stages,scope,description,source\n"
-        "E1,CHN,export_licensing,gallium;germanium,,2023-07-03,2023-08-01,,,flow,licences,MOFCOM\n"
-        "E2,IDN,export_ban,nickel_ore,,,2020-01-01,,,flow,ore ban,ESDM\n"
+        "ended,stages,scope,description,source,date_precision,superseded_by,confidence\n"
+        "E1,CHN,export_licensing,gallium;germanium,,2023-07-03,2023-08-01,,,flow,licences,MOFCOM,"
+        "day,,primary\n"
+        "E2,IDN,export_ban,nickel_ore,,,2020-01-01,,,flow,ore ban,ESDM,day,,\n"
     ),
     "listed_entities.csv": (
         "list_name,listing_authority_iso3,entity_name,entity_country_iso3,listed_on,reason,source\n"
