@@ -50,6 +50,8 @@ def features_bytes(tmp_path: Path, name: str, threads: str | None) -> bytes:
     return output.read_bytes()
 
 
+# Five child processes, each importing the stack and building features: a slow case.
+@pytest.mark.slow
 def test_features_are_byte_identical_across_runs_and_thread_counts(tmp_path: Path) -> None:
     single = features_bytes(tmp_path, "single", "1")
     several = features_bytes(tmp_path, "several", "3")
