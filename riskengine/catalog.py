@@ -17,6 +17,7 @@ The tables live in ``riskengine/catalog_data`` and are read on first use.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -66,6 +67,15 @@ _SEPARATOR_PATTERN = re.compile(r"[\W_]+")
 _MAX_SUGGESTIONS = 3
 # Below this WRatio score a "closest known" name is noise rather than help.
 _SUGGESTION_SCORE_CUTOFF = 50.0
+# Country names are short: a plain edit ratio with a high cutoff offers "Germany" for
+# "Germny" but nothing for "Asia" (WRatio's partial matching offered "Malaysia").
+_COUNTRY_SUGGESTION_SCORE_CUTOFF = 80.0
+# Languages whose country names resolve: those of the ERP exports riskengine reads (German,
+# French, Spanish, Japanese, Korean, Chinese) and of the main supplier and buyer regions.
+COUNTRY_NAME_LANGUAGES: tuple[str, ...] = (
+    "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sv", "tr", "ru",
+    "ja", "ko", "zh_CN", "zh_TW", "vi", "id", "th",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -377,16 +387,84 @@ def normalise_country(text: str) -> str:
     # "Congo" is the ISO name of COG but also the part before the comma of
     # "Congo, The Democratic Republic of the", so it is ambiguous; "Niger" is not.
     candidates = index.exact_names.get(key, frozenset()) | index.short_names.get(key, frozenset())
+    if not candidates:
+        # Names in the languages of the files we read ("Deutschland", "中国", "Chine"), looked
+        # up only when the English ones miss, so scoring English files never loads them.
+        translated = _translated_country_names()
+        candidates = translated.exact_names.get(key, frozenset()) or translated.short_names.get(
+            key, frozenset()
+        )
     if len(candidates) == 1:
         return next(iter(candidates))
     if not candidates:
         # A leading part of a name ("Bosnia", "Saint") is offered, never chosen.
         candidates = frozenset(iso3 for name, iso3 in index.all_names if name.startswith(f"{key} "))
     if candidates:
-        raise CountryError(
-            text, [f"{iso3} ({index.display_names[iso3]})" for iso3 in sorted(candidates)]
+        raise CountryError(text, [_display(index, iso3) for iso3 in sorted(candidates)])
+    raise CountryError(text, suggestions=_country_suggestions(key))
+
+
+def _display(index: _CountryIndex, iso3: str) -> str:
+    return f"{iso3} ({index.display_names[iso3]})"
+
+
+def _country_suggestions(key: str) -> list[str]:
+    """The closest country names to an unknown one ("Germny", "Russian Fedration"), offered in
+    the message and never chosen."""
+    index = _country_index()
+    names = [*index.all_names, *_translated_country_names().all_names]
+    matches = process.extract(
+        key,
+        [name for name, _ in names],
+        scorer=fuzz.ratio,
+        limit=None,
+        score_cutoff=_COUNTRY_SUGGESTION_SCORE_CUTOFF,
+    )
+    suggestions: list[str] = []
+    for _name, _score, position in matches:
+        suggestion = _display(index, names[position][1])
+        if suggestion not in suggestions:
+            suggestions.append(suggestion)
+        if len(suggestions) == _MAX_SUGGESTIONS:
+            break
+    return suggestions
+
+
+@dataclass(frozen=True)
+class _TranslatedNames:
+    exact_names: dict[str, frozenset[str]]
+    short_names: dict[str, frozenset[str]]
+    all_names: tuple[tuple[str, str], ...]
+
+
+@cache
+def _translated_country_names() -> _TranslatedNames:
+    """ISO country names in the languages of :data:`COUNTRY_NAME_LANGUAGES`, from the
+    translations pycountry ships (the Debian iso-codes project)."""
+    exact_names: dict[str, set[str]] = {}
+    short_names: dict[str, set[str]] = {}
+    all_names: list[tuple[str, str]] = []
+    for language in COUNTRY_NAME_LANGUAGES:
+        translation = gettext.translation(
+            "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
         )
-    raise CountryError(text)
+        for country in pycountry.countries:
+            for name in _country_names(country):
+                translated = translation.gettext(name)
+                if translated == name:
+                    continue
+                key = _normalise_key(translated)
+                exact_names.setdefault(key, set()).add(country.alpha_3)
+                all_names.append((key, country.alpha_3))
+                # "Russie, Fédération de", "大韓民国 (韓国)": the part before the qualifier.
+                short_name = re.split(r",| \(|（", translated, maxsplit=1)[0]
+                if short_name != translated:
+                    short_names.setdefault(_normalise_key(short_name), set()).add(country.alpha_3)
+    return _TranslatedNames(
+        exact_names={key: frozenset(value) for key, value in exact_names.items()},
+        short_names={key: frozenset(value) for key, value in short_names.items()},
+        all_names=tuple(all_names),
+    )
 
 
 @cache

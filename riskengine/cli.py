@@ -47,7 +47,11 @@ ReferenceDirOption = Annotated[
     ),
 ]
 AsOfOption = Annotated[
-    str, typer.Option("--as-of", help="Date the scores describe (YYYY-MM-DD); facts known by then.")
+    str,
+    typer.Option(
+        "--as-of",
+        help="Date the scores describe (YYYY-MM-DD or today); facts known by then.",
+    ),
 ]
 BuyerCountryOption = Annotated[
     str | None, typer.Option("--buyer-country", help="Buyer country for rows that do not give one.")
@@ -96,10 +100,14 @@ def _run(action: Callable[[], T]) -> T:
 
 
 def _parse_date(text: str) -> date:
+    if text.strip().casefold() == "today":
+        return date.today()
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UserInputError(f"--as-of {text!r} is not a date in YYYY-MM-DD form") from None
+        raise UserInputError(
+            f"--as-of {text!r} is not a date in YYYY-MM-DD form (or 'today')"
+        ) from None
 
 
 @app.command()

@@ -36,13 +36,17 @@ class UnknownMaterialError(UserInputError):
 class CountryError(UserInputError):
     """A country is unknown or ambiguous."""
 
-    def __init__(self, text: str, candidates: list[str] | None = None) -> None:
+    def __init__(
+        self, text: str, candidates: list[str] | None = None, suggestions: list[str] | None = None
+    ) -> None:
         self.text = text
         self.candidates = candidates or []
+        self.suggestions = suggestions or []
         if self.candidates:
             message = f"ambiguous country {text!r}: could be {', '.join(self.candidates)}"
         else:
-            message = f"unknown country {text!r}"
+            hint = f"; closest known: {', '.join(self.suggestions)}" if self.suggestions else ""
+            message = f"unknown country {text!r}{hint}"
         super().__init__(message)
 
 

@@ -293,6 +293,48 @@ def test_country_resolves(text: str, iso3: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "iso3"),
+    [
+        ("Deutschland", "DEU"),
+        ("Allemagne", "DEU"),
+        ("ドイツ", "DEU"),
+        ("中国", "CHN"),
+        ("中國", "CHN"),
+        ("중국", "CHN"),
+        ("Chine", "CHN"),
+        ("大韓民国", "KOR"),
+        ("Corée, République de", "KOR"),
+        ("Russische Föderation", "RUS"),
+        ("Vereinigte Staaten", "USA"),
+        ("Estados Unidos", "USA"),
+        ("P.R. China", "CHN"),
+        ("PR China", "CHN"),
+        ("Russian Fed.", "RUS"),
+    ],
+)
+def test_national_and_short_forms_of_country_names_resolve(text: str, iso3: str) -> None:
+    assert normalise_country(text) == iso3
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("Germny", "DEU (Germany)"),
+        ("Russian Fedration", "RUS (Russian Federation)"),
+        ("Untied States", "USA (United States)"),
+    ],
+)
+def test_a_misspelt_country_is_refused_with_suggestions_never_resolved(
+    text: str, suggestion: str
+) -> None:
+    with pytest.raises(CountryError) as raised:
+        normalise_country(text)
+    assert raised.value.candidates == []
+    assert raised.value.suggestions[0] == suggestion
+    assert f"closest known: {suggestion}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
     ("text", "candidates"),
     [
         ("Korea", ["KOR (Korea, Republic of)", "PRK (Korea, Democratic People's Republic of)"]),
@@ -310,6 +352,7 @@ def test_unknown_country_has_no_candidates(text: str) -> None:
     with pytest.raises(CountryError) as raised:
         normalise_country(text)
     assert raised.value.candidates == []
+    assert raised.value.suggestions == []
 
 
 @given(st.sampled_from(sorted(country.alpha_3 for country in pycountry.countries)))

@@ -6,6 +6,7 @@ import csv
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -128,6 +129,18 @@ def test_an_impossible_as_of_date_is_a_usage_error(tmp_path: Path, command: str)
     assert "2026-13-45" in result.stderr
     assert "--as-of" in result.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_as_of_today_is_todays_date(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(
+        "material,supplier,supplier_country\nDy2O3,Acme,CN\n", encoding="utf-8"
+    )
+
+    result = invoke("features", "in.csv", "-o", "out.csv", "--as-of", "Today")
+
+    assert result.exit_code == 0, result.output
+    written = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert written["as_of"].to_list() == [date.today().isoformat()]
 
 
 def test_features_writes_one_row_per_input_row_in_order(tmp_path: Path) -> None:
