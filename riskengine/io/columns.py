@@ -31,6 +31,8 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     # SAP source lists (EORD) call the validity period VDATU to BDATU.
     "valid_from": ("valid_from", "vdatu", "valid_since", "effective_from"),
     "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),
+    # The plant a material is bought for (SAP WERKS): each plant has its own supplier mix.
+    "plant": ("plant", "werks", "plant_id"),
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
 #: Aliases used only when no other alias of the same column is present. SAP exports carry the
