@@ -265,11 +265,42 @@ def _unmix_scripts(word: str) -> str:
     )
 
 
+def _latin_look_alike_word(word: str) -> str:
+    """A word written wholly in another alphabet inside a Latin name ("ΝΕϹ" in Greek capitals
+    in "ΝΕϹ Aerospace Systems"), in Latin when every letter has a Latin look-alike; otherwise
+    as it is (a real Greek or Cyrillic word keeps its letters)."""
+    scripts = {_script(character) for character in word}
+    if len(scripts) != 1 or scripts & {"LATIN"} or not scripts <= set(_ALPHABETIC_SCRIPTS):
+        return word
+    latin = [_look_alike(character, "LATIN") for character in word]
+    if any(letter is None for letter in latin):
+        return word
+    return "".join(letter for letter in latin if letter is not None)
+
+
+def _unmix_name(text: str) -> str:
+    """Mixed-script reading of a whole name (UTS #39 flags mixed scripts per identifier, not
+    per word): each word mixing alphabets in its main script, then, when the name is mostly
+    Latin, whole words of look-alike letters from another alphabet in Latin. A name mostly in
+    another script is not pulled towards Latin: its Latin legal form ("Co", "OOO") stays."""
+    words = [match.group(0) for match in _LETTER_RUN.finditer(text)]
+    unmixed = {word: _unmix_scripts(word) for word in words}
+    latin = sum(_script(character) == "LATIN" for word in unmixed.values() for character in word)
+    letters = sum(len(word) for word in unmixed.values())
+    mostly_latin = 2 * latin > letters
+
+    def read(match: re.Match[str]) -> str:
+        word = unmixed[match.group(0)]
+        return _latin_look_alike_word(word) if mostly_latin else word
+
+    return _LETTER_RUN.sub(read, text)
+
+
 def _fold(text: str) -> str:
     """The one character normaliser behind every name comparison (screening, duplicate pairs,
     supplier ids): NFKC, invisible format characters dropped, casefolded, accents stripped
     (keeping letters that have no decomposition readable), and look-alike letters of another
-    script inside a word mapped to the word's own script. Pure-ASCII text only casefolds.
+    script mapped (:func:`_unmix_name`). Pure-ASCII text only casefolds.
     """
     if text.isascii():
         return text.casefold()
@@ -279,7 +310,7 @@ def _fold(text: str) -> str:
     ).translate(_LETTER_REPLACEMENTS)
     if stripped.isascii():
         return stripped
-    return _LETTER_RUN.sub(lambda match: _unmix_scripts(match.group(0)), stripped)
+    return _unmix_name(stripped)
 
 
 def canonical_name(name: str) -> str:

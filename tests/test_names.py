@@ -383,6 +383,8 @@ NAME_PAIRS_UNICODE_CSV = Path(__file__).resolve().parent / "data" / "name_pairs_
         ("Sumit\u03bfmo Heavy Industries", "Sumitomo Heavy Industries, Ltd."),  # Greek omicron
         ("T\u200bD\u041a Corporation", "TDK Corporation"),  # both at once
         ("\uff34\uff24\uff2b Corporation", "TDK Corporation"),  # full-width letters
+        # A whole word of Cyrillic look-alikes in a Latin name.
+        ("\u0406\u041d\u0406 Aerospace Co., Ltd.", "IHI Aerospace Co., Ltd."),
     ],
 )
 def test_invisible_and_look_alike_characters_do_not_hide_a_listed_name(
@@ -395,7 +397,12 @@ def test_invisible_and_look_alike_characters_do_not_hide_a_listed_name(
 
 @pytest.mark.parametrize(
     "query",
-    ["TDK L\u0430mbda", "Sub\u0430ru of \u0410merica", "Mitsubishi Heavy Indus\u00adtries, Ltd."],
+    [
+        "TDK L\u0430mbda",
+        "Sub\u0430ru of \u0410merica",
+        "Mitsubishi Heavy Indus\u00adtries, Ltd.",
+        "\u0406\u041d\u0406 Corporation",
+    ],
 )
 def test_a_look_alike_of_a_name_that_is_not_listed_is_not_flagged(query: str) -> None:
     assert _flagged_name(query) is None
@@ -411,8 +418,10 @@ def test_a_name_in_one_non_latin_script_matches_its_own_listing_and_is_kept() ->
         "ＴＤＫ",
     ]
     assert match_names(queries, listed) == [(1.0, 0), (1.0, 1), (1.0, 2), (1.0, 1), (1.0, 3)]
-    # One script, however foreign, is not folded into Latin look-alikes.
+    # One script, however foreign, is not folded into Latin look-alikes, nor is a name mostly
+    # in another script pulled towards the Latin of its legal form.
     assert normalise_entity_name("Ростех") == "ростех"
+    assert normalise_entity_name("Ростех Co") == "ростех"
     assert normalise_entity_name("株式会社東芝") == "株式会社東芝"
 
 
