@@ -13,8 +13,14 @@ import polars as pl
 from riskengine.catalog import load_catalog, normalise_country
 from riskengine.errors import CountryError, UnknownMaterialError, UserInputError
 from riskengine.features.registry import PAIR_KEY
-from riskengine.io.cells import parse_date, parse_share
+from riskengine.io.cells import (
+    excel_error_message,
+    is_excel_error,
+    parse_date,
+    parse_share,
+)
 from riskengine.io.columns import resolve_columns
+from riskengine.names import canonical_names
 from riskengine.schemas import validate_prepared_chunk
 
 
@@ -32,15 +38,53 @@ class PreparedPairs:
 
 
 def _resolution(values: pl.Series, resolve: Callable[[str], str]) -> pl.DataFrame:
-    """Resolve each distinct value once: value, resolved id or null, error or null."""
+    """Resolve each distinct value once: value, resolved id or null, error or null.
+
+    A spreadsheet error value ("#N/A") is not looked up: its reason is the error, not the
+    closest known names; :func:`_excel_error_reasons` gives it.
+    """
+    distinct = values.drop_nulls().unique().sort()
+    flagged = distinct.to_frame("value").select(is_excel_error(pl.col("value"))).to_series()
+    errors = set(distinct.filter(flagged).to_list())
     rows: list[tuple[str, str | None, str | None]] = []
-    for value in values.drop_nulls().unique().sort().to_list():
+    for value in distinct.to_list():
+        if value in errors:
+            continue
         try:
             rows.append((value, resolve(value), None))
         except (UnknownMaterialError, CountryError) as error:
             rows.append((value, None, str(error)))
     return pl.DataFrame(
         rows, schema={"value": pl.String, "resolved": pl.String, "error": pl.String}, orient="row"
+    )
+
+
+#: Text columns whose spreadsheet error values refuse the row. Share and validity dates are
+#: numbers and dates: their parsers name such cells themselves.
+_TEXT_COLUMNS = (
+    "material",
+    "supplier",
+    "supplier_country",
+    "buyer_country",
+    "buyer",
+    "supplier_id",
+)
+
+
+def _excel_error_reasons(columns: dict[str, str]) -> pl.Expr:
+    """Why a row's text cells cannot be read: each spreadsheet error value ("#N/A",
+    "#REF!" ...) by its column, instead of a supplier called "#N/A" or an empty cell."""
+    return (
+        pl.concat_str(
+            *(
+                excel_error_message(pl.col(name), column=columns.get(name, name))
+                for name in _TEXT_COLUMNS
+            ),
+            separator="; ",
+            ignore_nulls=True,
+        )
+        .replace("", None)
+        .alias("excel_error_reason")
     )
 
 
@@ -75,8 +119,16 @@ def _row_list(rows: pl.Expr) -> pl.Expr:
 
 def _supplier_key() -> pl.Expr:
     """The supplier id as ERP systems compare it: SAP pads numeric ids with leading zeros
-    (ALPHA conversion) and exports may or may not carry them, so 0000001234 is 1234."""
-    supplier_id = pl.col("supplier_id")
+    (ALPHA conversion) and exports may or may not carry them, so 0000001234 is 1234. Other
+    ids are read as names are (:func:`riskengine.names.canonical_names`), so "ab-1" is "AB-1"
+    and an id pasted with a zero-width space is the same id."""
+    # An error value such as "#N/A" is no id: its row is refused, and it must not make other
+    # rows' ids conflict.
+    supplier_id = (
+        pl.when(~is_excel_error(pl.col("supplier_id")))
+        .then(pl.col("supplier_id"))
+        .map_batches(canonical_names, return_dtype=pl.String)
+    )
     unpadded = supplier_id.str.strip_chars_start("0")
     return (
         pl.when(supplier_id.str.contains(r"^[0-9]+$"))
@@ -88,13 +140,14 @@ def _supplier_key() -> pl.Expr:
 
 def _pair_identity() -> list[pl.Expr]:
     """What makes two rows the same pair: resolved ids where they exist, so "Dy2O3" from "CN"
-    repeats "dysprosium oxide" from "China"."""
+    repeats "dysprosium oxide" from "China"; supplier and buyer names as the one name
+    normaliser reads them, so "Acme", "ACME" and "Acme\u200b" are one supplier."""
     return [
         pl.coalesce("material_id", "material").alias("identity_material"),
-        pl.col("supplier").alias("identity_supplier"),
+        pl.col("supplier_canonical").alias("identity_supplier"),
         pl.coalesce("supplier_country_id", "supplier_country").alias("identity_supplier_country"),
         pl.coalesce("buyer_country_id", "buyer_country").alias("identity_buyer_country"),
-        pl.col("buyer").alias("identity_buyer"),
+        pl.col("buyer_canonical").alias("identity_buyer"),
         pl.col("supplier_key").alias("identity_supplier_id"),
     ]
 
@@ -134,14 +187,24 @@ def _resolve_chunk(
         pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
         for canonical, name in columns.items()
     )
-    for optional in ("buyer_country", "buyer", "share", "supplier_id"):
+    for optional in ("buyer_country", "buyer", "share", "supplier_id", "plant"):
         if optional not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
     text = text.with_columns(
         pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
         pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
         *_validity_columns(text, columns, source, as_of),
-    ).with_columns(_supplier_key())
+    ).with_columns(
+        _supplier_key(),
+        _excel_error_reasons(columns),
+        # Names as identity compares them, once per chunk for every pass that needs them.
+        pl.col("supplier")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("supplier_canonical"),
+        pl.col("buyer")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("buyer_canonical"),
+    )
     catalog = load_catalog()
     materials = _resolution(
         text["material"], lambda value: catalog.resolve_material(value).material_id
@@ -231,11 +294,17 @@ def _collect_context(
             )
             .unique()
         )
-        share_counts.append(resolved.group_by("share").agg(pl.len().alias("count")))
+        share_counts.append(
+            resolved.group_by(
+                "share",
+                pl.when(in_force).then(pl.col("material_id")).alias("group_material"),
+                *_share_group(),
+            ).agg(pl.len().alias("count"))
+        )
     rows = sum(series.len() for series in hashes)
+    share_groups = pl.concat(share_counts)
     shares = (
-        pl.concat(share_counts)
-        .group_by("share")
+        share_groups.group_by("share")
         .agg(pl.col("count").sum())
         .filter(pl.col("share").is_not_null())
         .sort("share")
@@ -258,8 +327,72 @@ def _collect_context(
         shares=share_table,
         duplicate_reasons=_duplicate_reasons(resolved_chunks, repeated),
         conflict_reasons=_conflict_reasons(supplier_countries),
-        notes=(parsed.note,) if parsed.note else (),
+        notes=(
+            *((parsed.note,) if parsed.note else ()),
+            *_share_sum_notes(share_groups, share_table, source=source),
+        ),
     )
+
+
+#: How far above 1 a material's shares may sum before a note says so (rounded shares such as
+#: three thirds written 0.34 sum to 1.02).
+SHARE_SUM_TOLERANCE = 0.01
+
+
+def _share_group() -> list[pl.Expr]:
+    """Besides the material, what makes one supplier mix whose shares sum to at most 1: the
+    buyer country, the buyer and the plant (a material bought for two plants has two mixes)."""
+    return [
+        pl.coalesce("buyer_country_id", "buyer_country").alias("group_buyer_country"),
+        pl.col("buyer_canonical").alias("group_buyer"),
+        pl.col("plant").alias("group_plant"),
+    ]
+
+
+def _share_sum_notes(
+    share_groups: pl.DataFrame, share_table: pl.DataFrame, *, source: str
+) -> tuple[str, ...]:
+    """A note for each material whose shares, as read, sum to more than 1 (300 % when every
+    supplier is given 100 %): the mix cannot be right, though each share alone is valid.
+
+    As for ``score-bom``'s share check (:mod:`riskengine.bom.sourcing`), the rows are kept
+    and the sum is named; a sum below 1 is not noted, since a sourcing list may give shares
+    for some suppliers only.
+    """
+    keys = ["group_material", "group_buyer_country", "group_buyer", "group_plant"]
+    # Each distinct share once per group, in a fixed order, so the float sum is the same
+    # whatever chunks the input came in.
+    over = (
+        share_groups.filter(pl.col("group_material").is_not_null())
+        .group_by(*keys, "share")
+        .agg(pl.col("count").sum())
+        .sort(*keys, "share", nulls_last=True)
+        .join(share_table, on="share", how="inner", maintain_order="left")
+        .filter(pl.col("share_reason").is_null() & pl.col("share_value").is_not_null())
+        .group_by(keys, maintain_order=True)
+        .agg(
+            (pl.col("share_value") * pl.col("count")).sum().alias("total"),
+            pl.col("count").sum().alias("rows"),
+        )
+        .filter(pl.col("total") > 1 + SHARE_SUM_TOLERANCE)
+        .sort(keys, nulls_last=True)
+    )
+    catalog = load_catalog()
+    notes = []
+    for material_id, buyer_country, buyer, plant, total, rows in over.iter_rows():
+        within = [
+            f"plant {plant}" if plant else "",
+            f"buyer {buyer}" if buyer else "",
+            f"buyer country {buyer_country}" if buyer_country else "",
+        ]
+        where = ", ".join(part for part in within if part)
+        notes.append(
+            f"{source}: shares of {catalog.material(material_id).display_name}"
+            + (f" ({where})" if where else "")
+            + f" sum to {total:.4g} ({total:.0%}) over {rows} row(s); a material's suppliers "
+            "share at most 1 (100 %)"
+        )
+    return tuple(notes)
 
 
 def _duplicate_reasons(
@@ -469,6 +602,7 @@ def _finish(
             # A missing buyer country is allowed: destination measures then do not apply.
             pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
             "supplier_reason",
+            "excel_error_reason",
             "share_reason",
             "validity_reason",
             "duplicate_reason",

@@ -734,3 +734,104 @@ def test_a_product_with_an_input_without_scored_supplier_is_partial() -> None:
     assert sensor["risk_score"] == pytest.approx(0.02)
     assert "Germanium metal has no scored supplier" in sensor["reason"]
     assert [(p.kind, p.product) for p in result.problems] == [("no_sourcing", "Sensor")]
+
+
+# ----------------------------------------------------------------------- units (issue 14)
+
+
+def quantities_by_path(result: BomResult) -> dict[str, float]:
+    return dict(result.lines.select("path", "quantity_per_product_unit").unique().iter_rows())
+
+
+@pytest.mark.parametrize("header", ["unit", "UoM", "Base Unit of Measure", "MEINS"])
+def test_mass_units_are_converted_to_kilograms_under_erp_unit_headers(header: str) -> None:
+    bom = bom_frame(
+        [
+            ("Magnet A", "Dysprosium oxide", "1000", "G"),
+            ("Magnet B", "Dysprosium oxide", "1", "kg"),
+            ("Magnet C", "Dysprosium oxide", "0.001", "t"),
+            ("Magnet D", "Dysprosium oxide", "2", "lb"),
+            ("Magnet E", "Dysprosium oxide", "16", "oz"),
+        ],
+        ("parent", "component", "quantity", header),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    quantities = quantities_by_path(result)
+    assert quantities["Magnet A > Dysprosium oxide"] == pytest.approx(1.0)
+    assert quantities["Magnet B > Dysprosium oxide"] == 1.0
+    assert quantities["Magnet C > Dysprosium oxide"] == pytest.approx(1.0)
+    assert quantities["Magnet D > Dysprosium oxide"] == pytest.approx(2 * 0.45359237)
+    assert quantities["Magnet E > Dysprosium oxide"] == pytest.approx(0.45359237)
+    assert product(result, "Magnet A")["exposure"] == pytest.approx(
+        product(result, "Magnet B")["exposure"]
+    )
+
+
+def test_only_the_unit_of_the_row_naming_the_material_converts_its_quantity() -> None:
+    # Two rotors per motor (pieces), each rotor's own BOM per one rotor: 500 g of the oxide.
+    bom = bom_frame(
+        [("Motor", "Rotor", "2", "PC"), ("Rotor", "Dysprosium oxide", "500", "g")],
+        ("parent", "component", "quantity", "unit"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    assert quantities_by_path(result) == {"Motor > Rotor > Dysprosium oxide": pytest.approx(1.0)}
+
+
+def test_a_unit_value_follows_its_quantity_into_kilograms() -> None:
+    bom = bom_frame(
+        [("Magnet", "Cerium oxide", "500", "g", "0.01")],
+        ("parent", "component", "quantity", "unit", "unit_value"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    [line] = result.lines.to_dicts()
+    assert line["quantity_per_product_unit"] == pytest.approx(0.5)
+    assert line["unit_value"] == pytest.approx(10.0)  # 0.01 per gram is 10 per kilogram
+    assert line["value_at_risk"] == pytest.approx(0.5 * 10.0 * 0.02)
+
+
+def test_an_unknown_unit_refuses_the_products_using_the_row() -> None:
+    bom = bom_frame(
+        [("Motor", "Cerium oxide", "3", "bbl"), ("Pump", "Gallium metal", "1", "kg")],
+        ("parent", "component", "quantity", "unit"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    assert kinds(result) == ["bad_quantity"]
+    assert "column 'unit': 'bbl' is not a unit the roll-up converts" in result.problems[0].message
+    assert product(result, "Motor")["status"] == "refused"
+    assert product(result, "Pump")["status"] == "scored"
+
+
+def test_a_material_counted_in_mass_and_in_pieces_is_refused_naming_the_rows() -> None:
+    bom = bom_frame(
+        [
+            ("Motor", "Gallium metal", "5", "kg"),
+            ("Sensor", "Gallium metal", "1", "pcs"),
+            ("Pump", "Cerium oxide", "1", "kg"),
+        ],
+        ("parent", "component", "quantity", "unit"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    assert kinds(result) == ["bad_quantity", "bad_quantity"]
+    assert (
+        "component 'Gallium metal' is counted in units that cannot be compared "
+        "(mass on row(s) 1; pieces on row(s) 2)"
+    ) in result.problems[0].message
+    assert product(result, "Motor")["status"] == "refused"
+    assert product(result, "Sensor")["status"] == "refused"
+    assert product(result, "Pump")["status"] == "scored"
+
+
+@pytest.mark.parametrize("quantity", ["1e308", "-1e308", "1e16"])
+def test_a_quantity_out_of_range_refuses_the_products_using_the_row(quantity: str) -> None:
+    bom = bom_frame([("Motor", "Cerium oxide", quantity), ("Pump", "Gallium metal", "1")])
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    assert kinds(result) == ["bad_quantity"]
+    assert f"'{quantity}' is out of range" in result.problems[0].message
+    assert product(result, "Motor")["status"] == "refused"
+    assert product(result, "Pump")["status"] == "scored"

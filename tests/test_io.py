@@ -558,6 +558,27 @@ SOURCING_SHEET = [
 ]
 
 
+def test_formula_error_cells_are_read_as_the_error_excel_shows_not_as_empty(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sourcing.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("Sourcing")
+    for column, title in enumerate(("material", "supplier", "supplier_country", "share")):
+        sheet.write_string(2, column + 1, title)  # the table starts at B3
+    for column, text in enumerate(("Dy2O3", None, "CN", None)):
+        if text is not None:
+            sheet.write_string(3, column + 1, text)
+    sheet.write_formula(3, 2, "=NA()", None, "#N/A")
+    sheet.write_formula(3, 4, "=1/0", None, "#DIV/0!")
+    sheet.write_formula(4, 1, "=A1+", None, "#REF!")
+    workbook.close()
+
+    frame = read_table(str(path))
+
+    assert frame.rows() == [("Dy2O3", "#N/A", "CN", "#DIV/0!"), ("#REF!", None, None, None)]
+
+
 def test_workbook_cells_are_text_and_leading_zeros_survive(tmp_path: Path) -> None:
     path = tmp_path / "sourcing.xlsx"
     make_workbook(path, {"Sourcing": SOURCING_SHEET})

@@ -277,6 +277,47 @@ def test_numeric_share_column_in_percent() -> None:
     assert result.note is not None
 
 
+@pytest.mark.parametrize(
+    "cell", ["1e308", "-1e308", "1.7976931348623157e308", "2e15", "250000000000000000"]
+)
+def test_numbers_too_large_for_any_quantity_are_out_of_range(cell: str) -> None:
+    assert "is out of range (largest accepted magnitude 1e+15)" in error_of([cell])
+
+
+def test_a_typed_number_too_large_is_out_of_range() -> None:
+    values, errors = parse_decimal(
+        pl.Series([1e308, 1e15, -5.0]), column="quantity", source="bom.csv"
+    )
+
+    assert values.to_list() == [None, 1e15, -5.0]
+    assert "'1e+308' is out of range" in errors[0]
+    assert errors[1] is None and errors[2] is None
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"],
+)
+def test_a_spreadsheet_error_value_is_named_as_one(cell: str) -> None:
+    assert error_of([cell]) == (
+        f"bom.csv: column 'quantity': '{cell}' is a spreadsheet error value (the formula behind "
+        "the cell failed)"
+    )
+    _, [share_error], _ = shares([cell])
+    assert f"'{cell}' is a spreadsheet error value" in share_error
+    _, [date_error] = parse_date(pl.Series([cell]), column="valid_from", source="s.csv")
+    assert date_error == (
+        f"s.csv: column 'valid_from': '{cell}' is a spreadsheet error value (the formula behind "
+        "the cell failed)"
+    )
+
+
+def test_a_share_above_100_percent_cites_only_its_own_cell() -> None:
+    _, errors, _ = shares(["101%", "200"])
+
+    assert errors[0] == "s.csv: column 'share': '101%' is above 100 %"
+
+
 # --- properties -------------------------------------------------------------------------------
 
 FINITE = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)

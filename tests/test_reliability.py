@@ -250,3 +250,42 @@ def test_an_expired_source_list_record_does_not_make_the_current_one_a_duplicate
     assert table["reason"][0] == "not in force on 2026-03-01: valid 2020-01-01 to 2024-12-31"
     # Beta moved from Malaysia to Vietnam: the expired record does not contradict the current.
     assert table["reason"][2] == "not in force on 2026-03-01: valid 2020-01-01 to 2024-12-31"
+
+
+@pytest.mark.parametrize(
+    "buyer",
+    ["T\u200bDK Corporation", "Sumitomo Heavy Indus\u00adtries, Ltd.", "SUB\u0410RU Corporation"],
+)
+def test_a_listed_buyer_written_with_invisible_or_look_alike_characters_is_still_listed(
+    tmp_path: Path, buyer: str
+) -> None:
+    result, output = features(
+        tmp_path,
+        "material,supplier,supplier_country\nDy2O3,Acme,CN\n",
+        "--buyer-country",
+        "JP",
+        "--buyer",
+        buyer,
+    )
+    assert result.exit_code == 0, result.output
+    row = read_output(output).row(0, named=True)
+    assert row["buyer_listed"] == "true"
+    assert float(row["buyer_listing_match_score"]) == 1.0
+
+
+def test_spreadsheet_errors_and_shares_summing_to_300_percent_are_not_accepted_silently(
+    tmp_path: Path,
+) -> None:
+    result, output = features(
+        tmp_path,
+        "material,supplier,supplier_country,share\n"
+        "Dy2O3,#N/A,CN,100%\nDy2O3,B,VN,100%\nDy2O3,C,MY,100%\nDy2O3,D,CN,#DIV/0!\n",
+        "--buyer-country",
+        "JP",
+    )
+    assert result.exit_code == 0, result.output
+    table = read_output(output)
+    assert table["status"].to_list() == ["rejected", "scored", "scored", "rejected"]
+    assert "column 'supplier': '#N/A' is a spreadsheet error value" in table["reason"][0]
+    assert "column 'share': '#DIV/0!' is a spreadsheet error value" in table["reason"][3]
+    assert "shares of Dysprosium oxide (buyer country JPN) sum to 3 (300%)" in result.stderr

@@ -18,7 +18,7 @@ from riskengine.bom.results import PATH_SEPARATOR
 @dataclass(frozen=True)
 class Graph:
     """Node names by id; edges (``parent_id, component_id, component, factor, plant,
-    unit_value, bad_row``); and the products (``product_order, product, node_id``)."""
+    unit_value, unit_scale, bad_row``); and the products (``product_order, product, node_id``)."""
 
     names: list[str]
     edges: pl.DataFrame
@@ -50,6 +50,7 @@ def build_graph(rows: pl.DataFrame) -> Graph:
             "factor",
             "plant",
             "unit_value",
+            "unit_scale",
             pl.when("unusable").then(pl.col("row")).alias("bad_row"),
         )
     )
@@ -180,6 +181,7 @@ def explode(graph: Graph, cycles: Cycles, *, max_depth: int) -> pl.DataFrame:
         pl.col("factor").alias("quantity"),
         "plant",
         "unit_value",
+        "unit_scale",
         "bad_row",
     )
     ended: list[pl.DataFrame] = []
@@ -201,6 +203,7 @@ def explode(graph: Graph, cycles: Cycles, *, max_depth: int) -> pl.DataFrame:
             pl.coalesce("plant_edge", "plant").alias("plant"),
             # The value is the leaf's own, from the row that names it as a component.
             pl.col("unit_value_edge").alias("unit_value"),
+            pl.col("unit_scale_edge").alias("unit_scale"),
             pl.coalesce("bad_row", "bad_row_edge").alias("bad_row"),
         )
         depth += 1
@@ -210,6 +213,9 @@ def explode(graph: Graph, cycles: Cycles, *, max_depth: int) -> pl.DataFrame:
             frontier.with_columns(pl.lit("too_deep").alias("status")),
         ]
     )
+    # Only the unit of the row naming the material counts: the rows above it count
+    # assemblies, each per one unit of itself as its own BOM is written.
+    lines = lines.with_columns(pl.col("quantity") * pl.col("unit_scale")).drop("unit_scale")
     return lines.with_columns(
         pl.when(pl.col("status").is_not_null())
         .then(pl.col("status"))

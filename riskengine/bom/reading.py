@@ -13,8 +13,9 @@ from typing import NamedTuple
 import polars as pl
 
 from riskengine.bom.results import PATH_SEPARATOR, BomProblem
+from riskengine.bom.units import mixed_kind_details, read_units
 from riskengine.io.cells import detect_decimal_separator, parse_decimal
-from riskengine.io.columns import resolve_columns
+from riskengine.io.columns import UNIT_OF_MEASURE_ALIASES, resolve_columns
 
 BOM_ALIASES: dict[str, tuple[str, ...]] = {
     "parent": (
@@ -42,6 +43,8 @@ BOM_ALIASES: dict[str, tuple[str, ...]] = {
     "plant": ("plant", "werks", "plant_id"),
     # Value of one unit of the component (a price, SAP NETPR); gives the value at risk.
     "unit_value": ("unit_value", "price", "unit_price", "netpr"),
+    # What the quantity counts (SAP MEINS): converted to kilograms or pieces at the leaves.
+    "unit": UNIT_OF_MEASURE_ALIASES,
 }
 BOM_REQUIRED = ("parent", "component", "quantity")
 # SAP item categories (STPO.POSTP) that carry no material: text and document items.
@@ -141,7 +144,11 @@ def _numbers(
 def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
     """One row per BOM row with its keys and requirement per parent unit (``factor``).
 
-    Requirement = quantity / base_quantity × (1 + scrap_percent / 100). Text and document
+    Requirement = quantity / base_quantity × (1 + scrap_percent / 100), in the row's own unit;
+    ``unit_scale`` converts it to kilograms or pieces where the row ends a path
+    (:mod:`riskengine.bom.units`), and ``unit_value`` is already per kilogram or piece. An
+    unknown unit, or a component counted in mass on some rows and pieces (or no unit) on
+    others, makes the row unusable. Text and document
     items are skipped with a problem; a row with an unusable number or without parent or
     component is kept (marked ``unusable``) so the products using it can be refused.
 
@@ -154,6 +161,16 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
         bom.columns, source=source, aliases=BOM_ALIASES, required=BOM_REQUIRED, fallbacks={}
     )
     numbers, number_details = _numbers(bom, columns, source=source)
+    if "unit" in columns:
+        units = read_units(bom[columns["unit"]], header=columns["unit"])
+    else:
+        units = pl.DataFrame(
+            {
+                "unit_kind": pl.Series([None] * bom.height, dtype=pl.String),
+                "unit_scale": pl.Series([1.0] * bom.height, dtype=pl.Float64),
+                "unit_detail": pl.Series([None] * bom.height, dtype=pl.String),
+            }
+        )
     frame = pl.DataFrame(
         {
             "row": pl.int_range(bom.height, dtype=pl.UInt32, eager=True),
@@ -172,8 +189,28 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
             "number_details": number_details,
             **numbers,
         }
-    )
+    ).hstack(units)
     excluded = pl.col("category").is_in(EXCLUDED_ITEM_CATEGORIES).fill_null(False)
+    frame = frame.with_columns(
+        pl.concat_str("number_details", "unit_detail", separator="; ", ignore_nulls=True)
+        .replace("", None)
+        .alias("number_details")
+    )
+    unit_mix = mixed_kind_details(
+        frame.select(
+            "row",
+            "component",
+            "unit_kind",
+            (~excluded & pl.col("parent").is_not_null()).alias("usable"),
+        )
+    )
+    frame = frame.with_columns(
+        pl.concat_str("number_details", unit_mix, separator="; ", ignore_nulls=True)
+        .replace("", None)
+        .alias("number_details"),
+        # A value is per the row's own unit; per kilogram or piece, as its quantity becomes.
+        (pl.col("unit_value") / pl.col("unit_scale")).alias("unit_value"),
+    )
     unusable = ~excluded & (
         pl.col("number_details").is_not_null()
         | pl.col("parent").is_null()
@@ -224,7 +261,14 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
         )
         problems.append(BomProblem(kind, None, None, f"{message}; {consequence}"))
     return BomRows(
-        frame.drop("quantity", "base_quantity", "scrap_percent", "number_details"),
+        frame.drop(
+            "quantity",
+            "base_quantity",
+            "scrap_percent",
+            "number_details",
+            "unit_kind",
+            "unit_detail",
+        ),
         tuple(problems),
         bad_rows,
     )

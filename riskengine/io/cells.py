@@ -53,8 +53,12 @@ import polars as pl
 
 from riskengine.errors import UserInputError
 from riskengine.io.numbertext import (
+    EXCEL_ERROR_PROBLEM,
+    EXCEL_ERROR_VALUES,
+    MAXIMUM_MAGNITUDE,
     SHOWN_CHARACTERS,
     classify,
+    is_excel_error,
     message,
     problem,
     reading,
@@ -62,6 +66,17 @@ from riskengine.io.numbertext import (
     shown_cell,
     value,
 )
+
+__all__ = [
+    "EXCEL_ERROR_VALUES",
+    "MAXIMUM_MAGNITUDE",
+    "detect_decimal_separator",
+    "excel_error_message",
+    "is_excel_error",
+    "parse_date",
+    "parse_decimal",
+    "parse_share",
+]
 
 DecimalSeparator = Literal[",", "."]
 ShareScale = Literal["auto", "fraction", "percent"]
@@ -239,6 +254,10 @@ def parse_share(
     share_error = (
         pl.when(valid & (pl.col("value") < 0))
         .then(pl.concat_str(prefix, shown_cell(), pl.lit(" is negative; a share is 0 to 1")))
+        # Why bare numbers were not read as percentages is about the column, and cites its
+        # other cells; a cell with its own % sign was read as a percentage regardless.
+        .when(valid & (pl.col("value") > 1) & pl.col("percent_sign"))
+        .then(pl.concat_str(prefix, shown_cell(), pl.lit(" is above 100 %")))
         .when(valid & (pl.col("value") > 1))
         .then(pl.concat_str(prefix, shown_cell(), pl.lit(f" is above 1 (100 %){reason}")))
     )
@@ -274,16 +293,33 @@ def _check_numeric(series: pl.Series, *, column: str, source: str) -> tuple[pl.S
     values = series.cast(pl.Float64)
     frame = pl.DataFrame({"value": values})
     finite = pl.col("value").is_finite()
+    in_range = pl.col("value").abs() <= MAXIMUM_MAGNITUDE
     message = pl.concat_str(
         pl.lit(f"{source}: column {column!r}: '"),
         pl.col("value").cast(pl.String),
-        pl.lit("' is not a finite number"),
+        pl.when(finite)
+        .then(pl.lit(f"' is out of range (largest accepted magnitude {MAXIMUM_MAGNITUDE:.0e})"))
+        .otherwise(pl.lit("' is not a finite number")),
     )
     result = frame.select(
-        pl.when(finite | pl.col("value").is_null()).then(pl.col("value")).alias(column),
-        pl.when(~finite).then(message).alias(f"{column}_error"),
+        pl.when((finite & in_range) | pl.col("value").is_null())
+        .then(pl.col("value"))
+        .alias(column),
+        pl.when(~(finite & in_range)).then(message).alias(f"{column}_error"),
     )
     return result[column], result[f"{column}_error"]
+
+
+def excel_error_message(text: pl.Expr, *, column: str, source: str | None = None) -> pl.Expr:
+    """Why a text cell that is a spreadsheet error value (:func:`is_excel_error`) cannot be
+    read, naming the column and the value; null for other cells.
+
+    ``source`` (the file) starts the message when given, as the parsers' messages do.
+    """
+    prefix = f"{source}: column {column!r}: " if source else f"column {column!r}: "
+    return pl.when(is_excel_error(text)).then(
+        pl.format(f"{prefix}'{{}}' {EXCEL_ERROR_PROBLEM}", text.str.strip_chars())
+    )
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -332,7 +368,9 @@ def parse_date(series: pl.Series, *, column: str, source: str) -> tuple[pl.Serie
     bad = pl.col("text").is_not_null() & (pl.col("text") != "") & pl.col("value").is_null()
     result = frame.select(
         pl.col("value").alias(column),
-        pl.when(bad)
+        pl.when(bad & is_excel_error(pl.col("text")))
+        .then(excel_error_message(pl.col("text"), column=column, source=source))
+        .when(bad)
         .then(
             pl.format(
                 "{}: column {}: '{}' is not a date (use YYYY-MM-DD, YYYYMMDD or DD.MM.YYYY)",

@@ -31,8 +31,21 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     # SAP source lists (EORD) call the validity period VDATU to BDATU.
     "valid_from": ("valid_from", "vdatu", "valid_since", "effective_from"),
     "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),
+    # The plant a material is bought for (SAP WERKS): each plant has its own supplier mix.
+    "plant": ("plant", "werks", "plant_id"),
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
+#: Headers of a quantity's unit of measure: SAP's MEINS ("Base Unit of Measure" on the
+#: material, "Component unit of measure" on a BOM item) and the common ERP "UoM".
+UNIT_OF_MEASURE_ALIASES = (
+    "unit",
+    "uom",
+    "unit_of_measure",
+    "base_unit_of_measure",
+    "component_unit_of_measure",
+    "component_unit",
+    "meins",
+)
 #: Aliases used only when no other alias of the same column is present. SAP exports carry the
 #: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
 #: so the description is read and MATNR is kept as an input column.

@@ -4,6 +4,8 @@ the rules)."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 _NUMBER = (
@@ -18,6 +20,42 @@ _COMMA_GROUPED = r"^[1-9][0-9]{0,2}(,[0-9]{3})+$"
 _DOT_GROUPED_COMMA_DECIMAL = r"^[1-9][0-9]{0,2}(\.[0-9]{3})+,[0-9]*$"
 _COMMA_GROUPED_DOT_DECIMAL = r"^[1-9][0-9]{0,2}(,[0-9]{3})+\.[0-9]*$"
 SHOWN_CHARACTERS = 40
+#: What a spreadsheet shows when a cell's formula fails. Exported, such a cell is text that
+#: looks like a value; it is never read as empty or as a name.
+EXCEL_ERROR_VALUES = (
+    "#N/A",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#CONNECT!",
+    "#BUSY!",
+    "#UNKNOWN!",
+    "#GETTING_DATA",
+)
+EXCEL_ERROR_PROBLEM = "is a spreadsheet error value (the formula behind the cell failed)"
+#: Largest magnitude a number cell may have. Below 2**53 (about 9.007e15) every whole number is
+#: exact as a float, and no quantity, volume or price comes near it; a product or sum of a few
+#: such numbers stays finite, where 1e308 overflows to infinity at the first multiplication.
+MAXIMUM_MAGNITUDE = 1e15
+
+
+# One anchored regular expression: a cell that does not start with "#" fails at once, which
+# keeps the check cheap on millions of names.
+_EXCEL_ERROR = (
+    r"(?i)^\s*(?:" + "|".join(re.escape(value) for value in EXCEL_ERROR_VALUES) + r")\s*$"
+)
+
+
+def is_excel_error(text: pl.Expr) -> pl.Expr:
+    """Whether a text cell (surrounding spaces ignored) is a spreadsheet error value."""
+    return text.str.contains(_EXCEL_ERROR).fill_null(False)
 
 
 def classify(series: pl.Series) -> pl.DataFrame:
@@ -155,6 +193,8 @@ def problem(separator: str | None) -> pl.Expr:
     return (
         pl.when(pl.col("empty"))
         .then(None)
+        .when(is_excel_error(pl.col("stripped")))
+        .then(pl.lit(EXCEL_ERROR_PROBLEM))
         .when(pl.col("stripped").str.contains(_NOT_FINITE))
         .then(pl.lit("is not a finite number"))
         .when(pl.col("body").is_null())
@@ -167,8 +207,8 @@ def problem(separator: str | None) -> pl.Expr:
         .then(ambiguous)
         .when(~pl.col("readable"))
         .then(unreadable)
-        .when(magnitude.is_null() | ~magnitude.is_finite())
-        .then(pl.lit("is out of range"))
+        .when(magnitude.is_null() | ~magnitude.is_finite() | (magnitude > MAXIMUM_MAGNITUDE))
+        .then(pl.lit(f"is out of range (largest accepted magnitude {MAXIMUM_MAGNITUDE:.0e})"))
     )
 
 

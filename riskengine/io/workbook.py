@@ -42,7 +42,8 @@ def read_workbook(
     # Reading the header as a data row keeps its names verbatim (fastexcel renames duplicates).
     loaded = reader.load_sheet(name, header_row=None, dtypes="string")
     letters = [_column_letters(info.absolute_index) for info in loaded.available_columns()]
-    cells = loaded.to_polars()
+    batch, errors = loaded.to_arrow_with_errors()
+    cells = _with_error_values(pl.DataFrame(pl.from_arrow(batch)), errors)
     if cells.height == 0 or cells.width == 0:
         raise InputFileError(f"{label}: sheet {name!r} is empty")
     header = ["" if title is None else title for title in cells.row(0)]
@@ -67,6 +68,39 @@ def read_workbook(
     body = body.select(pl.nth(keep))
     body.columns = [header[index] for index in keep]
     return body, name, blank_rows
+
+
+# calamine's names for the error values a failed formula leaves in a cell, as Excel shows them.
+_ERROR_VALUES = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+    "GettingData": "#GETTING_DATA",
+}
+_ERROR_DETAIL = re.compile(r"Error\((\w+)\)")
+
+
+def _with_error_values(cells: pl.DataFrame, errors: Any) -> pl.DataFrame:
+    """The sheet with each formula error cell as the text Excel shows ("#N/A"), which fastexcel
+    would leave empty: an empty cell is read as missing, an error must be reported as one."""
+    found: dict[int, tuple[list[int], list[str]]] = {}
+    for error in getattr(errors, "errors", None) or ():
+        kind = _ERROR_DETAIL.search(error.detail)
+        if kind is None:
+            continue
+        row, column = error.offset_position
+        rows, values = found.setdefault(column, ([], []))
+        rows.append(row)
+        values.append(_ERROR_VALUES.get(kind.group(1), f"#{kind.group(1).upper()}!"))
+    if not found:
+        return cells
+    return cells.with_columns(
+        cells[:, column].scatter(rows, values) for column, (rows, values) in found.items()
+    )
 
 
 def _column_letters(index: int) -> str:
