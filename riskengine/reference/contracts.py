@@ -310,6 +310,21 @@ LISTED_ENTITIES = pa.DataFrameSchema(
         ),
         "reason": _text(required=False),
         "source": _text(required=True),
+        # Issue 12: ``;``-separated other names; the corporate family (the parent must be a
+        # listed entity_name of the table, on any list); how sure the source is.
+        "aliases": _text(required=False),
+        "parent_entity": pa.Column(
+            pl.String,
+            pa.Check(
+                lambda data: data.lazyframe.select(
+                    pl.col(data.key).is_in(pl.col("entity_name").implode())
+                ),
+                error="parent_entity {value} is not an entity_name of the table",
+            ),
+            nullable=True,
+        ),
+        "relation": _text(required=False),
+        "confidence": pa.Column(pl.String, _one_of(("primary", "secondary")), nullable=True),
     },
     unique=["list_name", "entity_name"],
     name="listed_entities.csv",

@@ -29,8 +29,9 @@ TABLES = {
         "E2,IDN,export_ban,nickel_ore,,,2020-01-01,,,flow,ore ban,ESDM,day,,\n"
     ),
     "listed_entities.csv": (
-        "list_name,listing_authority_iso3,entity_name,entity_country_iso3,listed_on,reason,source\n"
-        "UEL,CHN,Acme Aerospace Co.,USA,2025-01-02,arms sales,MOFCOM\n"
+        "list_name,listing_authority_iso3,entity_name,entity_country_iso3,listed_on,reason,source,"
+        "aliases,parent_entity,relation,confidence\n"
+        "UEL,CHN,Acme Aerospace Co.,USA,2025-01-02,arms sales,MOFCOM,,,,\n"
     ),
     "governance_wgi.csv": (
         "country_iso3,year,wgi_score,published,source\n"
