@@ -41,7 +41,8 @@ ReferenceDirOption = Annotated[
     Path | None,
     typer.Option(
         "--reference-dir",
-        help="Directory of reference CSVs replacing the shipped set.",
+        help="Directory of reference CSVs replacing the shipped set, or an overlay directory "
+        "(reference import) read on top of it.",
         envvar="RISKENGINE_REFERENCE_DIR",
         show_default=False,
     ),
@@ -475,7 +476,10 @@ def reference_check(reference_dir: ReferenceDirOption = None) -> None:
 
         found = check_reference(load_settings(reference_dir=reference_dir))
         print_reference_summary(
-            found.reference.directory, found.reference.fingerprint, found.summaries
+            found.reference.directory,
+            found.reference.fingerprint,
+            found.summaries,
+            found.reference.base_directory,
         )
         print_reference_warnings(found.warnings)
 
@@ -501,6 +505,38 @@ def reference_diff(
         print_reference_diff(compare_reference(old, new, output, output_format), str(old), str(new))
 
     _run(body)
+
+
+@reference_app.command("import")
+def reference_import(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="OpenSanctions FtM JSON lines or targets.simple.csv, US Consolidated Screening "
+            "List CSV, Global Trade Alert export, or riskengine policy_events/listed_entities CSV."
+        ),
+    ],
+    into: Annotated[
+        Path,
+        typer.Option(
+            "--into", help="Overlay directory (created if absent) read on top of the shipped data."
+        ),
+    ],
+    encoding: EncodingOption = None,
+) -> None:
+    """Merge a file's records into an overlay: print what was added, changed and rejected
+    (exit 2 when the file is unusable or nothing in it could be imported)."""
+    from riskengine.app.reference import import_reference
+
+    def body() -> bool:
+        from riskengine.render import print_import_outcome
+
+        outcome = import_reference(file, into, encoding)
+        print_import_outcome(outcome)
+        return outcome.imported
+
+    if not _run(body):
+        raise typer.Exit(EXIT_USAGE)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
+from riskengine.reference.importing import ImportOutcome
 from riskengine.reference.loader import ReferenceWarning, TableSummary
 
 TOP_RISKS = 5
@@ -107,10 +108,14 @@ def print_metrics(metrics: dict[str, float]) -> None:
 
 
 def print_reference_summary(
-    directory: str, fingerprint: str, summaries: list[TableSummary]
+    directory: str,
+    fingerprint: str,
+    summaries: list[TableSummary],
+    base_directory: str | None = None,
 ) -> None:
     """One line per reference table and the fingerprint of the whole set."""
-    table = Table(title=f"Reference data in {directory}")
+    overlay = f" (overlay on {base_directory})" if base_directory else ""
+    table = Table(title=f"Reference data in {directory}{overlay}")
     for column in ("table", "file", "rows", "first date", "last date", "sha256"):
         table.add_column(column)
     for summary in summaries:
@@ -151,6 +156,32 @@ def print_reference_diff(differences: pl.DataFrame, old: str, new: str) -> None:
     console.print(
         ", ".join(f"{count} {change}" for change, count in counts.iter_rows()), soft_wrap=True
     )
+
+
+def print_import_outcome(outcome: ImportOutcome) -> None:
+    """What an import added, changed and rejected (with reasons), and the fingerprint change."""
+    console = _console(stderr=False)
+    console.print(
+        f"{outcome.source}: {outcome.format_title} -> overlay {outcome.overlay}", soft_wrap=True
+    )
+    for table, key in outcome.added:
+        console.print(f"added     {table}: {key}", soft_wrap=True)
+    for table, key, fields in outcome.changed:
+        console.print(f"changed   {table}: {key} ({', '.join(fields)})", soft_wrap=True)
+    for label, reason in outcome.rejected:
+        console.print(f"rejected  {label}: {reason}", soft_wrap=True)
+    supporting = f", {outcome.supporting} supporting entities read" if outcome.supporting else ""
+    console.print(
+        f"{len(outcome.added)} added, {len(outcome.changed)} changed, {outcome.unchanged} "
+        f"unchanged, {len(outcome.rejected)} rejected{supporting}",
+        soft_wrap=True,
+    )
+    if outcome.fingerprint_after != outcome.fingerprint_before:
+        console.print(f"fingerprint {outcome.fingerprint_before} -> {outcome.fingerprint_after}")
+    else:
+        console.print(f"fingerprint {outcome.fingerprint_after} (unchanged)")
+    if not outcome.imported:
+        _console().print("error: nothing imported: every record was rejected")
 
 
 def feature_catalog_markdown() -> str:

@@ -1,16 +1,21 @@
-"""Reference jobs: ``riskengine reference check``, ``reference diff`` and ``screening-eval``."""
+"""Reference jobs: ``riskengine reference check``, ``reference diff``, ``reference import`` and
+``screening-eval``."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from riskengine.config import Settings
-from riskengine.io import read_table, write_table
+from riskengine.io import read_table, read_text, write_table
 from riskengine.io.columns import require_columns
 from riskengine.reference.diff import diff_reference
+from riskengine.reference.importers import parse_import
+from riskengine.reference.importing import ImportOutcome, import_records
 from riskengine.reference.loader import (
     ReferenceData,
     ReferenceWarning,
@@ -71,3 +76,22 @@ def evaluate_screening(settings: Settings, pairs_path: str) -> dict:
     listed_names = reference.listed_entities["entity_name"].unique(maintain_order=True).to_list()
     result = evaluate_name_matching(labelled, listed_names)
     return {**result, "pairs": len(labelled)}
+
+
+def import_reference(path: str, overlay: Path, encoding: str | None = None) -> ImportOutcome:
+    """Import a list or event file into an overlay directory on top of the shipped data.
+
+    The format is detected from the content (OpenSanctions FollowTheMoney JSON lines or
+    targets.simple.csv, the US Consolidated Screening List, a Global Trade Alert export,
+    riskengine's own events or listings); each record is validated against the reference
+    contracts with the data it joins; accepted records are added or changed in the overlay.
+    """
+    text, data = read_text(path, encoding=encoding)
+    parsed = parse_import(text, path)
+    return import_records(
+        parsed,
+        overlay,
+        source=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        now=datetime.now(UTC),
+    )

@@ -18,7 +18,7 @@ from riskengine.io.chunks import DEFAULT_CHUNK_BYTES, ChunkedTable, ReadOptions
 from riskengine.io.decoding import DETECTABLE_ENCODINGS
 from riskengine.io.delimited import DELIMITERS
 from riskengine.io.formats import FORMATS, STDIO, infer_format
-from riskengine.io.reading import TableMetadata, read_table, read_table_with_metadata
+from riskengine.io.reading import TableMetadata, read_table, read_table_with_metadata, read_text
 from riskengine.io.workbook import (
     XLSX_MAX_CELL_CHARACTERS,
     XLSX_MAX_COLUMNS,
@@ -45,6 +45,7 @@ __all__ = [
     "infer_format",
     "read_table",
     "read_table_with_metadata",
+    "read_text",
     "write_table",
     "write_table_chunks",
     "write_text",

@@ -156,3 +156,21 @@ def _read_json(text: str, kind: str) -> pl.DataFrame:
     else:
         frame = pl.read_json(io.StringIO(text))
     return frame.with_columns(pl.all().cast(pl.String))
+
+
+def read_text(path: str, *, encoding: str | None = None) -> tuple[str, bytes]:
+    """A user's text file (CSV, JSON lines...) decoded, and its bytes (to hash them).
+
+    The encoding is detected as for tables (``encoding`` overrides it); an Excel workbook is
+    refused with the message :func:`read_table` gives.
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, unreadable or undecodable file, or a workbook.
+    """
+    label = "<stdin>" if path == STDIO else path
+    data = _read_bytes(path, label)
+    check_content_matches_format(data, "csv", label)
+    text, _, _ = decode_text(data, label, encoding)
+    return text, data

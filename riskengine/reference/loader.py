@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -30,6 +31,7 @@ from riskengine.reference.contracts import (
     summary_date_columns,
     table_key,
 )
+from riskengine.reference.overlay import is_overlay, read_manifest
 from riskengine.schemas import ContractFailure, contract_failures, describe_failure
 
 MAX_REPORTED_PROBLEMS = 12
@@ -46,6 +48,10 @@ class ReferenceData:
     governance: pl.DataFrame
     importer_breakdowns: pl.DataFrame
     fingerprint: str
+    #: Each table's sha256 (of its file; of the shipped and the overlay file for an overlay).
+    table_hashes: dict[str, str] = field(default_factory=dict)
+    #: For an overlay, the directory of the data it sits on (the shipped data); else None.
+    base_directory: str | None = None
 
     def table(self, name: str) -> pl.DataFrame:
         """Return one table by its name in :data:`~riskengine.reference.contracts.TABLE_SCHEMAS`."""
@@ -83,21 +89,36 @@ def shipped_reference_dir() -> Path:
     return Path(str(resources.files("riskengine.reference") / "data"))
 
 
-def _read_table(path: Path, schema: pa.DataFrameSchema) -> pl.DataFrame:
-    if not path.is_file():
-        raise ReferenceDataError(f"{path}: reference table is missing")
-    try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.ComputeError, UnicodeDecodeError) as error:
-        raise ReferenceDataError(f"{path}: cannot be read as UTF-8 CSV: {error}") from error
+@dataclass(frozen=True)
+class ParsedTable:
+    """A table read as text and typed, before its contract is checked.
+
+    ``raw`` keeps each cell as written (stripped; blank is null), ``typed`` the cells parsed to
+    the contract's types, ``locations`` where each row was read (``file:line``), and
+    ``problems`` the cells that did not parse, by row.
+    """
+
+    raw: pl.DataFrame
+    typed: pl.DataFrame
+    locations: tuple[str, ...]
+    problems: tuple[tuple[int, str], ...]
+    unparsed: frozenset[tuple[int, str]]
+
+    @property
+    def height(self) -> int:
+        return self.raw.height
+
+
+def parse_text_frame(
+    raw: pl.DataFrame, schema: pa.DataFrameSchema, locations: list[str]
+) -> ParsedTable:
+    """Type the text cells of ``raw`` (a frame with the contract's columns, all text)."""
     types = column_types(schema)
-    require_columns(raw.columns, types, source=str(path))
     # A cell that is blank once stripped is missing, like an empty one.
     raw = raw.select(list(types)).with_columns(
-        pl.col(column).str.strip_chars().replace("", None) for column in types
+        pl.col(column).cast(pl.String).str.strip_chars().replace("", None) for column in types
     )
     typed = raw.select(_parsed(column, dtype) for column, dtype in types.items())
-    lines = _record_lines(path)
     problems: list[tuple[int, str]] = []
     unparsed_cells: set[tuple[int, str]] = set()
     for column, dtype in types.items():
@@ -105,27 +126,67 @@ def _read_table(path: Path, schema: pa.DataFrameSchema) -> pl.DataFrame:
         for row in unparsed.arg_true().to_list():
             unparsed_cells.add((row, column))
             problems.append((row, f"column {column}: cannot read {raw[column][row]!r} as {dtype}"))
+    return ParsedTable(raw, typed, tuple(locations), tuple(problems), frozenset(unparsed_cells))
+
+
+def parse_table_file(path: Path, schema: pa.DataFrameSchema) -> ParsedTable:
+    """Read one reference CSV as text and type it (the contract is not checked yet)."""
+    if not path.is_file():
+        raise ReferenceDataError(f"{path}: reference table is missing")
     try:
-        schema.validate(typed, lazy=True)
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except (pl.exceptions.ComputeError, UnicodeDecodeError) as error:
+        raise ReferenceDataError(f"{path}: cannot be read as UTF-8 CSV: {error}") from error
+    require_columns(raw.columns, column_types(schema), source=str(path))
+    lines = _record_lines(path)
+    return parse_text_frame(raw, schema, [f"{path}:{line}" for line in lines])
+
+
+def contract_problems(
+    parsed: ParsedTable, schema: pa.DataFrameSchema, label: str
+) -> list[tuple[int, str]]:
+    """Every problem of the table by row: cells that did not parse, then broken rules.
+
+    Raises
+    ------
+    ReferenceDataError
+        For a failure of the whole table (not of a row), naming ``label``.
+    """
+    problems = list(parsed.problems)
+    try:
+        schema.validate(parsed.typed, lazy=True)
     except SchemaErrors as error:
         for failure in contract_failures(error):
             if failure.row is None:
-                raise ReferenceDataError(f"{path}: {describe_failure(failure)}") from error
-            if (failure.row, str(failure.column)) in unparsed_cells:
+                raise ReferenceDataError(f"{label}: {describe_failure(failure)}") from error
+            if (failure.row, str(failure.column)) in parsed.unparsed:
                 continue  # already reported as unreadable
             # pandera names the table (the schema) as the "column" of a rule over whole rows.
             if failure.column in (None, schema.name):
-                problems.append((failure.row, _describe_row_failure(failure, typed, schema)))
+                problems.append((failure.row, _describe_row_failure(failure, parsed.typed, schema)))
                 continue
+            raw = parsed.raw
             written = raw[failure.column][failure.row] if failure.column in raw.columns else None
             problems.append((failure.row, describe_failure(failure, written)))
+    return problems
+
+
+def validated_table(parsed: ParsedTable, schema: pa.DataFrameSchema, label: str) -> pl.DataFrame:
+    """The typed table once its contract holds; else every problem with its file and line."""
+    problems = contract_problems(parsed, schema, label)
     if problems:
         problems.sort(key=lambda problem: problem[0])
-        shown = [f"{path}:{lines[row]}: {text}" for row, text in problems[:MAX_REPORTED_PROBLEMS]]
+        shown = [
+            f"{parsed.locations[row]}: {text}" for row, text in problems[:MAX_REPORTED_PROBLEMS]
+        ]
         more = len(problems) - len(shown)
         suffix = f"\n... and {more} more" if more else ""
         raise ReferenceDataError("invalid reference data:\n" + "\n".join(shown) + suffix)
-    return typed
+    return parsed.typed
+
+
+def _read_table(path: Path, schema: pa.DataFrameSchema) -> pl.DataFrame:
+    return validated_table(parse_table_file(path, schema), schema, str(path))
 
 
 def _describe_row_failure(
@@ -180,7 +241,9 @@ def load_reference(directory: Path | None = None) -> ReferenceData:
     Parameters
     ----------
     directory
-        A directory holding the reference CSVs; ``None`` means the data shipped in the package.
+        A directory holding the five reference CSVs, or an overlay directory
+        (:mod:`riskengine.reference.overlay`: only a team's own rows, read on top of the shipped
+        data); ``None`` means the data shipped in the package.
 
     Raises
     ------
@@ -192,14 +255,106 @@ def load_reference(directory: Path | None = None) -> ReferenceData:
     base = Path(directory) if directory is not None else shipped_reference_dir()
     if not base.is_dir():
         raise ReferenceDataError(f"{base}: reference directory does not exist")
-    tables = {
+    if directory is not None and is_overlay(base):
+        return _load_overlay(base)
+    tables: dict[str, Any] = {
         name: _read_table(base / file_name(schema), schema)
         for name, schema in TABLE_SCHEMAS.items()
     }
+    hashes = {
+        name: _file_sha256(base / file_name(schema)) for name, schema in TABLE_SCHEMAS.items()
+    }
+    return ReferenceData(
+        directory=str(base),
+        fingerprint=_fingerprint(hashes, {}),
+        table_hashes=hashes,
+        **tables,
+    )
+
+
+def _fingerprint(shipped: dict[str, str], overlay: dict[str, str]) -> str:
+    """16 hex digits over the tables' hashes: those of a full directory, then the overlay's.
+
+    A full directory's fingerprint is what it always was; an overlay's adds a line per table
+    file the overlay holds, so it changes whenever an import changes a row.
+    """
     digest = hashlib.sha256()
     for name in sorted(TABLE_SCHEMAS):
-        digest.update(f"{name}:{_file_sha256(base / file_name(TABLE_SCHEMAS[name]))}\n".encode())
-    return ReferenceData(directory=str(base), fingerprint=digest.hexdigest()[:16], **tables)
+        digest.update(f"{name}:{shipped[name]}\n".encode())
+    for name in sorted(overlay):
+        digest.update(f"overlay {name}:{overlay[name]}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _load_overlay(overlay: Path) -> ReferenceData:
+    """The shipped tables with the overlay's rows on top, validated as merged tables."""
+    read_manifest(overlay)  # a manifest of another format is an error, not ignored
+    shipped = shipped_reference_dir()
+    tables: dict[str, Any] = {}
+    shipped_hashes: dict[str, str] = {}
+    overlay_hashes: dict[str, str] = {}
+    table_hashes: dict[str, str] = {}
+    for name, schema in TABLE_SCHEMAS.items():
+        shipped_path = shipped / file_name(schema)
+        overlay_path = overlay / file_name(schema)
+        parsed = parse_table_file(shipped_path, schema)
+        shipped_hashes[name] = table_hashes[name] = _file_sha256(shipped_path)
+        label = str(shipped_path)
+        if overlay_path.is_file():
+            parsed = merge_parsed(parsed, parse_table_file(overlay_path, schema), table_key(schema))
+            overlay_hashes[name] = _file_sha256(overlay_path)
+            both = f"{shipped_hashes[name]}+{overlay_hashes[name]}"
+            table_hashes[name] = hashlib.sha256(both.encode()).hexdigest()
+            label = f"{shipped_path} with {overlay_path} on top"
+        tables[name] = validated_table(parsed, schema, label)
+    return ReferenceData(
+        directory=str(overlay),
+        fingerprint=_fingerprint(shipped_hashes, overlay_hashes),
+        table_hashes=table_hashes,
+        base_directory=str(shipped),
+        **tables,
+    )
+
+
+def text_keys(raw: pl.DataFrame, key: tuple[str, ...]) -> list[tuple[str | None, ...]]:
+    """Each row's key as written (stripped text), the way rows are matched across files."""
+    return list(raw.select(key).iter_rows())
+
+
+def merge_parsed(base: ParsedTable, top: ParsedTable, key: tuple[str, ...]) -> ParsedTable:
+    """``top``'s rows on ``base``: a row with a key of ``base`` takes that row's place, the
+    others follow in their order (a key repeated within ``top`` is kept twice, so the contract
+    reports it)."""
+    first_with_key: dict[tuple[str | None, ...], int] = {}
+    for row, row_key in enumerate(text_keys(top.raw, key)):
+        first_with_key.setdefault(row_key, row)
+    order: list[int] = []
+    placed: set[int] = set()
+    for row, row_key in enumerate(text_keys(base.raw, key)):
+        replacement = first_with_key.get(row_key)
+        if replacement is None:
+            order.append(row)
+        else:
+            order.append(base.height + replacement)
+            placed.add(replacement)
+    order.extend(base.height + row for row in range(top.height) if row not in placed)
+    new_position = {old: new for new, old in enumerate(order)}
+    locations = base.locations + top.locations
+    problems = [(row, text) for row, text in base.problems] + [
+        (base.height + row, text) for row, text in top.problems
+    ]
+    unparsed = {(row, column) for row, column in base.unparsed} | {
+        (base.height + row, column) for row, column in top.unparsed
+    }
+    return ParsedTable(
+        raw=pl.concat([base.raw, top.raw])[order],
+        typed=pl.concat([base.typed, top.typed])[order],
+        locations=tuple(locations[old] for old in order),
+        problems=tuple((new_position[row], text) for row, text in problems if row in new_position),
+        unparsed=frozenset(
+            (new_position[row], column) for row, column in unparsed if row in new_position
+        ),
+    )
 
 
 def summarise_reference(reference: ReferenceData) -> list[TableSummary]:
@@ -217,7 +372,9 @@ def summarise_reference(reference: ReferenceData) -> list[TableSummary]:
                 rows=frame.height,
                 first_date=first,
                 last_date=last,
-                sha256=_file_sha256(Path(reference.directory) / file_name(schema))[:16],
+                sha256=reference.table_hashes[name][:16]
+                if name in reference.table_hashes
+                else _file_sha256(Path(reference.directory) / file_name(schema))[:16],
             )
         )
     return summaries
