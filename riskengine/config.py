@@ -27,7 +27,8 @@ class Settings:
     home : Path
         Project directory holding ``models/`` (MLflow store) and ``features/`` (snapshots).
     reference_dir : Path | None
-        A user's reference directory; ``None`` means the data shipped in the package.
+        A user's reference directory (five tables) or overlay directory (``reference import``:
+        its rows on top of the shipped data); ``None`` means the data shipped in the package.
     tracking_uri : str
         MLflow tracking URI; defaults to a SQLite database under ``models/``.
     model_name : str

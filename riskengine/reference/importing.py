@@ -63,13 +63,13 @@ class ImportOutcome:
         return bool(self.added or self.changed or self.unchanged)
 
 
-def prepare_overlay(directory: Path) -> None:
-    """Check ``directory`` can take an import: an overlay, absent, or empty (then created).
+def check_overlay_target(directory: Path) -> None:
+    """Check ``directory`` can take an import: an overlay, absent or empty.
 
     Raises
     ------
     ReferenceDataError
-        For a full reference directory or a directory with other files in it.
+        For a file, a full reference directory or a directory with other files in it.
     """
     if is_overlay(directory):
         return
@@ -82,7 +82,6 @@ def prepare_overlay(directory: Path) -> None:
             f"{directory}: {what} ({MANIFEST_FILE} is missing); import into a new or empty "
             "directory, which becomes an overlay on the shipped data"
         )
-    directory.mkdir(parents=True, exist_ok=True)
 
 
 def import_records(
@@ -95,11 +94,12 @@ def import_records(
     parsed
         The records of the import file.
     overlay
-        The overlay directory (created when absent; see :func:`prepare_overlay`).
+        The overlay directory (see :func:`check_overlay_target`); created with the first
+        import that imports something.
     source, sha256, now
         The file's name and hash and the time, for the manifest.
     """
-    prepare_overlay(overlay)
+    check_overlay_target(overlay)
     new_overlay = not is_overlay(overlay)
     before = load_reference(None if new_overlay else overlay).fingerprint
     rejected = [
@@ -108,7 +108,7 @@ def import_records(
     added: list[tuple[str, str]] = []
     changed: list[tuple[str, str, tuple[str, ...]]] = []
     unchanged = 0
-    written: list[str] = []
+    tables_to_write: dict[str, str] = {}
     tables = sorted({record.table for record in parsed.records if record.table is not None})
     for table in tables:
         records = [record for record in parsed.records if record.table == table]
@@ -118,9 +118,15 @@ def import_records(
         unchanged += result.unchanged
         rejected += result.rejected
         if result.overlay_csv is not None:
-            write_text(result.overlay_csv, str(overlay / file_name(TABLE_SCHEMAS[table])))
-            written.append(file_name(TABLE_SCHEMAS[table]))
-    if new_overlay or added or changed:
+            tables_to_write[file_name(TABLE_SCHEMAS[table])] = result.overlay_csv
+    # Rejections in the order of the file, whether the mapping or a contract rejected them.
+    position = {record.label: index for index, record in enumerate(parsed.records)}
+    rejected.sort(key=lambda rejection: position.get(rejection[0], len(position)))
+    after = before
+    if added or changed or (new_overlay and unchanged):
+        overlay.mkdir(parents=True, exist_ok=True)
+        for name, text in tables_to_write.items():
+            write_text(text, str(overlay / name))
         manifest = read_manifest(overlay)
         manifest["imports"].append(
             {
@@ -132,11 +138,11 @@ def import_records(
                 "changed": len(changed),
                 "unchanged": unchanged,
                 "rejected": len(rejected),
-                "tables_written": written,
+                "tables_written": sorted(tables_to_write),
             }
         )
         write_manifest(overlay, manifest)
-    after = load_reference(overlay).fingerprint
+        after = load_reference(overlay).fingerprint
     return ImportOutcome(
         format=parsed.format,
         source=source,

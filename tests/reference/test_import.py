@@ -147,6 +147,48 @@ def test_opensanctions_entities_become_listings_with_dates_and_reasons(tmp_path:
     assert "to the month" in gallium["reason"]
 
 
+def test_nested_opensanctions_entities_carry_their_sanctions_inside(tmp_path: Path) -> None:
+    # targets.nested.json: the Sanction entities sit in the target's properties.sanctions.
+    nested = {
+        "id": "NK-sample-nested",
+        "caption": "Sample Nested Antimony Co.",
+        "schema": "Company",
+        "properties": {
+            "name": ["Sample Nested Antimony Co."],
+            "jurisdiction": ["cn"],
+            "sanctions": [
+                {
+                    "id": "sample-nested-sanction",
+                    "schema": "Sanction",
+                    "properties": {
+                        "entity": ["NK-sample-nested"],
+                        "program": ["Sample programme"],
+                        "startDate": ["2021-06-03"],
+                        "country": ["us"],
+                    },
+                }
+            ],
+        },
+        "datasets": ["us_ofac_sdn"],
+        "first_seen": "2021-06-10T00:00:00",
+        "target": True,
+    }
+    source = tmp_path / "targets.nested.json"
+    source.write_text(json.dumps(nested) + "\n", encoding="utf-8")
+
+    outcome = run_import(source, tmp_path / "overlay")
+
+    assert outcome.added == [
+        (
+            "listed_entities",
+            "list_name=us_ofac_sdn (OpenSanctions), entity_name=Sample Nested Antimony Co.",
+        )
+    ]
+    row = load_reference(tmp_path / "overlay").listed_entities.row(-1, named=True)
+    assert (row["listed_on"], row["entity_country_iso3"]) == (date(2021, 6, 3), "CHN")
+    assert row["reason"].startswith("Sample programme")
+
+
 def test_targets_simple_gives_one_listing_per_dataset_title(tmp_path: Path) -> None:
     outcome = run_import(SAMPLES / "targets.simple.csv", tmp_path / "overlay")
 
@@ -458,6 +500,7 @@ def test_the_command_exits_2_when_nothing_can_be_imported(tmp_path: Path) -> Non
     assert result.exit_code == EXIT_USAGE, result.output
     assert "a person" in result.stdout
     assert "nothing imported" in result.stderr
+    assert not (tmp_path / "overlay").exists()  # no overlay for an import that imports nothing
 
 
 def test_the_command_exits_2_on_an_unusable_file(tmp_path: Path) -> None:
