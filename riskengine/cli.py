@@ -512,14 +512,17 @@ def reference_import(
     file: Annotated[
         str,
         typer.Argument(
+            metavar="FILE",
             help="OpenSanctions FtM JSON lines or targets.simple.csv, US Consolidated Screening "
-            "List CSV, Global Trade Alert export, or riskengine policy_events/listed_entities CSV."
+            "List CSV, Global Trade Alert export, or riskengine policy_events/listed_entities CSV.",
         ),
     ],
     into: Annotated[
         Path,
         typer.Option(
-            "--into", help="Overlay directory (created if absent) read on top of the shipped data."
+            "--into",
+            metavar="DIR",
+            help="Overlay directory (created if absent) read on top of the shipped data.",
         ),
     ],
     encoding: EncodingOption = None,

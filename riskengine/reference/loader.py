@@ -31,7 +31,7 @@ from riskengine.reference.contracts import (
     summary_date_columns,
     table_key,
 )
-from riskengine.reference.overlay import is_overlay, read_manifest
+from riskengine.reference.overlay import MANIFEST_FILE, is_overlay, read_manifest
 from riskengine.schemas import ContractFailure, contract_failures, describe_failure
 
 MAX_REPORTED_PROBLEMS = 12
@@ -257,6 +257,17 @@ def load_reference(directory: Path | None = None) -> ReferenceData:
         raise ReferenceDataError(f"{base}: reference directory does not exist")
     if directory is not None and is_overlay(base):
         return _load_overlay(base)
+    missing = [
+        file_name(schema)
+        for schema in TABLE_SCHEMAS.values()
+        if not (base / file_name(schema)).is_file()
+    ]
+    if missing and len(missing) < len(TABLE_SCHEMAS):
+        raise ReferenceDataError(
+            f"{base / missing[0]}: reference table is missing ({', '.join(missing)} absent); a "
+            f"directory of only some tables is an overlay on the shipped data when it holds "
+            f"{MANIFEST_FILE}: create it with `riskengine reference import FILE --into DIR`"
+        )
     tables: dict[str, Any] = {
         name: _read_table(base / file_name(schema), schema)
         for name, schema in TABLE_SCHEMAS.items()

@@ -403,6 +403,15 @@ def test_a_full_directory_keeps_its_fingerprint(tmp_path: Path) -> None:
     assert load_reference(full).fingerprint == load_reference().fingerprint
 
 
+def test_a_directory_of_some_tables_without_a_manifest_points_to_import(tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copyfile(SAMPLES / "policy_events.csv", partial / "policy_events.csv")
+
+    with pytest.raises(ReferenceDataError, match=r"reference table is missing.*reference import"):
+        load_reference(partial)
+
+
 def test_a_bad_row_written_into_an_overlay_is_reported_with_its_file_and_line(
     tmp_path: Path,
 ) -> None:
@@ -488,6 +497,33 @@ def test_the_features_command_sees_the_ban_through_reference_dir(tmp_path: Path)
 
     assert result.exit_code == 0, result.output
     assert pl.read_csv(tmp_path / "out.csv")["flow_ban_in_force"].to_list() == [True]
+
+
+def test_other_trade_alert_column_names_are_read_alike(tmp_path: Path) -> None:
+    # The names of GTA's own spreadsheet export (Date announced, Instrument type, Affected
+    # product, GTA entry URL), without affected jurisdictions.
+    source = tmp_path / "gta_entries.csv"
+    source.write_text(
+        "State Act ID,Intervention ID,Implementing jurisdiction,GTA evaluation,Title,"
+        "MAST chapter,Instrument group,Instrument type,Implementation level,Currently in force,"
+        "Date announced,Date implemented,Date removed,Affected sector,Affected product,"
+        "GTA entry URL\n"
+        "880010,990010,Indonesia,Red,Sample record: bauxite export ban,P,Export measures,"
+        "Export ban,National,Yes,2025-01-10,2025-06-10,,,260600,"
+        "https://example.org/sample/gta/880010\n",
+        encoding="utf-8",
+    )
+
+    outcome = run_import(source, tmp_path / "overlay")
+
+    assert outcome.added == [("policy_events", "GTA-990010")]
+    event = load_reference(tmp_path / "overlay").policy_events.row(-1, named=True)
+    assert (event["country_iso3"], event["measure"], event["materials"]) == (
+        "IDN",
+        "export_ban",
+        "bauxite",
+    )
+    assert event["source"].endswith("https://example.org/sample/gta/880010")
 
 
 def test_the_command_exits_2_when_nothing_can_be_imported(tmp_path: Path) -> None:
