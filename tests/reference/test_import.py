@@ -322,6 +322,38 @@ def test_importing_a_file_twice_changes_nothing_the_second_time(tmp_path: Path) 
     assert second.fingerprint_after == second.fingerprint_before == first.fingerprint_after
 
 
+def test_every_sample_imported_again_changes_nothing(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    samples = sorted(SAMPLES.iterdir())
+    first = [run_import(sample, overlay) for sample in samples]
+    files = overlay_files(overlay)
+
+    again = [run_import(sample, overlay) for sample in samples]
+
+    assert all(not outcome.added and not outcome.changed for outcome in again)
+    assert [outcome.rejected for outcome in again] == [outcome.rejected for outcome in first]
+    assert overlay_files(overlay) == files
+
+
+def test_reference_diff_lists_what_an_overlay_adds_and_changes(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    run_import(SAMPLES / "consolidated.csv", overlay)
+    run_import(SAMPLES / "gta_interventions.csv", overlay)
+
+    result = invoke("reference", "diff", str(shipped_reference_dir()), str(overlay), "-o", "d.csv")
+
+    assert result.exit_code == 0, result.output
+    changes = pl.read_csv(tmp_path / "d.csv", infer_schema=False)
+    assert changes.filter(pl.col("change") == "added")["key"].to_list() == [
+        "GTA-990001",
+        "GTA-990002",
+        "list_name=US BIS Entity List (EAR Supp. No. 4 to Part 744), "
+        "entity_name=Sample Ganzhou Rare Earth Separation Co.",
+    ]
+    assert set(changes.filter(pl.col("change") == "changed")["field"]) == {"reason", "source"}
+    assert changes.filter(pl.col("change") == "removed").is_empty()
+
+
 def test_a_changed_record_is_reported_with_its_fields_and_replaces_the_row(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay"
     run_import(SAMPLES / "policy_events.csv", overlay)
