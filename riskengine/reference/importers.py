@@ -6,14 +6,16 @@ The format is told from the content, not the file name:
   ``targets.nested.json``): each object has ``id``, ``schema`` and ``properties`` (lists of
   values); ``datasets``, ``first_seen``, ``target`` beside them. Companies, organisations and
   legal entities that are targets become ``listed_entities`` rows, one per dataset they are
-  listed in; ``Sanction`` entities (flat: their ``entity`` property names the target; nested:
-  the target's ``properties.sanctions``) give the listing date, programme and reason.
+  listed in, their other names as ``aliases``; ``Sanction`` entities (flat: their ``entity``
+  property names the target; nested: the target's ``properties.sanctions``) give the listing
+  date, programme and reason.
 - OpenSanctions ``targets.simple.csv`` (``id, schema, name, aliases, birth_date, countries,
   addresses, identifiers, sanctions, phones, emails, dataset, first_seen, last_seen,
   last_change``; list cells ``;``-separated): one ``listed_entities`` row per dataset title.
 - The US Consolidated Screening List CSV (trade.gov: ``_id, source, entity_number, type,
   programs, name, ..., start_date, end_date, ..., source_list_url, alt_names, ...``): one
-  ``listed_entities`` row per entity (not individuals, vessels or aircraft).
+  ``listed_entities`` row per entity (not individuals, vessels or aircraft), ``alt_names`` as
+  ``aliases``.
 - A Global Trade Alert intervention export (columns such as ``Intervention ID``, ``State Act
   ID``, ``Announcement date``, ``Implementation date``, ``Removal date``, ``Implementing
   jurisdiction``, ``Affected jurisdiction``, ``Intervention type``, ``GTA evaluation``,
@@ -116,6 +118,12 @@ GTA_COLUMNS: dict[str, tuple[str, ...]] = {
 GTA_REQUIRED = ("intervention_id", "implementer", "type", "products")
 GTA_URL = "https://www.globaltradealert.org/intervention/{}"
 OPENSANCTIONS_URL = "https://www.opensanctions.org/entities/{}/"
+#: OpenSanctions aggregates official lists (a database, so ``secondary`` in the contract's
+#: terms); the Consolidated Screening List is the US government's own (``primary``).
+OPENSANCTIONS_CONFIDENCE = "secondary"
+#: FtM name properties that are other names of the entity (``weakAlias`` is, by FtM's own
+#: description, not for matching).
+FTM_OTHER_NAMES = ("alias", "previousName")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
@@ -244,7 +252,10 @@ def _listing_row(
     listed_on: str,
     reason: str | None,
     source: str,
+    aliases: Iterable[str],
+    confidence: str,
 ) -> Row:
+    other_names = [alias.replace(";", ",") for alias in aliases if alias.strip() != name]
     return {
         "list_name": list_name,
         "listing_authority_iso3": authority,
@@ -253,6 +264,10 @@ def _listing_row(
         "listed_on": listed_on,
         "reason": reason,
         "source": _short(source),
+        "aliases": ";".join(dict.fromkeys(alias.strip() for alias in other_names)) or None,
+        "parent_entity": None,
+        "relation": None,
+        "confidence": confidence,
     }
 
 
@@ -347,6 +362,12 @@ def _ftm_records(
     name = _text(entity.get("caption")) or next(iter(_values(properties, "name")), None)
     if not name:
         return [Record(where, reason="no name")]
+    aliases = [
+        value
+        for prop in ("name", *FTM_OTHER_NAMES)
+        for value in _values(properties, prop)
+        if value != name
+    ]
     datasets = [str(dataset) for dataset in entity.get("datasets") or []]
     if not datasets:
         return [Record(where, reason="no dataset: cannot tell which list it is on")]
@@ -397,7 +418,15 @@ def _ftm_records(
             ]
         )
         row = _listing_row(
-            f"{dataset} (OpenSanctions)", authority, name, country, listed_on, reason, source or ""
+            f"{dataset} (OpenSanctions)",
+            authority,
+            name,
+            country,
+            listed_on,
+            reason,
+            source or "",
+            aliases,
+            OPENSANCTIONS_CONFIDENCE,
         )
         records.append(Record(label, "listed_entities", row))
     return records
@@ -495,7 +524,17 @@ def _parse_targets_simple(frame: pl.DataFrame) -> ParsedImport:
                 f"OpenSanctions targets.simple.csv, dataset {title!r}, entity "
                 f"{OPENSANCTIONS_URL.format(row['id'])}"
             )
-            listing = _listing_row(title, authority, name, country, listed_on, reason, source)
+            listing = _listing_row(
+                title,
+                authority,
+                name,
+                country,
+                listed_on,
+                reason,
+                source,
+                _split_simple(row["aliases"]),
+                OPENSANCTIONS_CONFIDENCE,
+            )
             records.append(Record(label, "listed_entities", listing))
     return ParsedImport(TARGETS_SIMPLE, tuple(records))
 
@@ -564,6 +603,8 @@ def _parse_csl(frame: pl.DataFrame) -> ParsedImport:
             start[:10],
             reason,
             source or "",
+            (alias for alias in (row.get("alt_names") or "").split(";") if alias.strip()),
+            "primary",
         )
         records.append(Record(where, "listed_entities", listing))
     return ParsedImport(CSL, tuple(records))
@@ -721,7 +762,12 @@ def _parse_own(frame: pl.DataFrame, label: str, kind: str) -> ParsedImport:
     schema = POLICY_EVENTS if kind == OWN_EVENTS else LISTED_ENTITIES
     table = "policy_events" if kind == OWN_EVENTS else "listed_entities"
     columns = list(column_types(schema))
-    require_columns(frame.columns, columns, source=label)
+    # Columns that may be blank may also be absent (a team's file written before they existed).
+    required = [name for name in columns if not schema.columns[name].nullable]
+    require_columns(frame.columns, required, source=label)
+    frame = frame.with_columns(
+        pl.lit(None, dtype=pl.String).alias(name) for name in columns if name not in frame.columns
+    )
     records = []
     for number, row in enumerate(frame.select(columns).iter_rows(named=True), start=2):
         first = row[columns[0]] if kind == OWN_EVENTS else row["entity_name"]

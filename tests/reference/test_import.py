@@ -142,6 +142,8 @@ def test_opensanctions_entities_become_listings_with_dates_and_reasons(tmp_path:
     assert zhonghe["entity_country_iso3"] == "CHN"
     assert "Entity List" in zhonghe["reason"]
     assert "https://www.opensanctions.org/entities/NK-sample-zhonghe/" in zhonghe["source"]
+    assert zhonghe["aliases"] == "Zhonghe Sample RM"
+    assert zhonghe["confidence"] == "secondary"  # an aggregator of official lists
     gallium = listings.filter(pl.col("entity_name") == "Sample Gallium Works").row(0, named=True)
     assert gallium["listed_on"] == date(2023, 8, 1)  # createdAt "2023-08", given to the month
     assert "to the month" in gallium["reason"]
@@ -209,6 +211,7 @@ def test_targets_simple_gives_one_listing_per_dataset_title(tmp_path: Path) -> N
         0, named=True
     )
     assert baotou["listed_on"] == date(2024, 9, 16)  # the date in the sanctions cell
+    assert baotou["aliases"] == "Baotou Sample Magnets"
     tungsten = listings.filter(pl.col("entity_name") == "Sample Tungsten Trading LLC").row(
         0, named=True
     )
@@ -245,6 +248,8 @@ def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Pa
     )
     assert ganzhou["entity_country_iso3"] == "CHN"  # the country code ending the address
     assert ganzhou["listed_on"] == date(2024, 10, 1)
+    assert ganzhou["aliases"] == "Sample Ganzhou RE"
+    assert ganzhou["confidence"] == "primary"  # the US government's own list
 
 
 def test_trade_alert_export_measures_become_events_on_catalog_materials(tmp_path: Path) -> None:
@@ -290,6 +295,30 @@ def test_own_events_and_listings_are_checked_by_the_same_contracts(tmp_path: Pat
         ("listed_entities", "list_name=Team watch list, entity_name=Sample Watch Trading Co.")
     ]
     assert "after today" in reasons(listings)["row 3 (Sample Future Listing Co.)"]
+
+
+def test_a_team_listing_joins_a_shipped_family_and_an_unknown_parent_is_rejected(
+    tmp_path: Path,
+) -> None:
+    # All the listing columns this time (the sample file leaves the optional ones out).
+    source = tmp_path / "listed_entities.csv"
+    source.write_text(
+        "list_name,listing_authority_iso3,entity_name,entity_country_iso3,listed_on,reason,"
+        "source,aliases,parent_entity,relation,confidence\n"
+        "Team watch list,JPN,Sample TechInsights Branch,CAN,2025-04-01,sample,Team note,"
+        "TI Sample Branch,TechInsights Inc.,subsidiary,secondary\n"
+        "Team watch list,JPN,Sample Orphan Co.,CAN,2025-04-01,sample,Team note,,"
+        "No Such Parent Corp.,subsidiary,\n",
+        encoding="utf-8",
+    )
+
+    outcome = run_import(source, tmp_path / "overlay")
+
+    assert [key for _, key in outcome.added] == [
+        "list_name=Team watch list, entity_name=Sample TechInsights Branch"
+    ]
+    # The rule looks across rows: the parent is found among the shipped listings.
+    assert "is not an entity_name of the table" in reasons(outcome)["row 3 (Sample Orphan Co.)"]
 
 
 def test_a_key_twice_in_one_file_imports_the_first(tmp_path: Path) -> None:
