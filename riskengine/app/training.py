@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from riskengine.config import Settings
+from riskengine.config import CHAMPION_ALIAS, Settings
 from riskengine.errors import UserInputError
 from riskengine.features.builders import model_feature_names
 from riskengine.models.panel import (
@@ -328,7 +328,9 @@ def train_public(
 
     The first registered version becomes ``champion`` (or any, with ``promote``); later ones
     wait for ``riskengine retrain``'s gate or an explicit ``model promote``. ``config`` fixes
-    the settings instead of the nested choice among the plan's candidates.
+    the settings instead of the nested choice among the plan's candidates. With ``if_missing``
+    the store's lock is held from the check for a champion to its promotion, so runs started
+    together train one champion; a champion whose hashes were never pinned is replaced.
     """
     quiet_openmp()
     from riskengine.models import tracking
@@ -337,7 +339,8 @@ def train_public(
     # waits, then finds the champion and skips instead of training one of its own.
     with tracking.store_lock(settings) if if_missing else nullcontext():
         current = tracking.champion_version(settings)
-        if if_missing and current is not None and not tracking.missing_pins(settings, current):
+        missing = current and tracking.missing_pins(settings, current, CHAMPION_ALIAS)
+        if if_missing and current is not None and not missing:
             return TrainOutcome(
                 True, None, None, current, {}, f"champion is version {current}; not retraining"
             )
@@ -348,7 +351,7 @@ def train_public(
         # lock, so two runs cannot both take the place of one missing champion.
         with tracking.store_lock(settings):
             current = tracking.champion_version(settings)
-            unverifiable = current and tracking.missing_pins(settings, current)
+            unverifiable = current and tracking.missing_pins(settings, current, CHAMPION_ALIAS)
             run_id, version, fitted = register_validated(settings, validated)
             if current is None or promote or unverifiable:
                 tracking.set_champion(settings, version)

@@ -19,8 +19,9 @@ Reliability:
   (:attr:`Settings.signing_key`, created with mode 0600 by the first training). Loading checks
   the signature, then the files and metrics against the entry, then the skops types against
   the allow-list kept in this module, and only then deserialises them (from the checked
-  copy). Editing the database, the artifacts, or both, cannot make a model load that the key
-  holder did not register; editing the manifest without the key breaks its signature;
+  copy). Where ``champion`` and ``challenger`` point is signed there too. Editing the
+  database, the artifacts, or both, cannot make a model load that the key holder did not
+  register, nor move the champion; editing the manifest without the key breaks its signature;
 - the champion's history is a registered-model tag, so ``rollback`` can undo a promotion.
 """
 
@@ -597,23 +598,98 @@ def _verified_entry(settings: Settings, version: str, run_id: str) -> dict[str, 
 def _compare(
     settings: Settings, version: str, what: str, pinned: dict[str, Any], found: dict[str, Any]
 ) -> None:
+    """Refuse when ``found`` differs from ``pinned``, naming each difference (the first five)."""
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return "none"
+        # A SHA-256 is recognisable by its first 12 digits; a metric is shown whole.
+        return f"{value[:12]}..." if isinstance(value, str) and len(value) == 64 else repr(value)
+
     changed = sorted(
         name for name in set(pinned) | set(found) if pinned.get(name) != found.get(name)
     )
     if changed:
+        details = "; ".join(
+            f"{name} (pinned {shown(pinned.get(name))}, found {shown(found.get(name))})"
+            for name in changed[:5]
+        )
         raise ModelIntegrityError(
-            f"model {settings.model_name!r} version {version}: {what} {', '.join(changed)} "
-            f"differ from what {manifest_path(settings)} pinned at registration; refusing to "
-            "load it. Restore the store from a backup or retrain"
+            f"model {settings.model_name!r} version {version}: {what} differ from what "
+            f"{manifest_path(settings)} pinned at registration: {details}; refusing to load it. "
+            "Restore the store from a backup or retrain"
         )
 
 
-def missing_pins(settings: Settings, version: str) -> str | None:
-    """Why ``version`` can never be loaded for want of pinned hashes, or ``None``.
+# riskengine moves these aliases itself, and signs where each points; an alias set by other
+# means (the MLflow UI) still resolves through the database to a version whose files are checked.
+PINNED_ALIASES = (CHAMPION_ALIAS, CHALLENGER_ALIAS)
+
+
+def _alias_name(settings: Settings, alias: str) -> str:
+    return f"{settings.model_name}@{alias}"
+
+
+def _pin_alias(settings: Settings, alias: str, version: str | None) -> None:
+    """Sign where ``alias`` points (``None``: nowhere) in the manifest, before the database
+    moves it: a failure in between leaves the two apart, which loading refuses."""
+    key = _signing_key(settings)
+    manifest = _read_manifest(settings)
+    aliases = manifest.setdefault("aliases", {})
+    if version is None:
+        aliases.pop(_alias_name(settings, alias), None)
+    else:
+        record: dict[str, Any] = {
+            "model_name": settings.model_name,
+            "alias": alias,
+            "version": version,
+            "key_id": _key_id(key),
+        }
+        record["signature"] = _signature(key, record)
+        aliases[_alias_name(settings, alias)] = record
+    _write_manifest(settings, manifest)
+
+
+def _check_alias(settings: Settings, alias: str, version: str) -> None:
+    """Refuse unless the signed record of ``alias`` points at ``version``, as the database does.
+
+    Raises
+    ------
+    ModelIntegrityError
+        When the record is missing, signed with another key, altered, or names another version.
+    """
+    path = manifest_path(settings)
+    name = settings.model_name
+    record = _read_manifest(settings).get("aliases", {}).get(_alias_name(settings, alias))
+    if not isinstance(record, dict):
+        raise ModelIntegrityError(
+            f"{path} pins no version for the alias {alias!r} of model {name!r}: it was set "
+            f"outside riskengine; refusing to load it. Set it with `riskengine model promote`"
+        )
+    key = _signing_key(settings)
+    if record.get("key_id") != _key_id(key) or not hmac.compare_digest(
+        _signature(key, record), str(record.get("signature", ""))
+    ):
+        raise ModelIntegrityError(
+            f"{path}: the record of the alias {alias!r} of model {name!r} does not match its "
+            f"signature under {settings.signing_key}; refusing to load it"
+        )
+    if record.get("version") != version:
+        raise ModelIntegrityError(
+            f"the database points the alias {alias!r} of model {name!r} at version {version}, "
+            f"but {path} pins version {record.get('version')}; refusing to load it. Move it "
+            "with `riskengine model promote` or `model rollback`"
+        )
+
+
+def missing_pins(settings: Settings, version: str, alias: str | None = None) -> str | None:
+    """Why ``version`` (reached through ``alias``, if given) can never be loaded for want of
+    pinned hashes, or ``None``.
 
     A version registered by an older riskengine has no hashes in its tags or no entry in the
-    signed manifest; ``train --if-missing`` replaces such a champion. A present but altered
-    entry is not missing: loading it says what was altered, and training does not paper over it.
+    signed manifest, and an alias it moved has no signed record; ``train --if-missing``
+    replaces such a champion. A present but altered entry is not missing: loading it says what
+    was altered, and training does not paper over it.
     """
     with _open_store(settings) as client:
         if client is None:
@@ -621,8 +697,11 @@ def missing_pins(settings: Settings, version: str) -> str | None:
         tags = client.get_model_version(settings.model_name, version).tags
     if not tags.get(MODEL_SHA256_TAG):
         return f"version {version} has no recorded SHA-256"
-    if _entry_name(settings, version) not in _read_manifest(settings)["versions"]:
+    manifest = _read_manifest(settings)
+    if _entry_name(settings, version) not in manifest["versions"]:
         return f"version {version} has no hashes pinned in {manifest_path(settings).name}"
+    if alias is not None and _alias_name(settings, alias) not in manifest.get("aliases", {}):
+        return f"the alias {alias!r} is not pinned in {manifest_path(settings).name}"
     return None
 
 
@@ -772,7 +851,7 @@ def run_document(settings: Settings, run_id: str, name: str) -> Any:
                 _compare(
                     settings,
                     str(entry["version"]),
-                    "run artifact",
+                    "run artifacts",
                     {name: verified["run_files"].get(name)},
                     {name: digest},
                 )
@@ -814,11 +893,13 @@ def set_champion(settings: Settings, version: str) -> None:
         history = _champion_history(client, settings)
         if not history or history[-1] != version:
             history.append(version)
+        _pin_alias(settings, CHAMPION_ALIAS, version)
         client.set_registered_model_alias(settings.model_name, CHAMPION_ALIAS, version)
         client.set_registered_model_tag(
             settings.model_name, CHAMPION_HISTORY_TAG, json.dumps(history)
         )
         if _version_by_alias(client, settings, CHALLENGER_ALIAS) == version:
+            _pin_alias(settings, CHALLENGER_ALIAS, None)
             client.delete_registered_model_alias(settings.model_name, CHALLENGER_ALIAS)
 
 
@@ -827,6 +908,7 @@ def set_challenger(settings: Settings, version: str) -> None:
     with _open_store(settings, write=True) as client:
         assert client is not None
         _require_version(client, settings, version)
+        _pin_alias(settings, CHALLENGER_ALIAS, version)
         client.set_registered_model_alias(settings.model_name, CHALLENGER_ALIAS, version)
 
 
@@ -852,6 +934,7 @@ def rollback_champion(settings: Settings) -> tuple[str, str]:
                 "there is no previous champion to roll back to"
             )
         previous = history[-1]
+        _pin_alias(settings, CHAMPION_ALIAS, previous)
         client.set_registered_model_alias(settings.model_name, CHAMPION_ALIAS, previous)
         client.set_registered_model_tag(
             settings.model_name, CHAMPION_HISTORY_TAG, json.dumps(history)
@@ -945,6 +1028,8 @@ def load_registered_model(
             # The tags live in the database beside the files they describe; the signed entry
             # does not, so it decides.
             entry = _verified_entry(settings, version, run_id)
+            if alias_or_version in PINNED_ALIASES:
+                _check_alias(settings, alias_or_version, version)
             _compare(
                 settings, version, "model files", entry["model_files"], artifact_digest(local)[1]
             )
@@ -957,7 +1042,7 @@ def load_registered_model(
             _compare(
                 settings,
                 version,
-                "run artifact",
+                "run artifacts",
                 {EXPLAIN_ARTIFACT: entry["run_files"].get(EXPLAIN_ARTIFACT)},
                 {EXPLAIN_ARTIFACT: hashlib.sha256(explain_path.read_bytes()).hexdigest()},
             )

@@ -196,7 +196,11 @@ def _doctor_the_model(settings: Settings) -> None:
 
 def test_a_doctored_valid_model_with_rewritten_tags_is_refused(registered: Settings) -> None:
     _doctor_the_model(registered)
-    with pytest.raises(ModelIntegrityError, match=r"model files model\.skops differ.*manifest"):
+    with pytest.raises(
+        ModelIntegrityError,
+        match=r"model files differ from what .*manifest\.json pinned at registration: "
+        r"model\.skops \(pinned [0-9a-f]{12}\.\.\., found [0-9a-f]{12}\.\.\.\)",
+    ):
         tracking.load_registered_model(registered)
 
 
@@ -206,7 +210,9 @@ def test_an_edited_explain_json_is_refused(registered: Settings) -> None:
     explain = json.loads(stored.read_text())
     explain["neutral_values"]["material_hhi"] = 1.0
     stored.write_text(json.dumps(explain))
-    with pytest.raises(ModelIntegrityError, match=r"run artifact explain\.json differ"):
+    with pytest.raises(
+        ModelIntegrityError, match=r"run artifacts differ .* explain\.json \(pinned"
+    ):
         tracking.load_registered_model(registered)
 
 
@@ -215,7 +221,9 @@ def test_metrics_edited_in_the_database_alone_are_refused(registered: Settings) 
 
     run_id = tracking.version_details(registered, "1").run_id
     MlflowClient(registered.tracking_uri).log_metric(run_id, "test_pr_auc", 0.99)
-    with pytest.raises(ModelIntegrityError, match=r"run metrics test_pr_auc differ"):
+    with pytest.raises(
+        ModelIntegrityError, match=r"run metrics differ .* test_pr_auc \(pinned 0\.5, found 0\.99\)"
+    ):
         tracking.load_registered_model(registered)
 
 
@@ -248,6 +256,35 @@ def test_a_removed_manifest_entry_is_refused_and_reported_as_missing(registered:
         "version 1 has no hashes pinned in mlflow.db.manifest.json"
     )
     with pytest.raises(ModelIntegrityError, match=r"pins no hashes for model .* version 1"):
+        tracking.load_registered_model(registered)
+
+
+def test_the_champion_moved_in_the_database_alone_is_refused(
+    registered: Settings, tiny_model_registrar: Callable[[Settings], str]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    assert tiny_model_registrar(registered) == "2"
+    client = MlflowClient(registered.tracking_uri, registered.tracking_uri)
+    client.set_registered_model_alias(registered.model_name, "champion", "2")
+    with pytest.raises(ModelIntegrityError, match=r"at version 2, but .* pins version 1"):
+        tracking.load_registered_model(registered)
+    assert tracking.load_registered_model(registered, "2").version == "2"
+    tracking.set_champion(registered, "2")
+    assert tracking.load_registered_model(registered).version == "2"
+
+
+def test_a_champion_without_a_signed_record_is_refused_and_reported_as_missing(
+    registered: Settings,
+) -> None:
+    path = tracking.manifest_path(registered)
+    manifest = json.loads(path.read_text())
+    del manifest["aliases"]["riskengine@champion"]
+    path.write_text(json.dumps(manifest))
+    assert tracking.missing_pins(registered, "1", "champion") == (
+        "the alias 'champion' is not pinned in mlflow.db.manifest.json"
+    )
+    with pytest.raises(ModelIntegrityError, match=r"pins no version for the alias 'champion'"):
         tracking.load_registered_model(registered)
 
 
