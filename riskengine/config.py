@@ -6,13 +6,14 @@ Nothing happens at import: call :func:`load_settings` when a command needs them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REFERENCE_DIR_ENV = "RISKENGINE_REFERENCE_DIR"
 HOME_ENV = "RISKENGINE_HOME"
 TRACKING_URI_ENV = "RISKENGINE_TRACKING_URI"
 MODEL_NAME_ENV = "RISKENGINE_MODEL_NAME"
+SIGNING_KEY_ENV = "RISKENGINE_SIGNING_KEY"
 
 DEFAULT_MODEL_NAME = "riskengine"
 CHAMPION_ALIAS = "champion"
@@ -33,12 +34,16 @@ class Settings:
         MLflow tracking URI; defaults to a SQLite database under ``models/``.
     model_name : str
         Registered model name.
+    signing_key : Path
+        The file holding the key that signs the store's manifest of artifact hashes; kept
+        outside the store so that whoever can edit the store cannot re-sign it.
     """
 
     home: Path
     reference_dir: Path | None
     tracking_uri: str
     model_name: str
+    signing_key: Path = field(default_factory=lambda: signing_key_path())
 
     @property
     def models_dir(self) -> Path:
@@ -71,7 +76,18 @@ def load_settings(
         reference_dir=resolved_reference,
         tracking_uri=resolved_uri,
         model_name=os.environ.get(MODEL_NAME_ENV, DEFAULT_MODEL_NAME),
+        signing_key=signing_key_path(),
     )
+
+
+def signing_key_path() -> Path:
+    """The signing key file: ``RISKENGINE_SIGNING_KEY``, else ``riskengine/store.key`` in the
+    user's configuration directory (``$XDG_CONFIG_HOME`` or ``~/.config``)."""
+    named = os.environ.get(SIGNING_KEY_ENV)
+    if named:
+        return Path(named).expanduser()
+    config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config_home) / "riskengine" / "store.key"
 
 
 CHUNK_BYTES_ENV = "RISKENGINE_CHUNK_BYTES"

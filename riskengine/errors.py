@@ -60,3 +60,7 @@ class ModelNotFoundError(RiskEngineError):
 
 class ModelIntegrityError(RiskEngineError):
     """A model artifact does not match the hash recorded at registration."""
+
+
+class ModelStoreError(UserInputError):
+    """The model store cannot be used: corrupt, unreadable or read-only (names the file)."""

@@ -13,7 +13,7 @@ import bisect
 import functools
 import inspect
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,6 +27,18 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from riskengine.reference.loader import ReferenceData, load_reference
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The key that signs model stores' manifests: one of the session's own, never the user's
+    (``~/.config/riskengine/store.key``); child processes inherit it through the environment."""
+    from riskengine.config import SIGNING_KEY_ENV
+
+    path = tmp_path_factory.mktemp("signing") / "store.key"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(SIGNING_KEY_ENV, str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 import polars as pl
 
-from riskengine.config import Settings
+from riskengine.config import CHAMPION_ALIAS, Settings
 from riskengine.errors import UserInputError
 from riskengine.features.builders import model_feature_names
 from riskengine.models.panel import (
@@ -339,40 +340,48 @@ def train_public(
 
     The first registered version becomes ``champion`` (or any, with ``promote``); later ones
     wait for ``riskengine retrain``'s gate or an explicit ``model promote``. ``config`` fixes
-    the settings instead of the nested choice among the plan's candidates.
+    the settings instead of the nested choice among the plan's candidates. With ``if_missing``
+    the store's lock is held from the check for a champion to its promotion, so runs started
+    together train one champion; a champion whose hashes were never pinned is replaced.
     """
     quiet_openmp()
     from riskengine.models import tracking
 
-    current = tracking.champion_version(settings)
-    unverifiable = current is not None and not tracking.version_details(settings, current).tags.get(
-        tracking.MODEL_SHA256_TAG
-    )
-    if if_missing and current is not None and not unverifiable:
-        return TrainOutcome(
-            True, None, None, current, {}, f"champion is version {current}; not retraining"
+    # With --if-missing the lock is held from the check to the promotion, so a second such run
+    # waits, then finds the champion and skips instead of training one of its own.
+    with tracking.store_lock(settings) if if_missing else nullcontext():
+        current = tracking.champion_version(settings)
+        missing = current and tracking.missing_pins(settings, current, CHAMPION_ALIAS)
+        if if_missing and current is not None and not missing:
+            return TrainOutcome(
+                True, None, None, current, {}, f"champion is version {current}; not retraining"
+            )
+        validated = validated_procedure(
+            settings, today, options or PanelOptions(), validation_plan(plan, config)
         )
-    validated = validated_procedure(
-        settings, today, options or PanelOptions(), validation_plan(plan, config)
-    )
-    run_id, version, fitted = register_validated(settings, validated)
-    if current is None or promote or unverifiable:
-        tracking.set_champion(settings, version)
-        if current is None:
-            reason = "no champion existed"
-        elif unverifiable:
-            # Registered before artifacts were hashed: it can no longer be loaded.
-            reason = f"version {current} has no recorded SHA-256 and cannot be loaded"
-        else:
-            reason = f"was version {current}"
-        message = f"registered version {version} and made it champion ({reason})"
-        current = version
-    else:
-        message = (
-            f"registered version {version}; champion stays version {current} (`riskengine "
-            f"retrain` compares them on the same folds; `riskengine model promote {version}` "
-            "promotes it by hand)"
-        )
+        # Without --if-missing training runs unlocked; who is champion is read again under the
+        # lock, so two runs cannot both take the place of one missing champion.
+        with tracking.store_lock(settings):
+            current = tracking.champion_version(settings)
+            unverifiable = current and tracking.missing_pins(settings, current, CHAMPION_ALIAS)
+            run_id, version, fitted = register_validated(settings, validated)
+            if current is None or promote or unverifiable:
+                tracking.set_champion(settings, version)
+                if current is None:
+                    reason = "no champion existed"
+                elif unverifiable:
+                    # Registered before hashes were pinned: it can no longer be loaded.
+                    reason = f"{unverifiable} and cannot be loaded"
+                else:
+                    reason = f"was version {current}"
+                message = f"registered version {version} and made it champion ({reason})"
+                current = version
+            else:
+                message = (
+                    f"registered version {version}; champion stays version {current} "
+                    f"(`riskengine retrain` compares them on the same folds; `riskengine model "
+                    f"promote {version}` promotes it by hand)"
+                )
     metrics = fitted.metrics
     message += (
         f"; event-level AUC 6 months ahead {metrics['event_auc_6m']:.3f} "
@@ -446,39 +455,41 @@ def train_from_history(
             f"{horizon_months} months apart; each needs disrupted and undisrupted records"
         ) from error
     digest = hashlib.sha256(history.write_csv().encode()).hexdigest()
-    current = tracking.champion_version(settings)
-    run_id, version = _register(
-        settings,
-        result=result,
-        candidate_features=features,
-        window=built.window,
-        panel_rows=built.panel.height,
-        reference=reference,
-        label_source=HISTORY,
-        extra_params={
-            "history_source": source,
-            "history_rows": history.height,
-            "history_rejected_rows": built.rejects.height,
-            "history_unobserved_rows": built.unobserved_rows,
-            "history_observed_until": built.observed_until.isoformat(),
-        },
-        extra_tags={"history_sha256": digest},
-        extra_documents=(
-            {HISTORY_REJECTS_ARTIFACT: {"rejected_rows": built.rejects.to_dicts()}}
-            if built.rejects.height
-            else None
-        ),
-    )
-    if current is None or promote:
-        tracking.set_champion(settings, version)
-        reason = "no champion existed" if current is None else f"was version {current}"
-        message = f"registered version {version} (your history) and made it champion ({reason})"
-        current = version
-    else:
-        message = (
-            f"registered version {version} (trained on your history); champion stays version "
-            f"{current}; `riskengine model promote {version}` to use it"
+    # Who is champion is read under the lock that covers registering and promoting.
+    with tracking.store_lock(settings):
+        current = tracking.champion_version(settings)
+        run_id, version = _register(
+            settings,
+            result=result,
+            candidate_features=features,
+            window=built.window,
+            panel_rows=built.panel.height,
+            reference=reference,
+            label_source=HISTORY,
+            extra_params={
+                "history_source": source,
+                "history_rows": history.height,
+                "history_rejected_rows": built.rejects.height,
+                "history_unobserved_rows": built.unobserved_rows,
+                "history_observed_until": built.observed_until.isoformat(),
+            },
+            extra_tags={"history_sha256": digest},
+            extra_documents=(
+                {HISTORY_REJECTS_ARTIFACT: {"rejected_rows": built.rejects.to_dicts()}}
+                if built.rejects.height
+                else None
+            ),
         )
+        if current is None or promote:
+            tracking.set_champion(settings, version)
+            reason = "no champion existed" if current is None else f"was version {current}"
+            message = f"registered version {version} (your history) and made it champion ({reason})"
+            current = version
+        else:
+            message = (
+                f"registered version {version} (trained on your history); champion stays version "
+                f"{current}; `riskengine model promote {version}` to use it"
+            )
     details = (
         f"; {built.panel.height} records used, {built.unobserved_rows} too recent to label, "
         f"{built.rejects.height} rejected"
