@@ -190,6 +190,71 @@ def list_severity(list_name: pl.Expr) -> pl.Expr:
     )
 
 
+def _names_and_aliases(name_column: str) -> pl.Expr:
+    """The name and each of its ``;``-separated aliases, as a list."""
+    aliases = (
+        pl.col("aliases").fill_null("").str.split(";").list.eval(pl.element().str.strip_chars())
+    )
+    return pl.concat_list(pl.col(name_column), aliases).list.eval(
+        pl.element().filter(pl.element().str.len_chars() > 0)
+    )
+
+
+def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
+    """One row per name a listing is screened under, with the listing it stands for.
+
+    A listing is screened under its entity name and each of its aliases. A listed entity
+    whose parent is listed too is also screened under the parent's listings, so a buyer that
+    matches a subsidiary is found on the lists that name only the parent; its ``entity_name``
+    then says through which relation ("X (subsidiary of Y)"). Only listings in the frame (for
+    features: known at the as-of date) take part, so a family link counts from the date its
+    member was listed. Direct names come first: on a tie the entity's own listing wins.
+    """
+    listing_columns = ["list_name", "listing_authority_iso3", "entity_name", "listed_on"]
+    entities = listed_entities.with_columns(
+        *(
+            pl.lit(None, dtype=pl.String).alias(column)
+            for column in ("aliases", "parent_entity", "relation")
+            if column not in listed_entities.columns
+        )
+    )
+    names = entities.select(
+        *listing_columns, _names_and_aliases("entity_name").alias("screened_name")
+    ).explode("screened_name")
+    members = entities.filter(pl.col("parent_entity").is_not_null()).select(
+        pl.col("entity_name").alias("member_name"),
+        "aliases",
+        "parent_entity",
+        pl.col("relation").fill_null("subsidiary"),
+        pl.col("listed_on").alias("member_listed_on"),
+    )
+    parent_listings = entities.select(
+        pl.col("entity_name").alias("parent_entity"),
+        "list_name",
+        "listing_authority_iso3",
+        "listed_on",
+    )
+    through_family = (
+        members.join(parent_listings, on="parent_entity", how="inner")
+        .select(
+            "list_name",
+            "listing_authority_iso3",
+            pl.format("{} ({} of {})", "member_name", "relation", "parent_entity").alias(
+                "entity_name"
+            ),
+            # Through the family from when both the parent's listing and the link are known.
+            pl.max_horizontal("listed_on", "member_listed_on").alias("listed_on"),
+            _names_and_aliases("member_name").alias("screened_name"),
+        )
+        .explode("screened_name")
+    )
+    return (
+        pl.concat([names, through_family], how="vertical_relaxed")
+        .filter(pl.col("screened_name").is_not_null())
+        .unique(maintain_order=True)
+    )
+
+
 def _listing_matches(
     spine: pl.LazyFrame,
     listed_entities: pl.LazyFrame,
@@ -207,7 +272,7 @@ def _listing_matches(
     """
     keys = [name_column, authority_column] if authority_column else [name_column]
     queries = spine.select(keys).unique().collect().sort(keys, nulls_last=True)
-    entities = listed_entities.collect().with_columns(
+    entities = screening_names(listed_entities.collect()).with_columns(
         list_severity(pl.col("list_name")).alias("list_severity")
     )
     groups = (
@@ -228,7 +293,7 @@ def _listing_matches(
             matches: list[tuple[float, int | None]] = [(0.0, None)] * group.height
         else:
             matches = _cached_matches(
-                tuple(group[name_column].to_list()), tuple(candidates["entity_name"].to_list())
+                tuple(group[name_column].to_list()), tuple(candidates["screened_name"].to_list())
             )
         scored = group.with_columns(
             pl.Series("score", [score for score, _ in matches], dtype=pl.Float64),

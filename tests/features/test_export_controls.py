@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 
@@ -103,3 +104,69 @@ def test_listing_counts_only_for_the_listing_country(
     )
     features = build_features(spine, reference, as_of=date(2025, 6, 1))
     assert features["buyer_listed"].to_list() == [True, False]
+
+
+def _with_listings(reference: ReferenceData, rows: list[dict]) -> ReferenceData:
+    listings = pl.DataFrame(rows, schema=reference.listed_entities.schema)
+    return dataclasses.replace(reference, listed_entities=listings)
+
+
+FAMILY = [
+    {
+        "list_name": "CN Unreliable Entity List",
+        "listing_authority_iso3": "CHN",
+        "entity_name": "Vexlar Holdings Corporation",
+        "listed_on": date(2025, 1, 2),
+        "reason": "generated",
+        "source": "generated",
+    },
+    {
+        "list_name": "US BIS Entity List",
+        "listing_authority_iso3": "USA",
+        "entity_name": "Vexlar Optronics GmbH",
+        "listed_on": date(2025, 3, 1),
+        "reason": "generated",
+        "source": "generated",
+        "aliases": "Vexlar Optik; ヴェクスラー光学",
+        "parent_entity": "Vexlar Holdings Corporation",
+        "relation": "subsidiary",
+    },
+]
+
+
+def test_a_buyer_matches_a_listing_through_an_alias_and_its_corporate_family(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    """China lists only the parent; a buyer written as the subsidiary's German or Japanese
+    alias is on China's list through its parent, and the evidence says so."""
+    spine = make_spine(
+        [
+            ("ndpr_oxide", "CHN", "USA", None, "Vexlar Optik"),
+            ("ndpr_oxide", "CHN", "USA", None, "ヴェクスラー光学"),
+            ("ndpr_oxide", "CHN", "USA", None, "Vexlar Holdings Corporation"),
+            ("ndpr_oxide", "CHN", "USA", None, "Orlinda Optik"),
+        ]
+    )
+    features = build_features(spine, _with_listings(reference, FAMILY), as_of=date(2025, 6, 1))
+    assert features["buyer_listed"].to_list() == [True, True, True, False]
+    through_parent = (
+        "Vexlar Optronics GmbH (subsidiary of Vexlar Holdings Corporation)"
+        "|CN Unreliable Entity List|2025-03-01"
+    )
+    assert features["buyer_listing_entity"].to_list()[:3] == [
+        through_parent,
+        through_parent,
+        "Vexlar Holdings Corporation|CN Unreliable Entity List|2025-01-02",
+    ]
+
+
+def test_a_family_link_counts_only_once_its_member_is_listed(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    """Before the subsidiary's own listing is known, nothing ties it to its listed parent."""
+    spine = make_spine([("ndpr_oxide", "CHN", "USA", None, "Vexlar Optik")])
+    listings = _with_listings(reference, FAMILY)
+    before = build_features(spine, listings, as_of=date(2025, 2, 28))
+    after = build_features(spine, listings, as_of=date(2025, 3, 1))
+    assert before["buyer_listed"].to_list() == [False]
+    assert after["buyer_listed"].to_list() == [True]
