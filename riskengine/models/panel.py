@@ -266,8 +266,12 @@ def listing_disruptions(spine: pl.DataFrame, reference: ReferenceData) -> pl.Dat
     listed = pl.DataFrame(matches, schema=empty.schema).join(
         named.select(PAIR_KEY, "material_id", "supplier_country"), on=PAIR_KEY
     )
+    # Measures on the whole flow only, as for flow labels: a relaxation keeps the measure it
+    # relaxes in `measure`, and technology or end-use controls do not control the material.
     controls = reference.policy_events.lazy().filter(
-        pl.col("measure").is_in(RESTRICTIVE) & pl.col("effective").is_not_null()
+        pl.col("measure").is_in(RESTRICTIVE)
+        & pl.col("effective").is_not_null()
+        & (pl.col("scope") == "flow")
     )
     controlled = (
         listed.lazy()

@@ -100,14 +100,13 @@ def test_a_listing_labels_controlled_materials_to_the_listed_buyer_only(
 def test_a_flow_known_only_through_a_later_event_joins_the_panel_when_it_is_known(
     reference: ReferenceData,
 ) -> None:
-    """Guinea produces no bauxite in the shipped production data; its first bauxite measure,
-    the suspension of GAC's exports (E186), is dated only to October 2024, so it is known from
-    the month's last day."""
+    """Guinea produces no bauxite in the shipped production data; its first bauxite measure is
+    the junta's domestic-processing demand of 2022-04-08 (E349)."""
     spine = panel_spine(reference, ("JPN",))
     guinea = spine.filter(
         (pl.col("supplier_country") == "GIN") & (pl.col("material_id") == "bauxite")
     )
-    assert guinea["known_from"].to_list() == [date(2024, 10, 31)]
+    assert guinea["known_from"].to_list() == [date(2022, 4, 8)]
     producers = spine.filter(pl.col("supplier_country") == "CHN")
     # Producers join from the publication of their production figure, never before.
     assert producers["known_from"].null_count() == 0
@@ -116,8 +115,8 @@ def test_a_flow_known_only_through_a_later_event_joins_the_panel_when_it_is_know
         flows = flows_known_at(spine, as_of)
         return flows.filter(pl.col("supplier_country") == "GIN").height > 0
 
-    assert not has_guinea(date(2024, 10, 30))
-    assert has_guinea(date(2024, 10, 31))
+    assert not has_guinea(date(2022, 4, 7))
+    assert has_guinea(date(2022, 4, 8))
 
 
 def test_labels_summary_counts_rows_and_positives_per_year_and_country(
