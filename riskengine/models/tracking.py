@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +34,12 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from riskengine.config import CHAMPION_ALIAS, Settings
-from riskengine.errors import ModelIntegrityError, ModelNotFoundError, RiskEngineError
+from riskengine.errors import (
+    ModelIntegrityError,
+    ModelNotFoundError,
+    RiskEngineError,
+    UserInputError,
+)
 
 EXPERIMENT_NAME = "riskengine"
 MODEL_ARTIFACT_NAME = "model"
@@ -243,7 +249,15 @@ def _check_skops_types(settings: Settings, version: str, local: Path) -> None:
     allowed = set(SKOPS_TRUSTED_TYPES)
     flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
     declared = set(flavor.get("skops_trusted_types") or [])
-    needed = set(skops.io.get_untrusted_types(file=local / flavor["pickled_model"]))
+    model_file = local / flavor["pickled_model"]
+    try:
+        needed = set(skops.io.get_untrusted_types(file=model_file))
+    except zipfile.BadZipFile as error:
+        # A skops file is a zip archive; anything else is not a model riskengine wrote.
+        raise UserInputError(
+            f"model {settings.model_name!r} version {version}: {model_file.name} is not a skops "
+            f"model file (not a zip archive: {error}); retrain or restore the model store"
+        ) from error
     extra = sorted((declared | needed) - allowed)
     if extra:
         raise ModelIntegrityError(

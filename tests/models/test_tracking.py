@@ -14,7 +14,7 @@ import pytest
 from filelock import FileLock
 
 from riskengine.config import Settings, load_settings
-from riskengine.errors import ModelIntegrityError, ModelNotFoundError
+from riskengine.errors import ModelIntegrityError, ModelNotFoundError, UserInputError
 from riskengine.models import tracking
 
 FEATURES = ("material_hhi", "export_control_severity")
@@ -83,6 +83,24 @@ def test_a_model_asking_for_untrusted_types_is_refused_even_with_matching_hashes
     with pytest.raises(
         ModelIntegrityError, match=r"outside riskengine's allow-list: builtins\.eval"
     ):
+        tracking.load_registered_model(registered)
+
+
+def test_a_model_file_that_is_not_a_zip_archive_is_a_user_error_naming_it(
+    registered: Settings,
+) -> None:
+    """Even with its hash tags rewritten to match, a non-zip model file is named, not exit 1."""
+    stored = _stored_file(registered, "model.skops")
+    stored.write_bytes(b"not a zip archive\n")
+    digest, files = tracking.artifact_digest(stored.parent)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=registered.tracking_uri)
+    client.set_model_version_tag(registered.model_name, "1", tracking.MODEL_SHA256_TAG, digest)
+    client.set_model_version_tag(
+        registered.model_name, "1", tracking.MODEL_FILES_TAG, json.dumps(files)
+    )
+    with pytest.raises(UserInputError, match=r"version 1: model\.skops is not a skops model"):
         tracking.load_registered_model(registered)
 
 
