@@ -100,6 +100,7 @@ def write_table_chunks(
     raise: nothing is then left at ``path``. Returns the number of rows written.
     """
     kind = infer_format(path, file_format)
+    resolve_output(path)  # a refused target fails before any chunk is computed
     if kind in ("json", "xlsx"):
         frames = list(chunks)
         whole = pl.concat(frames) if frames else pl.DataFrame()
