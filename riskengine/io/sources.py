@@ -15,7 +15,6 @@ import os
 import stat
 import sys
 import zlib
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from riskengine.errors import InputFileError, UserInputError
@@ -93,7 +92,16 @@ def read_input_bytes(path: str, label: str, stdin: BinaryIO | None = None) -> by
     else:
         check_input_file(path, label)
         try:
-            data = Path(path).read_bytes()
+            # Non-blocking, and checked again on the open file: a FIFO swapped in after the
+            # check must be refused, not waited on.
+            with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                    raise InputFileError(f"{label}: is not a regular file")
+                # One read sized by the file (blocks joined would double the peak for a large
+                # file); checked again, as the file may have grown since the check.
+                data = file.read()
+                if len(data) > limit:
+                    raise _too_large(label, limit)
         except OSError as error:
             raise InputFileError(f"{label}: cannot read: {error.strerror}") from error
     return decompress(data, label, limit)

@@ -180,8 +180,11 @@ def resolve_output(path: str) -> OutputTarget:
         raise UserInputError(f"{path}: only standard output (- or /dev/stdout) can be written")
     try:
         file = Path(path).resolve(strict=False)
-    except RuntimeError as error:  # Python 3.11 reports a symlink loop so
+    except RuntimeError as error:  # how Python before 3.13 reports a symlink loop
         raise UserInputError(f"{path}: symlink loop") from error
+    except OSError as error:  # Python 3.13 raises ELOOP itself
+        reason = "symlink loop" if error.errno == errno.ELOOP else f"cannot write: {error.strerror}"
+        raise UserInputError(f"{path}: {reason}") from error
     try:
         status = os.stat(file)
     except FileNotFoundError:
