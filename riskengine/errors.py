@@ -6,6 +6,21 @@ only the message; anything else is an internal error (exit code 1).
 
 from __future__ import annotations
 
+#: The most characters of a user's value a message repeats.
+ECHO_LIMIT = 200
+
+
+def shorten(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``value`` as text cut to ``limit`` characters, saying how long it was when cut.
+
+    Messages repeat a user's cell or option so it can be found; a megabyte-long cell repeated
+    whole would bury the message, so every echoed value goes through here.
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
 
 class RiskEngineError(Exception):
     """Root of every error riskengine raises on purpose."""
@@ -30,7 +45,7 @@ class UnknownMaterialError(UserInputError):
         self.text = text
         self.suggestions = suggestions
         hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
-        super().__init__(f"unknown material {text!r}{hint}")
+        super().__init__(f"unknown material {shorten(text)!r}{hint}")
 
 
 class CountryError(UserInputError):
@@ -43,10 +58,10 @@ class CountryError(UserInputError):
         self.candidates = candidates or []
         self.suggestions = suggestions or []
         if self.candidates:
-            message = f"ambiguous country {text!r}: could be {', '.join(self.candidates)}"
+            message = f"ambiguous country {shorten(text)!r}: could be {', '.join(self.candidates)}"
         else:
             hint = f"; closest known: {', '.join(self.suggestions)}" if self.suggestions else ""
-            message = f"unknown country {text!r}{hint}"
+            message = f"unknown country {shorten(text)!r}{hint}"
         super().__init__(message)
 
 

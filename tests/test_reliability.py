@@ -289,3 +289,43 @@ def test_spreadsheet_errors_and_shares_summing_to_300_percent_are_not_accepted_s
     assert "column 'supplier': '#N/A' is a spreadsheet error value" in table["reason"][0]
     assert "column 'share': '#DIV/0!' is a spreadsheet error value" in table["reason"][3]
     assert "shares of Dysprosium oxide (buyer country JPN) sum to 3 (300%)" in result.stderr
+
+
+def test_parquet_list_columns_are_a_usage_error_naming_the_column(tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    pl.DataFrame(
+        {"material": ["Dy2O3"], "supplier": ["Acme"], "supplier_country": ["CN"], "tags": [["a"]]}
+    ).write_parquet(source)
+    result = CliRunner().invoke(app, ["features", str(source), "-o", "out.csv", "--as-of", AS_OF])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "in.parquet: column 'tags' holds lists" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_huge_cell_is_echoed_cut_short(tmp_path: Path) -> None:
+    huge = "X" * 1_100_000
+    result, output = features(
+        tmp_path, f"material,supplier,supplier_country\n{huge},Acme,CN\nDy2O3,Acme,{huge}\n"
+    )
+    assert result.exit_code == 0, result.output[:500]
+    reasons = read_output(output)["reason"].to_list()
+    assert all(len(reason) < 300 for reason in reasons)
+    assert "(1,100,000 characters)" in reasons[0] and "(1,100,000 characters)" in reasons[1]
+
+
+def test_a_gzip_input_gives_the_rows_of_the_plain_file(tmp_path: Path) -> None:
+    import gzip
+
+    text = "material,supplier,supplier_country\nDy2O3,Acme,CN\nunobtainium,Beta,VN\n"
+    (tmp_path / "in.csv.gz").write_bytes(gzip.compress(text.encode()))
+    result = CliRunner().invoke(
+        app, ["features", "in.csv.gz", "-o", "from-gzip.csv", "--as-of", AS_OF]
+    )
+    assert result.exit_code == 0, result.output
+    _, plain = features(tmp_path, text)
+    columns = ["material", "supplier", "supplier_country", "status", "reason"]
+    assert (
+        read_output(tmp_path / "from-gzip.csv")
+        .select(columns)
+        .equals(read_output(plain).select(columns))
+    )

@@ -11,7 +11,7 @@ import polars as pl
 
 from riskengine.app.scoring import check_as_of, prepare_input
 from riskengine.config import Settings
-from riskengine.io import ReadOptions, write_table
+from riskengine.io import ReadOptions, check_outputs, write_tables
 from riskengine.reference.loader import load_reference
 
 #: How many stages :func:`score_bom_file` announces (the progress bar).
@@ -56,13 +56,17 @@ def score_bom_file(
     on_stage: Callable[[str], None] | None = None,
 ) -> BomOutcome:
     """Score the sourcing list, explode the BOM over it and write one row per top-level product
-    (and, with ``lines_path``, the exploded lines). Nothing is written when the inputs fail."""
+    (and, with ``lines_path``, the exploded lines). Nothing is written when the inputs fail,
+    and the two files are written all or nothing: both targets are checked before any work
+    (two names for one file are refused) and renamed into place together."""
     from riskengine.bom import score_bom
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
 
     stage = on_stage or (lambda name: None)
     date_notes = check_as_of(as_of)
+    output_paths = [output_path] if lines_path is None else [output_path, lines_path]
+    check_outputs(output_paths)
     stage(f"reading {bom_path} and {sourcing_path}")
     bom = (read_options or ReadOptions()).read(bom_path)
     context, prepared_chunks = prepare_input(
@@ -84,9 +88,10 @@ def score_bom_file(
     products = result.products.with_columns(
         pl.lit(model.version).alias("model_version"), pl.lit(as_of.isoformat()).alias("as_of")
     )
+    outputs: list[tuple[pl.DataFrame, str, str | None]] = [(products, output_path, output_format)]
     if lines_path is not None:
-        write_table(result.lines, lines_path)
-    write_table(products, output_path, output_format)
+        outputs.append((result.lines, lines_path, None))
+    write_tables(outputs)
     return BomOutcome(
         products, result.lines, result.problems, model.version, date_notes + context.notes
     )

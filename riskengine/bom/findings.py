@@ -18,6 +18,7 @@ from riskengine.bom.results import (
     display_name,
     list_rows,
 )
+from riskengine.errors import shorten
 
 
 def _rows_leaving_cycles(graph: Graph, cycles: Cycles) -> dict[int, str]:
@@ -178,12 +179,14 @@ def left_out_findings(
                     "unknown_leaf",
                     product,
                     path,
-                    f"leaf {material!r} of {product} (at {path}) is neither an assembly of the "
-                    f"BOM nor a known material: {unknown[material]}; it is left out of "
-                    f"{product}'s roll-up",
+                    f"leaf {shorten(material)!r} of {product} (at {path}) is neither an "
+                    f"assembly of the BOM nor a known material: {unknown[material]}; it is left "
+                    f"out of {product}'s roll-up",
                 )
             )
-            omissions.append((product_order, f"not scored: {material!r} is not a known material"))
+            omissions.append(
+                (product_order, f"not scored: {shorten(material)!r} is not a known material")
+            )
         else:
             name = display_name(material_id)
             why = missing[material_id]
@@ -192,8 +195,8 @@ def left_out_findings(
                     "no_sourcing",
                     product,
                     path,
-                    f"{name} ({material!r}, at {path}) has no scored supplier: {why}; it is left "
-                    f"out of {product}'s roll-up",
+                    f"{name} ({shorten(material)!r}, at {path}) has no scored supplier: {why}; "
+                    f"it is left out of {product}'s roll-up",
                 )
             )
             omissions.append((product_order, f"not scored: {name} has no scored supplier ({why})"))

@@ -14,6 +14,7 @@ import polars as pl
 
 from riskengine.bom.results import PATH_SEPARATOR, BomProblem
 from riskengine.bom.units import mixed_kind_details, read_units
+from riskengine.errors import ECHO_LIMIT
 from riskengine.io.cells import detect_decimal_separator, parse_decimal
 from riskengine.io.columns import UNIT_OF_MEASURE_ALIASES, resolve_columns
 
@@ -131,7 +132,12 @@ def _numbers(
             .when(pl.col("error").is_not_null())
             .then(pl.col("error").str.strip_prefix(f"{source}: "))
             .when(~rule.fill_null(False))
-            .then(pl.format(f"column {header!r}: '{{}}' is not {words}", pl.col("raw")))
+            .then(
+                pl.format(
+                    f"column {header!r}: '{{}}' is not {words}",
+                    pl.col("raw").str.slice(0, ECHO_LIMIT),
+                )
+            )
         ).to_series()
         values[name] = parsed.alias(name)
         details.append(detail.alias(name))

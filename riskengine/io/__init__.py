@@ -3,12 +3,15 @@
 The bottom layer: it imports nothing of riskengine but :mod:`riskengine.errors`.
 
 * :mod:`~riskengine.io.formats`: format inference and the check of a file's first bytes;
+* :mod:`~riskengine.io.sources`: input files and standard input (regular files only, the size
+  cap, gzip and zstd);
 * :mod:`~riskengine.io.decoding`: encoding detection and strict decoding;
 * :mod:`~riskengine.io.delimited`: the strict CSV/TSV reader;
 * :mod:`~riskengine.io.reading`: reading any table whole;
 * :mod:`~riskengine.io.chunks`: large CSV/TSV files streamed in chunks;
 * :mod:`~riskengine.io.workbook`: xlsx reading and writing, formula escaping;
-* :mod:`~riskengine.io.writing`: atomic writes;
+* :mod:`~riskengine.io.writing`: atomic writes to regular files or standard output, several
+  files all or nothing;
 * :mod:`~riskengine.io.cells`: numbers, shares and dates from text cells (the number
   classification in :mod:`~riskengine.io.numbertext`);
 * :mod:`~riskengine.io.columns`: column aliases and header checks.
@@ -26,7 +29,13 @@ from riskengine.io.workbook import (
     XLSX_SHEET_NAME,
     escape_spreadsheet_formulas,
 )
-from riskengine.io.writing import write_table, write_table_chunks, write_text
+from riskengine.io.writing import (
+    check_outputs,
+    write_table,
+    write_table_chunks,
+    write_tables,
+    write_text,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
@@ -41,6 +50,7 @@ __all__ = [
     "ChunkedTable",
     "ReadOptions",
     "TableMetadata",
+    "check_outputs",
     "escape_spreadsheet_formulas",
     "infer_format",
     "read_table",
@@ -48,5 +58,6 @@ __all__ = [
     "read_text",
     "write_table",
     "write_table_chunks",
+    "write_tables",
     "write_text",
 ]

@@ -58,6 +58,7 @@ from riskengine.io.formats import (
     library_read_error,
 )
 from riskengine.io.reading import read_table
+from riskengine.io.sources import ZSTD_MAGIC, check_input_file, compression_of
 
 #: Bytes of a delimited file read per chunk.
 DEFAULT_CHUNK_BYTES = 128 << 20
@@ -116,8 +117,12 @@ class ChunkedTable:
     def _streams(self) -> bool:
         if self.path == STDIO or self.kind not in ("csv", "tsv"):
             return False
-        file = Path(self.path)
-        return file.is_file() and file.stat().st_size > self.chunk_bytes
+        if check_input_file(self.path, self.label).st_size <= self.chunk_bytes:
+            return False
+        with open(self.path, "rb") as head:
+            # A compressed file is decompressed whole by read_table (no streaming decompressor
+            # feeds pyarrow yet).
+            return compression_of(head.read(len(ZSTD_MAGIC))) is None
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         if self._whole is not None:

@@ -7,13 +7,11 @@ and "NA" stays Namibia; only empty cells become null.
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 from typing import TypedDict
 
 import polars as pl
 
-from riskengine.errors import InputFileError
+from riskengine.errors import InputFileError, shorten
 from riskengine.io.decoding import decode_text
 from riskengine.io.delimited import delimiter_option, read_delimited
 from riskengine.io.formats import (
@@ -23,6 +21,7 @@ from riskengine.io.formats import (
     infer_format,
     library_read_error,
 )
+from riskengine.io.sources import read_input_bytes
 from riskengine.io.workbook import read_workbook
 
 
@@ -111,6 +110,7 @@ def read_table_with_metadata(
     try:
         if kind == "parquet":
             frame = pl.read_parquet(io.BytesIO(data))
+            _check_flat_columns(frame, label)
         elif kind == "xlsx":
             frame, metadata["sheet"], metadata["blank_rows_skipped"] = read_workbook(
                 data, label, sheet
@@ -133,21 +133,30 @@ def read_table_with_metadata(
 
 
 def _read_bytes(path: str, label: str) -> bytes:
-    if path == STDIO:
-        data = sys.stdin.buffer.read()
-    else:
-        file = Path(path)
-        if not file.exists():
-            raise InputFileError(f"{label}: no such file")
-        if file.is_dir():
-            raise InputFileError(f"{label}: is a directory, not a file")
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise InputFileError(f"{label}: cannot read: {error.strerror}") from error
+    data = read_input_bytes(path, label)
     if not data:
         raise InputFileError(f"{label}: file is empty")
     return data
+
+
+_NESTED_KINDS = (
+    (pl.List, "lists"),
+    (pl.Array, "lists"),
+    (pl.Struct, "structs (nested records)"),
+    (pl.Binary, "binary data"),
+    (pl.Object, "Python objects"),
+)
+
+
+def _check_flat_columns(frame: pl.DataFrame, label: str) -> None:
+    """Refuse Parquet columns of lists, structs or bytes: no cell of them is a name or number."""
+    for name, dtype in frame.schema.items():
+        for kind, words in _NESTED_KINDS:
+            if isinstance(dtype, kind):
+                raise InputFileError(
+                    f"{label}: column {shorten(name)!r} holds {words} ({dtype}); riskengine "
+                    "reads columns of text, numbers and dates only"
+                )
 
 
 def _read_json(text: str, kind: str) -> pl.DataFrame:

@@ -1,7 +1,9 @@
 """Excel workbooks: reading one sheet as text (choosing the sheet), writing one sheet, and the
 formula escaping every spreadsheet-bound text gets (OWASP ASVS 1.2.10): text cells that start
 with ``=`` ``+`` ``-`` ``@`` TAB, CR or NUL get a leading ``'`` unless they are plain signed
-numbers."""
+numbers. In delimited text a cell may be split again where it is opened (a ``;`` locale splits
+a comma CSV at semicolons), so there every part after a ``;`` ``,`` or TAB that starts with
+``=`` ``+`` ``-`` ``@`` gets the ``'`` too."""
 
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ XLSX_MAX_CELL_CHARACTERS = 32_767
 XLSX_SHEET_NAME = "data"
 
 _FORMULA_START = r"^[=+\-@\t\r\x00]"
+# A formula character after a delimiter another locale may split on (spaces allowed between).
+_FORMULA_AFTER_DELIMITER = r"[;,\t] *[=+\-@]"
+_FORMULA_SEGMENT = re.compile(r"([;,\t] *)([=+\-@][^;,\t]*)")
 # A signed plain number cannot call a function or reach another application, and escaping it
 # would turn "-5" into text a spreadsheet no longer sums.
 _SIGNED_NUMBER = r"^[+-][0-9][0-9.,]*(?:[eE][+-]?[0-9]+)?%?$"
@@ -135,13 +140,17 @@ def _choose_sheet(label: str, names: list[str], sheet: str | int | None) -> str:
     raise InputFileError(f"{label}: no sheet {sheet!r}; the workbook has {listing}")
 
 
-def escape_spreadsheet_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+def escape_spreadsheet_formulas(frame: pl.DataFrame, *, delimited: bool = False) -> pl.DataFrame:
     """Prefix ``'`` to text cells and column names a spreadsheet would run as a formula.
 
     Only text (string, categorical, enum) columns change; numbers stay numbers. Text that is
     a plain signed number such as ``-5`` or ``+1.5`` is left alone because it cannot run
-    anything.
+    anything. With ``delimited`` (CSV and TSV output) every part after a ``;`` ``,`` or TAB
+    that starts with a formula character is escaped as well, so that no field of the cell split
+    on any of them starts with one: ``a;=cmd`` is written ``a;'=cmd``.
     """
+    if delimited:
+        frame = _escape_formula_segments(frame)
     text_columns = [
         name
         for name, dtype in frame.schema.items()
@@ -163,6 +172,46 @@ def escape_spreadsheet_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     names = pl.Series(escaped.columns, dtype=pl.String)
     escaped.columns = pl.select(_escape_text(pl.lit(names))).to_series().to_list()
     return escaped
+
+
+def _escape_formula_segments(frame: pl.DataFrame) -> pl.DataFrame:
+    """Escape the parts of text cells (and names) that follow a delimiter (see above)."""
+    text_columns = [
+        name
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
+    ]
+    if not text_columns or not frame.height:
+        flagged: tuple[bool, ...] = ()
+    else:
+        flagged = frame.select(
+            pl.col(name).cast(pl.String).str.contains(_FORMULA_AFTER_DELIMITER).any()
+            for name in text_columns
+        ).row(0)
+    # Such cells are rare, so only they go through Python; the rest of the column is kept.
+    frame = frame.with_columns(
+        _escape_segments_of(frame[name].cast(pl.String))
+        for name, has_segment in zip(text_columns, flagged, strict=False)
+        if has_segment
+    )
+    frame.columns = [_escape_segments(name) for name in frame.columns]
+    return frame
+
+
+def _escape_segments_of(column: pl.Series) -> pl.Series:
+    positions = column.str.contains(_FORMULA_AFTER_DELIMITER).fill_null(False).arg_true()
+    escaped = [_escape_segments(text) for text in column.gather(positions).to_list()]
+    return column.scatter(positions, pl.Series(escaped, dtype=pl.String))
+
+
+def _escape_segments(text: str) -> str:
+    def escape(match: re.Match[str]) -> str:
+        delimiter, segment = match.groups()
+        if re.match(_SIGNED_NUMBER, segment):
+            return match.group(0)
+        return f"{delimiter}'{segment}"
+
+    return _FORMULA_SEGMENT.sub(escape, text)
 
 
 def _escape_text(text: pl.Expr) -> pl.Expr:

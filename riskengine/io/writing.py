@@ -1,26 +1,42 @@
-"""Writing tables and text atomically.
+"""Writing tables and text atomically, to regular files or standard output only.
 
 Writing goes to a temporary file in the target directory that is renamed into place only when
-complete, so a failed or interrupted run never leaves a partial output. CSV and XLSX text is
-formula-escaped (:func:`riskengine.io.workbook.escape_spreadsheet_formulas`); JSON and Parquet
-keep text verbatim.
+complete, so a failed or interrupted run never leaves a partial output; the cleanup holds
+SIGINT and SIGTERM back, and temporary files of killed runs are removed by the next write.
+Several outputs of one command are written all or nothing (:func:`write_tables`). CSV and
+XLSX text is formula-escaped (:func:`riskengine.io.workbook.escape_spreadsheet_formulas`);
+JSON and Parquet keep text verbatim.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
+import re
+import secrets
+import signal
+import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import polars as pl
 
 from riskengine.errors import UserInputError
-from riskengine.io.formats import STDIO, infer_format
+from riskengine.io.formats import COMPRESSION_SUFFIXES, STDOUT_NAMES, infer_format
 from riskengine.io.workbook import check_fits_workbook, escape_spreadsheet_formulas, write_workbook
+
+# Other names in these directories are the process's other streams, never files to replace.
+_STREAM_DIRECTORIES = frozenset({Path("/dev/fd"), Path("/proc/self/fd")})
+#: A temporary file this old whose process is gone is a leftover of a killed run.
+STALE_AFTER_SECONDS = 10 * 60
+_CLEANUP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _serialise(frame: pl.DataFrame, kind: str, target: BinaryIO) -> None:
@@ -33,7 +49,7 @@ def _serialise(frame: pl.DataFrame, kind: str, target: BinaryIO) -> None:
     elif kind == "xlsx":
         write_workbook(frame, target)
     else:
-        escape_spreadsheet_formulas(frame).write_csv(
+        escape_spreadsheet_formulas(frame, delimited=True).write_csv(
             target, separator="\t" if kind == "tsv" else ","
         )
 
@@ -43,7 +59,7 @@ def _serialise_chunk(frame: pl.DataFrame, kind: str, target: BinaryIO, first: bo
     if kind == "jsonl":
         target.write(frame.write_ndjson().encode("utf-8"))
     else:
-        escape_spreadsheet_formulas(frame).write_csv(
+        escape_spreadsheet_formulas(frame, delimited=True).write_csv(
             target, separator="\t" if kind == "tsv" else ",", include_header=first
         )
 
@@ -59,21 +75,18 @@ def _output_mode(target: Path) -> int:
 def write_table(frame: pl.DataFrame, path: str, file_format: str | None = None) -> None:
     """Write ``frame`` atomically (temporary file, fsync, rename) or to stdout for ``-``.
 
+    A symlink is written through and a device refused (see :func:`resolve_output`).
+
     Raises
     ------
     UserInputError
-        Unknown format, missing output directory, a frame too large for xlsx (checked before
-        anything is written), a binary format to a terminal, or the file cannot be written.
+        Unknown format, missing output directory, a target that is not a regular file, a
+        frame too large for xlsx (checked before anything is written), a binary format to a
+        terminal, or the file cannot be written.
     """
     kind = infer_format(path, file_format)
-    if kind == "xlsx" and Path(path).suffix.lower() in (".xls", ".xlsm"):
-        raise UserInputError(f"{path}: xlsx output needs an .xlsx name (Excel refuses others)")
-    if kind == "xlsx":
-        check_fits_workbook(frame)
-    if path == STDIO and kind in ("parquet", "xlsx") and sys.stdout.isatty():
-        raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
-    # Looked up at call time so tests can replace _serialise.
-    _write_atomically(path, lambda stream: _serialise(frame, kind, stream))
+    _check_table_target(frame, path, kind)
+    _write_atomically(path, _table_writer(frame, kind))
 
 
 def write_table_chunks(
@@ -87,12 +100,13 @@ def write_table_chunks(
     raise: nothing is then left at ``path``. Returns the number of rows written.
     """
     kind = infer_format(path, file_format)
+    resolve_output(path)  # a refused target fails before any chunk is computed
     if kind in ("json", "xlsx"):
         frames = list(chunks)
         whole = pl.concat(frames) if frames else pl.DataFrame()
         write_table(whole, path, kind)
         return whole.height
-    if path == STDIO and kind == "parquet" and sys.stdout.isatty():
+    if path in STDOUT_NAMES and kind == "parquet" and _stdout_is_terminal():
         raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
     written = 0
 
@@ -124,41 +138,319 @@ def write_text(text: str, path: str) -> None:
     _write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
+@dataclass(frozen=True)
+class OutputTarget:
+    """Where an ``-o`` path really writes: standard output, or a regular file.
+
+    ``path`` is the name the user gave (used in messages); ``file`` is the file that is
+    replaced, with every symlink resolved (None for standard output).
+    """
+
+    path: str
+    file: Path | None
+
+    @property
+    def is_stdout(self) -> bool:
+        """True when the output streams to standard output."""
+        return self.file is None
+
+
+def resolve_output(path: str) -> OutputTarget:
+    """Decide where ``path`` writes, without writing anything.
+
+    ``-``, ``/dev/stdout``, ``/dev/fd/1`` and ``/proc/self/fd/1`` stream to standard output. A
+    symlink is written through: its final target is replaced atomically (the temporary file goes
+    in the target's own directory, so the link itself stays). Devices, FIFOs, sockets, other
+    standard streams and directories are refused, so a run as root can never replace
+    ``/dev/null`` with a regular file.
+
+    Raises
+    ------
+    UserInputError
+        A target that is not, and cannot become, a regular file; the message names the path.
+    """
+    if path in STDOUT_NAMES:
+        return OutputTarget(path, None)
+    if Path(path).suffix.lower() in COMPRESSION_SUFFIXES:
+        raise UserInputError(
+            f"{path}: riskengine writes uncompressed files; use -o - and pipe it to gzip or zstd"
+        )
+    stream_directories = {directory.resolve() for directory in _STREAM_DIRECTORIES}
+    if Path(path).parent.resolve() in stream_directories or path.startswith("/dev/std"):
+        raise UserInputError(f"{path}: only standard output (- or /dev/stdout) can be written")
+    try:
+        file = Path(path).resolve(strict=False)
+    except RuntimeError as error:  # how Python before 3.13 reports a symlink loop
+        raise UserInputError(f"{path}: symlink loop") from error
+    except OSError as error:  # Python 3.13 raises ELOOP itself
+        reason = "symlink loop" if error.errno == errno.ELOOP else f"cannot write: {error.strerror}"
+        raise UserInputError(f"{path}: {reason}") from error
+    try:
+        status = os.stat(file)
+    except FileNotFoundError:
+        status = None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UserInputError(f"{path}: symlink loop") from error
+        raise UserInputError(f"{path}: cannot write: {error.strerror or error}") from error
+    if status is not None:
+        if stat.S_ISDIR(status.st_mode):
+            raise UserInputError(f"{path}: is a directory, not a file")
+        if not stat.S_ISREG(status.st_mode):
+            raise UserInputError(
+                f"{path}: is a {file_kind(status.st_mode)}, not a regular file; riskengine writes "
+                "only regular files (use -o - for standard output)"
+            )
+    directory = file.parent
+    if not directory.is_dir():
+        shown = Path(path).parent if str(Path(path).parent) else Path(".")
+        raise UserInputError(f"{path}: output directory {shown} does not exist")
+    return OutputTarget(path, file)
+
+
+def check_outputs(paths: Sequence[str]) -> list[OutputTarget]:
+    """Resolve every output of one command and refuse two that are the same file.
+
+    Called before anything is computed or written, so a bad second target leaves the first
+    untouched.
+
+    Raises
+    ------
+    UserInputError
+        A target :func:`resolve_output` refuses, or two targets that resolve to the same file
+        (or both to standard output).
+    """
+    targets = [resolve_output(path) for path in paths]
+    seen: dict[Path | None, str] = {}
+    for target in targets:
+        if target.file in seen:
+            raise UserInputError(
+                f"{target.path} and {seen[target.file]} are the same output; give each its own file"
+            )
+        seen[target.file] = target.path
+    return targets
+
+
+def file_kind(mode: int) -> str:
+    """A word for what a file of ``mode`` is, for messages."""
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "special file"
+
+
+def write_tables(outputs: Sequence[tuple[pl.DataFrame, str, str | None]]) -> None:
+    """Write several tables of one command all or nothing.
+
+    ``outputs`` holds (frame, path, format) triples. Every target is checked first
+    (:func:`check_outputs`); every file is then written to a temporary file next to its target,
+    and only when all are complete are they renamed into place. If a rename fails, the files
+    already renamed are put back as they were (previous versions are kept as hard links until
+    the end), so either every target changes or none does.
+    """
+    targets = check_outputs([path for _, path, _ in outputs])
+    writers = []
+    for (frame, path, file_format), target in zip(outputs, targets, strict=True):
+        kind = infer_format(path, file_format)
+        _check_table_target(frame, path, kind)
+        writers.append((target, _table_writer(frame, kind)))
+    temporaries: list[tuple[OutputTarget, str]] = []
+    try:
+        for target, write in writers:
+            if target.file is not None:
+                temporaries.append((target, _write_temporary(target, write)))
+        _replace_all(temporaries)
+    except BaseException:
+        with signals_deferred():
+            for _, temporary in temporaries:
+                Path(temporary).unlink(missing_ok=True)
+        raise
+    for target, write in writers:
+        if target.is_stdout:
+            _write_stdout(write)
+
+
+def _table_writer(frame: pl.DataFrame, kind: str) -> Callable[[BinaryIO], Any]:
+    # Looked up at call time so tests can replace _serialise.
+    return lambda stream: _serialise(frame, kind, stream)
+
+
+def _check_table_target(frame: pl.DataFrame, path: str, kind: str) -> None:
+    if kind == "xlsx" and Path(path).suffix.lower() in (".xls", ".xlsm"):
+        raise UserInputError(f"{path}: xlsx output needs an .xlsx name (Excel refuses others)")
+    if kind == "xlsx":
+        check_fits_workbook(frame)
+    if path in STDOUT_NAMES and kind in ("parquet", "xlsx") and _stdout_is_terminal():
+        raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
+def _replace_all(temporaries: list[tuple[OutputTarget, str]]) -> None:
+    """Rename each temporary file onto its target; on failure restore every target."""
+    kept: list[tuple[Path, str | None]] = []  # (target, hard link to its previous version)
+    try:
+        for target, temporary in temporaries:
+            assert target.file is not None
+            kept.append((target.file, _keep_previous(target.file)))
+            os.replace(temporary, target.file)
+    except BaseException as error:
+        with signals_deferred():
+            for file, previous in kept:
+                if previous is not None:
+                    os.replace(previous, file)
+                else:
+                    file.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UserInputError(f"cannot write: {error.strerror or error}") from error
+        raise
+    for _, previous in kept:
+        if previous is not None:
+            Path(previous).unlink(missing_ok=True)
+    for directory in {file.parent for file, _ in kept}:
+        _sync_directory(directory)
+
+
+def _keep_previous(file: Path) -> str | None:
+    """A hard link to ``file``'s current version (None when there is none to keep)."""
+    if not file.exists():
+        return None
+    keep = file.parent / f".{file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.link(file, keep)
+    except OSError:
+        return None  # a file system without hard links: the rename still is atomic per file
+    return str(keep)
+
+
 def _write_atomically(path: str, write: Callable[[BinaryIO], Any]) -> None:
     """Run ``write`` on a temporary file renamed to ``path`` only once complete and synced."""
-    if path == STDIO:
-        buffer = io.BytesIO()
-        write(buffer)
-        sys.stdout.buffer.write(buffer.getvalue())
-        sys.stdout.buffer.flush()
+    target = resolve_output(path)
+    if target.is_stdout:
+        _write_stdout(write)
         return
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserInputError(f"{path}: output directory {directory} does not exist")
-    if target.is_dir():
-        raise UserInputError(f"{path}: is a directory, not a file")
+    temporary = _write_temporary(target, write)
+    assert target.file is not None
+    try:
+        os.replace(temporary, target.file)
+    except BaseException as error:
+        with signals_deferred():
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UserInputError(f"{path}: cannot write: {error.strerror or error}") from error
+        raise
+    _sync_directory(target.file.parent)
+
+
+def _write_stdout(write: Callable[[BinaryIO], Any]) -> None:
+    # Buffered whole so that a failure half-way leaves nothing on standard output either.
+    if sys.stdout is None:
+        raise UserInputError("standard output is closed; use -o FILE")
+    buffer = io.BytesIO()
+    write(buffer)
+    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.buffer.flush()
+
+
+def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> str:
+    """Write a complete, synced temporary file next to ``target`` and return its path.
+
+    The name holds the process id (``.NAME.PID.RANDOM.tmp``) so that a later run can tell the
+    leftovers of a killed run (whose process is gone) from a run still writing.
+    """
+    assert target.file is not None
+    directory = target.file.parent
+    remove_stale_temporaries(target.file)
     try:
         handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=directory
+            prefix=f".{target.file.name}.{os.getpid()}.", suffix=".tmp", dir=directory
         )
     except OSError as error:
         reason = error.strerror or str(error)
-        raise UserInputError(f"{path}: cannot create a file in {directory}: {reason}") from error
+        raise UserInputError(
+            f"{target.path}: cannot create a file in {directory}: {reason}"
+        ) from error
     try:
         # mkstemp creates 0600; the output should look like any other file the user writes.
-        os.fchmod(handle, _output_mode(target))
+        os.fchmod(handle, _output_mode(target.file))
         with os.fdopen(handle, "wb") as stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, target)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
+        with signals_deferred():
+            Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise UserInputError(f"{path}: cannot write: {error.strerror or error}") from error
+            raise UserInputError(
+                f"{target.path}: cannot write: {error.strerror or error}"
+            ) from error
         raise
-    _sync_directory(directory)
+    return temporary
+
+
+def remove_stale_temporaries(target: Path, minimum_age_seconds: float = STALE_AFTER_SECONDS) -> int:
+    """Remove temporary files that killed runs left next to ``target``; return how many.
+
+    Only files named as :func:`_write_temporary` names them (``.NAME.PID.RANDOM.tmp``), older
+    than ``minimum_age_seconds`` and whose process no longer exists are removed: a run still
+    writing keeps its file, and so does anything else in the directory.
+    """
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.([0-9]+)\.[A-Za-z0-9_]+\.tmp")
+    removed = 0
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < minimum_age_seconds:
+                continue
+            if _process_exists(int(match.group(1))):
+                continue
+            os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            continue  # another run removed it first, or it is not ours to remove
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process: alive
+    return True
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while cleaning up, so a second signal cannot cut a cleanup
+    short; a signal that arrives meanwhile is delivered as soon as the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _CLEANUP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _sync_directory(directory: Path) -> None:

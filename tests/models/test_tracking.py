@@ -19,7 +19,11 @@ import pytest
 from filelock import FileLock
 
 from riskengine.config import Settings, load_settings
-from riskengine.errors import ModelIntegrityError, ModelNotFoundError, ModelStoreError
+from riskengine.errors import (
+    ModelIntegrityError,
+    ModelNotFoundError,
+    ModelStoreError,
+)
 from riskengine.models import tracking
 
 FEATURES = ("material_hhi", "export_control_severity")

@@ -1,0 +1,190 @@
+"""Reading inputs: regular files and standard input only, a size cap, gzip and zstd read
+transparently (by their magic bytes), and messages that say what a file really is."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+import zstandard
+
+from riskengine.errors import InputFileError
+from riskengine.io import ChunkedTable, read_table
+from riskengine.io import sources as input_sources
+
+CSV = b"material,supplier,supplier_country\nDy2O3,Acme,CN\nNdPr oxide,Beta,VN\n"
+PLAIN = pl.DataFrame(
+    {
+        "material": ["Dy2O3", "NdPr oxide"],
+        "supplier": ["Acme", "Beta"],
+        "supplier_country": ["CN", "VN"],
+    }
+)
+
+
+@pytest.fixture(autouse=True)
+def default_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(input_sources.MAX_INPUT_BYTES_ENV, raising=False)
+
+
+# -- compressed inputs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "compress"),
+    [
+        ("sourcing.csv.gz", gzip.compress),
+        ("sourcing.csv.zst", lambda data: zstandard.ZstdCompressor().compress(data)),
+        # Recognised by the magic bytes, not the name.
+        ("sourcing.csv", gzip.compress),
+        ("sourcing.tsv", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ],
+)
+def test_gzip_and_zstd_inputs_read_like_the_plain_file(
+    tmp_path: Path, name: str, compress: object
+) -> None:
+    data = CSV.replace(b",", b"\t") if name.endswith(".tsv") else CSV
+    path = tmp_path / name
+    path.write_bytes(compress(data))  # type: ignore[operator]
+    assert read_table(str(path)).equals(PLAIN)
+    assert pl.concat(list(ChunkedTable(str(path), chunk_bytes=8))).equals(PLAIN)
+
+
+def test_a_large_compressed_file_is_read_whole_rather_than_streamed(tmp_path: Path) -> None:
+    path = tmp_path / "sourcing.csv.gz"
+    path.write_bytes(gzip.compress(CSV))
+    # Smaller chunks than the file would stream a plain CSV; compressed bytes cannot be.
+    assert pl.concat(list(ChunkedTable(str(path), chunk_bytes=1))).equals(PLAIN)
+
+
+def test_a_truncated_gzip_file_is_named_and_not_sent_to_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "sourcing.csv.gz"
+    path.write_bytes(gzip.compress(CSV)[:20])
+    with pytest.raises(
+        InputFileError, match="is gzip-compressed but cannot be decompressed"
+    ) as error:
+        read_table(str(path))
+    assert "--encoding" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("head", "said"),
+    [
+        (b"BZh91AY&SY", "bzip2-compressed"),
+        (b"\xfd7zXZ\x00\x00", "xz-compressed"),
+        (b"%PDF-1.7\n", "PDF document"),
+        (b"PAR1\x15\x04", "Parquet file"),
+    ],
+)
+def test_other_binary_files_are_named_instead_of_asking_for_an_encoding(
+    tmp_path: Path, head: bytes, said: str
+) -> None:
+    path = tmp_path / "sourcing.csv"
+    path.write_bytes(head + bytes(range(256)))
+    with pytest.raises(InputFileError, match=said) as error:
+        read_table(str(path))
+    assert "--encoding" not in str(error.value)
+
+
+# -- what may be read -----------------------------------------------------------------------------
+
+
+def test_dev_zero_is_refused_before_reading_a_byte() -> None:
+    # Only the new check is called: the code before it read /dev/zero until memory ran out.
+    with pytest.raises(InputFileError, match=r"^/dev/zero: is not a regular file"):
+        input_sources.check_input_file("/dev/zero", "/dev/zero")
+
+
+def test_a_fifo_is_refused_rather_than_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "sourcing.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:  # so the code before the check did not wait for ever
+        with open(fifo, "wb") as writer:
+            writer.write(CSV)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        with pytest.raises(InputFileError, match=r"sourcing\.csv: is not a regular file"):
+            read_table(str(fifo))
+    finally:
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # releases the feeder
+        feeder.join(timeout=10)
+        os.close(reader)
+
+
+def test_standard_input_that_is_a_pipe_is_read() -> None:
+    assert input_sources.read_input_bytes("-", "<stdin>", stdin=io.BytesIO(CSV)) == CSV
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    with pytest.raises(InputFileError, match=r"a\.csv: symlink loop"):
+        read_table(str(tmp_path / "a.csv"))
+
+
+def test_a_symlink_to_a_missing_file_names_where_it_points(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(InputFileError, match=r"a\.csv: is a symlink to .*gone\.csv, which does"):
+        read_table(str(tmp_path / "a.csv"))
+
+
+# -- the size cap ---------------------------------------------------------------------------------
+
+
+def test_a_file_over_the_cap_is_refused_with_the_setting_to_raise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sourcing.csv"
+    path.write_bytes(CSV)
+    monkeypatch.setenv(input_sources.MAX_INPUT_BYTES_ENV, "20")
+    with pytest.raises(InputFileError, match=r"larger than the input limit of 20 bytes; raise R"):
+        read_table(str(path))
+    with pytest.raises(InputFileError, match="larger than the input limit"):
+        list(ChunkedTable(str(path), chunk_bytes=8))
+
+
+def test_the_cap_applies_to_decompressed_bytes_and_to_standard_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bomb = gzip.compress(CSV + b"Dy2O3,Acme,CN\n" * 1000)
+    path = tmp_path / "sourcing.csv.gz"
+    path.write_bytes(bomb)
+    monkeypatch.setenv(input_sources.MAX_INPUT_BYTES_ENV, str(len(bomb) + 1))
+    with pytest.raises(InputFileError, match="larger than the input limit"):
+        read_table(str(path))
+    with pytest.raises(InputFileError, match=r"<stdin>: is larger than the input limit"):
+        input_sources.read_input_bytes("-", "<stdin>", stdin=io.BytesIO(CSV * 1000))
+
+
+def test_a_cap_that_is_not_a_number_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(input_sources.MAX_INPUT_BYTES_ENV, "lots")
+    with pytest.raises(Exception, match="RISKENGINE_MAX_INPUT_BYTES='lots'"):
+        input_sources.max_input_bytes()
+
+
+# -- Parquet ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pl.Series("tags", [["a"], ["b"]]),
+        pl.Series("address", [{"city": "Tokyo"}, {"city": "Osaka"}]),
+        pl.Series("blob", [b"\x00", b"\x01"]),
+    ],
+)
+def test_parquet_columns_of_lists_structs_or_bytes_are_named(
+    tmp_path: Path, column: pl.Series
+) -> None:
+    path = tmp_path / "sourcing.parquet"
+    PLAIN.with_columns(column).write_parquet(path)
+    with pytest.raises(InputFileError, match=rf"sourcing\.parquet: column '{column.name}' holds"):
+        read_table(str(path))

@@ -1,0 +1,304 @@
+"""Writing outputs: only regular files or standard output, symlinks written through, several
+files all or nothing, no temporary file left by a signal, stale ones of killed runs removed.
+
+The tests never write to a device: the refusal of ``/dev/null`` is checked on the decision
+function alone (the code before this module replaced it with a regular file when run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import riskengine.io.writing as writing
+from riskengine.errors import UserInputError
+
+FRAME = pl.DataFrame({"material": ["Dy2O3", "NdPr oxide"], "supplier": ["Acme", "Beta"]})
+REPOSITORY = Path(__file__).resolve().parents[2]
+RISKENGINE = (sys.executable, "-m", "riskengine")
+
+
+def read_back(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema=False)
+
+
+# -- where an output goes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_standard_output_names_stream_to_standard_output(name: str) -> None:
+    assert writing.resolve_output(name).is_stdout
+
+
+def test_writing_to_dev_stdout_streams_the_table_to_standard_output(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    assert writing.resolve_output("/dev/stdout").is_stdout  # never the old replace-the-link path
+    writing.write_table(FRAME, "/dev/stdout")
+    assert capsysbinary.readouterr().out == b"material,supplier\nDy2O3,Acme\nNdPr oxide,Beta\n"
+    assert Path("/dev/stdout").is_symlink() or not Path("/dev/stdout").is_file()
+
+
+def test_a_device_is_refused_with_its_name() -> None:
+    # The decision only: nothing is written, so /dev/null cannot be harmed.
+    with pytest.raises(UserInputError, match=r"^/dev/null: is a character device, not a regular"):
+        writing.resolve_output("/dev/null")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("name", ["/dev/stderr", "/dev/fd/2", "/proc/self/fd/0"])
+def test_other_standard_streams_are_refused(name: str) -> None:
+    with pytest.raises(UserInputError, match="only standard output"):
+        writing.resolve_output(name)
+
+
+def test_a_fifo_is_refused_and_stays_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(UserInputError, match=r"out\.csv: is a named pipe \(FIFO\)"):
+        writing.write_table(FRAME, str(fifo))
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        with pytest.raises(UserInputError, match=r"out\.csv: is a socket"):
+            writing.write_table(FRAME, str(path))
+        assert stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "scores.csv"
+    target.write_text("old\n")
+    link = tmp_path / "scores.csv"
+    link.symlink_to(target)
+    writing.write_table(FRAME, str(link))
+    assert link.is_symlink() and link.resolve() == target
+    assert read_back(target).equals(FRAME)
+    # The temporary file went next to the target, and none is left anywhere.
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["real", "scores.csv", "scores.csv"]
+
+
+def test_a_symlink_to_a_missing_file_creates_the_file_it_names(tmp_path: Path) -> None:
+    link = tmp_path / "scores.csv"
+    link.symlink_to(tmp_path / "new.csv")
+    writing.write_table(FRAME, str(link))
+    assert link.is_symlink() and read_back(tmp_path / "new.csv").equals(FRAME)
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    with pytest.raises(UserInputError, match=r"a\.csv: symlink loop"):
+        writing.write_table(FRAME, str(tmp_path / "a.csv"))
+    assert (tmp_path / "a.csv").is_symlink()
+
+
+def test_a_compressed_output_name_is_refused_rather_than_written_plain(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="writes uncompressed files"):
+        writing.write_table(FRAME, str(tmp_path / "scores.csv.gz"))
+    assert not list(tmp_path.iterdir())
+
+
+# -- several outputs: all or nothing -------------------------------------------------------------
+
+
+def test_two_names_for_one_file_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_text("previous\n")
+    (tmp_path / "lines.csv").symlink_to(tmp_path / "products.csv")
+    with pytest.raises(UserInputError, match="are the same output"):
+        writing.write_tables(
+            [
+                (FRAME, str(tmp_path / "products.csv"), None),
+                (FRAME, str(tmp_path / "lines.csv"), None),
+            ]
+        )
+    assert (tmp_path / "products.csv").read_text() == "previous\n"
+
+
+def test_a_bad_second_target_leaves_the_first_unwritten(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="output directory"):
+        writing.write_tables(
+            [(FRAME, str(tmp_path / "a.csv"), None), (FRAME, str(tmp_path / "no" / "b.csv"), None)]
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failure_while_writing_the_second_file_keeps_both_previous_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text(f"previous {name}\n")
+    real = writing._serialise
+    calls: list[str] = []
+
+    def failing_second(frame: pl.DataFrame, kind: str, target: object) -> None:
+        calls.append(kind)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        real(frame, kind, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writing, "_serialise", failing_second)
+    with pytest.raises(RuntimeError):
+        writing.write_tables(
+            [(FRAME, str(tmp_path / "a.csv"), None), (FRAME, str(tmp_path / "b.csv"), None)]
+        )
+    assert (tmp_path / "a.csv").read_text() == "previous a.csv\n"
+    assert (tmp_path / "b.csv").read_text() == "previous b.csv\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_a_failed_rename_puts_back_the_files_already_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.csv").write_text("previous a\n")
+    real_replace = os.replace
+    renames: list[str] = []
+
+    def failing_second_rename(source: str, destination: str | Path) -> None:
+        renames.append(str(destination))
+        if len(renames) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(writing.os, "replace", failing_second_rename)
+    with pytest.raises(UserInputError, match="No space left"):
+        writing.write_tables(
+            [(FRAME, str(tmp_path / "a.csv"), None), (FRAME, str(tmp_path / "b.csv"), None)]
+        )
+    assert (tmp_path / "a.csv").read_text() == "previous a\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.csv"]
+
+
+def test_all_files_are_written_when_nothing_fails(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("previous\n")
+    writing.write_tables(
+        [(FRAME, str(tmp_path / "a.csv"), None), (FRAME.head(1), str(tmp_path / "b.json"), None)]
+    )
+    assert read_back(tmp_path / "a.csv").equals(FRAME)
+    assert pl.read_json(tmp_path / "b.json").equals(FRAME.head(1))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.csv", "b.json"]
+
+
+# -- temporary files -----------------------------------------------------------------------------
+
+
+def _dead_process_id() -> int:
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporary_files_of_killed_runs_are_removed_by_the_next_write(
+    tmp_path: Path,
+) -> None:
+    dead = _dead_process_id()
+    an_hour_ago = time.time() - 3600
+    stale = tmp_path / f".out.csv.{dead}.k3j2h1.tmp"
+    recent = tmp_path / f".out.csv.{dead}.a1b2c3.tmp"  # its run may have just been killed
+    alive = tmp_path / ".out.csv.1.d4e5f6.tmp"  # process 1 always exists
+    other = tmp_path / f".other.csv.{dead}.g7h8i9.tmp"  # another output's: not ours
+    for path in (stale, recent, alive, other):
+        path.write_bytes(b"partial")
+    for path in (stale, alive, other):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    writing.write_table(FRAME, str(tmp_path / "out.csv"))
+    left = sorted(path.name for path in tmp_path.iterdir())
+    assert left == [*sorted(path.name for path in (recent, alive, other)), "out.csv"]
+
+
+def test_the_temporary_file_name_holds_the_process_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    def looking(frame: pl.DataFrame, kind: str, target: object) -> None:
+        seen.extend(path.name for path in tmp_path.iterdir())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writing, "_serialise", looking)
+    with pytest.raises(KeyboardInterrupt):
+        writing.write_table(FRAME, str(tmp_path / "out.csv"))
+    assert len(seen) == 1 and seen[0].startswith(f".out.csv.{os.getpid()}.")
+    assert not list(tmp_path.iterdir())
+
+
+# -- real signals to a child process -------------------------------------------------------------
+
+
+def _large_input(path: Path, rows: int = 60_000) -> None:
+    lines = [f"Dy2O3,Supplier {index},CN" for index in range(rows)]
+    path.write_text("material,supplier,supplier_country\n" + "\n".join(lines) + "\n")
+
+
+def _start_writing(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """``riskengine features`` on a large input, in small chunks so the write takes seconds;
+    returns once its temporary output file exists."""
+    _large_input(tmp_path / "in.csv")
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPOSITORY),
+        "RISKENGINE_HOME": str(tmp_path / "home"),
+        "RISKENGINE_CHUNK_BYTES": "100000",
+    }
+    environment.pop("RISKENGINE_REFERENCE_DIR", None)
+    child = subprocess.Popen(
+        [*RISKENGINE, "features", "in.csv", "-o", "out.csv", "--as-of", "2026-03-01"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    while not list(tmp_path.glob(".out.csv.*.tmp")):
+        if child.poll() is not None:
+            raise AssertionError(f"finished before writing: {child.stderr.read()!r}")  # type: ignore[union-attr]
+        time.sleep(0.01)
+    return child
+
+
+def _outcome(child: subprocess.Popen[bytes]) -> tuple[int, str]:
+    _, error = child.communicate(timeout=120)
+    return child.returncode, error.decode()
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "exit_code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_while_writing_exits_128_plus_its_number_and_leaves_no_file(
+    tmp_path: Path, signal_number: int, exit_code: int, said: str
+) -> None:
+    child = _start_writing(tmp_path)
+    child.send_signal(signal_number)
+    code, error = _outcome(child)
+    assert code == exit_code, error
+    assert said in error and "Traceback" not in error
+    assert not (tmp_path / "out.csv").exists()
+    assert not list(tmp_path.glob(".out.csv.*"))
+
+
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_more_signals_during_the_cleanup_do_not_cut_it_short(tmp_path: Path, second: int) -> None:
+    child = _start_writing(tmp_path)
+    child.send_signal(signal.SIGINT)
+    # Keep signalling until the process is gone: some arrive while it removes its file.
+    while child.poll() is None:
+        child.send_signal(second)
+        time.sleep(0.002)
+    code, error = _outcome(child)
+    assert code == 130, error
+    assert "Traceback" not in error
+    assert not list(tmp_path.glob(".out.csv.*"))
