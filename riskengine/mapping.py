@@ -359,6 +359,14 @@ class MaterialMatcher:
             key=lambda item: -len(item[0]),
         )  # fmt: skip
         self._lexicon = sorted(self._translation, key=len, reverse=True)
+        # Names as the catalog writes them, for reasons: normalised keys lose the Japanese
+        # voicing marks ("コハルト" for "コバルト").
+        self._written: dict[str, str] = {}
+        for material_id in catalog.material_ids:
+            for alias in catalog.material_aliases(material_id):
+                key = _compose(normalise_material_text(alias))
+                self._written.setdefault(key, alias)
+                self._written.setdefault(key.replace(" ", ""), alias)
 
     def propose(self, text: str) -> Proposal:
         """The best catalog material for ``text``, with confidence and evidence."""
@@ -459,11 +467,13 @@ class MaterialMatcher:
 
     def _name_evidence(self, material_id: str, words: frozenset[str], key: str) -> _Evidence:
         """Evidence of a catalog name found in the text; an element's bare name is weak."""
+        written = self._written.get(key, key)
         element = self._translation.get(key, key.replace(" ", ""))
         if element in COMMODITY_ELEMENTS:
-            return _Evidence(material_id, _NAME_SHORT, words, f"name {key!r}", element)
+            return _Evidence(material_id, _NAME_SHORT, words, f"name {written!r}", element)
         strong = len(words) > 1 or len(key) >= 8 or bool(_CJK.search(key))
-        return _Evidence(material_id, _NAME_LONG if strong else _NAME_SHORT, words, f"name {key!r}")
+        strength = _NAME_LONG if strong else _NAME_SHORT
+        return _Evidence(material_id, strength, words, f"name {written!r}")
 
     def _segment(self, word: str) -> list[str]:
         """A word as English catalog words: itself translated, or split into known words

@@ -286,7 +286,10 @@ def _apply_mapping(
             maintain_order="left",
         )
         .with_columns(
-            pl.when(mapped).then(pl.col("mapped_id")).otherwise(pl.col("material_id")),
+            pl.when(mapped)
+            .then(pl.col("mapped_id"))
+            .otherwise(pl.col("material_id"))
+            .alias("material_id"),
             pl.when(mapped)
             .then(pl.col("mapped_reason"))
             .otherwise(pl.col("material_reason"))

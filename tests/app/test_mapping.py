@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from riskengine.app.mapping import map_file
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
+from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV, Settings
 
 ERP_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "erp"
 AS_OF = "2026-03-01"
@@ -96,6 +96,10 @@ def test_features_applies_accepted_and_proposed_rows_but_not_review_rows(tmp_pat
     output = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
     assert output["status"].to_list() == ["scored", "scored", "rejected", "scored"]
     assert "mapping (mapping.csv line 3) left it for review" in output["reason"][2]
+    # The mapped material is the one the features describe: terbium oxide from China is
+    # under export licensing, as dysprosium oxide is.
+    assert output["export_control_severity"][0] is not None
+    assert output["export_control_severity"][3] is not None
     expected = hashlib.sha256((tmp_path / "mapping.csv").read_bytes()).hexdigest()
     assert output["mapping_sha256"].to_list() == [expected] * 4
 
@@ -190,3 +194,46 @@ def test_erp_sample_lists_resolve_after_accepting_the_proposals(tmp_path: Path) 
         wrong += proposed.height - hits
     assert wrong == 0
     assert right / expected.height >= 0.9
+
+
+def test_score_and_score_bom_apply_the_mapping_and_record_its_fingerprint(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HOME_ENV, str(trained_settings.home))
+    monkeypatch.setenv(TRACKING_URI_ENV, trained_settings.tracking_uri)
+    (tmp_path / "eord.csv").write_text(SAP_SOURCE_LIST, encoding="utf-8")
+    # The BOM names one leaf by its part number, the other by a text held for review.
+    (tmp_path / "bom.csv").write_text(
+        "parent,component,quantity\nMotor,000010004711,0.2\nMotor,Kupferdraht blank,1\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "mapping.csv").write_text(
+        "part_number,description,material_id,status\n"
+        "10004711,,dysprosium_oxide,accepted\n"
+        ",Kupferdraht blank,copper_metal,review\n",
+        encoding="utf-8",
+    )
+    fingerprint = hashlib.sha256((tmp_path / "mapping.csv").read_bytes()).hexdigest()
+
+    scored = invoke(
+        "score", "eord.csv", "-o", "scores.csv", "--as-of", AS_OF, "--buyer-country", "DE",
+        "--mapping", "mapping.csv",
+    )  # fmt: skip
+    products = invoke(
+        "score-bom", "bom.csv", "--sourcing", "eord.csv", "-o", "products.csv",
+        "--lines", "lines.csv", "--as-of", AS_OF, "--buyer-country", "DE",
+        "--mapping", "mapping.csv",
+    )  # fmt: skip
+
+    assert scored.exit_code == 0, scored.output
+    assert f"mapping {fingerprint[:16]}" in scored.stderr
+    scores = pl.read_csv(tmp_path / "scores.csv", infer_schema=False)
+    assert scores["material_id"].to_list()[:2] == ["dysprosium_oxide"] * 2
+    assert scores["status"].to_list() == ["scored", "scored", "rejected", "scored"]
+    assert scores["mapping_sha256"].to_list() == [fingerprint] * 4
+    assert products.exit_code == 0, products.output
+    written = pl.read_csv(tmp_path / "products.csv", infer_schema=False)
+    assert written["mapping_sha256"].to_list() == [fingerprint]
+    lines = pl.read_csv(tmp_path / "lines.csv", infer_schema=False)
+    assert "dysprosium_oxide" in lines["material_id"].to_list()
+    assert "left it for review" in products.stderr
