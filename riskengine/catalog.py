@@ -54,6 +54,7 @@ __all__ = [
     "Material",
     "load_catalog",
     "normalise_country",
+    "normalise_material_text",
 ]
 
 PRODUCTION_STAGE_KINDS: tuple[str, ...] = ("mine", "refining")
@@ -140,6 +141,7 @@ class Catalog:
 
         self._materials: dict[str, Material] = {}
         self._material_keys: dict[str, str] = {}
+        self._aliases: dict[str, tuple[str, ...]] = {}
         self._load_materials(materials)
 
         self._tags: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
@@ -180,6 +182,16 @@ class Catalog:
         if material_id is None:
             raise UnknownMaterialError(text, self._suggestions(text))
         return self._materials[material_id]
+
+    def material_names(self) -> dict[str, str]:
+        """Every name a material answers to (id, display name, aliases), normalised as
+        :func:`normalise_material_text` does, with the material id it resolves to."""
+        return dict(self._material_keys)
+
+    def material_aliases(self, material_id: str) -> tuple[str, ...]:
+        """The aliases of a material as the catalog writes them (formulas keep their case)."""
+        self.material(material_id)
+        return self._aliases[material_id]
 
     # ---------------------------------------------------------------------------- commodities
 
@@ -277,7 +289,8 @@ class Catalog:
                 hs_codes=_split_list(row["hs_codes"]),
             )
             self._materials[material_id] = material
-            names = (material_id, material.display_name, *_split_list(row["aliases"]))
+            self._aliases[material_id] = _split_list(row["aliases"])
+            names = (material_id, material.display_name, *self._aliases[material_id])
             self._index_material_names(material_id, names, where)
 
     def _index_material_names(self, material_id: str, names: Iterable[str], where: str) -> None:
@@ -532,6 +545,12 @@ def _country_aliases(alpha_2: dict[str, str], alpha_3: dict[str, str]) -> dict[s
 
 
 # --------------------------------------------------------------------------------- helpers
+
+
+def normalise_material_text(text: str) -> str:
+    """A material text as the catalog compares names: casefolded, without accents, each run
+    of punctuation and whitespace one space."""
+    return _normalise_key(text)
 
 
 def _normalise_key(text: str) -> str:

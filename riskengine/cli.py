@@ -87,6 +87,14 @@ SheetOption = Annotated[
     str | None,
     typer.Option("--sheet", help="Worksheet of an .xlsx input (name or 1-based number)."),
 ]
+MappingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        help="Reviewed material mapping (from `riskengine map`): its accepted and proposed rows "
+        "are applied before the catalog; review rows are not.",
+    ),
+]
 DelimiterOption = Annotated[
     str | None, typer.Option("--delimiter", help="CSV delimiter when sniffing is not enough.")
 ]
@@ -236,6 +244,7 @@ def score(
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
+    mapping: MappingOption = None,
 ) -> None:
     """Score every material-supplier pair of a sourcing list.
 
@@ -261,13 +270,15 @@ def score(
                 read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
                 on_stage=on_stage,
                 on_progress=on_progress,
+                mapping_path=mapping,
             )
         for note in outcome.notes:
             _err(f"note: {note}")
+        mapping_text = f", mapping {outcome.mapping_sha256[:16]}" if outcome.mapping_sha256 else ""
         _err(
             f"{outcome.rows} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
-            f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}, "
-            f"as of {as_of}" + (f" -> {output}" if output != "-" else "")
+            f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}"
+            f"{mapping_text}, as of {as_of}" + (f" -> {output}" if output != "-" else "")
         )
         from riskengine.render import print_top_risks
 
@@ -302,6 +313,7 @@ def score_bom(
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
+    mapping: MappingOption = None,
 ) -> None:
     """Risk per top-level product of a multi-level BOM, with the pairs that drive it.
 
@@ -328,6 +340,7 @@ def score_bom(
                 output_format=output_format,
                 read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
                 on_stage=on_stage,
+                mapping_path=mapping,
             )
         _err(outcome.summary + (f" -> {output}" if output != "-" else ""))
         for problem in outcome.problems:
@@ -389,6 +402,7 @@ def features(
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
     reference_dir: ReferenceDirOption = None,
+    mapping: MappingOption = None,
 ) -> None:
     """Write the feature table, or `riskengine features list` for the catalog of features.
 
@@ -420,10 +434,52 @@ def features(
                 output_format=output_format,
                 read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
                 on_stage=on_stage,
+                mapping_path=mapping,
             )
         for note in notes:
             _err(f"note: {note}")
         _err(f"{rows} rows of features as of {as_of}" + (f" -> {output}" if output != "-" else ""))
+
+    _run(body)
+
+
+@app.command("map")
+def map_materials(
+    input_path: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Sourcing list or BOM with part numbers and/or material texts (MATNR, MAKTX, "
+            "Item, Item Description...).",
+        ),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Mapping file to write (.csv, .xlsx) or -.")
+    ],
+    output_format: FormatOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
+    delimiter: DelimiterOption = None,
+) -> None:
+    """Propose a catalog material for each distinct part number or text, for review.
+
+    Each row gets the material, its stage, a confidence, a status (proposed, or review when
+    unsure), the words that matched and a content share where the text gives one. Edit it,
+    then pass it to score, score-bom or features with --mapping.
+
+    Example: riskengine map EORD.csv -o mapping.csv
+    """
+    from riskengine.app.mapping import map_file
+    from riskengine.io import ReadOptions
+
+    def body() -> None:
+        outcome = map_file(
+            input_path,
+            output,
+            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+            output_format=output_format,
+        )
+        _err(outcome.summary + (f" -> {output}" if output != "-" else ""))
 
     _run(body)
 

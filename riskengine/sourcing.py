@@ -20,6 +20,7 @@ from riskengine.io.cells import (
     parse_share,
 )
 from riskengine.io.columns import resolve_columns
+from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping
 from riskengine.names import canonical_names
 from riskengine.schemas import validate_prepared_chunk
 
@@ -180,8 +181,10 @@ def _resolve_chunk(
     buyer_country: str | None,
     buyer_name: str | None,
     as_of: date | None,
+    mapping: MaterialMapping | None = None,
 ) -> pl.DataFrame:
-    """Canonical text columns of one chunk, with materials and countries resolved."""
+    """Canonical text columns of one chunk, with materials and countries resolved (through
+    the team's ``mapping`` first, when one is given)."""
     columns = resolve_columns(raw.columns, source=source)
     text = raw.select(
         pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
@@ -212,13 +215,87 @@ def _resolve_chunk(
     countries = _resolution(
         pl.concat([text["supplier_country"], text["buyer_country"]]), normalise_country
     )
-    return text.with_columns(
+    resolved = text.with_columns(
         *_resolved_columns("material", materials, "material is empty"),
         *_resolved_columns("supplier_country", countries, "supplier country is empty"),
         *_resolved_columns("buyer_country", countries, "buyer country is empty"),
         pl.when(pl.col("supplier").is_null())
         .then(pl.lit("supplier is empty"))
         .alias("supplier_reason"),
+    )
+    if mapping is None:
+        return resolved
+    return _apply_mapping(resolved, raw, mapping, source=source)
+
+
+def _apply_mapping(
+    resolved: pl.DataFrame, raw: pl.DataFrame, mapping: MaterialMapping, *, source: str
+) -> pl.DataFrame:
+    """Material ids from the team's mapping, looked up by part number (SAP MATNR, Oracle
+    Item) and then by the material text, replace the catalog's: an ``accepted`` or
+    ``proposed`` row gives the id, a ``review`` row refuses the row naming the mapping's line,
+    and a row the mapping does not know keeps the catalog's resolution."""
+    part_columns = resolve_columns(
+        raw.columns,
+        source=source,
+        aliases={"part_number": PART_NUMBER_ALIASES},
+        required=(),
+        fallbacks={},
+    )
+    part = (
+        raw[part_columns["part_number"]].cast(pl.String).str.strip_chars().replace("", None)
+        if "part_number" in part_columns
+        else pl.repeat(None, raw.height, dtype=pl.String, eager=True)
+    )
+    keyed = resolved.with_columns(part.alias("mapping_part_number"))
+    ids: dict[tuple[str | None, str | None], str | None] = {}
+    reasons: dict[tuple[str | None, str | None], str | None] = {}
+    for part_number, written in keyed.select("mapping_part_number", "material").unique().rows():
+        entry = mapping.lookup(part_number, written)
+        if entry is None:
+            continue
+        ids[(part_number, written)] = entry.material_id if entry.applied else None
+        reasons[(part_number, written)] = (
+            None if entry.applied else mapping.review_reason(entry, written or part_number or "")
+        )
+    if not ids:
+        return keyed
+    found = pl.DataFrame(
+        {
+            "mapping_part_number": [key[0] for key in ids],
+            "material": [key[1] for key in ids],
+            "mapped_id": list(ids.values()),
+            "mapped_reason": [reasons[key] for key in ids],
+            "mapped": [True] * len(ids),
+        },
+        schema={
+            "mapping_part_number": pl.String,
+            "material": pl.String,
+            "mapped_id": pl.String,
+            "mapped_reason": pl.String,
+            "mapped": pl.Boolean,
+        },
+    )
+    mapped = pl.col("mapped").fill_null(False)
+    return (
+        keyed.join(
+            found,
+            on=["mapping_part_number", "material"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.when(mapped)
+            .then(pl.col("mapped_id"))
+            .otherwise(pl.col("material_id"))
+            .alias("material_id"),
+            pl.when(mapped)
+            .then(pl.col("mapped_reason"))
+            .otherwise(pl.col("material_reason"))
+            .alias("material_reason"),
+        )
+        .drop("mapped_id", "mapped_reason", "mapped")
     )
 
 
@@ -463,13 +540,15 @@ def prepare_chunks(
     buyer_country: str | None,
     buyer_name: str | None,
     as_of: date | None = None,
+    mapping: MaterialMapping | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs]]:
     """Prepare an input given as chunks (re-iterable, in file order), one chunk at a time.
 
     A first pass over the chunks gathers the :class:`InputContext` (duplicates, conflicting
     supplier countries, how the share column reads); the returned iterator then prepares each
     chunk in turn. An input whose chunks fit in :data:`KEPT_CHUNK_BYTES` is read and resolved
-    only once.
+    only once. A ``mapping`` (the team's reviewed ``riskengine map`` file) is applied to
+    each row's part number and material text before the catalog resolves the text.
 
     Raises
     ------
@@ -488,6 +567,7 @@ def prepare_chunks(
         "buyer_country": buyer_country,
         "buyer_name": buyer_name,
         "as_of": as_of,
+        "mapping": mapping,
     }
     resolved = _ResolvedChunks(chunks, options)
     # The share column's own name, for messages, is known once the first chunk is read.

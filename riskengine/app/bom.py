@@ -9,7 +9,12 @@ from datetime import date
 
 import polars as pl
 
-from riskengine.app.scoring import check_as_of, prepare_input
+from riskengine.app.scoring import (
+    check_as_of,
+    load_mapping_option,
+    prepare_input,
+    with_mapping_fingerprint,
+)
 from riskengine.config import Settings
 from riskengine.io import ReadOptions, check_outputs, write_tables
 from riskengine.reference.loader import load_reference
@@ -54,11 +59,14 @@ def score_bom_file(
     read_options: ReadOptions | None = None,
     output_format: str | None = None,
     on_stage: Callable[[str], None] | None = None,
+    mapping_path: str | None = None,
 ) -> BomOutcome:
     """Score the sourcing list, explode the BOM over it and write one row per top-level product
     (and, with ``lines_path``, the exploded lines). Nothing is written when the inputs fail,
     and the two files are written all or nothing: both targets are checked before any work
-    (two names for one file are refused) and renamed into place together."""
+    (two names for one file are refused) and renamed into place together. A ``mapping_path``
+    applies to the sourcing list's materials and to the BOM's leaves, and its SHA-256 goes into
+    the products' ``mapping_sha256`` column."""
     from riskengine.bom import score_bom
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
@@ -67,10 +75,11 @@ def score_bom_file(
     date_notes = check_as_of(as_of)
     output_paths = [output_path] if lines_path is None else [output_path, lines_path]
     check_outputs(output_paths)
+    mapping = load_mapping_option(mapping_path)
     stage(f"reading {bom_path} and {sourcing_path}")
     bom = (read_options or ReadOptions()).read(bom_path)
     context, prepared_chunks = prepare_input(
-        sourcing_path, read_options, buyer_country, buyer_name, as_of
+        sourcing_path, read_options, buyer_country, buyer_name, as_of, mapping=mapping
     )
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
@@ -83,10 +92,13 @@ def score_bom_file(
         for prepared in prepared_chunks
     )
     stage(f"exploding {bom.height:,} BOM rows and rolling up")
-    result = score_bom(bom, scored, source=bom_path, strict=strict)
+    result = score_bom(bom, scored, source=bom_path, strict=strict, mapping=mapping)
     stage(f"writing {output_path}")
-    products = result.products.with_columns(
-        pl.lit(model.version).alias("model_version"), pl.lit(as_of.isoformat()).alias("as_of")
+    products = with_mapping_fingerprint(
+        result.products.with_columns(
+            pl.lit(model.version).alias("model_version"), pl.lit(as_of.isoformat()).alias("as_of")
+        ),
+        mapping,
     )
     outputs: list[tuple[pl.DataFrame, str, str | None]] = [(products, output_path, output_format)]
     if lines_path is not None:

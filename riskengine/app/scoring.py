@@ -16,11 +16,13 @@ import polars as pl
 
 from riskengine.config import Settings, chunk_bytes_setting
 from riskengine.io import ReadOptions, write_table_chunks
+from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
 from riskengine.schemas import STATUS_SCORED, row_status
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 
 TOP_ROWS_KEPT = 10
+MAPPING_FINGERPRINT_COLUMN = "mapping_sha256"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class ScoreOutcome:
     model_version: str
     reference_fingerprint: str
     notes: tuple[str, ...] = ()
+    mapping_sha256: str | None = None
+    """Fingerprint of the mapping file applied, if any (also in the output's column)."""
 
     @property
     def rejected(self) -> int:
@@ -76,10 +80,12 @@ def prepare_input(
     buyer_name: str | None,
     as_of: date,
     chunk_bytes: int | None = None,
+    mapping: MaterialMapping | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs]]:
     """The one input path of ``score``, ``features`` and ``score-bom``: the file read as chunks
     (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
-    prepared chunk by chunk after a first pass gathers the :class:`InputContext`."""
+    prepared chunk by chunk after a first pass gathers the :class:`InputContext`; the team's
+    ``mapping`` is applied before the catalog resolves material texts."""
     table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes or chunk_bytes_setting())
     return prepare_chunks(
         table,
@@ -87,7 +93,17 @@ def prepare_input(
         buyer_country=buyer_country,
         buyer_name=buyer_name,
         as_of=as_of,
+        mapping=mapping,
     )
+
+
+def load_mapping_option(mapping_path: str | None) -> MaterialMapping | None:
+    """The ``--mapping`` file, validated, or None."""
+    if mapping_path is None:
+        return None
+    from riskengine.app.mapping import load_mapping
+
+    return load_mapping(mapping_path)
 
 
 def score_file(
@@ -104,6 +120,7 @@ def score_file(
     chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    mapping_path: str | None = None,
 ) -> ScoreOutcome:
     """Score every row of a sourcing list and write the result (nothing is written on error).
 
@@ -111,7 +128,9 @@ def score_file(
     :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default), after a first pass that gathers
     what rows depend on across the whole file (duplicates, supplier countries, how shares
     read); the output is the same for any chunk size. ``on_stage`` hears the name of each
-    stage as it starts and ``on_progress`` the rows scored so far and the total.
+    stage as it starts and ``on_progress`` the rows scored so far and the total. A
+    ``mapping_path`` (the team's reviewed ``riskengine map`` file) is applied before the
+    catalog, and its SHA-256 is written in a ``mapping_sha256`` column.
     """
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
@@ -119,9 +138,10 @@ def score_file(
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
     date_notes = check_as_of(as_of)
+    mapping = load_mapping_option(mapping_path)
     stage(f"reading {input_path}")
     context, prepared_chunks = prepare_input(
-        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes
+        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
     )
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
@@ -136,7 +156,10 @@ def score_file(
         nonlocal scored, done, riskiest
         progress(0, context.rows)
         for prepared in prepared_chunks:
-            output = score_pairs(prepared, reference, model, as_of=as_of, driver_cache=driver_cache)
+            output = with_mapping_fingerprint(
+                score_pairs(prepared, reference, model, as_of=as_of, driver_cache=driver_cache),
+                mapping,
+            )
             usable = output.filter(pl.col("status") == STATUS_SCORED)
             scored += usable.height
             earlier = [] if riskiest is None else [riskiest]
@@ -153,6 +176,7 @@ def score_file(
         model_version=model.version,
         reference_fingerprint=reference.fingerprint,
         notes=date_notes + context.notes,
+        mapping_sha256=mapping.sha256 if mapping else None,
     )
 
 
@@ -179,12 +203,14 @@ def features_file(
     output_format: str | None = None,
     chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
+    mapping_path: str | None = None,
 ) -> tuple[int, tuple[str, ...]]:
     """Write one row per input row: the input columns, status and reason, then every feature.
 
     Reads, builds and writes chunk by chunk as :func:`score_file` does (same input path, same
     memory behaviour; the output does not depend on the chunk size). Returns the number of rows
-    written and the notes to show the user (a future as-of date, percentage shares).
+    written and the notes to show the user (a future as-of date, percentage shares). A
+    ``mapping_path`` is applied and fingerprinted as in :func:`score_file`.
     """
     from riskengine.features.builders import registry
     from riskengine.features.registry import PAIR_KEY
@@ -192,9 +218,10 @@ def features_file(
 
     stage = on_stage or (lambda name: None)
     date_notes = check_as_of(as_of)
+    mapping = load_mapping_option(mapping_path)
     stage(f"reading {input_path}")
     context, prepared_chunks = prepare_input(
-        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes
+        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
     )
     reference = load_reference(settings.reference_dir)
     stage(f"building features for {context.rows:,} rows as of {as_of}")
@@ -220,19 +247,34 @@ def features_file(
                 how="left",
                 maintain_order="left",
             )
-            yield pl.concat(
-                [
-                    prepared.raw,
-                    joined.select(
-                        row_status(),
-                        "reason",
-                        pl.lit(as_of.isoformat()).alias("as_of"),
-                        *feature_columns,
-                    ),
-                ],
-                how="horizontal",
+            yield with_mapping_fingerprint(
+                pl.concat(
+                    [
+                        prepared.raw,
+                        joined.select(
+                            row_status(),
+                            "reason",
+                            pl.lit(as_of.isoformat()).alias("as_of"),
+                            *feature_columns,
+                        ),
+                    ],
+                    how="horizontal",
+                ),
+                mapping,
             )
 
     stage(f"writing {output_path}")
     rows = write_table_chunks(feature_chunks(), output_path, output_format)
     return rows, date_notes + context.notes
+
+
+def with_mapping_fingerprint(frame: pl.DataFrame, mapping: MaterialMapping | None) -> pl.DataFrame:
+    """The output with a ``mapping_sha256`` column (the mapping file's SHA-256) when a mapping
+    was applied, as ``model_version`` and ``as_of`` record the model and the date."""
+    if mapping is None:
+        return frame
+    if MAPPING_FINGERPRINT_COLUMN in frame.columns:
+        from riskengine.errors import UserInputError
+
+        raise UserInputError(f"input already has a column {MAPPING_FINGERPRINT_COLUMN}; rename it")
+    return frame.with_columns(pl.lit(mapping.sha256).alias(MAPPING_FINGERPRINT_COLUMN))

@@ -16,6 +16,7 @@ from riskengine.bom.results import LINE_SCHEMA, LINE_SCORED, BomResult, Findings
 from riskengine.bom.rollup import roll_up
 from riskengine.bom.sourcing import resolve_leaves, sourcing_shares
 from riskengine.bom.wording import explain_lines, product_table
+from riskengine.mapping import MaterialMapping
 
 
 def _with_materials(
@@ -44,6 +45,7 @@ def score_bom(
     source: str,
     strict: bool = False,
     max_depth: int = 20,
+    mapping: MaterialMapping | None = None,
 ) -> BomResult:
     """Explode a multi-level BOM and roll the pair risks of its leaves up to each product.
 
@@ -68,6 +70,9 @@ def score_bom(
         Raise instead of normalising when a group's shares do not sum to 1 (± 0.01).
     max_depth
         Levels below a product after which its explosion stops and it is refused.
+    mapping
+        The team's reviewed material mapping, applied to leaf names (part numbers or texts)
+        before the catalog (:func:`riskengine.bom.sourcing.resolve_leaves`).
 
     Returns
     -------
@@ -95,7 +100,9 @@ def score_bom(
     lines = explode(graph, cycles, max_depth=max_depth)
 
     leafy = pl.col("status").is_null() | (pl.col("status") == "bad_quantity")
-    material_of, unknown = resolve_leaves(lines.filter(leafy)["material"].unique().to_list())
+    material_of, unknown = resolve_leaves(
+        lines.filter(leafy)["material"].unique().to_list(), mapping
+    )
     sourcing = sourcing_shares(scored_sourcing, sorted(set(material_of.values())), strict=strict)
     lines = _with_materials(lines, material_of, set(sourcing.missing))
 

@@ -20,6 +20,7 @@ from riskengine.catalog import load_catalog
 from riskengine.errors import UnknownMaterialError, UserInputError
 from riskengine.io.cells import parse_decimal, parse_share
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
+from riskengine.mapping import MaterialMapping
 from riskengine.schemas import STATUS_SCORED
 
 SCORED_SOURCING = "scored sourcing list"
@@ -61,12 +62,26 @@ class Sourcing(NamedTuple):
     missing: Mapping[str, str]
 
 
-def resolve_leaves(names: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Catalog material id of each leaf name, and why each unknown leaf is unknown."""
+def resolve_leaves(
+    names: Sequence[str], mapping: MaterialMapping | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Catalog material id of each leaf name, and why each unknown leaf is unknown.
+
+    With the team's ``mapping``, a leaf named by a part number or text the mapping holds
+    takes its material (``accepted`` and ``proposed`` rows) or is left out naming the row
+    (``review``), before the catalog is asked.
+    """
     catalog = load_catalog()
     material_of: dict[str, str] = {}
     unknown: dict[str, str] = {}
     for name in sorted(names):
+        entry = mapping.lookup(None, name) if mapping is not None else None
+        if entry is not None and mapping is not None:
+            if entry.applied and entry.material_id is not None:
+                material_of[name] = entry.material_id
+            else:
+                unknown[name] = mapping.review_reason(entry, name)
+            continue
         try:
             material_of[name] = catalog.resolve_material(name).material_id
         except UnknownMaterialError as error:

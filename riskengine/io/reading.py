@@ -6,6 +6,7 @@ and "NA" stays Namibia; only empty cells become null.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import TypedDict
 
@@ -35,6 +36,8 @@ class TableMetadata(TypedDict):
     sheet: str | None
     rows: int
     blank_rows_skipped: int
+    sha256: str
+    """Hex SHA-256 of the file's bytes, so an output can name the exact file it used."""
 
 
 def read_table(
@@ -106,6 +109,7 @@ def read_table_with_metadata(
         sheet=None,
         rows=0,
         blank_rows_skipped=0,
+        sha256=hashlib.sha256(data).hexdigest(),
     )
     try:
         if kind == "parquet":
