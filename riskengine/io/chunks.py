@@ -191,6 +191,7 @@ class ChunkedTable:
             # with larger blocks, skipping the rows already handed on.
             skip = yielded
             stream = _CheckedStream(self, plan)
+            reader = None
             try:
                 reader = _open(stream, plan, block_size)
                 if reader.schema.names != header:
@@ -213,6 +214,11 @@ class ChunkedTable:
                     continue
                 self._locate(plan, error)
             finally:
+                # The reader first: left to the garbage collector, a reader stopped early (an
+                # error, or a consumer that stops iterating) kept a read-ahead of the stream
+                # pending, and pyarrow's shutdown then waited on it forever.
+                if reader is not None:
+                    reader.close()
                 stream.close()
             break
         if yielded == 0:
@@ -233,9 +239,14 @@ class ChunkedTable:
 
 
 def _block_too_small(error: Exception) -> bool:
-    """pyarrow's complaint about a record (or the header) longer than its block."""
+    """pyarrow's complaint about a record (or the header) longer than its block, or a first
+    block too short to tell a byte order mark (EF BB BF) from a character starting with EF."""
     reason = str(error)
-    return "straddl" in reason or "Empty CSV file or block" in reason
+    return (
+        "straddl" in reason
+        or "Empty CSV file or block" in reason
+        or "truncated byte order mark" in reason
+    )
 
 
 def _first_record(text: str, delimiter: str) -> list[str]:
