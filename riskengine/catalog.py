@@ -68,6 +68,8 @@ _SEPARATOR_PATTERN = re.compile(r"[\W_]+")
 _MAX_SUGGESTIONS = 3
 # Below this WRatio score a "closest known" name is noise rather than help.
 _SUGGESTION_SCORE_CUTOFF = 50.0
+# A text longer than this is no misspelt name (a pasted paragraph, a 1 MB cell): no suggestions.
+_SUGGESTION_MAX_LENGTH = 200
 # Country names are short: a plain edit ratio with a high cutoff offers "Germany" for
 # "Germny" but nothing for "Asia" (WRatio's partial matching offered "Malaysia").
 _COUNTRY_SUGGESTION_SCORE_CUTOFF = 80.0
@@ -328,6 +330,8 @@ class Catalog:
             raise KeyError(commodity_id)
 
     def _suggestions(self, text: str) -> list[str]:
+        if len(text) > _SUGGESTION_MAX_LENGTH:
+            return []  # no misspelling of a catalog name; fuzzy scoring it took seconds
         matches = process.extract(
             _normalise_key(text),
             list(self._material_keys),
@@ -424,6 +428,8 @@ def _display(index: _CountryIndex, iso3: str) -> str:
 def _country_suggestions(key: str) -> list[str]:
     """The closest country names to an unknown one ("Germny", "Russian Fedration"), offered in
     the message and never chosen."""
+    if len(key) > _SUGGESTION_MAX_LENGTH:
+        return []
     index = _country_index()
     names = [*index.all_names, *_translated_country_names().all_names]
     matches = process.extract(
