@@ -112,13 +112,25 @@ def raw_scores(model: Any, rows: pl.DataFrame, feature_names: tuple[str, ...]) -
 def fit_platt(raw: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> PlattMap:
     """A Platt map from raw scores to probabilities (almost no regularisation)."""
     clipped = np.clip(raw, 1e-9, 1 - 1e-9)
-    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
+    logit = np.log(clipped / (1 - clipped))
     if labels.min() == labels.max():
         rate = float(labels.mean())
         return PlattMap(0.0, math.log(max(rate, 1e-6) / max(1 - rate, 1e-6)))
+    # Rows share few distinct scores (one per distinct feature vector): the distinct (score,
+    # label) pairs with their summed weights are the same objective, fitted ~100x faster.
+    pairs, position = np.unique(
+        np.column_stack([logit, labels.astype(np.float64)]), axis=0, return_inverse=True
+    )
+    summed = np.bincount(
+        position.ravel(),
+        weights=np.ones(len(labels)) if weights is None else weights,
+        minlength=len(pairs),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = LogisticRegression(C=1e6, max_iter=1000).fit(logit, labels, sample_weight=weights)
+        model = LogisticRegression(C=1e6, max_iter=1000).fit(
+            pairs[:, :1], pairs[:, 1].astype(np.int64), sample_weight=summed
+        )
     return PlattMap(float(model.coef_[0, 0]), float(model.intercept_[0]))
 
 

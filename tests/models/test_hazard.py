@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from riskengine.models.calibration import Calibration, PlattMap
-from riskengine.models.hazard import decision_weights, fit_calibration
+from riskengine.models.hazard import decision_weights, fit_calibration, fit_platt
 
 
 def test_each_decision_weighs_the_same_however_many_rows_it_covers() -> None:
@@ -42,3 +42,22 @@ def test_the_interval_contains_the_point_and_replicates_widen_it() -> None:
     restored = Calibration.from_dict(calibration.to_dict())
     assert np.allclose(restored.point.apply(raw), point)
     assert Calibration(PlattMap(1.0, 0.0)).interval(raw)[0] == pytest.approx(raw)
+
+
+def test_the_platt_map_is_the_logistic_fit_on_every_row() -> None:
+    """Fitting on distinct (score, label) pairs with summed weights is the same optimum as
+    fitting every row."""
+    from sklearn.linear_model import LogisticRegression
+
+    generator = np.random.default_rng(1)
+    raw = generator.uniform(0.01, 0.6, 40)[generator.integers(0, 40, 5_000)]
+    labels = (generator.uniform(size=raw.size) < raw / 2).astype(np.int64)
+    weights = generator.integers(1, 4, raw.size).astype(float)
+    logit = np.log(raw / (1 - raw)).reshape(-1, 1)
+    for row_weights in (None, weights):
+        every_row = LogisticRegression(C=1e6, max_iter=1000).fit(
+            logit, labels, sample_weight=row_weights
+        )
+        platt = fit_platt(raw, labels, row_weights)
+        assert platt.slope == pytest.approx(every_row.coef_[0, 0], rel=1e-5)
+        assert platt.intercept == pytest.approx(every_row.intercept_[0], rel=1e-5)
