@@ -137,6 +137,20 @@ def _text(required: bool) -> pa.Column:
     return pa.Column(pl.String, nullable=not required)
 
 
+def _key_of_the_table(column: str, key_column: str) -> pa.Column:
+    """An optional column whose values must be ``key_column`` values of the same table."""
+    return pa.Column(
+        pl.String,
+        pa.Check(
+            lambda data: data.lazyframe.select(
+                pl.col(data.key).is_in(pl.col(key_column).implode())
+            ),
+            error=f"{column} {{value}} is not an {key_column} of the table",
+        ),
+        nullable=True,
+    )
+
+
 def _date(required: bool) -> pa.Column:
     return pa.Column(pl.Date, nullable=not required)
 
@@ -277,16 +291,7 @@ POLICY_EVENTS = pa.DataFrameSchema(
         "source": _text(required=True),
         # How precise the dates given are (a month or year date is the period's first day).
         "date_precision": pa.Column(pl.String, _one_of(("day", "month", "year"))),
-        "superseded_by": pa.Column(
-            pl.String,
-            pa.Check(
-                lambda data: data.lazyframe.select(
-                    pl.col(data.key).is_in(pl.col("event_id").implode())
-                ),
-                error="superseded_by {value} is not an event_id of the table",
-            ),
-            nullable=True,
-        ),
+        "superseded_by": _key_of_the_table("superseded_by", "event_id"),
         "confidence": pa.Column(pl.String, _one_of(("primary", "secondary")), nullable=True),
     },
     name="policy_events.csv",
@@ -313,16 +318,7 @@ LISTED_ENTITIES = pa.DataFrameSchema(
         # Issue 12: ``;``-separated other names; the corporate family (the parent must be a
         # listed entity_name of the table, on any list); how sure the source is.
         "aliases": _text(required=False),
-        "parent_entity": pa.Column(
-            pl.String,
-            pa.Check(
-                lambda data: data.lazyframe.select(
-                    pl.col(data.key).is_in(pl.col("entity_name").implode())
-                ),
-                error="parent_entity {value} is not an entity_name of the table",
-            ),
-            nullable=True,
-        ),
+        "parent_entity": _key_of_the_table("parent_entity", "entity_name"),
         "relation": _text(required=False),
         "confidence": pa.Column(pl.String, _one_of(("primary", "secondary")), nullable=True),
     },
