@@ -41,6 +41,19 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+@pytest.fixture
+def isolated_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command runs in its own directory and home, on the shipped reference data, with no
+    tracking URI or debug setting leaking in from the environment."""
+    from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
+    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
+    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def reference() -> ReferenceData:
     return load_reference()

@@ -14,20 +14,12 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
 from riskengine.reference.loader import load_reference, shipped_reference_dir
 
 AS_OF = "2026-03-01"
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every command runs in its own directory and home, on the shipped reference data."""
-    monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
-    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
-    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_command")
 
 
 def invoke(*args: str) -> Result:

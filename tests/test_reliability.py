@@ -14,18 +14,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
 
 AS_OF = "2026-03-01"
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
-    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
-    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_command")
 
 
 def features(tmp_path: Path, text: str, *extra: str, name: str = "in.csv") -> tuple[Result, Path]:

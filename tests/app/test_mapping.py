@@ -12,18 +12,13 @@ from typer.testing import CliRunner, Result
 
 from riskengine.app.mapping import map_file
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV, Settings
+from riskengine.config import HOME_ENV, TRACKING_URI_ENV, Settings
 
 ERP_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "erp"
 AS_OF = "2026-03-01"
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
-    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_command")
 
 
 def invoke(*args: str) -> Result:

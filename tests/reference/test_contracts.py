@@ -14,19 +14,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
 from riskengine.errors import ReferenceDataError
 from riskengine.names import has_distinctive_word
 from riskengine.reference.loader import load_reference, shipped_reference_dir
 
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
-    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
-    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_command")
 
 
 @pytest.fixture

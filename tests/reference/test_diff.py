@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
 from riskengine.reference.diff import DIFF_COLUMNS, diff_reference
 from riskengine.reference.loader import load_reference
 
@@ -46,12 +45,7 @@ TABLES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
-    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_command")
 
 
 def write_directory(directory: Path, replacements: dict[str, tuple[str, str]]) -> Path:

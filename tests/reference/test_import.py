@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV, load_settings
+from riskengine.config import REFERENCE_DIR_ENV, load_settings
 from riskengine.errors import InputFileError, ReferenceDataError
 from riskengine.features.runner import build_features
 from riskengine.reference.importers import (
@@ -39,13 +39,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "reference_import"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    monkeypatch.delenv(REFERENCE_DIR_ENV, raising=False)
-    monkeypatch.delenv(TRACKING_URI_ENV, raising=False)
-    monkeypatch.delenv("RISKENGINE_DEBUG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_command")
 
 
 def run_import(path: Path, overlay: Path) -> ImportOutcome:
