@@ -5,7 +5,7 @@ unusable row its reason. Pure functions of frames; reading happens in :mod:`risk
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -19,7 +19,7 @@ from riskengine.io.cells import (
     parse_date,
     parse_share,
 )
-from riskengine.io.columns import resolve_columns
+from riskengine.io.columns import column_choice_notes, resolve_columns
 from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping
 from riskengine.names import canonical_names
 from riskengine.schemas import validate_prepared_chunk
@@ -574,6 +574,7 @@ def prepare_chunks(
     context = _collect_context(
         resolved.resolved, share_column=lambda: resolved.share_column, source=source
     )
+    context = replace(context, notes=(*resolved.header_notes, *context.notes))
 
     def prepared() -> Iterator[PreparedPairs]:
         first_row = 1
@@ -600,6 +601,8 @@ class _ResolvedChunks:
         self._may_keep = True
         self.share_column = "share"
         """The input's own name of the share column, known once a pass has begun."""
+        self.header_notes: tuple[str, ...] = ()
+        """Which of two columns of one meaning was read, known once a pass has begun."""
 
     def resolved(self) -> Iterator[pl.DataFrame]:
         """One pass: every chunk resolved."""
@@ -614,6 +617,7 @@ class _ResolvedChunks:
                 self.share_column = resolve_columns(
                     raw.columns, source=self._options["source"]
                 ).get("share", "share")
+                self.header_notes = column_choice_notes(raw.columns, source=self._options["source"])
             if keeping:
                 kept_bytes += raw.estimated_size() + resolved.estimated_size()
                 keeping = kept_bytes <= KEPT_CHUNK_BYTES

@@ -49,6 +49,7 @@ from riskengine.io.delimited import (
     quoting_is_regular,
     scan_lines,
     sniff_delimiter,
+    title_lines,
 )
 from riskengine.io.formats import (
     LIBRARY_READ_ERRORS,
@@ -101,6 +102,7 @@ class ChunkedTable:
         sheet: str | int | None = None,
         delimiter: str | None = None,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        header_row: int | None = None,
     ) -> None:
         self.path = path
         self.label = "<stdin>" if path == STDIO else path
@@ -109,6 +111,7 @@ class ChunkedTable:
             "encoding": encoding,
             "sheet": sheet,
             "delimiter": delimiter,
+            "header_row": header_row,
         }
         self.chunk_bytes = max(1, chunk_bytes)
         self.encoding = encoding
@@ -166,6 +169,10 @@ class ChunkedTable:
         text, codec, detected = decode_text(sample, self.label, encoding)
         if "\n" not in text and "\r" in text:
             return None  # classic Mac line ends: rare, and read whole
+        if self._options["header_row"] is not None or title_lines(text):
+            # A header below the first line (named, or perhaps under a title): rare in large
+            # files, and read whole, where the title is found as for a small file.
+            return None
         with long_fields_allowed():
             delimiter = preferred
             if delimiter is None or not explicit:
@@ -404,11 +411,18 @@ class ReadOptions:
     encoding: str | None = None
     sheet: str | None = None
     delimiter: str | None = None
+    header_row: int | None = None
+    """1-based header row; title rows above the header are detected when omitted."""
 
     def read(self, path: str) -> pl.DataFrame:
         sheet: str | int | None = self.sheet
         return read_table(
-            path, self.file_format, encoding=self.encoding, sheet=sheet, delimiter=self.delimiter
+            path,
+            self.file_format,
+            encoding=self.encoding,
+            sheet=sheet,
+            delimiter=self.delimiter,
+            header_row=self.header_row,
         )
 
     def chunks(self, path: str, chunk_bytes: int | None = None) -> ChunkedTable:
@@ -420,4 +434,5 @@ class ReadOptions:
             sheet=self.sheet,
             delimiter=self.delimiter,
             chunk_bytes=chunk_bytes or DEFAULT_CHUNK_BYTES,
+            header_row=self.header_row,
         )
