@@ -82,3 +82,59 @@ def test_header_row_option_names_the_header(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert written(tmp_path).columns[:4] == ["MATNR", "MAKTX", "NAME1", "LAND1"]
+
+
+# ------------------------------------------------------------------ ERP semantics (item 4)
+
+SAP_EORD = (
+    "MATNR;MAKTX;LIFNR;NAME1;LAND1;WERKS;NOTKZ;Anteil %\n"
+    "000000000010004711;Dysprosiumoxid Dy2O3 99,5%;0000100231;Baotou Rare Earth;CN;1000;;60\n"
+    "000000000010004711;Dysprosiumoxid Dy2O3 99,5%;0000100232;Kuantan Rare Earth;MY;1000;;40\n"
+    "000000000010004711;Dysprosiumoxid Dy2O3 99,5%;0000100231;Baotou Rare Earth;CN;1100;;100\n"
+    "000000000010004756;DYSPROSIUM OXID PULV 99,9%;0000100231;Baotou Rare Earth;CN;1000;;100\n"
+    "000000000010004711;Dysprosiumoxid Dy2O3 99,5%;0000100233;Gesperrt GmbH;DE;1000;X;50\n"
+)
+MAPPING = (
+    "part_number,description,material_id,status\n"
+    "10004711,,dysprosium_oxide,accepted\n"
+    "10004756,,dysprosium_oxide,accepted\n"
+)
+
+
+def test_plants_and_part_numbers_are_part_of_a_sourcing_records_key(tmp_path: Path) -> None:
+    # The same supplier at plants 1000 and 1100, and for two part numbers of one catalog
+    # material: four records, none a duplicate; shares pool per part number and plant.
+    (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
+
+    result = features(tmp_path, SAP_EORD.encode("cp1252"), "--mapping", "mapping.csv")
+
+    assert result.exit_code == 0, result.output
+    table = written(tmp_path)
+    assert table["status"].to_list()[:4] == ["scored"] * 4
+    assert "duplicate" not in result.stderr
+    assert "sum to" not in result.stderr
+
+
+def test_a_blocked_source_is_kept_flagged_and_not_counted_as_supply(tmp_path: Path) -> None:
+    (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
+
+    result = features(tmp_path, SAP_EORD.encode("cp1252"), "--mapping", "mapping.csv")
+
+    assert result.exit_code == 0, result.output
+    blocked = written(tmp_path).row(4, named=True)
+    assert blocked["NAME1"] == "Gesperrt GmbH"
+    assert blocked["status"] == "rejected"
+    assert blocked["reason"].startswith("blocked source of supply (NOTKZ X)")
+    # 60 % + 40 % + the blocked 50 % would be 150 %: the blocked source is no supply.
+    assert "sum to" not in result.stderr
+
+
+def test_a_debarred_oracle_asl_source_is_flagged(tmp_path: Path) -> None:
+    asl = ORACLE_ASL.replace("40,M1,Approved", "40,M1,Debarred")
+
+    result = features(tmp_path, asl.encode(), "--columns", "supplier_country=Site Country")
+
+    assert result.exit_code == 0, result.output
+    table = written(tmp_path)
+    assert table["status"].to_list() == ["scored", "rejected"]
+    assert "ASL Status Debarred" in table["reason"][1]

@@ -14,7 +14,7 @@ from riskengine.bom.graph import build_graph, explode, find_cycles
 from riskengine.bom.reading import read_rows
 from riskengine.bom.results import LINE_SCHEMA, LINE_SCORED, BomResult, Findings, lookup
 from riskengine.bom.rollup import roll_up
-from riskengine.bom.sourcing import resolve_leaves, sourcing_shares
+from riskengine.bom.sourcing import resolve_leaves, sourcing_part_numbers, sourcing_shares
 from riskengine.bom.wording import explain_lines, product_table
 from riskengine.mapping import MaterialMapping
 
@@ -101,7 +101,9 @@ def score_bom(
 
     leafy = pl.col("status").is_null() | (pl.col("status") == "bad_quantity")
     material_of, unknown = resolve_leaves(
-        lines.filter(leafy)["material"].unique().to_list(), mapping
+        lines.filter(leafy)["material"].unique().to_list(),
+        mapping,
+        sourcing_part_numbers(scored_sourcing),
     )
     sourcing = sourcing_shares(scored_sourcing, sorted(set(material_of.values())), strict=strict)
     lines = _with_materials(lines, material_of, set(sourcing.missing))

@@ -56,7 +56,8 @@ _NUMBER_RULES: tuple[tuple[str, bool, pl.Expr, str], ...] = (
     (
         "quantity",
         True,
-        pl.col("value") > 0,
+        # 0 is allowed here: such a line is skipped with a problem (read_rows), not fatal.
+        pl.col("value") >= 0,
         "a positive number (negative quantities are SAP by-products, not supported)",
     ),
     ("base_quantity", False, pl.col("value") > 0, "a positive number"),
@@ -196,7 +197,13 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
             **numbers,
         }
     ).hstack(units)
-    excluded = pl.col("category").is_in(EXCLUDED_ITEM_CATEGORIES).fill_null(False)
+    # A quantity-0 line (an engineering change parked at 0, a phantom position) carries no
+    # material: it is skipped with a problem, as a text item is, not a refusal of the product.
+    zero = (pl.col("quantity") == 0).fill_null(False) & pl.col("number_details").is_null()
+    frame = frame.with_columns(zero.alias("zero_quantity"))
+    excluded = pl.col("category").is_in(EXCLUDED_ITEM_CATEGORIES).fill_null(False) | pl.col(
+        "zero_quantity"
+    )
     frame = frame.with_columns(
         pl.concat_str("number_details", "unit_detail", separator="; ", ignore_nulls=True)
         .replace("", None)
@@ -237,10 +244,20 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
     problems: list[BomProblem] = []
     bad_rows: dict[int, str] = {}
     flagged = frame.filter(pl.col("excluded") | pl.col("unusable"))
-    for row, parent, component, category, excluded_row, details in flagged.select(
-        "row", "parent", "component", "category", "excluded", "number_details"
+    for row, parent, component, category, excluded_row, zero_row, details in flagged.select(
+        "row", "parent", "component", "category", "excluded", "zero_quantity", "number_details"
     ).iter_rows():
         label = row_label(source, row, parent, component)
+        if zero_row and category not in EXCLUDED_ITEM_CATEGORIES:
+            problems.append(
+                BomProblem(
+                    "zero_quantity",
+                    None,
+                    None,
+                    f"{label}: quantity 0 carries no material; line skipped",
+                )
+            )
+            continue
         if excluded_row:
             item_kind = "text" if category == "T" else "document"
             problems.append(
@@ -274,6 +291,7 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
             "number_details",
             "unit_kind",
             "unit_detail",
+            "zero_quantity",
         ),
         tuple(problems),
         bad_rows,
