@@ -98,6 +98,14 @@ MappingOption = Annotated[
 DelimiterOption = Annotated[
     str | None, typer.Option("--delimiter", help="CSV delimiter when sniffing is not enough.")
 ]
+ExcelOption = Annotated[
+    bool,
+    typer.Option(
+        "--excel",
+        help="Write a CSV output that Excel opens correctly in any locale (UTF-8 with a "
+        "byte-order mark, TAB-separated) instead of the input's delimiter and encoding.",
+    ),
+]
 ColumnsOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -280,6 +288,7 @@ def score(
     header_row: HeaderRowOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    excel: ExcelOption = False,
 ) -> None:
     """Score every material-supplier pair of a sourcing list.
 
@@ -308,6 +317,7 @@ def score(
                 on_stage=on_stage,
                 on_progress=on_progress,
                 mapping_path=mapping,
+                excel=excel,
             )
         for note in outcome.notes:
             _err(f"note: {note}")
@@ -317,6 +327,11 @@ def score(
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}"
             f"{mapping_text}, as of {as_of}" + (f" -> {output}" if output != "-" else "")
         )
+        if outcome.scored == 0:
+            from riskengine.app.scoring import nothing_scored_summary
+
+            for line in nothing_scored_summary(outcome.rows, outcome.reasons):
+                _err(line)
         from riskengine.render import print_top_risks
 
         print_top_risks(outcome.top)
@@ -446,6 +461,7 @@ def features(
     header_row: HeaderRowOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    excel: ExcelOption = False,
 ) -> None:
     """Write the feature table, or `riskengine features list` for the catalog of features.
 
@@ -467,7 +483,7 @@ def features(
 
         settings = load_settings(reference_dir=reference_dir)
         with stage_status(stages=FEATURES_STAGES) as on_stage:
-            rows, notes = features_file(
+            rows, notes, summary = features_file(
                 settings,
                 input_path=input_path,
                 output_path=output,
@@ -480,10 +496,13 @@ def features(
                 ),
                 on_stage=on_stage,
                 mapping_path=mapping,
+                excel=excel,
             )
         for note in notes:
             _err(f"note: {note}")
         _err(f"{rows} rows of features as of {as_of}" + (f" -> {output}" if output != "-" else ""))
+        for line in summary:
+            _err(line)
 
     _run(lambda: _with_columns(columns, body))
 

@@ -11,8 +11,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
+from riskengine.app.scoring import nothing_scored_summary, reason_kind
 from riskengine.cli import EXIT_USAGE, app
-from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV
+from riskengine.config import HOME_ENV, REFERENCE_DIR_ENV, TRACKING_URI_ENV, Settings
+from riskengine.io import read_table
 
 AS_OF = "2026-03-01"
 
@@ -33,7 +35,8 @@ def features(tmp_path: Path, data: bytes, *extra: str, name: str = "in.csv") -> 
 
 
 def written(tmp_path: Path) -> pl.DataFrame:
-    return pl.read_csv(tmp_path / "out.csv", infer_schema=False, encoding="utf8-lossy")
+    """The output as text cells, in whatever delimiter and encoding it was written."""
+    return read_table(str(tmp_path / "out.csv"))
 
 
 ORACLE_ASL = (
@@ -138,3 +141,118 @@ def test_a_debarred_oracle_asl_source_is_flagged(tmp_path: Path) -> None:
     table = written(tmp_path)
     assert table["status"].to_list() == ["scored", "rejected"]
     assert "ASL Status Debarred" in table["reason"][1]
+
+
+# ------------------------------------------------------------- output in the locale (item 6)
+
+
+def test_a_semicolon_cp1252_input_gives_a_semicolon_cp1252_output(tmp_path: Path) -> None:
+    export = "MATNR;MAKTX;NAME1;LAND1\n4711;Dysprosiumoxid;5N Plus Lübeck GmbH;DE\n"
+
+    result = features(tmp_path, export.encode("cp1252"))
+
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "out.csv").read_bytes()
+    assert data.startswith(b"MATNR;MAKTX;NAME1;LAND1;status;reason;")
+    assert "5N Plus Lübeck GmbH".encode("cp1252") in data
+    assert "Lübeck".encode() not in data
+
+
+def test_excel_writes_utf8_with_a_byte_order_mark_and_tabs(tmp_path: Path) -> None:
+    export = "MATNR;MAKTX;NAME1;LAND1\n4711;Dysprosiumoxid;Tallinna Metall OÜ;EE\n"
+
+    result = features(tmp_path, export.encode("cp1252"), "--excel")
+
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "out.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfMATNR\tMAKTX\tNAME1\tLAND1\tstatus\t")
+    assert "Tallinna Metall OÜ".encode() in data
+
+
+def test_a_plain_utf8_comma_input_gives_the_same_bytes_as_before(tmp_path: Path) -> None:
+    export = "material,supplier,supplier_country\nDy2O3,Tallinna Metall OÜ,EE\n"
+
+    result = features(tmp_path, export.encode())
+
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "out.csv").read_bytes()
+    assert data.startswith(b"material,supplier,supplier_country,status,")
+    assert written(tmp_path).write_csv().encode() == data
+
+
+# ------------------------------------------------------- a run that scores nothing (item 7)
+
+
+def test_a_run_that_scores_no_row_ends_with_its_reasons_counted(tmp_path: Path) -> None:
+    export = (
+        "MATNR;MAKTX;NAME1;LAND1\n"
+        "4711;Dysprosiumoxid Dy2O3 99,5%;Baotou;CN\n"
+        "4712;Terbiumoxid Tb4O7;Baotou;CN\n"
+        "4713;Neodymoxid;Nippon Denko;Korea\n"  # an ambiguous country
+    )
+
+    result = features(tmp_path, export.encode("cp1252"))
+
+    assert result.exit_code == 0, result.output
+    tail = result.stderr.strip().splitlines()[-3:]
+    assert tail[0] == "no row of 3 was scored; the reasons, counted:"
+    assert tail[1] == "  2 x unknown material '…'"
+    assert tail[2].startswith("  1 x ")
+
+
+def test_the_summary_of_reasons_counts_kinds_and_cuts_the_tail() -> None:
+    reasons = tuple((f"kind {index}", 20 - index) for index in range(12))
+
+    lines = nothing_scored_summary(50, reasons)
+
+    assert lines[1] == "  20 x kind 0"
+    assert lines[-1] == "  19 x 2 other kinds of reason"
+    assert nothing_scored_summary(0, ()) == ()
+    assert reason_kind("duplicate pair: data rows 1, 31 repeat it") == (
+        "duplicate pair: data rows N, N repeat it"
+    )
+
+
+def test_score_that_scores_no_row_ends_with_its_reasons(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HOME_ENV, str(trained_settings.home))
+    monkeypatch.setenv(TRACKING_URI_ENV, trained_settings.tracking_uri)
+    (tmp_path / "in.csv").write_text(
+        "material,supplier,supplier_country\nKupferdraht blank,Acme,DE\n", encoding="utf-8"
+    )
+
+    result = CliRunner().invoke(
+        app, ["score", "in.csv", "-o", "scores.csv", "--as-of", AS_OF, "--buyer-country", "DE"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "no row of 1 was scored; the reasons, counted:" in result.stderr
+    assert "  1 x unknown material '…'" in result.stderr
+
+
+def test_the_sap_sample_bom_keyed_by_part_number_rolls_up_with_no_unlinked_leaf(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tests/data/erp/sap_stpo_bom_de.csv: an SE16 export of the motor BOMs (STPO items with
+    # their MAST material, plant and alternative), components by material number (IDNRK),
+    # a text item and a line parked at quantity 0; the sourcing list is the German EORD sample
+    # with the mapping `riskengine map` proposes, accepted unchanged.
+    monkeypatch.setenv(HOME_ENV, str(trained_settings.home))
+    monkeypatch.setenv(TRACKING_URI_ENV, trained_settings.tracking_uri)
+    samples = Path(__file__).resolve().parent / "data" / "erp"
+    sourcing, bom = str(samples / "sap_eord_de.csv"), str(samples / "sap_stpo_bom_de.csv")
+    mapped = CliRunner().invoke(app, ["map", sourcing, "-o", "mapping.csv"])
+
+    result = CliRunner().invoke(
+        app,
+        ["score-bom", bom, "--sourcing", sourcing, "--mapping", "mapping.csv", "-o",
+         "products.csv", "--lines", "lines.csv", "--as-of", AS_OF, "--buyer-country", "DE"],
+    )  # fmt: skip
+
+    assert mapped.exit_code == 0, mapped.output
+    assert result.exit_code == 0, result.output
+    assert "unknown_leaf" not in result.stderr
+    products = read_table(str(tmp_path / "products.csv"))
+    assert products["status"].to_list() == ["scored", "scored"]
+    assert "zero_quantity" in result.stderr

@@ -58,7 +58,7 @@ from riskengine.io.formats import (
     infer_format,
     library_read_error,
 )
-from riskengine.io.reading import read_table
+from riskengine.io.reading import read_table, read_table_with_metadata
 from riskengine.io.sources import ZSTD_MAGIC, check_input_file, compression_of
 
 #: Bytes of a delimited file read per chunk.
@@ -116,6 +116,11 @@ class ChunkedTable:
         self.chunk_bytes = max(1, chunk_bytes)
         self.encoding = encoding
         self._whole: pl.DataFrame | None = None
+        self.read_delimiter: str | None = None
+        """The delimiter of a CSV or TSV input, known once it has been read (None for other
+        formats)."""
+        self.read_encoding: str | None = None
+        """The codec the text was read in, known once it has been read."""
 
     def _streams(self) -> bool:
         if self.path == STDIO or self.kind not in ("csv", "tsv"):
@@ -132,20 +137,24 @@ class ChunkedTable:
             yield self._whole
             return
         if not self._streams():
-            self._whole = read_table(self.path, self.kind, **self._options)
-            yield self._whole
+            yield self._read_whole()
             return
         try:
             plan = self._plan()
             if plan is None:
-                self._whole = read_table(self.path, self.kind, **self._options)
-                yield self._whole
+                yield self._read_whole()
                 return
+            self.read_delimiter, self.read_encoding = plan.delimiter, plan.codec
             yield from self._stream(plan)
         except OSError as error:
             raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
         except LIBRARY_READ_ERRORS as error:
             raise library_read_error(self.label, self.kind, error) from error
+
+    def _read_whole(self) -> pl.DataFrame:
+        self._whole, metadata = read_table_with_metadata(self.path, self.kind, **self._options)
+        self.read_delimiter, self.read_encoding = metadata["delimiter"], metadata["encoding"]
+        return self._whole
 
     def _plan(self) -> _Plan | None:
         """The codec, delimiter and header from the head of the file; None to read it whole."""

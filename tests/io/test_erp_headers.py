@@ -1,15 +1,17 @@
-"""ERP exports as delivered (issue 13 item 3): header names in the teams' languages, a title
-row above the header, ``--header-row``, and a part number beside its description."""
+"""ERP exports as delivered (issue 13 items 3 and 6): header names in the teams' languages, a
+title row above the header, ``--header-row``, a part number beside its description, and CSV
+written in the input's encoding."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 import xlsxwriter
 
 from riskengine.errors import UserInputError
-from riskengine.io import read_table
+from riskengine.io import CsvStyle, read_table, write_table
 from riskengine.io.columns import (
     column_choice_notes,
     named_columns,
@@ -164,3 +166,22 @@ def test_xlsx_header_row_option(tmp_path: Path) -> None:
     _workbook(path, [["Run", "ASL"], ["Item", "Supplier"], ["RM-1", "Acme"]])
 
     assert read_table(str(path), header_row=2).rows() == [("RM-1", "Acme")]
+
+
+def test_a_character_the_code_page_lacks_falls_back_to_utf8_with_a_note(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"supplier": ["Lübeck GmbH", "포스코"]})
+    notes: list[str] = []
+
+    write_table(frame, str(tmp_path / "out.csv"), style=CsvStyle(";", "cp1252"), notes=notes)
+
+    assert (tmp_path / "out.csv").read_bytes() == (
+        b"\xef\xbb\xbf" + "supplier\nLübeck GmbH\n포스코\n".encode()
+    )
+    (note,) = notes
+    assert "cannot be written in cp1252" in note and "UTF-8 with a byte-order mark" in note
+
+
+def test_the_style_of_a_plain_input_is_the_plain_writer() -> None:
+    assert CsvStyle.mirroring(",", "utf-8") is None
+    assert CsvStyle.mirroring(None, None) is None
+    assert CsvStyle.mirroring(";", "cp1252") == CsvStyle(";", "cp1252")
