@@ -20,7 +20,7 @@ from riskengine.io.cells import (
     parse_share,
 )
 from riskengine.io.columns import column_choice_notes, resolve_columns
-from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping, part_number_key
+from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping
 from riskengine.names import canonical_names
 from riskengine.schemas import validate_prepared_chunk
 
@@ -248,7 +248,18 @@ def _part_numbers(raw: pl.DataFrame, source: str) -> pl.Series:
     if "part_number" not in part_columns:
         return pl.repeat(None, raw.height, dtype=pl.String, eager=True)
     written = raw[part_columns["part_number"]].cast(pl.String).str.strip_chars().replace("", None)
-    return written.map_elements(part_number_key, return_dtype=pl.String, skip_nulls=True)
+    # riskengine.mapping.part_number_key as one expression (no Python call per row).
+    cleaned = pl.col("part").str.to_uppercase()
+    unpadded = cleaned.str.strip_chars_start("0")
+    return (
+        written.to_frame("part")
+        .select(
+            pl.when(cleaned.str.contains(r"^[0-9]+$"))
+            .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
+            .otherwise(cleaned)
+        )
+        .to_series()
+    )
 
 
 #: Source statuses that mean the source may not be used: Oracle ASL "Debarred", SAP EORD
