@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from riskengine.bom.pipeline import score_bom
-from riskengine.bom.reading import BOM_ALIASES
+from riskengine.bom.reading import BOM_ALIASES, parent_child_rows
 from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
@@ -194,6 +194,38 @@ def test_a_bom_keyed_by_part_number_links_to_the_sourcing_lists_part_numbers() -
     assert "unknown_leaf" not in kinds(result)
     assert product(result, "200001")["status"] == "scored"
     assert set(result.lines["material_id"].to_list()) == {"dysprosium_oxide", "gallium_metal"}
+
+
+def test_an_indented_bom_is_read_as_parent_component_rows() -> None:
+    # Oracle's indented bill: level 0 is the product, each row's parent the nearest row one
+    # level up; CS12 writes the levels ".1", "..2".
+    bom = bom_frame(
+        [
+            ("0", "Motor", "1"),
+            (".1", "Rotor", "1"),
+            ("..2", "Dysprosium oxide", "0.2"),
+            (".1", "Gallium metal", "2"),
+        ],
+        ("Level", "Item", "Quantity"),
+    )
+    rows = parent_child_rows(bom, source="bom.csv")
+
+    assert rows.select("parent", "component").rows() == [
+        ("Motor", "Rotor"),
+        ("Rotor", "Dysprosium oxide"),
+        ("Motor", "Gallium metal"),
+    ]
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    assert product(result, "Motor")["status"] == "scored"
+    assert set(result.lines["material_id"].to_list()) == {"dysprosium_oxide", "gallium_metal"}
+
+
+def test_an_indented_bom_without_its_product_row_is_refused() -> None:
+    bom = bom_frame([(".1", "Rotor", "1"), ("..2", "Dysprosium oxide", "0.2")])
+    bom.columns = ["Stufe", "Komponente", "Menge"]
+
+    with pytest.raises(UserInputError, match="add the product as a row at level 0"):
+        parent_child_rows(bom, source="cs12.csv")
 
 
 def test_typed_parquet_like_columns_are_accepted() -> None:

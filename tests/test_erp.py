@@ -256,3 +256,33 @@ def test_the_sap_sample_bom_keyed_by_part_number_rolls_up_with_no_unlinked_leaf(
     products = read_table(str(tmp_path / "products.csv"))
     assert products["status"].to_list() == ["scored", "scored"]
     assert "zero_quantity" in result.stderr
+
+
+def test_the_oracle_sample_indented_bom_rolls_up_with_no_unlinked_leaf(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tests/data/erp/oracle_indented_bom_us.csv: Oracle's indented bill (Level, Item), leaves by
+    # item number. The ASL sample names supplier sites, not countries; the site's country (as
+    # the supplier site record holds it) is added as "Country" here.
+    monkeypatch.setenv(HOME_ENV, str(trained_settings.home))
+    monkeypatch.setenv(TRACKING_URI_ENV, trained_settings.tracking_uri)
+    samples = Path(__file__).resolve().parent / "data" / "erp"
+    site_countries = {"Takefu Plant": "JP", "Olen": "BE", "Newton MA": "US"}
+    read_table(str(samples / "oracle_asl_us.csv")).with_columns(
+        pl.col("Supplier Site").replace_strict(site_countries).alias("Country")
+    ).write_csv(tmp_path / "asl.csv")
+    mapped = CliRunner().invoke(app, ["map", "asl.csv", "-o", "mapping.csv"])
+
+    result = CliRunner().invoke(
+        app,
+        ["score-bom", str(samples / "oracle_indented_bom_us.csv"), "--sourcing", "asl.csv",
+         "--mapping", "mapping.csv", "-o", "products.csv", "--as-of", AS_OF,
+         "--buyer-country", "US"],
+    )  # fmt: skip
+
+    assert mapped.exit_code == 0, mapped.output
+    assert result.exit_code == 0, result.output
+    assert "unknown_leaf" not in result.stderr
+    products = read_table(str(tmp_path / "products.csv"))
+    assert products["product"].to_list() == ["FG-77001", "FG-77002"]
+    assert products["status"].to_list() == ["scored", "scored"]

@@ -14,7 +14,7 @@ import polars as pl
 
 from riskengine.bom.results import PATH_SEPARATOR, BomProblem
 from riskengine.bom.units import mixed_kind_details, read_units
-from riskengine.errors import ECHO_LIMIT
+from riskengine.errors import ECHO_LIMIT, UserInputError
 from riskengine.io.cells import detect_decimal_separator, parse_decimal
 from riskengine.io.columns import UNIT_OF_MEASURE_ALIASES, resolve_columns
 
@@ -148,6 +148,91 @@ def _numbers(
     return values, joined.set(joined == "", None)
 
 
+#: Headers of an indented BOM's level: Oracle's indented bill ("Level"), SAP CS12's multi-level
+#: list ("Stufe", "Explosion level"; ".1", "..2" or 1, 2).
+LEVEL_ALIASES = ("level", "bom_level", "explosion_level", "stufe", "lvl")
+#: An indented BOM's component: the row's own item (Oracle "Item", CS12 "Komponente").
+INDENTED_COMPONENT_ALIASES = (
+    *BOM_ALIASES["component"],
+    "item",
+    "item_number",
+    "komponente",
+    "component_number",
+)
+_SOURCE_ROW = "__source_row"
+
+
+def parent_child_rows(bom: pl.DataFrame, *, source: str) -> pl.DataFrame:
+    """An indented BOM (a level column and no parent column) as parent-component rows.
+
+    Each row's parent is the nearest row above it one level up; rows at the top level (0 in
+    Oracle's indented bill) are the products themselves and give no row. The original row
+    numbers are kept for messages. Any other BOM is returned as it is.
+
+    Raises
+    ------
+    UserInputError
+        When a row is more than one level below the row above it, or the top level has no
+        row naming the product (a CS12 list starts at level 1: add the product at level 0).
+    """
+    found = resolve_columns(
+        bom.columns,
+        source=source,
+        aliases={
+            "parent": BOM_ALIASES["parent"],
+            "level": LEVEL_ALIASES,
+            "component": INDENTED_COMPONENT_ALIASES,
+        },
+        required=(),
+        fallbacks={"component": ("item", "item_number", "komponente", "component_number")},
+    )
+    if "parent" in found or "level" not in found or "component" not in found:
+        return bom
+    levels = texts(bom[found["level"]])
+    names = identifiers(bom[found["component"]])
+    parents: list[str | None] = []
+    above: dict[int, str] = {}
+    roots: list[int] = []
+    for index, (written, name) in enumerate(zip(levels, names, strict=True)):
+        label = f"{source} row {index + 1}"
+        level = _level(written)
+        if level is None or name is None:
+            raise UserInputError(
+                f"{label}: an indented BOM row needs a level and an item "
+                f"(found {written!r}, {name!r})"
+            )
+        if level == 0:
+            roots.append(index)
+            parents.append(None)
+        elif level - 1 not in above:
+            hint = " (a CS12 list starts at level 1: add the product as a row at level 0)"
+            raise UserInputError(
+                f"{label}: level {level} has no row one level up above it"
+                + (hint if level == 1 else "")
+            )
+        else:
+            parents.append(above[level - 1])
+        above = {depth: item for depth, item in above.items() if depth < level}
+        above[level] = name
+    converted = bom.with_columns(
+        pl.Series("parent", parents, dtype=pl.String),
+        pl.Series(_SOURCE_ROW, range(bom.height), dtype=pl.UInt32),
+    ).drop(found["level"])
+    if found["component"] != "component":
+        converted = converted.rename({found["component"]: "component"})
+    return converted.filter(~pl.col(_SOURCE_ROW).is_in(roots))
+
+
+def _level(written: str | None) -> int | None:
+    """ ".1" and "..2" (CS12), "1" and "2" (Oracle): the level as a number."""
+    if written is None:
+        return None
+    digits = "".join(character for character in written if character.isdigit())
+    if digits:
+        return int(digits)
+    return len(written) if set(written) == {"."} else None
+
+
 def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
     """One row per BOM row with its keys and requirement per parent unit (``factor``).
 
@@ -180,7 +265,12 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
         )
     frame = pl.DataFrame(
         {
-            "row": pl.int_range(bom.height, dtype=pl.UInt32, eager=True),
+            # An indented BOM keeps the numbers of its rows (parent_child_rows).
+            "row": (
+                bom[_SOURCE_ROW]
+                if _SOURCE_ROW in bom.columns
+                else pl.int_range(bom.height, dtype=pl.UInt32, eager=True)
+            ),
             "parent": identifiers(bom[columns["parent"]]),
             "component": identifiers(bom[columns["component"]]),
             "plant": (
