@@ -98,6 +98,33 @@ MappingOption = Annotated[
 DelimiterOption = Annotated[
     str | None, typer.Option("--delimiter", help="CSV delimiter when sniffing is not enough.")
 ]
+ExcelOption = Annotated[
+    bool,
+    typer.Option(
+        "--excel",
+        help="Write a CSV output that Excel opens correctly in any locale (UTF-8 with a "
+        "byte-order mark, TAB-separated) instead of the input's delimiter and encoding.",
+    ),
+]
+ColumnsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--columns",
+        help='Name the input\'s columns: material="Item Description",share="Allocation %" '
+        "(repeatable or comma-separated; wins over the recognised header names).",
+        show_default=False,
+    ),
+]
+HeaderRowOption = Annotated[
+    int | None,
+    typer.Option(
+        "--header-row",
+        min=1,
+        help="1-based row of the header in a CSV or workbook (title rows above it are "
+        "otherwise detected: rows with at most one non-empty cell).",
+        show_default=False,
+    ),
+]
 
 
 def _err(message: str) -> None:
@@ -218,6 +245,20 @@ def _exit_interrupted(signal_number: int, by_signal: bool = False) -> NoReturn:
     os._exit(code)
 
 
+def _named_columns(values: list[str] | None) -> contextlib.AbstractContextManager[None]:
+    """The ``--columns`` pairs in force for the command (exit 2 on an unknown name)."""
+    from riskengine.app.mapping import nameable_columns
+    from riskengine.io.columns import named_columns, parse_named_columns
+
+    return named_columns(parse_named_columns(values or [], nameable_columns()))
+
+
+def _with_columns(values: list[str] | None, body: Callable[[], T]) -> T:
+    """Run ``body`` with the ``--columns`` names in force."""
+    with _named_columns(values):
+        return body()
+
+
 def _parse_date(text: str) -> date:
     if text.strip().casefold() == "today":
         return date.today()
@@ -243,8 +284,11 @@ def score(
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
+    columns: ColumnsOption = None,
+    header_row: HeaderRowOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    excel: ExcelOption = False,
 ) -> None:
     """Score every material-supplier pair of a sourcing list.
 
@@ -267,10 +311,13 @@ def score(
                 buyer_name=buyer,
                 model_alias=model,
                 output_format=output_format,
-                read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+                read_options=ReadOptions(
+                    encoding=encoding, sheet=sheet, delimiter=delimiter, header_row=header_row
+                ),
                 on_stage=on_stage,
                 on_progress=on_progress,
                 mapping_path=mapping,
+                excel=excel,
             )
         for note in outcome.notes:
             _err(f"note: {note}")
@@ -280,11 +327,16 @@ def score(
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}"
             f"{mapping_text}, as of {as_of}" + (f" -> {output}" if output != "-" else "")
         )
+        if outcome.scored == 0:
+            from riskengine.app.scoring import nothing_scored_summary
+
+            for line in nothing_scored_summary(outcome.rows, outcome.reasons):
+                _err(line)
         from riskengine.render import print_top_risks
 
         print_top_risks(outcome.top)
 
-    _run(body)
+    _run(lambda: _with_columns(columns, body))
 
 
 @app.command("score-bom")
@@ -312,6 +364,8 @@ def score_bom(
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
+    columns: ColumnsOption = None,
+    header_row: HeaderRowOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
 ) -> None:
@@ -338,7 +392,9 @@ def score_bom(
                 strict=strict,
                 model_alias=model,
                 output_format=output_format,
-                read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+                read_options=ReadOptions(
+                    encoding=encoding, sheet=sheet, delimiter=delimiter, header_row=header_row
+                ),
                 on_stage=on_stage,
                 mapping_path=mapping,
             )
@@ -348,7 +404,7 @@ def score_bom(
         for note in outcome.notes:
             _err(f"note: {note}")
 
-    _run(body)
+    _run(lambda: _with_columns(columns, body))
 
 
 @app.command()
@@ -401,8 +457,11 @@ def features(
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
+    columns: ColumnsOption = None,
+    header_row: HeaderRowOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    excel: ExcelOption = False,
 ) -> None:
     """Write the feature table, or `riskengine features list` for the catalog of features.
 
@@ -424,7 +483,7 @@ def features(
 
         settings = load_settings(reference_dir=reference_dir)
         with stage_status(stages=FEATURES_STAGES) as on_stage:
-            rows, notes = features_file(
+            rows, notes, summary = features_file(
                 settings,
                 input_path=input_path,
                 output_path=output,
@@ -432,15 +491,20 @@ def features(
                 buyer_country=buyer_country,
                 buyer_name=buyer,
                 output_format=output_format,
-                read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+                read_options=ReadOptions(
+                    encoding=encoding, sheet=sheet, delimiter=delimiter, header_row=header_row
+                ),
                 on_stage=on_stage,
                 mapping_path=mapping,
+                excel=excel,
             )
         for note in notes:
             _err(f"note: {note}")
         _err(f"{rows} rows of features as of {as_of}" + (f" -> {output}" if output != "-" else ""))
+        for line in summary:
+            _err(line)
 
-    _run(body)
+    _run(lambda: _with_columns(columns, body))
 
 
 @app.command("map")
@@ -460,6 +524,8 @@ def map_materials(
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
     delimiter: DelimiterOption = None,
+    columns: ColumnsOption = None,
+    header_row: HeaderRowOption = None,
 ) -> None:
     """Propose a catalog material for each distinct part number or text, for review.
 
@@ -476,12 +542,14 @@ def map_materials(
         outcome = map_file(
             input_path,
             output,
-            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+            read_options=ReadOptions(
+                encoding=encoding, sheet=sheet, delimiter=delimiter, header_row=header_row
+            ),
             output_format=output_format,
         )
         _err(outcome.summary + (f" -> {output}" if output != "-" else ""))
 
-    _run(body)
+    _run(lambda: _with_columns(columns, body))
 
 
 @app.command()

@@ -65,6 +65,10 @@ PART_NUMBER_ALIASES = (
     "item",
     "item_number",
     "idnrk",
+    "materialnummer",
+    "자재",
+    "品目",
+    "物料",
 )
 DESCRIPTION_ALIASES = (
     "material",
@@ -76,6 +80,10 @@ DESCRIPTION_ALIASES = (
     "item_description",
     "component_description",
     "ojtxp",
+    "materialkurztext",
+    "자재내역",
+    "品目テキスト",
+    "物料描述",
 )
 
 # --- elements ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ unusable row its reason. Pure functions of frames; reading happens in :mod:`risk
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -19,7 +19,7 @@ from riskengine.io.cells import (
     parse_date,
     parse_share,
 )
-from riskengine.io.columns import resolve_columns
+from riskengine.io.columns import column_choice_notes, resolve_columns
 from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping
 from riskengine.names import canonical_names
 from riskengine.schemas import validate_prepared_chunk
@@ -150,6 +150,11 @@ def _pair_identity() -> list[pl.Expr]:
         pl.coalesce("buyer_country_id", "buyer_country").alias("identity_buyer_country"),
         pl.col("buyer_canonical").alias("identity_buyer"),
         pl.col("supplier_key").alias("identity_supplier_id"),
+        # ERP source lists are keyed by material number and plant (SAP EORD: MATNR, WERKS):
+        # the same supplier at two plants, or for two part numbers of one catalog material,
+        # is two sourcing records, not a repeat.
+        pl.col("plant").alias("identity_plant"),
+        pl.col("part_number_key").alias("identity_part_number"),
     ]
 
 
@@ -190,16 +195,18 @@ def _resolve_chunk(
         pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
         for canonical, name in columns.items()
     )
-    for optional in ("buyer_country", "buyer", "share", "supplier_id", "plant"):
+    for optional in ("buyer_country", "buyer", "share", "supplier_id", "plant", "source_status"):
         if optional not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
     text = text.with_columns(
         pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
         pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
         *_validity_columns(text, columns, source, as_of),
+        _part_numbers(raw, source).alias("part_number_key"),
     ).with_columns(
         _supplier_key(),
         _excel_error_reasons(columns),
+        _blocked_reason(columns.get("source_status", "source_status")),
         # Names as identity compares them, once per chunk for every pass that needs them.
         pl.col("supplier")
         .map_batches(canonical_names, return_dtype=pl.String)
@@ -226,6 +233,56 @@ def _resolve_chunk(
     if mapping is None:
         return resolved
     return _apply_mapping(resolved, raw, mapping, source=source)
+
+
+def _part_numbers(raw: pl.DataFrame, source: str) -> pl.Series:
+    """Each row's part number (SAP MATNR, Oracle Item) as ERP systems compare it (leading
+    zeros ignored), or null when the input has none."""
+    part_columns = resolve_columns(
+        raw.columns,
+        source=source,
+        aliases={"part_number": PART_NUMBER_ALIASES},
+        required=(),
+        fallbacks={},
+    )
+    if "part_number" not in part_columns:
+        return pl.repeat(None, raw.height, dtype=pl.String, eager=True)
+    written = raw[part_columns["part_number"]].cast(pl.String).str.strip_chars().replace("", None)
+    # riskengine.mapping.part_number_key as one expression (no Python call per row).
+    cleaned = pl.col("part").str.to_uppercase()
+    unpadded = cleaned.str.strip_chars_start("0")
+    return (
+        written.to_frame("part")
+        .select(
+            pl.when(cleaned.str.contains(r"^[0-9]+$"))
+            .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
+            .otherwise(cleaned)
+        )
+        .to_series()
+    )
+
+
+#: Source statuses that mean the source may not be used: Oracle ASL "Debarred", SAP EORD
+#: NOTKZ "X" (blocked source of supply), and the words of hand-made lists.
+BLOCKED_STATUSES = frozenset({"debarred", "blocked", "x", "gesperrt", "disqualified"})
+
+
+def _blocked_reason(header: str) -> pl.Expr:
+    """Why a row is no supply: its source is debarred or blocked. The row is kept, flagged,
+    and left out of the duplicate, supplier-country and share checks, like an expired one."""
+    status = pl.col("source_status")
+    blocked = status.str.strip_chars().str.to_lowercase().is_in(list(BLOCKED_STATUSES))
+    return (
+        pl.when(blocked.fill_null(False))
+        .then(
+            pl.format(
+                "blocked source of supply ({} {}): kept for the record, not counted as supply",
+                pl.lit(header),
+                status,
+            )
+        )
+        .alias("blocked_reason")
+    )
 
 
 def _apply_mapping(
@@ -357,7 +414,7 @@ def _collect_context(
     for resolved in resolved_chunks():
         # A record that is not in force (or has bad dates) neither repeats nor contradicts the
         # one that is: source lists keep expired records next to current ones.
-        in_force = pl.col("validity_reason").is_null()
+        in_force = pl.col("validity_reason").is_null() & pl.col("blocked_reason").is_null()
         pair_hash = pl.struct(_pair_identity()).hash(_PAIR_HASH_SEED)
         hashes.append(
             resolved.select(pl.when(in_force).then(pair_hash)).to_series().alias("pair_hash")
@@ -423,6 +480,9 @@ def _share_group() -> list[pl.Expr]:
         pl.coalesce("buyer_country_id", "buyer_country").alias("group_buyer_country"),
         pl.col("buyer_canonical").alias("group_buyer"),
         pl.col("plant").alias("group_plant"),
+        # Each part number has its own source list, so its shares are its own (two part
+        # numbers of one catalog material at one plant are two mixes, not one of 200 %).
+        pl.col("part_number_key").alias("group_part_number"),
     ]
 
 
@@ -436,7 +496,13 @@ def _share_sum_notes(
     and the sum is named; a sum below 1 is not noted, since a sourcing list may give shares
     for some suppliers only.
     """
-    keys = ["group_material", "group_buyer_country", "group_buyer", "group_plant"]
+    keys = [
+        "group_material",
+        "group_buyer_country",
+        "group_buyer",
+        "group_plant",
+        "group_part_number",
+    ]
     # Each distinct share once per group, in a fixed order, so the float sum is the same
     # whatever chunks the input came in.
     over = (
@@ -456,8 +522,9 @@ def _share_sum_notes(
     )
     catalog = load_catalog()
     notes = []
-    for material_id, buyer_country, buyer, plant, total, rows in over.iter_rows():
+    for material_id, buyer_country, buyer, plant, part_number, total, rows in over.iter_rows():
         within = [
+            f"part number {part_number}" if part_number else "",
             f"plant {plant}" if plant else "",
             f"buyer {buyer}" if buyer else "",
             f"buyer country {buyer_country}" if buyer_country else "",
@@ -574,6 +641,7 @@ def prepare_chunks(
     context = _collect_context(
         resolved.resolved, share_column=lambda: resolved.share_column, source=source
     )
+    context = replace(context, notes=(*resolved.header_notes, *context.notes))
 
     def prepared() -> Iterator[PreparedPairs]:
         first_row = 1
@@ -600,6 +668,8 @@ class _ResolvedChunks:
         self._may_keep = True
         self.share_column = "share"
         """The input's own name of the share column, known once a pass has begun."""
+        self.header_notes: tuple[str, ...] = ()
+        """Which of two columns of one meaning was read, known once a pass has begun."""
 
     def resolved(self) -> Iterator[pl.DataFrame]:
         """One pass: every chunk resolved."""
@@ -614,6 +684,7 @@ class _ResolvedChunks:
                 self.share_column = resolve_columns(
                     raw.columns, source=self._options["source"]
                 ).get("share", "share")
+                self.header_notes = column_choice_notes(raw.columns, source=self._options["source"])
             if keeping:
                 kept_bytes += raw.estimated_size() + resolved.estimated_size()
                 keeping = kept_bytes <= KEPT_CHUNK_BYTES
@@ -685,6 +756,7 @@ def _finish(
             "excel_error_reason",
             "share_reason",
             "validity_reason",
+            "blocked_reason",
             "duplicate_reason",
             "conflict_reason",
             separator="; ",

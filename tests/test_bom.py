@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from riskengine.bom.pipeline import score_bom
-from riskengine.bom.reading import BOM_ALIASES
+from riskengine.bom.reading import BOM_ALIASES, parent_child_rows
 from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
@@ -165,6 +165,69 @@ def test_quantities_are_read_by_the_shared_number_parser() -> None:
     assert "column 'quantity': '100-' is not a positive number" in result.problems[0].message
 
 
+def test_a_quantity_0_line_is_reported_and_skipped_not_fatal() -> None:
+    # Issue 13: one line parked at quantity 0 refused the whole product.
+    bom = bom_frame(
+        [("Motor", "Cerium oxide", "0"), ("Motor", "Gallium metal", "2")],
+        ("parent", "component", "quantity"),
+    )
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+
+    assert kinds(result) == ["zero_quantity"]
+    assert "bom.csv row 1 (Motor > Cerium oxide): quantity 0" in result.problems[0].message
+    assert product(result, "Motor")["status"] == "scored"
+    assert "cerium_oxide" not in result.lines["material_id"].to_list()
+
+
+def test_a_bom_keyed_by_part_number_links_to_the_sourcing_lists_part_numbers() -> None:
+    # Issue 13: a CS12 BOM names components by SAP material number (IDNRK); the sourcing list
+    # (EORD) carries MATNR beside the text, so the leaf is the row's material, not unknown.
+    sourcing = scored_sourcing().with_columns(
+        pl.Series("MATNR", ["000010004711", "10004711", "4720", "4730", "4740", "4740", None])
+    )
+    bom = bom_frame(
+        [("000000000000200001", "10004711", "0.2"), ("000000000000200001", "4740", "1")],
+        ("MATNR", "IDNRK", "MENGE"),
+    )
+    result = score_bom(bom, sourcing, source="cs12.csv")
+
+    assert "unknown_leaf" not in kinds(result)
+    assert product(result, "200001")["status"] == "scored"
+    assert set(result.lines["material_id"].to_list()) == {"dysprosium_oxide", "gallium_metal"}
+
+
+def test_an_indented_bom_is_read_as_parent_component_rows() -> None:
+    # Oracle's indented bill: level 0 is the product, each row's parent the nearest row one
+    # level up; CS12 writes the levels ".1", "..2".
+    bom = bom_frame(
+        [
+            ("0", "Motor", "1"),
+            (".1", "Rotor", "1"),
+            ("..2", "Dysprosium oxide", "0.2"),
+            (".1", "Gallium metal", "2"),
+        ],
+        ("Level", "Item", "Quantity"),
+    )
+    rows = parent_child_rows(bom, source="bom.csv")
+
+    assert rows.select("parent", "component").rows() == [
+        ("Motor", "Rotor"),
+        ("Rotor", "Dysprosium oxide"),
+        ("Motor", "Gallium metal"),
+    ]
+    result = score_bom(bom, scored_sourcing(), source="bom.csv")
+    assert product(result, "Motor")["status"] == "scored"
+    assert set(result.lines["material_id"].to_list()) == {"dysprosium_oxide", "gallium_metal"}
+
+
+def test_an_indented_bom_without_its_product_row_is_refused() -> None:
+    bom = bom_frame([(".1", "Rotor", "1"), ("..2", "Dysprosium oxide", "0.2")])
+    bom.columns = ["Stufe", "Komponente", "Menge"]
+
+    with pytest.raises(UserInputError, match="add the product as a row at level 0"):
+        parent_child_rows(bom, source="cs12.csv")
+
+
 def test_typed_parquet_like_columns_are_accepted() -> None:
     bom = pl.DataFrame(
         {"parent": ["Pump"], "component": ["Gallium metal"], "quantity": [1.5]},
@@ -182,7 +245,6 @@ def test_typed_parquet_like_columns_are_accepted() -> None:
     [
         # The shared number parser's wording, naming the column as the file calls it.
         ("-3", None, None, "column 'quantity': '-3' is not a positive number"),
-        ("0", None, None, "column 'quantity': '0' is not a positive number"),
         ("abc", None, None, "column 'quantity': 'abc' is not a number"),
         (None, None, None, "column 'quantity' is empty"),
         ("inf", None, None, "column 'quantity': 'inf' is not a finite number"),

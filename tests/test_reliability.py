@@ -123,7 +123,8 @@ def test_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
         "material;supplier;supplier_country;share\nNdPr oxide;A;CN;0,6\nNdPr oxide;B;MY;0,4\n",
     )
     assert result.exit_code == 0, result.output
-    table = read_output(output)
+    # The output keeps the input's delimiter (issue 13 item 6).
+    table = pl.read_csv(output, infer_schema=False, separator=";")
     assert table["status"].to_list() == ["scored", "scored"]
     assert float(table["buyer_sourcing_hhi"][0]) == pytest.approx(0.6**2 + 0.4**2)
 

@@ -12,7 +12,7 @@ from riskengine.bom.reading import BOM_ALIASES
 from riskengine.catalog import load_catalog, normalise_material_text
 from riskengine.errors import UserInputError
 from riskengine.io import ReadOptions, read_table_with_metadata, write_table
-from riskengine.io.columns import resolve_columns
+from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
 from riskengine.mapping import (
     DESCRIPTION_ALIASES,
     MAPPING_COLUMNS,
@@ -23,6 +23,12 @@ from riskengine.mapping import (
     parse_mapping,
     part_number_key,
 )
+
+
+def nameable_columns() -> tuple[str, ...]:
+    """The canonical column names ``--columns`` may name: a sourcing list's, a BOM's, and the
+    part number and description ``riskengine map`` reads."""
+    return (*SOURCING_ALIASES, *BOM_ALIASES, "part_number", "description")
 
 
 @dataclass(frozen=True)

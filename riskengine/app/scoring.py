@@ -8,6 +8,8 @@ quickly.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +17,7 @@ from datetime import date
 import polars as pl
 
 from riskengine.config import Settings, chunk_bytes_setting
-from riskengine.io import ReadOptions, write_table_chunks
+from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, ReadOptions, write_table_chunks
 from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
 from riskengine.schemas import STATUS_SCORED, row_status
@@ -38,10 +40,52 @@ class ScoreOutcome:
     notes: tuple[str, ...] = ()
     mapping_sha256: str | None = None
     """Fingerprint of the mapping file applied, if any (also in the output's column)."""
+    reasons: tuple[tuple[str, int], ...] = ()
+    """Why rows were rejected: each kind of reason (:func:`reason_kind`) and its count, most
+    frequent first."""
 
     @property
     def rejected(self) -> int:
         return self.rows - self.scored
+
+
+def reason_kind(reason: str) -> str:
+    """A rejection reason without the values it quotes, so reasons of one kind count together:
+    "unknown material 'Dy-Oxid'; closest known: ..." is "unknown material '…'"."""
+    first = reason.split("; ", 1)[0]
+    return re.sub(r"\d+", "N", re.sub(r"'[^']*'", "'…'", first)).strip()
+
+
+class ReasonCounter:
+    """Counts the kinds of reason of the rejected rows of an output, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def add(self, output: pl.DataFrame) -> None:
+        """Count the reasons of ``output``'s rows that are not scored."""
+        rejected = output.filter(pl.col("status") != STATUS_SCORED)["reason"]
+        self._counts.update(reason_kind(reason or "no reason given") for reason in rejected)
+
+    def counts(self) -> tuple[tuple[str, int], ...]:
+        """Each kind and its count, most frequent first (ties by kind)."""
+        return tuple(sorted(self._counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+#: How many kinds of reason the summary of a run that scored nothing names.
+REASON_KINDS_SHOWN = 10
+
+
+def nothing_scored_summary(rows: int, reasons: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """Lines summing up why a run of ``rows`` rows scored none: each kind of reason with its
+    count (at most :data:`REASON_KINDS_SHOWN`); nothing when the input had no rows."""
+    if rows == 0:
+        return ()
+    shown = [f"  {count} x {kind}" for kind, count in reasons[:REASON_KINDS_SHOWN]]
+    more = reasons[REASON_KINDS_SHOWN:]
+    if more:
+        shown.append(f"  {sum(count for _, count in more)} x {len(more)} other kinds of reason")
+    return (f"no row of {rows} was scored; the reasons, counted:", *shown)
 
 
 EARLIEST_AS_OF = date(2010, 1, 1)
@@ -86,8 +130,25 @@ def prepare_input(
     (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
     prepared chunk by chunk after a first pass gathers the :class:`InputContext`; the team's
     ``mapping`` is applied before the catalog resolves material texts."""
+    context, chunks, _ = _prepare_table(
+        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
+    )
+    return context, chunks
+
+
+def _prepare_table(
+    input_path: str,
+    read_options: ReadOptions | None,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date,
+    chunk_bytes: int | None,
+    mapping: MaterialMapping | None,
+) -> tuple[InputContext, Iterator[PreparedPairs], ChunkedTable]:
+    """:func:`prepare_input`, and the table read (which knows its delimiter and encoding once
+    the first pass has read it)."""
     table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes or chunk_bytes_setting())
-    return prepare_chunks(
+    context, chunks = prepare_chunks(
         table,
         source=_source_label(input_path),
         buyer_country=buyer_country,
@@ -95,6 +156,17 @@ def prepare_input(
         as_of=as_of,
         mapping=mapping,
     )
+    return context, chunks, table
+
+
+def output_style(table: ChunkedTable, *, excel: bool) -> CsvStyle | None:
+    """How a CSV output is written: for Excel in any locale (``--excel``, see
+    :data:`riskengine.io.EXCEL_CSV`), else in the input's own delimiter and encoding, so a
+    ``;``-separated cp1252 export gives a ``;``-separated cp1252 result; None (plain UTF-8
+    with commas) for other inputs."""
+    if excel:
+        return EXCEL_CSV
+    return CsvStyle.mirroring(table.read_delimiter, table.read_encoding)
 
 
 def load_mapping_option(mapping_path: str | None) -> MaterialMapping | None:
@@ -121,6 +193,7 @@ def score_file(
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     mapping_path: str | None = None,
+    excel: bool = False,
 ) -> ScoreOutcome:
     """Score every row of a sourcing list and write the result (nothing is written on error).
 
@@ -130,7 +203,8 @@ def score_file(
     read); the output is the same for any chunk size. ``on_stage`` hears the name of each
     stage as it starts and ``on_progress`` the rows scored so far and the total. A
     ``mapping_path`` (the team's reviewed ``riskengine map`` file) is applied before the
-    catalog, and its SHA-256 is written in a ``mapping_sha256`` column.
+    catalog, and its SHA-256 is written in a ``mapping_sha256`` column. A CSV output is
+    written as :func:`output_style` says (``excel`` for Excel in any locale).
     """
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
@@ -140,7 +214,7 @@ def score_file(
     date_notes = check_as_of(as_of)
     mapping = load_mapping_option(mapping_path)
     stage(f"reading {input_path}")
-    context, prepared_chunks = prepare_input(
+    context, prepared_chunks, table = _prepare_table(
         input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
     )
     stage("loading reference data and the model")
@@ -151,6 +225,7 @@ def score_file(
     done = 0
     riskiest: pl.DataFrame | None = None
     driver_cache: dict[tuple, str] = {}
+    reasons = ReasonCounter()
 
     def scored_chunks() -> Iterator[pl.DataFrame]:
         nonlocal scored, done, riskiest
@@ -162,21 +237,30 @@ def score_file(
             )
             usable = output.filter(pl.col("status") == STATUS_SCORED)
             scored += usable.height
+            reasons.add(output)
             earlier = [] if riskiest is None else [riskiest]
             riskiest = _riskiest(pl.concat([*earlier, usable]))
             done += output.height
             progress(done, context.rows)
             yield output
 
-    write_table_chunks(scored_chunks(), output_path, output_format)
+    write_notes: list[str] = []
+    write_table_chunks(
+        scored_chunks(),
+        output_path,
+        output_format,
+        style=output_style(table, excel=excel),
+        notes=write_notes,
+    )
     return ScoreOutcome(
         rows=context.rows,
         scored=scored,
         top=riskiest if riskiest is not None else pl.DataFrame(),
         model_version=model.version,
         reference_fingerprint=reference.fingerprint,
-        notes=date_notes + context.notes,
+        notes=(*date_notes, *context.notes, *write_notes),
         mapping_sha256=mapping.sha256 if mapping else None,
+        reasons=reasons.counts(),
     )
 
 
@@ -204,13 +288,16 @@ def features_file(
     chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
     mapping_path: str | None = None,
-) -> tuple[int, tuple[str, ...]]:
+    excel: bool = False,
+) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     """Write one row per input row: the input columns, status and reason, then every feature.
 
     Reads, builds and writes chunk by chunk as :func:`score_file` does (same input path, same
     memory behaviour; the output does not depend on the chunk size). Returns the number of rows
-    written and the notes to show the user (a future as-of date, percentage shares). A
-    ``mapping_path`` is applied and fingerprinted as in :func:`score_file`.
+    written, the notes to show the user (a future as-of date, percentage shares) and, when no
+    row is usable, the summary of the reasons (:func:`nothing_scored_summary`). A
+    ``mapping_path`` is applied and fingerprinted, and a CSV written, as in
+    :func:`score_file`.
     """
     from riskengine.features.builders import registry
     from riskengine.features.registry import PAIR_KEY
@@ -220,14 +307,23 @@ def features_file(
     date_notes = check_as_of(as_of)
     mapping = load_mapping_option(mapping_path)
     stage(f"reading {input_path}")
-    context, prepared_chunks = prepare_input(
+    context, prepared_chunks, table = _prepare_table(
         input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
     )
     reference = load_reference(settings.reference_dir)
     stage(f"building features for {context.rows:,} rows as of {as_of}")
     feature_columns = [spec.name for spec in registry()]
+    reasons = ReasonCounter()
+    scored = 0
 
     def feature_chunks() -> Iterator[pl.DataFrame]:
+        nonlocal scored
+        for output in _feature_chunks():
+            reasons.add(output)
+            scored += output.filter(pl.col("status") == STATUS_SCORED).height
+            yield output
+
+    def _feature_chunks() -> Iterator[pl.DataFrame]:
         for prepared in prepared_chunks:
             clashing = [
                 name
@@ -264,8 +360,16 @@ def features_file(
             )
 
     stage(f"writing {output_path}")
-    rows = write_table_chunks(feature_chunks(), output_path, output_format)
-    return rows, date_notes + context.notes
+    write_notes: list[str] = []
+    rows = write_table_chunks(
+        feature_chunks(),
+        output_path,
+        output_format,
+        style=output_style(table, excel=excel),
+        notes=write_notes,
+    )
+    summary = nothing_scored_summary(rows, reasons.counts()) if scored == 0 else ()
+    return rows, (*date_notes, *context.notes, *write_notes), summary
 
 
 def with_mapping_fingerprint(frame: pl.DataFrame, mapping: MaterialMapping | None) -> pl.DataFrame:

@@ -11,10 +11,10 @@ from riskengine.bom.findings import (
     left_out_findings,
 )
 from riskengine.bom.graph import build_graph, explode, find_cycles
-from riskengine.bom.reading import read_rows
+from riskengine.bom.reading import parent_child_rows, read_rows
 from riskengine.bom.results import LINE_SCHEMA, LINE_SCORED, BomResult, Findings, lookup
 from riskengine.bom.rollup import roll_up
-from riskengine.bom.sourcing import resolve_leaves, sourcing_shares
+from riskengine.bom.sourcing import resolve_leaves, sourcing_part_numbers, sourcing_shares
 from riskengine.bom.wording import explain_lines, product_table
 from riskengine.mapping import MaterialMapping
 
@@ -93,7 +93,7 @@ def score_bom(
     """
     if max_depth < 1:
         raise ValueError(f"max_depth must be at least 1, not {max_depth}")
-    rows = read_rows(bom, source=source)
+    rows = read_rows(parent_child_rows(bom, source=source), source=source)
     graph = build_graph(rows.frame)
     names = graph.products["product"].to_list()
     cycles = find_cycles(graph, pruning_rounds=max_depth + 2)
@@ -101,7 +101,9 @@ def score_bom(
 
     leafy = pl.col("status").is_null() | (pl.col("status") == "bad_quantity")
     material_of, unknown = resolve_leaves(
-        lines.filter(leafy)["material"].unique().to_list(), mapping
+        lines.filter(leafy)["material"].unique().to_list(),
+        mapping,
+        sourcing_part_numbers(scored_sourcing),
     )
     sourcing = sourcing_shares(scored_sourcing, sorted(set(material_of.values())), strict=strict)
     lines = _with_materials(lines, material_of, set(sourcing.missing))

@@ -14,7 +14,7 @@ import polars as pl
 
 from riskengine.bom.results import PATH_SEPARATOR, BomProblem
 from riskengine.bom.units import mixed_kind_details, read_units
-from riskengine.errors import ECHO_LIMIT
+from riskengine.errors import ECHO_LIMIT, UserInputError
 from riskengine.io.cells import detect_decimal_separator, parse_decimal
 from riskengine.io.columns import UNIT_OF_MEASURE_ALIASES, resolve_columns
 
@@ -56,7 +56,8 @@ _NUMBER_RULES: tuple[tuple[str, bool, pl.Expr, str], ...] = (
     (
         "quantity",
         True,
-        pl.col("value") > 0,
+        # 0 is allowed here: such a line is skipped with a problem (read_rows), not fatal.
+        pl.col("value") >= 0,
         "a positive number (negative quantities are SAP by-products, not supported)",
     ),
     ("base_quantity", False, pl.col("value") > 0, "a positive number"),
@@ -147,6 +148,91 @@ def _numbers(
     return values, joined.set(joined == "", None)
 
 
+#: Headers of an indented BOM's level: Oracle's indented bill ("Level"), SAP CS12's multi-level
+#: list ("Stufe", "Explosion level"; ".1", "..2" or 1, 2).
+LEVEL_ALIASES = ("level", "bom_level", "explosion_level", "stufe", "lvl")
+#: An indented BOM's component: the row's own item (Oracle "Item", CS12 "Komponente").
+INDENTED_COMPONENT_ALIASES = (
+    *BOM_ALIASES["component"],
+    "item",
+    "item_number",
+    "komponente",
+    "component_number",
+)
+_SOURCE_ROW = "__source_row"
+
+
+def parent_child_rows(bom: pl.DataFrame, *, source: str) -> pl.DataFrame:
+    """An indented BOM (a level column and no parent column) as parent-component rows.
+
+    Each row's parent is the nearest row above it one level up; rows at the top level (0 in
+    Oracle's indented bill) are the products themselves and give no row. The original row
+    numbers are kept for messages. Any other BOM is returned as it is.
+
+    Raises
+    ------
+    UserInputError
+        When a row is more than one level below the row above it, or the top level has no
+        row naming the product (a CS12 list starts at level 1: add the product at level 0).
+    """
+    found = resolve_columns(
+        bom.columns,
+        source=source,
+        aliases={
+            "parent": BOM_ALIASES["parent"],
+            "level": LEVEL_ALIASES,
+            "component": INDENTED_COMPONENT_ALIASES,
+        },
+        required=(),
+        fallbacks={"component": ("item", "item_number", "komponente", "component_number")},
+    )
+    if "parent" in found or "level" not in found or "component" not in found:
+        return bom
+    levels = texts(bom[found["level"]])
+    names = identifiers(bom[found["component"]])
+    parents: list[str | None] = []
+    above: dict[int, str] = {}
+    roots: list[int] = []
+    for index, (written, name) in enumerate(zip(levels, names, strict=True)):
+        label = f"{source} row {index + 1}"
+        level = _level(written)
+        if level is None or name is None:
+            raise UserInputError(
+                f"{label}: an indented BOM row needs a level and an item "
+                f"(found {written!r}, {name!r})"
+            )
+        if level == 0:
+            roots.append(index)
+            parents.append(None)
+        elif level - 1 not in above:
+            hint = " (a CS12 list starts at level 1: add the product as a row at level 0)"
+            raise UserInputError(
+                f"{label}: level {level} has no row one level up above it"
+                + (hint if level == 1 else "")
+            )
+        else:
+            parents.append(above[level - 1])
+        above = {depth: item for depth, item in above.items() if depth < level}
+        above[level] = name
+    converted = bom.with_columns(
+        pl.Series("parent", parents, dtype=pl.String),
+        pl.Series(_SOURCE_ROW, range(bom.height), dtype=pl.UInt32),
+    ).drop(found["level"])
+    if found["component"] != "component":
+        converted = converted.rename({found["component"]: "component"})
+    return converted.filter(~pl.col(_SOURCE_ROW).is_in(roots))
+
+
+def _level(written: str | None) -> int | None:
+    """ ".1" and "..2" (CS12), "1" and "2" (Oracle): the level as a number."""
+    if written is None:
+        return None
+    digits = "".join(character for character in written if character.isdigit())
+    if digits:
+        return int(digits)
+    return len(written) if set(written) == {"."} else None
+
+
 def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
     """One row per BOM row with its keys and requirement per parent unit (``factor``).
 
@@ -179,7 +265,12 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
         )
     frame = pl.DataFrame(
         {
-            "row": pl.int_range(bom.height, dtype=pl.UInt32, eager=True),
+            # An indented BOM keeps the numbers of its rows (parent_child_rows).
+            "row": (
+                bom[_SOURCE_ROW]
+                if _SOURCE_ROW in bom.columns
+                else pl.int_range(bom.height, dtype=pl.UInt32, eager=True)
+            ),
             "parent": identifiers(bom[columns["parent"]]),
             "component": identifiers(bom[columns["component"]]),
             "plant": (
@@ -196,7 +287,13 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
             **numbers,
         }
     ).hstack(units)
-    excluded = pl.col("category").is_in(EXCLUDED_ITEM_CATEGORIES).fill_null(False)
+    # A quantity-0 line (an engineering change parked at 0, a phantom position) carries no
+    # material: it is skipped with a problem, as a text item is, not a refusal of the product.
+    zero = (pl.col("quantity") == 0).fill_null(False) & pl.col("number_details").is_null()
+    frame = frame.with_columns(zero.alias("zero_quantity"))
+    excluded = pl.col("category").is_in(EXCLUDED_ITEM_CATEGORIES).fill_null(False) | pl.col(
+        "zero_quantity"
+    )
     frame = frame.with_columns(
         pl.concat_str("number_details", "unit_detail", separator="; ", ignore_nulls=True)
         .replace("", None)
@@ -237,10 +334,20 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
     problems: list[BomProblem] = []
     bad_rows: dict[int, str] = {}
     flagged = frame.filter(pl.col("excluded") | pl.col("unusable"))
-    for row, parent, component, category, excluded_row, details in flagged.select(
-        "row", "parent", "component", "category", "excluded", "number_details"
+    for row, parent, component, category, excluded_row, zero_row, details in flagged.select(
+        "row", "parent", "component", "category", "excluded", "zero_quantity", "number_details"
     ).iter_rows():
         label = row_label(source, row, parent, component)
+        if zero_row and category not in EXCLUDED_ITEM_CATEGORIES:
+            problems.append(
+                BomProblem(
+                    "zero_quantity",
+                    None,
+                    None,
+                    f"{label}: quantity 0 carries no material; line skipped",
+                )
+            )
+            continue
         if excluded_row:
             item_kind = "text" if category == "T" else "document"
             problems.append(
@@ -274,6 +381,7 @@ def read_rows(bom: pl.DataFrame, *, source: str) -> BomRows:
             "number_details",
             "unit_kind",
             "unit_detail",
+            "zero_quantity",
         ),
         tuple(problems),
         bad_rows,

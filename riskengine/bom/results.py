@@ -10,6 +10,7 @@ import polars as pl
 
 PROBLEM_KINDS = (
     "excluded_item",
+    "zero_quantity",
     "bad_line",
     "bad_quantity",
     "cycle",

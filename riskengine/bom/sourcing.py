@@ -20,7 +20,7 @@ from riskengine.catalog import load_catalog
 from riskengine.errors import UnknownMaterialError, UserInputError
 from riskengine.io.cells import parse_decimal, parse_share
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
-from riskengine.mapping import MaterialMapping
+from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping, part_number_key
 from riskengine.schemas import STATUS_SCORED
 
 SCORED_SOURCING = "scored sourcing list"
@@ -31,7 +31,7 @@ SCORED_SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     "supplier": SOURCING_ALIASES["supplier"],
     "supplier_country_iso3": ("supplier_country_iso3",),
     "buyer_country_iso3": ("buyer_country_iso3",),
-    "plant": ("plant", "werks", "plant_id"),
+    "plant": SOURCING_ALIASES["plant"],
     "risk_score": ("risk_score",),
     "status": ("status",),
     "reason": ("reason",),
@@ -62,20 +62,57 @@ class Sourcing(NamedTuple):
     missing: Mapping[str, str]
 
 
+def sourcing_part_numbers(scored_sourcing: pl.DataFrame) -> dict[str, str]:
+    """Material id of each part number (SAP MATNR, Oracle Item) of the scored sourcing list,
+    as :func:`riskengine.mapping.part_number_key` compares them, so a BOM keyed by part
+    number (IDNRK, Component) links to the rows that buy it. A part number whose rows
+    resolved to different materials links to none."""
+    columns = resolve_columns(
+        scored_sourcing.columns,
+        source=SCORED_SOURCING,
+        aliases={"part_number": PART_NUMBER_ALIASES, "material_id": ("material_id",)},
+        required=(),
+        fallbacks={},
+    )
+    if "part_number" not in columns or "material_id" not in columns:
+        return {}
+    pairs = (
+        scored_sourcing.select(
+            pl.col(columns["part_number"]).cast(pl.String).str.strip_chars().alias("part"),
+            pl.col("material_id"),
+        )
+        .drop_nulls()
+        .filter(pl.col("part") != "")
+        .unique()
+    )
+    found: dict[str, set[str]] = {}
+    for part, material_id in pairs.iter_rows():
+        found.setdefault(part_number_key(part), set()).add(material_id)
+    return {part: next(iter(ids)) for part, ids in found.items() if len(ids) == 1}
+
+
 def resolve_leaves(
-    names: Sequence[str], mapping: MaterialMapping | None = None
+    names: Sequence[str],
+    mapping: MaterialMapping | None = None,
+    part_numbers: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Catalog material id of each leaf name, and why each unknown leaf is unknown.
 
     With the team's ``mapping``, a leaf named by a part number or text the mapping holds
     takes its material (``accepted`` and ``proposed`` rows) or is left out naming the row
-    (``review``), before the catalog is asked.
+    (``review``), before anything else is asked; then a leaf named by a part number of the
+    sourcing list (``part_numbers``, :func:`sourcing_part_numbers`) takes that row's
+    material; then the catalog resolves the name.
     """
     catalog = load_catalog()
     material_of: dict[str, str] = {}
     unknown: dict[str, str] = {}
     for name in sorted(names):
         entry = mapping.lookup(None, name) if mapping is not None else None
+        linked = part_numbers.get(part_number_key(name)) if part_numbers else None
+        if entry is None and linked is not None:
+            material_of[name] = linked
+            continue
         if entry is not None and mapping is not None:
             if entry.applied and entry.material_id is not None:
                 material_of[name] = entry.material_id

@@ -30,6 +30,8 @@ from riskengine.io.workbook import (
     escape_spreadsheet_formulas,
 )
 from riskengine.io.writing import (
+    EXCEL_CSV,
+    CsvStyle,
     check_outputs,
     write_table,
     write_table_chunks,
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_CHUNK_BYTES",
     "DELIMITERS",
     "DETECTABLE_ENCODINGS",
+    "EXCEL_CSV",
     "FORMATS",
     "STDIO",
     "XLSX_MAX_CELL_CHARACTERS",
@@ -48,6 +51,7 @@ __all__ = [
     "XLSX_MAX_ROWS",
     "XLSX_SHEET_NAME",
     "ChunkedTable",
+    "CsvStyle",
     "ReadOptions",
     "TableMetadata",
     "check_outputs",

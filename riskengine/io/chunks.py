@@ -49,6 +49,7 @@ from riskengine.io.delimited import (
     quoting_is_regular,
     scan_lines,
     sniff_delimiter,
+    title_lines,
 )
 from riskengine.io.formats import (
     LIBRARY_READ_ERRORS,
@@ -57,7 +58,7 @@ from riskengine.io.formats import (
     infer_format,
     library_read_error,
 )
-from riskengine.io.reading import read_table
+from riskengine.io.reading import read_table, read_table_with_metadata
 from riskengine.io.sources import ZSTD_MAGIC, check_input_file, compression_of
 
 #: Bytes of a delimited file read per chunk.
@@ -101,6 +102,7 @@ class ChunkedTable:
         sheet: str | int | None = None,
         delimiter: str | None = None,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        header_row: int | None = None,
     ) -> None:
         self.path = path
         self.label = "<stdin>" if path == STDIO else path
@@ -109,10 +111,16 @@ class ChunkedTable:
             "encoding": encoding,
             "sheet": sheet,
             "delimiter": delimiter,
+            "header_row": header_row,
         }
         self.chunk_bytes = max(1, chunk_bytes)
         self.encoding = encoding
         self._whole: pl.DataFrame | None = None
+        self.read_delimiter: str | None = None
+        """The delimiter of a CSV or TSV input, known once it has been read (None for other
+        formats)."""
+        self.read_encoding: str | None = None
+        """The codec the text was read in, known once it has been read."""
 
     def _streams(self) -> bool:
         if self.path == STDIO or self.kind not in ("csv", "tsv"):
@@ -129,20 +137,24 @@ class ChunkedTable:
             yield self._whole
             return
         if not self._streams():
-            self._whole = read_table(self.path, self.kind, **self._options)
-            yield self._whole
+            yield self._read_whole()
             return
         try:
             plan = self._plan()
             if plan is None:
-                self._whole = read_table(self.path, self.kind, **self._options)
-                yield self._whole
+                yield self._read_whole()
                 return
+            self.read_delimiter, self.read_encoding = plan.delimiter, plan.codec
             yield from self._stream(plan)
         except OSError as error:
             raise InputFileError(f"{self.label}: cannot read: {error.strerror}") from error
         except LIBRARY_READ_ERRORS as error:
             raise library_read_error(self.label, self.kind, error) from error
+
+    def _read_whole(self) -> pl.DataFrame:
+        self._whole, metadata = read_table_with_metadata(self.path, self.kind, **self._options)
+        self.read_delimiter, self.read_encoding = metadata["delimiter"], metadata["encoding"]
+        return self._whole
 
     def _plan(self) -> _Plan | None:
         """The codec, delimiter and header from the head of the file; None to read it whole."""
@@ -166,6 +178,10 @@ class ChunkedTable:
         text, codec, detected = decode_text(sample, self.label, encoding)
         if "\n" not in text and "\r" in text:
             return None  # classic Mac line ends: rare, and read whole
+        if self._options["header_row"] is not None or title_lines(text):
+            # A header below the first line (named, or perhaps under a title): rare in large
+            # files, and read whole, where the title is found as for a small file.
+            return None
         with long_fields_allowed():
             delimiter = preferred
             if delimiter is None or not explicit:
@@ -415,11 +431,18 @@ class ReadOptions:
     encoding: str | None = None
     sheet: str | None = None
     delimiter: str | None = None
+    header_row: int | None = None
+    """1-based header row; title rows above the header are detected when omitted."""
 
     def read(self, path: str) -> pl.DataFrame:
         sheet: str | int | None = self.sheet
         return read_table(
-            path, self.file_format, encoding=self.encoding, sheet=sheet, delimiter=self.delimiter
+            path,
+            self.file_format,
+            encoding=self.encoding,
+            sheet=sheet,
+            delimiter=self.delimiter,
+            header_row=self.header_row,
         )
 
     def chunks(self, path: str, chunk_bytes: int | None = None) -> ChunkedTable:
@@ -431,4 +454,5 @@ class ReadOptions:
             sheet=self.sheet,
             delimiter=self.delimiter,
             chunk_bytes=chunk_bytes or DEFAULT_CHUNK_BYTES,
+            header_row=self.header_row,
         )

@@ -7,32 +7,128 @@ place a "missing column(s)" message is made.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 
 from riskengine.errors import InputFileError, MissingColumnsError, UserInputError
 
 SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
-    "material": ("material", "material_name", "material_description", "maktx", "txz01", "matnr"),
-    "supplier": ("supplier", "supplier_name", "vendor", "vendor_name", "name1"),
+    # The material text. ERP exports name it by the field (SAP MAKTX/TXZ01, Oracle "Item
+    # Description") or by its label in the user's language (SAP GUI in German, Korean,
+    # Japanese, Chinese; French and Spanish ALV layouts).
+    "material": (
+        "material",
+        "material_name",
+        "material_description",
+        "maktx",
+        "txz01",
+        "item_description",
+        "materialkurztext",
+        "kurztext",
+        "description_de_l'article",
+        "désignation",
+        "texto_breve_de_material",
+        "descripción_de_material",
+        "자재내역",
+        "品目テキスト",
+        "物料描述",
+        # Part numbers: used as the material only when no text column is present (below).
+        "matnr",
+        "item",
+        "material_number",
+        "materialnummer",
+        "part_number",
+        "자재",
+        "品目",
+        "物料",
+    ),
+    "supplier": (
+        "supplier",
+        "supplier_name",
+        "vendor",
+        "vendor_name",
+        "name1",
+        "name_1",
+        "lieferantenname",
+        "fournisseur",
+        "proveedor",
+        "공급업체",
+        "공급업체명",
+        "仕入先名",
+        "供应商名称",
+        # SAP labels LIFNR "Lieferant" / 仕入先 / 供应商: a number in SAP, a name in many
+        # hand-made lists; a name column wins when both are present (fallbacks below).
+        "lieferant",
+        "仕入先",
+        "供应商",
+    ),
     "supplier_country": (
         "supplier_country",
         "vendor_country",
         "country",
         "country_of_supplier",
         "land1",
+        "land",
+        "lieferantenland",
+        "pays",
+        "país",
+        "pais",
+        "국가",
+        "国",
+        "国家",
     ),
-    "supplier_id": ("supplier_id", "vendor_id", "vendor_number", "lifnr"),
+    "supplier_id": ("supplier_id", "vendor_id", "vendor_number", "lifnr", "supplier_number"),
     "buyer_country": ("buyer_country", "destination_country", "plant_country"),
     "buyer": ("buyer", "buyer_name", "customer", "purchaser"),
-    "share": ("share", "supply_share", "quota_share"),
+    # Oracle ASL "Allocation %", SAP quota "Anteil %", and the Asian labels for a ratio.
+    "share": (
+        "share",
+        "supply_share",
+        "quota_share",
+        "allocation_%",
+        "allocation",
+        "anteil_%",
+        "anteil",
+        "quote_%",
+        "part_%",
+        "porcentaje",
+        "비율",
+        "比率",
+        "比例",
+    ),
     # No volume column is listed: nothing reads one yet, so `volume` and `annual_quantity`
     # side by side are kept as input columns instead of being refused as two names for one.
     # SAP source lists (EORD) call the validity period VDATU to BDATU.
     "valid_from": ("valid_from", "vdatu", "valid_since", "effective_from"),
     "valid_to": ("valid_to", "bdatu", "valid_until", "effective_to"),
-    # The plant a material is bought for (SAP WERKS): each plant has its own supplier mix.
-    "plant": ("plant", "werks", "plant_id"),
+    # The plant a material is bought for (SAP WERKS, Oracle "Ship-To Org"): each plant has
+    # its own supplier mix.
+    "plant": (
+        "plant",
+        "werks",
+        "plant_id",
+        "werk",
+        "ship_to_org",
+        "ship_to_organization",
+        "usine",
+        "planta",
+        "플랜트",
+        "プラント",
+        "工厂",
+    ),
+    # Whether the source may be used: Oracle ASL Status (Approved, Debarred...), SAP EORD
+    # NOTKZ ("blocked source of supply", X when blocked).
+    "source_status": (
+        "source_status",
+        "asl_status",
+        "notkz",
+        "sperrkennzeichen",
+        "gesperrt",
+        "blocked",
+    ),
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
 #: Headers of a quantity's unit of measure: SAP's MEINS ("Base Unit of Measure" on the
@@ -50,14 +146,91 @@ UNIT_OF_MEASURE_ALIASES = (
 #: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
 #: so the description is read and MATNR is kept as an input column.
 SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
-    "material": ("matnr",),
+    "material": (
+        "matnr",
+        "item",
+        "material_number",
+        "materialnummer",
+        "part_number",
+        "자재",
+        "品目",
+        "物料",
+    ),
+    "supplier": ("lieferant", "仕入先", "供应商"),
     "valid_from": ("valid_since", "effective_from"),
     "valid_to": ("valid_until", "effective_to"),
 }
 
 
+#: SAP's German field label of MATNR is "Material": beside "Materialkurztext" (MAKTX) it is the
+#: material number, read as if it were headed "Materialnummer", not a clean material column.
+_NUMBER_LABELS = {"material": "materialkurztext"}
+_NUMBER_LABELS_READ_AS = "materialnummer"
+
+
 def _normalise_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).casefold()
+
+
+#: Headers the user named with ``--columns`` (canonical name -> the input's header), for the
+#: command being run; set with :func:`named_columns`.
+_NAMED_COLUMNS: ContextVar[dict[str, str] | None] = ContextVar("named_columns", default=None)
+
+
+@contextlib.contextmanager
+def named_columns(named: dict[str, str] | None) -> Iterator[None]:
+    """Within the block, :func:`resolve_columns` takes each canonical column of ``named``
+    from the header given, before any alias (``--columns material="Item Description"``)."""
+    token = _NAMED_COLUMNS.set(dict(named) if named else None)
+    try:
+        yield
+    finally:
+        _NAMED_COLUMNS.reset(token)
+
+
+def parse_named_columns(values: Iterable[str], known: Iterable[str]) -> dict[str, str]:
+    """``name=header`` pairs (comma-separated or repeated; a header may be quoted) as a dict.
+
+    Raises
+    ------
+    UserInputError
+        A pair without ``=``, or a name that is not one of ``known``.
+    """
+    accepted = sorted(set(known))
+    named: dict[str, str] = {}
+    for value in values:
+        # csv splits on commas outside quotes, so `material="Item, text"` keeps its comma.
+        for pair in next(csv.reader([value], skipinitialspace=True)):
+            if not pair.strip():
+                continue
+            name, equals, header = pair.partition("=")
+            name = name.strip()
+            if not equals or not header.strip():
+                raise UserInputError(f"--columns {pair!r}: write name=HEADER, e.g. share=Anteil")
+            if name not in accepted:
+                raise UserInputError(
+                    f"--columns: unknown column name {name!r}; known: {', '.join(accepted)}"
+                )
+            named[name] = header.strip().strip('"').strip("'")
+    return named
+
+
+def _named_headers(
+    by_normalised: dict[str, str], aliases: dict[str, tuple[str, ...]], source: str
+) -> dict[str, str]:
+    named = _NAMED_COLUMNS.get() or {}
+    found: dict[str, str] = {}
+    for canonical, header in named.items():
+        if canonical not in aliases:
+            continue  # a name for another kind of table (a BOM's columns, say)
+        column = by_normalised.get(_normalise_header(header))
+        if column is None:
+            raise UserInputError(
+                f"{source}: --columns {canonical}={header!r}: no such column; the columns are "
+                + ", ".join(repr(name) for name in by_normalised.values())
+            )
+        found[canonical] = column
+    return found
 
 
 def resolve_columns(
@@ -70,8 +243,12 @@ def resolve_columns(
 ) -> dict[str, str]:
     """Map canonical column names to the input's own headers.
 
-    An alias listed in ``fallbacks`` (by canonical name; :data:`SOURCING_FALLBACK_ALIASES` by
-    default) is used only when no other alias of that column is present.
+    Precedence: a header named with ``--columns`` (:func:`named_columns`), then the exact
+    canonical name ("material" beside MAKTX: the team's clean column wins, see
+    :func:`column_choice_notes`), then the aliases; an alias listed in ``fallbacks`` (by
+    canonical name; :data:`SOURCING_FALLBACK_ALIASES` by default) is used only when no other
+    alias of that column is present, so a part number (MATNR, Item) beside its description
+    (MAKTX, Item Description) is a key, not a second material.
 
     Raises
     ------
@@ -80,34 +257,7 @@ def resolve_columns(
     UserInputError
         When two input columns claim the same canonical name.
     """
-    by_normalised: dict[str, str] = {}
-    for column in columns:
-        normalised = _normalise_header(column)
-        if normalised in by_normalised:
-            raise UserInputError(
-                f"{source}: columns {by_normalised[normalised]!r} and {column!r} are the same "
-                "name; rename one"
-            )
-        by_normalised[normalised] = column
-    if fallbacks is None:
-        fallbacks = SOURCING_FALLBACK_ALIASES
-    mapping: dict[str, str] = {}
-    for canonical, accepted in aliases.items():
-        found = [by_normalised[alias] for alias in accepted if alias in by_normalised]
-        preferred = [
-            by_normalised[alias]
-            for alias in accepted
-            if alias in by_normalised and alias not in fallbacks.get(canonical, ())
-        ]
-        if len(found) > 1 and preferred:
-            found = preferred
-        if len(found) > 1:
-            raise UserInputError(
-                f"{source}: columns {', '.join(repr(name) for name in found)} all mean "
-                f"{canonical!r}; keep one"
-            )
-        if found:
-            mapping[canonical] = found[0]
+    mapping, _ = _resolve(columns, source, aliases, fallbacks)
     require_columns(
         mapping,
         required,
@@ -120,6 +270,70 @@ def resolve_columns(
         qualifier="required ",
     )
     return mapping
+
+
+def column_choice_notes(
+    columns: Sequence[str],
+    *,
+    source: str,
+    aliases: dict[str, tuple[str, ...]] = SOURCING_ALIASES,
+    fallbacks: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[str, ...]:
+    """Notes naming the columns :func:`resolve_columns` chose over others of the same meaning
+    because they carry the exact canonical name."""
+    _, notes = _resolve(columns, source, aliases, fallbacks)
+    return tuple(notes)
+
+
+def _resolve(
+    columns: Sequence[str],
+    source: str,
+    aliases: dict[str, tuple[str, ...]],
+    fallbacks: dict[str, tuple[str, ...]] | None,
+) -> tuple[dict[str, str], list[str]]:
+    by_normalised: dict[str, str] = {}
+    for column in columns:
+        normalised = _normalise_header(column)
+        if normalised in by_normalised:
+            raise UserInputError(
+                f"{source}: columns {by_normalised[normalised]!r} and {column!r} are the same "
+                "name; rename one"
+            )
+        by_normalised[normalised] = column
+    for label, beside in _NUMBER_LABELS.items():
+        if label in by_normalised and beside in by_normalised:
+            by_normalised.setdefault(_NUMBER_LABELS_READ_AS, by_normalised.pop(label))
+    if fallbacks is None:
+        fallbacks = SOURCING_FALLBACK_ALIASES
+    mapping = _named_headers(by_normalised, aliases, source)
+    taken = set(mapping.values())
+    notes: list[str] = []
+    for canonical, accepted in aliases.items():
+        if canonical in mapping:
+            continue
+        present = [alias for alias in accepted if by_normalised.get(alias, "") not in ("", *taken)]
+        found = [by_normalised[alias] for alias in present]
+        preferred = [
+            by_normalised[alias] for alias in present if alias not in fallbacks.get(canonical, ())
+        ]
+        if len(found) > 1 and preferred:
+            found = preferred
+        if len(found) > 1 and canonical in present:
+            exact = by_normalised[canonical]
+            others = ", ".join(repr(name) for name in found if name != exact)
+            notes.append(
+                f"{source}: column {exact!r} is read as {canonical!r} (its exact name wins); "
+                f"{others} kept as input column(s)"
+            )
+            found = [exact]
+        if len(found) > 1:
+            raise UserInputError(
+                f"{source}: columns {', '.join(repr(name) for name in found)} all mean "
+                f"{canonical!r}; keep one, or name it with --columns {canonical}=HEADER"
+            )
+        if found:
+            mapping[canonical] = found[0]
+    return mapping, notes
 
 
 def _closest_headers(name: str, columns: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -73,11 +74,78 @@ def long_fields_allowed() -> Iterator[None]:
 
 
 def read_delimited(
-    text: str, label: str, delimiter: str | None, explicit: bool
+    text: str, label: str, delimiter: str | None, explicit: bool, header_row: int | None = None
 ) -> tuple[pl.DataFrame, str, int]:
-    """The frame, the delimiter used and the number of blank lines skipped."""
+    """The frame, the delimiter used and the number of blank lines skipped.
+
+    Lines above the header (``header_row``, 1-based) are blanked, so line numbers in messages
+    still count from the top of the file. Without ``header_row``, a file that cannot be read
+    as it stands (and was given no delimiter) is read again below its title lines
+    (:func:`title_lines`): a report title above the header ("Bezugsquellen Werk 1000;;;")
+    otherwise leaves columns without names.
+    """
     with long_fields_allowed():
-        return read_delimited_text(text, label, delimiter, explicit)
+        if header_row is not None:
+            return read_delimited_text(
+                blank_title_lines(text, header_row), label, delimiter, explicit
+            )
+        try:
+            return read_delimited_text(text, label, delimiter, explicit)
+        except InputFileError:
+            # With a delimiter given, a failed reading is more likely a wrong delimiter (the
+            # message suggests one) than a title; --header-row names the header then.
+            if explicit or not title_lines(text):
+                raise
+        return read_delimited_text(blank_title_lines(text), label, delimiter, explicit)
+
+
+#: How many lines from the top may be a title above the header.
+_TITLE_SEARCH_LINES = 10
+
+
+def title_lines(text: str, header_row: int | None = None) -> int:
+    """How many lines above the header are a title (a report name, a date, "Bezugsquellen
+    Werk 1000;;;;"): ``header_row - 1`` when given, else the lines before the first one with
+    two non-empty fields for some candidate delimiter, when each has text in its first field
+    only (0 when there is no such line)."""
+    if header_row is not None:
+        if header_row < 1:
+            raise UserInputError(f"--header-row {header_row}: rows count from 1")
+        return header_row - 1
+    line_end = "\r" if "\n" not in text and "\r" in text else "\n"
+    head = [
+        line.rstrip("\r\n")
+        for line in itertools.islice(_lines(text, line_end), _TITLE_SEARCH_LINES)
+    ]
+    for candidate in DELIMITERS:
+        for index, line in enumerate(head):
+            filled = _filled_positions(line, candidate)
+            if filled is None or (filled and filled != [0]):
+                if index and filled is not None and len(filled) >= 2:
+                    return index
+                break
+    return 0
+
+
+def _filled_positions(line: str, delimiter: str) -> list[int] | None:
+    """Positions of the non-empty fields of ``line``; None when its quoting is broken."""
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter, quotechar='"', strict=True), [])
+    except csv.Error:
+        return None
+    return [index for index, field in enumerate(fields) if field != ""]
+
+
+def blank_title_lines(text: str, header_row: int | None = None) -> str:
+    """``text`` with its :func:`title_lines` emptied (their line ends kept)."""
+    count = title_lines(text, header_row)
+    if count == 0:
+        return text
+    line_end = "\r" if "\n" not in text and "\r" in text else "\n"
+    lines = text.split(line_end, count)
+    if len(lines) <= count:
+        raise InputFileError(f"--header-row {count + 1}: the file has only {len(lines)} line(s)")
+    return line_end * count + lines[count]
 
 
 def read_delimited_text(

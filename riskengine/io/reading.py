@@ -47,6 +47,7 @@ def read_table(
     encoding: str | None = None,
     sheet: str | int | None = None,
     delimiter: str | None = None,
+    header_row: int | None = None,
 ) -> pl.DataFrame:
     """Read a user's table; CSV, JSON and spreadsheet cells come back as text.
 
@@ -61,7 +62,12 @@ def read_table(
         An unknown format, encoding or delimiter option.
     """
     frame, _ = read_table_with_metadata(
-        path, file_format, encoding=encoding, sheet=sheet, delimiter=delimiter
+        path,
+        file_format,
+        encoding=encoding,
+        sheet=sheet,
+        delimiter=delimiter,
+        header_row=header_row,
     )
     return frame
 
@@ -73,6 +79,7 @@ def read_table_with_metadata(
     encoding: str | None = None,
     sheet: str | int | None = None,
     delimiter: str | None = None,
+    header_row: int | None = None,
 ) -> tuple[pl.DataFrame, TableMetadata]:
     """Read a user's table and report how it was read.
 
@@ -90,6 +97,9 @@ def read_table_with_metadata(
         name counts as a position); required when the workbook has several sheets.
     delimiter
         CSV field delimiter (``\\t`` or ``tab`` for TAB); sniffed when omitted.
+    header_row
+        1-based row of the header in a CSV, TSV or workbook; when omitted, title rows above
+        the header (rows with at most one non-empty cell) are skipped.
 
     Returns
     -------
@@ -117,7 +127,7 @@ def read_table_with_metadata(
             _check_flat_columns(frame, label)
         elif kind == "xlsx":
             frame, metadata["sheet"], metadata["blank_rows_skipped"] = read_workbook(
-                data, label, sheet
+                data, label, sheet, header_row
             )
         else:
             text, metadata["encoding"], metadata["encoding_detected"] = decode_text(
@@ -128,7 +138,11 @@ def read_table_with_metadata(
             else:
                 preferred = "\t" if kind == "tsv" else None
                 frame, metadata["delimiter"], metadata["blank_rows_skipped"] = read_delimited(
-                    text, label, delimiter_option(delimiter) or preferred, delimiter is not None
+                    text,
+                    label,
+                    delimiter_option(delimiter) or preferred,
+                    delimiter is not None,
+                    header_row,
                 )
     except LIBRARY_READ_ERRORS as error:
         raise library_read_error(label, kind, error) from error

@@ -39,9 +39,14 @@ _WORKBOOK_CREATED = dt.datetime(2000, 1, 1)
 
 
 def read_workbook(
-    data: bytes, label: str, sheet: str | int | None
+    data: bytes, label: str, sheet: str | int | None, header_row: int | None = None
 ) -> tuple[pl.DataFrame, str, int]:
-    """The sheet's cells as text, the sheet's name and the number of blank rows skipped."""
+    """The sheet's cells as text, the sheet's name and the number of blank rows skipped.
+
+    The header is row ``header_row`` (1-based) when given. Otherwise it is the first row, or,
+    when that leaves a column with values but no name, the first row with two non-empty cells:
+    a title row above the header ("Lieferantenliste 2026") is skipped.
+    """
     reader = fastexcel.read_excel(data)
     name = _choose_sheet(label, list(reader.sheet_names), sheet)
     # Reading the header as a data row keeps its names verbatim (fastexcel renames duplicates).
@@ -51,6 +56,28 @@ def read_workbook(
     cells = _with_error_values(pl.DataFrame(pl.from_arrow(batch)), errors)
     if cells.height == 0 or cells.width == 0:
         raise InputFileError(f"{label}: sheet {name!r} is empty")
+    if header_row is not None:
+        if header_row < 1:
+            raise InputFileError(f"{label}: --header-row {header_row}: rows count from 1")
+        if header_row > cells.height:
+            raise InputFileError(
+                f"{label}: sheet {name!r}: --header-row {header_row} is below the last row"
+            )
+        return _with_header(cells.slice(header_row - 1), label, name, letters)
+    try:
+        return _with_header(cells, label, name, letters)
+    except InputFileError:
+        # A title row above the header leaves columns without names; read below it.
+        title_rows = _title_rows(cells)
+        if not title_rows:
+            raise
+        return _with_header(cells.slice(title_rows), label, name, letters)
+
+
+def _with_header(
+    cells: pl.DataFrame, label: str, name: str, letters: list[str]
+) -> tuple[pl.DataFrame, str, int]:
+    """The cells below the first row, named by it."""
     header = ["" if title is None else title for title in cells.row(0)]
     body = cells.slice(1).with_columns(
         # An empty text cell is as empty as a missing one, as in CSV.
@@ -73,6 +100,24 @@ def read_workbook(
     body = body.select(pl.nth(keep))
     body.columns = [header[index] for index in keep]
     return body, name, blank_rows
+
+
+#: How many rows from the top may be a title above the header.
+_TITLE_SEARCH_ROWS = 10
+
+
+def _title_rows(cells: pl.DataFrame) -> int:
+    """Rows above the first one with two non-empty cells (0 when none in the first rows)."""
+    filled = cells.head(_TITLE_SEARCH_ROWS).select(
+        pl.sum_horizontal(
+            (pl.col(column).is_not_null() & (pl.col(column) != "")).cast(pl.UInt32)
+            for column in cells.columns
+        )
+    )
+    for index, count in enumerate(filled.to_series().to_list()):
+        if count >= 2:
+            return index
+    return 0
 
 
 # calamine's names for the error values a failed formula leaves in a cell, as Excel shows them.

@@ -10,6 +10,7 @@ JSON and Parquet keep text verbatim.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import io
@@ -39,8 +40,72 @@ STALE_AFTER_SECONDS = 10 * 60
 _CLEANUP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _serialise(frame: pl.DataFrame, kind: str, target: BinaryIO) -> None:
-    if kind == "parquet":
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a CSV output is written: its field separator and text encoding (a codec name;
+    ``utf-8-sig`` writes a byte-order mark)."""
+
+    separator: str = ","
+    encoding: str = "utf-8"
+
+    @classmethod
+    def mirroring(cls, delimiter: str | None, encoding: str | None) -> CsvStyle | None:
+        """The style of a delimited input (its delimiter and codec), or None (plain UTF-8
+        with commas, written as before) for other inputs and for plain ones."""
+        if delimiter is None:
+            return None
+        style = cls(delimiter, encoding or "utf-8")
+        return None if style == cls() else style
+
+
+#: ``--excel``: UTF-8 with a byte-order mark, so Excel reads the text as UTF-8 in any locale,
+#: and TAB-separated, which Excel splits in any locale (a comma or semicolon is split only
+#: where it is the locale's list separator). Not a ``sep=`` first line: with one, Excel
+#: ignores the byte-order mark and garbles every non-ASCII letter.
+EXCEL_CSV = CsvStyle("\t", "utf-8-sig")
+# Codecs that do not write their own byte-order mark; an input read in them had one.
+_MARKED_CODECS = {
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+}
+
+
+def _encoded(text: str, style: CsvStyle, notes: list[str] | None) -> bytes:
+    """``text`` in the style's encoding; when a character has no place in it (a Korean
+    supplier in a cp1252 file), UTF-8 with a byte-order mark instead, with a note."""
+    try:
+        return _MARKED_CODECS.get(style.encoding, b"") + text.encode(style.encoding)
+    except UnicodeEncodeError as error:
+        if notes is not None:
+            notes.append(
+                f"output: {error.object[error.start]!r} cannot be written in "
+                f"{style.encoding} (the input's encoding); written as UTF-8 with a "
+                "byte-order mark instead"
+            )
+        return codecs.BOM_UTF8 + text.encode("utf-8")
+
+
+def _serialise_styled(
+    frame: pl.DataFrame, kind: str, target: BinaryIO, style: CsvStyle, notes: list[str] | None
+) -> None:
+    """A CSV or TSV in ``style`` (a TSV keeps its TAB)."""
+    separator = "\t" if kind == "tsv" else style.separator
+    text = escape_spreadsheet_formulas(frame, delimited=True).write_csv(separator=separator)
+    target.write(_encoded(text, style, notes))
+
+
+def _serialise(
+    frame: pl.DataFrame,
+    kind: str,
+    target: BinaryIO,
+    style: CsvStyle | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    if style is not None and kind in ("csv", "tsv"):
+        _serialise_styled(frame, kind, target, style, notes)
+    elif kind == "parquet":
         frame.write_parquet(target)
     elif kind == "json":
         target.write(frame.write_json().encode("utf-8"))
@@ -72,10 +137,19 @@ def _output_mode(target: Path) -> int:
     return 0o666 & ~umask
 
 
-def write_table(frame: pl.DataFrame, path: str, file_format: str | None = None) -> None:
+def write_table(
+    frame: pl.DataFrame,
+    path: str,
+    file_format: str | None = None,
+    *,
+    style: CsvStyle | None = None,
+    notes: list[str] | None = None,
+) -> None:
     """Write ``frame`` atomically (temporary file, fsync, rename) or to stdout for ``-``.
 
-    A symlink is written through and a device refused (see :func:`resolve_output`).
+    A symlink is written through and a device refused (see :func:`resolve_output`). A CSV
+    or TSV is written in ``style`` when given (plain UTF-8 with commas otherwise); a note is
+    appended to ``notes`` when the style's encoding had to give way to UTF-8.
 
     Raises
     ------
@@ -86,25 +160,32 @@ def write_table(frame: pl.DataFrame, path: str, file_format: str | None = None) 
     """
     kind = infer_format(path, file_format)
     _check_table_target(frame, path, kind)
-    _write_atomically(path, _table_writer(frame, kind))
+    _write_atomically(path, _table_writer(frame, kind, style, notes))
 
 
 def write_table_chunks(
-    chunks: Iterable[pl.DataFrame], path: str, file_format: str | None = None
+    chunks: Iterable[pl.DataFrame],
+    path: str,
+    file_format: str | None = None,
+    *,
+    style: CsvStyle | None = None,
+    notes: list[str] | None = None,
 ) -> int:
     """Write frames of one table as they come, atomically as :func:`write_table` does.
 
     CSV, TSV, JSON Lines and Parquet are written chunk by chunk, so memory follows the chunk;
     CSV, TSV and JSON Lines come out byte-identical to writing the whole table at once. JSON
     and XLSX need the whole table, so their chunks are gathered first. Computing a chunk may
-    raise: nothing is then left at ``path``. Returns the number of rows written.
+    raise: nothing is then left at ``path``. Returns the number of rows written. A CSV in
+    another ``style`` than plain UTF-8 with commas is gathered too: whether its encoding can
+    hold every character is known only at the end (see :func:`write_table`).
     """
     kind = infer_format(path, file_format)
     resolve_output(path)  # a refused target fails before any chunk is computed
-    if kind in ("json", "xlsx"):
+    if kind in ("json", "xlsx") or (style is not None and kind in ("csv", "tsv")):
         frames = list(chunks)
         whole = pl.concat(frames) if frames else pl.DataFrame()
-        write_table(whole, path, kind)
+        write_table(whole, path, kind, style=style, notes=notes)
         return whole.height
     if path in STDOUT_NAMES and kind == "parquet" and _stdout_is_terminal():
         raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
@@ -246,7 +327,12 @@ def file_kind(mode: int) -> str:
     return "special file"
 
 
-def write_tables(outputs: Sequence[tuple[pl.DataFrame, str, str | None]]) -> None:
+def write_tables(
+    outputs: Sequence[tuple[pl.DataFrame, str, str | None]],
+    *,
+    style: CsvStyle | None = None,
+    notes: list[str] | None = None,
+) -> None:
     """Write several tables of one command all or nothing.
 
     ``outputs`` holds (frame, path, format) triples. Every target is checked first
@@ -260,7 +346,7 @@ def write_tables(outputs: Sequence[tuple[pl.DataFrame, str, str | None]]) -> Non
     for (frame, path, file_format), target in zip(outputs, targets, strict=True):
         kind = infer_format(path, file_format)
         _check_table_target(frame, path, kind)
-        writers.append((target, _table_writer(frame, kind)))
+        writers.append((target, _table_writer(frame, kind, style, notes)))
     temporaries: list[tuple[OutputTarget, str]] = []
     try:
         for target, write in writers:
@@ -277,9 +363,16 @@ def write_tables(outputs: Sequence[tuple[pl.DataFrame, str, str | None]]) -> Non
             _write_stdout(write)
 
 
-def _table_writer(frame: pl.DataFrame, kind: str) -> Callable[[BinaryIO], Any]:
+def _table_writer(
+    frame: pl.DataFrame,
+    kind: str,
+    style: CsvStyle | None = None,
+    notes: list[str] | None = None,
+) -> Callable[[BinaryIO], Any]:
     # Looked up at call time so tests can replace _serialise.
-    return lambda stream: _serialise(frame, kind, stream)
+    if style is None:
+        return lambda stream: _serialise(frame, kind, stream)
+    return lambda stream: _serialise(frame, kind, stream, style, notes)
 
 
 def _check_table_target(frame: pl.DataFrame, path: str, kind: str) -> None:

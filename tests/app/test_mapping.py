@@ -88,7 +88,7 @@ def test_features_applies_accepted_and_proposed_rows_but_not_review_rows(tmp_pat
     )
 
     assert result.exit_code == 0, result.output
-    output = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    output = pl.read_csv(tmp_path / "out.csv", infer_schema=False, separator=";")  # as the input
     assert output["status"].to_list() == ["scored", "scored", "rejected", "scored"]
     assert "mapping (mapping.csv line 3) left it for review" in output["reason"][2]
     # The mapped material is the one the features describe: terbium oxide from China is
@@ -110,7 +110,7 @@ def test_the_mapping_overrides_the_catalog_by_part_number(tmp_path: Path) -> Non
     )
 
     assert result.exit_code == 0, result.output
-    output = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    output = pl.read_csv(tmp_path / "out.csv", infer_schema=False, separator=";")  # as the input
     # Rows the mapping does not hold resolve through the catalog as before.
     assert output["status"].to_list() == ["rejected", "rejected", "rejected", "scored"]
     assert "unknown material 'Dysprosiumoxid" in output["reason"][0]
@@ -222,7 +222,7 @@ def test_score_and_score_bom_apply_the_mapping_and_record_its_fingerprint(
 
     assert scored.exit_code == 0, scored.output
     assert f"mapping {fingerprint[:16]}" in scored.stderr
-    scores = pl.read_csv(tmp_path / "scores.csv", infer_schema=False)
+    scores = pl.read_csv(tmp_path / "scores.csv", infer_schema=False, separator=";")  # as the input
     assert scores["material_id"].to_list()[:2] == ["dysprosium_oxide"] * 2
     assert scores["status"].to_list() == ["scored", "scored", "rejected", "scored"]
     assert scores["mapping_sha256"].to_list() == [fingerprint] * 4
