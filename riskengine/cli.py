@@ -154,7 +154,14 @@ def _signals_handled() -> Iterator[list[int]]:
         return
     watched = {signal.SIGINT, signal.SIGTERM}
 
+    # Set while an interrupt swallowed where Python could not pass it on waits to be raised
+    # again; the first signal stays in `received` for the exit code.
+    redelivery: list[bool] = []
+
     def handle(signal_number: int, frame: object) -> None:
+        if redelivery:
+            redelivery.clear()
+            raise Interrupted(received[0])
         if received:
             return  # the cleanup of the first one is under way; let it finish
         received.append(signal_number)
@@ -163,10 +170,20 @@ def _signals_handled() -> Iterator[list[int]]:
     def swallowed(unraisable: Any) -> None:
         # Raised where Python cannot pass an exception on (a finaliser, a callback from C), the
         # interrupt would be printed and lost; deliver it again at the next safe point instead.
-        if isinstance(unraisable.exc_value, Interrupted) and received:
-            _thread.interrupt_main(signal.Signals(received.pop()))
+        # Never printed: another signal of the burst may land in a finaliser too.
+        if not isinstance(unraisable.exc_value, Interrupted):
+            previous_hook(unraisable)
             return
-        previous_hook(unraisable)
+        while received:
+            try:
+                if not redelivery:
+                    redelivery.append(True)
+                    _thread.interrupt_main(signal.Signals(received[0]))
+                return
+            except Interrupted:
+                # A signal of the burst took the redelivery here, inside the hook, where it
+                # would be printed and lost: arm it again.
+                continue
 
     previous = {number: signal.signal(number, handle) for number in watched}
     previous_hook, sys.unraisablehook = sys.unraisablehook, swallowed
