@@ -354,9 +354,12 @@ def write_tables(
                 temporaries.append((target, _write_temporary(target, write)))
         _replace_all(temporaries)
     except BaseException:
-        with signals_deferred():
+
+        def remove_temporaries() -> None:
             for _, temporary in temporaries:
                 Path(temporary).unlink(missing_ok=True)
+
+        _clean_up(remove_temporaries)
         raise
     for target, write in writers:
         if target.is_stdout:
@@ -397,12 +400,15 @@ def _replace_all(temporaries: list[tuple[OutputTarget, str]]) -> None:
             kept.append((target.file, _keep_previous(target.file)))
             os.replace(temporary, target.file)
     except BaseException as error:
-        with signals_deferred():
+
+        def restore() -> None:
             for file, previous in kept:
-                if previous is not None:
-                    os.replace(previous, file)
-                else:
+                if previous is None:
                     file.unlink(missing_ok=True)
+                elif os.path.lexists(previous):  # not yet put back by an interrupted try
+                    os.replace(previous, file)
+
+        _clean_up(restore)
         if isinstance(error, OSError):
             raise UserInputError(f"cannot write: {error.strerror or error}") from error
         raise
@@ -436,8 +442,7 @@ def _write_atomically(path: str, write: Callable[[BinaryIO], Any]) -> None:
     try:
         os.replace(temporary, target.file)
     except BaseException as error:
-        with signals_deferred():
-            Path(temporary).unlink(missing_ok=True)
+        _clean_up(lambda: Path(temporary).unlink(missing_ok=True))
         if isinstance(error, OSError):
             raise UserInputError(f"{path}: cannot write: {error.strerror or error}") from error
         raise
@@ -480,8 +485,7 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
             stream.flush()
             os.fsync(stream.fileno())
     except BaseException as error:
-        with signals_deferred():
-            Path(temporary).unlink(missing_ok=True)
+        _clean_up(lambda: Path(temporary).unlink(missing_ok=True))
         if isinstance(error, OSError):
             raise UserInputError(
                 f"{target.path}: cannot write: {error.strerror or error}"
@@ -530,6 +534,24 @@ def _process_exists(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True  # another user's process: alive
     return True
+
+
+def _clean_up(action: Callable[[], object]) -> None:
+    """Run an idempotent cleanup to its end.
+
+    OS signals are held back meanwhile (:func:`signals_deferred`), but a Python-level handler
+    can still raise inside: a signal already pending when the block began, or an interrupt the
+    CLI delivers again. That restarts the cleanup instead of cutting it short; the caller
+    re-raises the exception it is handling, and the CLI keeps the first signal for the exit
+    code, so no interrupt is lost.
+    """
+    while True:
+        try:
+            with signals_deferred():
+                action()
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 @contextlib.contextmanager
