@@ -131,6 +131,11 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+#: How often an interrupt swallowed in a finaliser is raised again before the run is left to
+#: end on its own (with the signal's exit code).
+MAX_REDELIVERIES = 3
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM arrived; unwinding removes temporary files like Ctrl-C does."""
 
@@ -157,6 +162,7 @@ def _signals_handled() -> Iterator[list[int]]:
     # Set while an interrupt swallowed where Python could not pass it on waits to be raised
     # again; the first signal stays in `received` for the exit code.
     redelivery: list[bool] = []
+    redeliveries: list[bool] = []
 
     def handle(signal_number: int, frame: object) -> None:
         if redelivery:
@@ -174,10 +180,14 @@ def _signals_handled() -> Iterator[list[int]]:
         if not isinstance(unraisable.exc_value, Interrupted):
             previous_hook(unraisable)
             return
-        while received:
+        # Bounded: where every safe point is itself inside a finaliser (the interpreter's
+        # shutdown), re-delivering forever would spin; the run then ends with the signal's
+        # exit code once the command returns (see _run).
+        while received and len(redeliveries) < MAX_REDELIVERIES:
             try:
                 if not redelivery:
                     redelivery.append(True)
+                    redeliveries.append(True)
                     _thread.interrupt_main(signal.Signals(received[0]))
                 return
             except Interrupted:
