@@ -15,6 +15,18 @@ from contextvars import ContextVar
 
 from riskengine.errors import InputFileError, MissingColumnsError, UserInputError
 
+#: Header names of a part number (SAP MATNR, Oracle Item, Korean, Japanese, Chinese).
+PART_NUMBER_ALIASES: tuple[str, ...] = (
+    "matnr",
+    "item",
+    "material_number",
+    "materialnummer",
+    "part_number",
+    "자재",
+    "品目",
+    "物料",
+)
+
 SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     # The material text. ERP exports name it by the field (SAP MAKTX/TXZ01, Oracle "Item
     # Description") or by its label in the user's language (SAP GUI in German, Korean,
@@ -36,14 +48,7 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
         "品目テキスト",
         "物料描述",
         # Part numbers: used as the material only when no text column is present (below).
-        "matnr",
-        "item",
-        "material_number",
-        "materialnummer",
-        "part_number",
-        "자재",
-        "品目",
-        "物料",
+        *PART_NUMBER_ALIASES,
     ),
     "supplier": (
         "supplier",
@@ -146,16 +151,7 @@ UNIT_OF_MEASURE_ALIASES = (
 #: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
 #: so the description is read and MATNR is kept as an input column.
 SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
-    "material": (
-        "matnr",
-        "item",
-        "material_number",
-        "materialnummer",
-        "part_number",
-        "자재",
-        "品目",
-        "物料",
-    ),
+    "material": PART_NUMBER_ALIASES,
     "supplier": ("lieferant", "仕入先", "供应商"),
     "valid_from": ("valid_since", "effective_from"),
     "valid_to": ("valid_until", "effective_to"),
