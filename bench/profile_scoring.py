@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
 
+    from riskengine.app.requests import ScoringRequest
     from riskengine.app.scoring import score_file
     from riskengine.config import load_settings
     from riskengine.models.tracking import champion_version
@@ -116,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
 
     def score(path: Path) -> None:
-        score_file(settings, input_path=str(path), output_path=str(output), as_of=arguments.as_of)
+        score_file(settings, ScoringRequest.from_paths(str(path), str(output), arguments.as_of))
 
     score(sourcing_file(1_000, arguments.seed))
     path = sourcing_file(arguments.rows, arguments.seed)

@@ -213,6 +213,7 @@ def prepared_pairs(bench: Bench) -> tuple[Any, Any]:
 def step_scoring(bench: Bench) -> None:
     """Rows 1 and 2: ``score_file`` against the read+predict+write floor and plain pandas."""
     from bench.pandas_baseline import missing_features, score_with_pandas
+    from riskengine.app.requests import ScoringRequest
     from riskengine.app.scoring import score_file
     from riskengine.models.matrix import feature_matrix
 
@@ -227,9 +228,9 @@ def step_scoring(bench: Bench) -> None:
     engine = measure.repeat(
         lambda: score_file(
             bench.settings,
-            input_path=str(path),
-            output_path=str(output_directory / "scores_riskengine.csv"),
-            as_of=bench.as_of,
+            ScoringRequest.from_paths(
+                str(path), str(output_directory / "scores_riskengine.csv"), bench.as_of
+            ),
         ),
         runs=bench.runs,
         budget_seconds=bench.budget,

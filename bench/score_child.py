@@ -25,15 +25,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, required=True)
     arguments = parser.parse_args(argv)
 
+    from riskengine.app.requests import ScoringRequest
     from riskengine.app.scoring import score_file
     from riskengine.config import load_settings
 
     started = time.perf_counter()
     outcome = score_file(
         load_settings(),
-        input_path=arguments.input,
-        output_path=arguments.output,
-        as_of=arguments.as_of,
+        ScoringRequest.from_paths(arguments.input, arguments.output, arguments.as_of),
     )
     seconds = time.perf_counter() - started
     print(

@@ -625,6 +625,7 @@ def test_score_bom_passes_on_the_notes_score_gives(trained_settings, tmp_path) -
     from datetime import date
 
     from riskengine.app.bom import score_bom_file
+    from riskengine.app.requests import BomRequest, InputFile, ScoringRequest
 
     (tmp_path / "bom.csv").write_text("parent,component,quantity\nPump,Gallium metal,1\n")
     (tmp_path / "sourcing.csv").write_text(
@@ -632,11 +633,15 @@ def test_score_bom_passes_on_the_notes_score_gives(trained_settings, tmp_path) -
     )
     outcome = score_bom_file(
         trained_settings,
-        bom_path=str(tmp_path / "bom.csv"),
-        sourcing_path=str(tmp_path / "sourcing.csv"),
-        output_path=str(tmp_path / "products.csv"),
-        as_of=date(2099, 1, 1),
-        buyer_country="JP",
+        BomRequest(
+            InputFile(str(tmp_path / "bom.csv")),
+            ScoringRequest.from_paths(
+                str(tmp_path / "sourcing.csv"),
+                str(tmp_path / "products.csv"),
+                date(2099, 1, 1),
+                buyer_country="JP",
+            ),
+        ),
     )
     notes = " ".join(outcome.notes)
     assert "percent" in notes and "2099-01-01" in notes

@@ -253,7 +253,8 @@ def test_the_sap_sample_bom_keyed_by_part_number_rolls_up_with_no_unlinked_leaf(
     assert mapped.exit_code == 0, mapped.output
     assert result.exit_code == 0, result.output
     assert "unknown_leaf" not in result.stderr
-    products = read_table(str(tmp_path / "products.csv"))
+    # Written as the sourcing list is: ;-separated cp1252.
+    products = read_table(str(tmp_path / "products.csv"), encoding="cp1252", delimiter=";")
     assert products["status"].to_list() == ["scored", "scored"]
     assert "zero_quantity" in result.stderr
 

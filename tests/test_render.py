@@ -53,6 +53,7 @@ def test_stages_fill_the_bar_one_step_each(monkeypatch: pytest.MonkeyPatch) -> N
 def test_features_file_announces_as_many_stages_as_its_bar_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from riskengine.app.requests import ScoringRequest
     from riskengine.app.scoring import FEATURES_STAGES, features_file
     from riskengine.config import load_settings
 
@@ -62,9 +63,7 @@ def test_features_file_announces_as_many_stages_as_its_bar_counts(
     stages: list[str] = []
     features_file(
         load_settings(),
-        input_path=str(source),
-        output_path=str(tmp_path / "out.csv"),
-        as_of=date(2026, 3, 1),
+        ScoringRequest.from_paths(str(source), str(tmp_path / "out.csv"), date(2026, 3, 1)),
         on_stage=stages.append,
     )
     assert len(stages) == FEATURES_STAGES

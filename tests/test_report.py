@@ -414,6 +414,7 @@ def test_history_ends_on_each_pairs_score_in_the_file(
     is the scores' own as-of date: a listed buyer at 100% in the file ends its line at 100%."""
     import riskengine.report
     from riskengine.app.report import report_file
+    from riskengine.app.requests import ScoringRequest
     from riskengine.app.scoring import score_file
 
     listed_buyer = "Mitsubishi Heavy Industries Aero Engines, Ltd."  # listed by China 2026-02-24
@@ -430,10 +431,9 @@ def test_history_ends_on_each_pairs_score_in_the_file(
     # The buyer country comes from the option, so only the scores' resolved column carries it.
     score_file(
         trained_settings,
-        input_path=str(source),
-        output_path=str(scored_path),
-        as_of=date(2026, 3, 15),
-        buyer_country="JP",
+        ScoringRequest.from_paths(
+            str(source), str(scored_path), date(2026, 3, 15), buyer_country="JP"
+        ),
     )
     scores = pl.read_csv(scored_path, infer_schema=False)
     assert scores["risk_score"][0] == "1.0" and scores["risk_band"][0] == "critical"

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
 
+from riskengine.app.requests import BomRequest
 from riskengine.app.scoring import (
     check_as_of,
     load_mapping_option,
+    output_style,
     prepare_input,
     with_mapping_fingerprint,
 )
 from riskengine.config import Settings
-from riskengine.io import ReadOptions, check_outputs, write_tables
+from riskengine.io import check_outputs, write_tables
 from riskengine.reference.loader import load_reference
 
 #: How many stages :func:`score_bom_file` announces (the progress bar).
@@ -46,44 +47,37 @@ class BomOutcome:
 
 def score_bom_file(
     settings: Settings,
+    request: BomRequest,
     *,
-    bom_path: str,
-    sourcing_path: str,
-    output_path: str,
-    as_of: date,
-    buyer_country: str | None = None,
-    buyer_name: str | None = None,
-    lines_path: str | None = None,
-    strict: bool = False,
-    model_alias: str = "champion",
-    read_options: ReadOptions | None = None,
-    output_format: str | None = None,
     on_stage: Callable[[str], None] | None = None,
-    mapping_path: str | None = None,
 ) -> BomOutcome:
     """Score the sourcing list, explode the BOM over it and write one row per top-level product
     (and, with ``lines_path``, the exploded lines). Nothing is written when the inputs fail,
     and the two files are written all or nothing: both targets are checked before any work
-    (two names for one file are refused) and renamed into place together. A ``mapping_path``
-    applies to the sourcing list's materials and to the BOM's leaves, and its SHA-256 goes into
-    the products' ``mapping_sha256`` column."""
+    (two names for one file are refused) and renamed into place together. A mapping applies
+    to the sourcing list's materials and to the BOM's leaves, and its SHA-256 goes into the
+    products' ``mapping_sha256`` column. CSV outputs mirror the sourcing list's delimiter and
+    encoding, or are written for Excel (as ``riskengine score`` writes them)."""
     from riskengine.bom import score_bom
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
 
     stage = on_stage or (lambda name: None)
+    scoring = request.scoring
+    as_of = scoring.as_of
     date_notes = check_as_of(as_of)
-    output_paths = [output_path] if lines_path is None else [output_path, lines_path]
-    check_outputs(output_paths)
-    mapping = load_mapping_option(mapping_path)
-    stage(f"reading {bom_path} and {sourcing_path}")
-    bom = (read_options or ReadOptions()).read(bom_path)
-    context, prepared_chunks = prepare_input(
-        sourcing_path, read_options, buyer_country, buyer_name, as_of, mapping=mapping
+    output_path = scoring.output.path
+    output_paths = (
+        [output_path] if request.lines_path is None else [output_path, request.lines_path]
     )
+    check_outputs(output_paths)
+    mapping = load_mapping_option(scoring.input.mapping_path)
+    stage(f"reading {request.bom.path} and {scoring.input.path}")
+    bom = request.bom.read_options.read(request.bom.path)
+    context, prepared_chunks, table = prepare_input(scoring, mapping=mapping)
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, model_alias)
+    model = load_registered_model(settings, scoring.model_alias)
     stage(f"scoring {context.rows:,} sourcing rows as of {as_of}")
     # The roll-up needs every scored row, so the scored chunks are gathered.
     driver_cache: dict[tuple, str] = {}
@@ -92,7 +86,9 @@ def score_bom_file(
         for prepared in prepared_chunks
     )
     stage(f"exploding {bom.height:,} BOM rows and rolling up")
-    result = score_bom(bom, scored, source=bom_path, strict=strict, mapping=mapping)
+    result = score_bom(
+        bom, scored, source=request.bom.label, strict=request.strict, mapping=mapping
+    )
     stage(f"writing {output_path}")
     products = with_mapping_fingerprint(
         result.products.with_columns(
@@ -100,10 +96,17 @@ def score_bom_file(
         ),
         mapping,
     )
-    outputs: list[tuple[pl.DataFrame, str, str | None]] = [(products, output_path, output_format)]
-    if lines_path is not None:
-        outputs.append((result.lines, lines_path, None))
-    write_tables(outputs)
+    outputs: list[tuple[pl.DataFrame, str, str | None]] = [
+        (products, output_path, scoring.output.format)
+    ]
+    if request.lines_path is not None:
+        outputs.append((result.lines, request.lines_path, None))
+    write_notes: list[str] = []
+    write_tables(outputs, style=output_style(table, excel=scoring.output.excel), notes=write_notes)
     return BomOutcome(
-        products, result.lines, result.problems, model.version, date_notes + context.notes
+        products,
+        result.lines,
+        result.problems,
+        model.version,
+        (*date_notes, *context.notes, *write_notes),
     )

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from riskengine.app.requests import InputFile, OutputFile
 from riskengine.bom.reading import BOM_ALIASES
 from riskengine.catalog import load_catalog, normalise_material_text
 from riskengine.errors import UserInputError
-from riskengine.io import ReadOptions, read_table_with_metadata, write_table
+from riskengine.io import read_table_with_metadata, write_table
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
 from riskengine.mapping import (
     DESCRIPTION_ALIASES,
@@ -49,13 +50,7 @@ class MapOutcome:
         )
 
 
-def map_file(
-    input_path: str,
-    output_path: str,
-    *,
-    read_options: ReadOptions | None = None,
-    output_format: str | None = None,
-) -> MapOutcome:
+def map_file(source: InputFile, output: OutputFile) -> MapOutcome:
     """Propose a catalog material for each distinct part number and/or text of a sourcing
     list (MATNR/MAKTX, Item/Item Description...) or of a BOM's leaves, and write the mapping.
 
@@ -64,11 +59,10 @@ def map_file(
     UserInputError
         When the input has neither a part-number nor a description column.
     """
-    frame = (read_options or ReadOptions()).read(input_path)
-    source = "<stdin>" if input_path == "-" else input_path
-    keys, kind = _keys(frame, source)
-    matcher = MaterialMatcher(load_catalog())
+    frame = source.read_options.read(source.path)
+    keys, kind = _keys(frame, source.label)
     catalog = load_catalog()
+    matcher = MaterialMatcher(catalog)
     rows = []
     for part_number, description, count in keys.iter_rows():
         proposal = matcher.propose(description or "")
@@ -99,7 +93,7 @@ def map_file(
         for name in MAPPING_COLUMNS
     }
     mapping = pl.DataFrame(rows, schema=schema, orient="row")
-    write_table(mapping, output_path, output_format)
+    write_table(mapping, output.path, output.format)
     proposed = mapping.filter(pl.col("status") == STATUS_PROPOSED).height
     return MapOutcome(rows=frame.height, keys=mapping.height, proposed=proposed, kind=kind)
 

@@ -16,8 +16,9 @@ from datetime import date
 
 import polars as pl
 
+from riskengine.app.requests import ScoringRequest
 from riskengine.config import Settings, chunk_bytes_setting
-from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, ReadOptions, write_table_chunks
+from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, write_table_chunks
 from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
 from riskengine.schemas import STATUS_SCORED, row_status
@@ -113,47 +114,25 @@ def check_as_of(as_of: date, today: date | None = None) -> tuple[str, ...]:
     return ()
 
 
-def _source_label(input_path: str) -> str:
-    return "<stdin>" if input_path == "-" else input_path
-
-
 def prepare_input(
-    input_path: str,
-    read_options: ReadOptions | None,
-    buyer_country: str | None,
-    buyer_name: str | None,
-    as_of: date,
+    request: ScoringRequest,
     chunk_bytes: int | None = None,
     mapping: MaterialMapping | None = None,
-) -> tuple[InputContext, Iterator[PreparedPairs]]:
+) -> tuple[InputContext, Iterator[PreparedPairs], ChunkedTable]:
     """The one input path of ``score``, ``features`` and ``score-bom``: the file read as chunks
     (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
     prepared chunk by chunk after a first pass gathers the :class:`InputContext`; the team's
-    ``mapping`` is applied before the catalog resolves material texts."""
-    context, chunks, _ = _prepare_table(
-        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
+    ``mapping`` is applied before the catalog resolves material texts. The table read knows its
+    delimiter and encoding once the first pass has read it (:func:`output_style`)."""
+    table = request.input.read_options.chunks(
+        request.input.path, chunk_bytes or chunk_bytes_setting()
     )
-    return context, chunks
-
-
-def _prepare_table(
-    input_path: str,
-    read_options: ReadOptions | None,
-    buyer_country: str | None,
-    buyer_name: str | None,
-    as_of: date,
-    chunk_bytes: int | None,
-    mapping: MaterialMapping | None,
-) -> tuple[InputContext, Iterator[PreparedPairs], ChunkedTable]:
-    """:func:`prepare_input`, and the table read (which knows its delimiter and encoding once
-    the first pass has read it)."""
-    table = (read_options or ReadOptions()).chunks(input_path, chunk_bytes or chunk_bytes_setting())
     context, chunks = prepare_chunks(
         table,
-        source=_source_label(input_path),
-        buyer_country=buyer_country,
-        buyer_name=buyer_name,
-        as_of=as_of,
+        source=request.input.label,
+        buyer_country=request.buyer_country,
+        buyer_name=request.buyer_name,
+        as_of=request.as_of,
         mapping=mapping,
     )
     return context, chunks, table
@@ -180,20 +159,11 @@ def load_mapping_option(mapping_path: str | None) -> MaterialMapping | None:
 
 def score_file(
     settings: Settings,
+    request: ScoringRequest,
     *,
-    input_path: str,
-    output_path: str,
-    as_of: date,
-    buyer_country: str | None = None,
-    buyer_name: str | None = None,
-    model_alias: str = "champion",
-    read_options: ReadOptions | None = None,
-    output_format: str | None = None,
     chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    mapping_path: str | None = None,
-    excel: bool = False,
 ) -> ScoreOutcome:
     """Score every row of a sourcing list and write the result (nothing is written on error).
 
@@ -211,15 +181,14 @@ def score_file(
 
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
+    as_of = request.as_of
     date_notes = check_as_of(as_of)
-    mapping = load_mapping_option(mapping_path)
-    stage(f"reading {input_path}")
-    context, prepared_chunks, table = _prepare_table(
-        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
-    )
+    mapping = load_mapping_option(request.input.mapping_path)
+    stage(f"reading {request.input.path}")
+    context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping)
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, model_alias)
+    model = load_registered_model(settings, request.model_alias)
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
     done = 0
@@ -247,9 +216,9 @@ def score_file(
     write_notes: list[str] = []
     write_table_chunks(
         scored_chunks(),
-        output_path,
-        output_format,
-        style=output_style(table, excel=excel),
+        request.output.path,
+        request.output.format,
+        style=output_style(table, excel=request.output.excel),
         notes=write_notes,
     )
     return ScoreOutcome(
@@ -277,18 +246,10 @@ FEATURES_STAGES = 3
 
 def features_file(
     settings: Settings,
+    request: ScoringRequest,
     *,
-    input_path: str,
-    output_path: str,
-    as_of: date,
-    buyer_country: str | None = None,
-    buyer_name: str | None = None,
-    read_options: ReadOptions | None = None,
-    output_format: str | None = None,
     chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
-    mapping_path: str | None = None,
-    excel: bool = False,
 ) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
     """Write one row per input row: the input columns, status and reason, then every feature.
 
@@ -304,12 +265,11 @@ def features_file(
     from riskengine.prediction import feature_table
 
     stage = on_stage or (lambda name: None)
+    as_of = request.as_of
     date_notes = check_as_of(as_of)
-    mapping = load_mapping_option(mapping_path)
-    stage(f"reading {input_path}")
-    context, prepared_chunks, table = _prepare_table(
-        input_path, read_options, buyer_country, buyer_name, as_of, chunk_bytes, mapping
-    )
+    mapping = load_mapping_option(request.input.mapping_path)
+    stage(f"reading {request.input.path}")
+    context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping)
     reference = load_reference(settings.reference_dir)
     stage(f"building features for {context.rows:,} rows as of {as_of}")
     feature_columns = [spec.name for spec in registry()]
@@ -359,13 +319,13 @@ def features_file(
                 mapping,
             )
 
-    stage(f"writing {output_path}")
+    stage(f"writing {request.output.path}")
     write_notes: list[str] = []
     rows = write_table_chunks(
         feature_chunks(),
-        output_path,
-        output_format,
-        style=output_style(table, excel=excel),
+        request.output.path,
+        request.output.format,
+        style=output_style(table, excel=request.output.excel),
         notes=write_notes,
     )
     summary = nothing_scored_summary(rows, reasons.counts()) if scored == 0 else ()

@@ -9,17 +9,21 @@ from typing import Any
 import pytest
 
 from riskengine.app.bom import score_bom_file
+from riskengine.app.requests import BomRequest, InputFile, OutputFile, ScoringRequest
 from riskengine.errors import UserInputError
+from riskengine.io import ReadOptions
 
 
 def _score_bom(settings: Any, tmp_path: Path, output: Path, lines: Path) -> None:
     score_bom_file(
         settings,
-        bom_path=str(tmp_path / "bom.csv"),
-        sourcing_path=str(tmp_path / "sourcing.csv"),
-        output_path=str(output),
-        lines_path=str(lines),
-        as_of=date(2026, 3, 1),
+        BomRequest(
+            InputFile(str(tmp_path / "bom.csv")),
+            ScoringRequest.from_paths(
+                str(tmp_path / "sourcing.csv"), str(output), date(2026, 3, 1)
+            ),
+            lines_path=str(lines),
+        ),
     )
 
 
@@ -48,3 +52,35 @@ def test_a_bad_output_leaves_the_lines_unwritten(store_settings: Any, tmp_path: 
     with pytest.raises(UserInputError, match="output directory"):
         _score_bom(store_settings, tmp_path, tmp_path / "no" / "p.csv", tmp_path / "lines.csv")
     assert not (tmp_path / "lines.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("excel", "starts"),
+    [(False, b"product;"), (True, b"\xef\xbb\xbfproduct\t")],
+)
+def test_products_are_written_in_the_sourcing_lists_locale_or_for_excel(
+    trained_settings: Any, tmp_path: Path, excel: bool, starts: bytes
+) -> None:
+    (tmp_path / "bom.csv").write_text("parent,component,quantity\nPump,Gallium metal,1\n")
+    (tmp_path / "sourcing.csv").write_bytes(
+        "material;supplier;supplier_country;share\ngallium metal;Tallinna Metall OÜ;CN;1\n".encode(
+            "cp1252"
+        )
+    )
+    request = BomRequest(
+        InputFile(str(tmp_path / "bom.csv")),
+        ScoringRequest(
+            InputFile(str(tmp_path / "sourcing.csv"), ReadOptions(encoding="cp1252")),
+            OutputFile(str(tmp_path / "products.csv"), excel=excel),
+            date(2026, 3, 1),
+            buyer_country="JP",
+        ),
+        lines_path=str(tmp_path / "lines.csv"),
+    )
+
+    score_bom_file(trained_settings, request)
+
+    assert (tmp_path / "products.csv").read_bytes().startswith(starts)
+    lines = (tmp_path / "lines.csv").read_bytes()
+    supplier = "Tallinna Metall OÜ"
+    assert supplier.encode("utf-8" if excel else "cp1252") in lines

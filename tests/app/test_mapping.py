@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from riskengine.app.mapping import map_file
+from riskengine.app.requests import InputFile, OutputFile
 from riskengine.cli import EXIT_USAGE, app
 from riskengine.config import HOME_ENV, TRACKING_URI_ENV, Settings
 
@@ -37,7 +38,7 @@ SAP_SOURCE_LIST = (
 def test_map_proposes_one_row_per_part_number(tmp_path: Path) -> None:
     (tmp_path / "eord.csv").write_text(SAP_SOURCE_LIST, encoding="utf-8")
 
-    outcome = map_file("eord.csv", "mapping.csv")
+    outcome = map_file(InputFile("eord.csv"), OutputFile("mapping.csv"))
 
     mapping = pl.read_csv(tmp_path / "mapping.csv", infer_schema=False)
     assert mapping["part_number"].to_list() == [
@@ -66,7 +67,7 @@ def test_map_reads_the_leaves_of_a_bom(tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
-    map_file("bom.csv", "mapping.csv")
+    map_file(InputFile("bom.csv"), OutputFile("mapping.csv"))
 
     mapping = pl.read_csv(tmp_path / "mapping.csv", infer_schema=False)
     assert mapping["description"].to_list() == ["NdFeB-Magnet N48SH", "Kupferlackdraht 0.5mm"]
@@ -178,7 +179,9 @@ def test_erp_sample_lists_resolve_after_accepting_the_proposals(tmp_path: Path) 
     expected = pl.read_csv(ERP_SAMPLES / "expected_materials.csv", infer_schema=False)
     right = wrong = 0
     for name in expected["file"].unique(maintain_order=True):
-        map_file(str(ERP_SAMPLES / name), str(tmp_path / f"{name}.mapping.csv"))
+        map_file(
+            InputFile(str(ERP_SAMPLES / name)), OutputFile(str(tmp_path / f"{name}.mapping.csv"))
+        )
         written = pl.read_csv(tmp_path / f"{name}.mapping.csv", infer_schema=False)
         joined = expected.filter(pl.col("file") == name).join(
             written, on="part_number", suffix="_proposed"
@@ -227,8 +230,9 @@ def test_score_and_score_bom_apply_the_mapping_and_record_its_fingerprint(
     assert scores["status"].to_list() == ["scored", "scored", "rejected", "scored"]
     assert scores["mapping_sha256"].to_list() == [fingerprint] * 4
     assert products.exit_code == 0, products.output
-    written = pl.read_csv(tmp_path / "products.csv", infer_schema=False)
+    # score-bom writes in the sourcing list's delimiter and encoding, as score does.
+    written = pl.read_csv(tmp_path / "products.csv", infer_schema=False, separator=";")
     assert written["mapping_sha256"].to_list() == [fingerprint]
-    lines = pl.read_csv(tmp_path / "lines.csv", infer_schema=False)
+    lines = pl.read_csv(tmp_path / "lines.csv", infer_schema=False, separator=";")
     assert "dysprosium_oxide" in lines["material_id"].to_list()
     assert "left it for review" in products.stderr

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from riskengine import sourcing as sourcing_module
+from riskengine.app.requests import ScoringRequest
 from riskengine.app.scoring import score_file
 from riskengine.config import Settings
 
@@ -22,10 +23,9 @@ def test_scoring_twice_gives_byte_identical_files(
     for name in ("first.csv", "second.csv"):
         score_file(
             trained_settings,
-            input_path=str(source),
-            output_path=str(tmp_path / name),
-            as_of=date(2026, 3, 1),
-            buyer_country="JP",
+            ScoringRequest.from_paths(
+                str(source), str(tmp_path / name), date(2026, 3, 1), buyer_country="JP"
+            ),
         )
         outputs.append((tmp_path / name).read_bytes())
     assert outputs[0] == outputs[1]
@@ -83,10 +83,9 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
         output = tmp_path / f"scores_{chunk_bytes}.csv"
         outcome = score_file(
             trained_settings,
-            input_path=str(source),
-            output_path=str(output),
-            as_of=date(2026, 3, 1),
-            buyer_country="JP",
+            ScoringRequest.from_paths(
+                str(source), str(output), date(2026, 3, 1), buyer_country="JP"
+            ),
             chunk_bytes=chunk_bytes,
         )
         written[chunk_bytes] = output.read_bytes()

@@ -1,0 +1,90 @@
+"""What a user asks of a job: the input file and how to read it, the output and how to write it,
+and the question (as-of date, buyer, model).
+
+The command line builds one request per command and passes it to one application function, so
+the options that ``score``, ``features``, ``score-bom`` and ``map`` share are declared once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from riskengine.io import ReadOptions
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A user's input file, how to read it, and the team's material mapping to apply."""
+
+    path: str
+    """A file path, or ``-`` for standard input."""
+    read_options: ReadOptions = field(default_factory=ReadOptions)
+    mapping_path: str | None = None
+    """The team's reviewed ``riskengine map`` file, applied before the catalog."""
+
+    @property
+    def label(self) -> str:
+        """The name messages give the input."""
+        return "<stdin>" if self.path == "-" else self.path
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """Where a job writes and in which form."""
+
+    path: str
+    """A file path, or ``-`` for standard output."""
+    format: str | None = None
+    """The format when the path is ``-`` or has no extension."""
+    excel: bool = False
+    """Write a CSV for Excel in any locale instead of mirroring the input's delimiter and
+    encoding."""
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    """Score (or build the features of) the pairs of a sourcing list as of a date."""
+
+    input: InputFile
+    output: OutputFile
+    as_of: date
+    buyer_country: str | None = None
+    """The buyer country of rows that do not give one."""
+    buyer_name: str | None = None
+    """The buyer of rows that do not give one, screened against the listed entities."""
+    model_alias: str = "champion"
+    """A registry alias or version (not used by ``features``)."""
+
+    @classmethod
+    def from_paths(
+        cls,
+        input_path: str,
+        output_path: str,
+        as_of: date,
+        *,
+        buyer_country: str | None = None,
+        buyer_name: str | None = None,
+    ) -> ScoringRequest:
+        """A request to read ``input_path`` as detected and write ``output_path`` as its
+        extension says (for scripts and notebooks)."""
+        return cls(
+            InputFile(input_path),
+            OutputFile(output_path),
+            as_of,
+            buyer_country=buyer_country,
+            buyer_name=buyer_name,
+        )
+
+
+@dataclass(frozen=True)
+class BomRequest:
+    """Score a sourcing list and roll it up over a bill of materials."""
+
+    bom: InputFile
+    scoring: ScoringRequest
+    """The sourcing list, the products' output and the question."""
+    lines_path: str | None = None
+    """Also write the exploded lines here."""
+    strict: bool = False
+    """Shares that do not sum to 1 are an error instead of being normalised."""

@@ -1,0 +1,177 @@
+"""How every command runs: exit codes, messages on stderr, and interrupts.
+
+0 done, 2 bad usage or unusable input, 1 internal error, 128 + the signal number when
+interrupted (130 for SIGINT, 143 for SIGTERM, 141 when standard output's reader has gone).
+"""
+
+from __future__ import annotations
+
+import _thread
+import atexit
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from riskengine.errors import ModelIntegrityError, ModelNotFoundError, UserInputError
+
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+#: The shell's convention for a process ended by a signal: 128 + the signal number.
+EXIT_SIGNAL_BASE = 128
+EXIT_INTERRUPTED = EXIT_SIGNAL_BASE + signal.SIGINT
+EXIT_TERMINATED = EXIT_SIGNAL_BASE + signal.SIGTERM
+EXIT_BROKEN_PIPE = EXIT_SIGNAL_BASE + 13  # SIGPIPE, as `yes | head` reports it
+DEBUG_ENV = "RISKENGINE_DEBUG"
+
+T = TypeVar("T")
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+#: How often an interrupt swallowed in a finaliser is raised again before the run is left to
+#: end on its own (with the signal's exit code).
+MAX_REDELIVERIES = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; unwinding removes temporary files like Ctrl-C does."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+
+
+@contextlib.contextmanager
+def signals_handled() -> Iterator[list[int]]:
+    """Turn the first SIGINT or SIGTERM into :class:`Interrupted`; ignore every one after it.
+
+    SIGTERM (from ``timeout``, CI runners, Kubernetes) would otherwise end the process on the
+    spot and leave temporary files; a second Ctrl-C would raise again inside the cleanup the
+    first one started. After a signal the handler stays installed (the process is on its way
+    out, see :func:`exit_interrupted`). Yields the signals received (at most one).
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set from the main thread
+        return
+    watched = {signal.SIGINT, signal.SIGTERM}
+
+    # Set while an interrupt swallowed where Python could not pass it on waits to be raised
+    # again; the first signal stays in `received` for the exit code.
+    redelivery: list[bool] = []
+    redeliveries: list[bool] = []
+
+    def handle(signal_number: int, frame: object) -> None:
+        if redelivery:
+            redelivery.clear()
+            raise Interrupted(received[0])
+        if received:
+            return  # the cleanup of the first one is under way; let it finish
+        received.append(signal_number)
+        raise Interrupted(signal_number)
+
+    def swallowed(unraisable: Any) -> None:
+        # Raised where Python cannot pass an exception on (a finaliser, a callback from C), the
+        # interrupt would be printed and lost; deliver it again at the next safe point instead.
+        # Never printed: another signal of the burst may land in a finaliser too.
+        if not isinstance(unraisable.exc_value, Interrupted):
+            previous_hook(unraisable)
+            return
+        # Bounded: where every safe point is itself inside a finaliser (the interpreter's
+        # shutdown), re-delivering forever would spin; the run then ends with the signal's
+        # exit code once the command returns (see run_command).
+        while received and len(redeliveries) < MAX_REDELIVERIES:
+            try:
+                if not redelivery:
+                    redelivery.append(True)
+                    redeliveries.append(True)
+                    _thread.interrupt_main(signal.Signals(received[0]))
+                return
+            except Interrupted:
+                # A signal of the burst took the redelivery here, inside the hook, where it
+                # would be printed and lost: arm it again.
+                continue
+
+    previous = {number: signal.signal(number, handle) for number in watched}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, swallowed
+    try:
+        yield received
+    finally:
+        if not received:
+            sys.unraisablehook = previous_hook
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def quiet_stdout() -> None:
+    """Point standard output at /dev/null so the flush at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def run_command(action: Callable[[], T]) -> T:
+    """Run a command body; user errors exit 2 with their message, a signal 128 + its number,
+    anything else exits 1."""
+    with signals_handled() as received:
+        try:
+            result = action()
+        except (UserInputError, ModelNotFoundError, ModelIntegrityError) as error:
+            if received:
+                exit_interrupted(received[0], by_signal=True)
+            say(f"error: {error}")
+            raise typer.Exit(EXIT_USAGE) from None
+        except KeyboardInterrupt as error:
+            if isinstance(error, Interrupted):
+                exit_interrupted(error.signal_number, by_signal=True)
+            exit_interrupted(signal.SIGINT)
+        except BrokenPipeError:
+            # The reader of standard output has gone (`| head`): exit quietly as a tool killed
+            # by SIGPIPE would, with nothing more written to the closed pipe.
+            quiet_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except Exception as error:
+            if received:
+                # The interrupt was raised inside a library callback that swallowed it and
+                # failed some other way: the signal is the cause, not an internal error.
+                exit_interrupted(received[0], by_signal=True)
+            if os.environ.get(DEBUG_ENV):
+                raise
+            say(
+                f"internal error: {type(error).__name__}: {error} "
+                f"(set {DEBUG_ENV}=1 for a traceback)"
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+        if received:
+            # Swallowed likewise, and the run went on to finish: the outputs are complete, but
+            # whoever sent the signal must hear that it arrived.
+            exit_interrupted(received[0], by_signal=True)
+        return result
+
+
+def exit_interrupted(signal_number: int, by_signal: bool = False) -> NoReturn:
+    """Exit with 128 + the signal number once the command has cleaned up.
+
+    After a real signal the process ends here, with ``os._exit`` once the exit handlers have
+    run and the streams are flushed: the interpreter's own shutdown would first reset the
+    signal handlers to the default, and one more Ctrl-C or SIGTERM then would kill the process
+    with a signal status instead of this exit code.
+    """
+    say("interrupted" if signal_number == signal.SIGINT else "terminated")
+    code = EXIT_SIGNAL_BASE + signal_number
+    if not by_signal:
+        raise typer.Exit(code) from None
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(code)
