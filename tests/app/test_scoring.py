@@ -8,10 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from riskengine import sourcing as sourcing_module
 from riskengine.app.requests import ScoringRequest
 from riskengine.app.scoring import score_file
 from riskengine.config import Settings
+from riskengine.sourcing import preparation
 
 
 def test_scoring_twice_gives_byte_identical_files(
@@ -64,7 +64,7 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     example_sourcing: pl.DataFrame,
 ) -> None:
     if kept_bytes is not None:
-        monkeypatch.setattr(sourcing_module, "KEPT_CHUNK_BYTES", kept_bytes)
+        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", kept_bytes)
     # Three copies of the list; the first two share supplier ids, so their rows repeat.
     ids = [
         f"{index % 8 if index < 16 else index:04d}" for index in range(3 * example_sourcing.height)

@@ -1,5 +1,6 @@
-"""Reading inputs: regular files and standard input only, a size cap, gzip and zstd read
-transparently (by their magic bytes), and messages that say what a file really is."""
+"""Reading inputs: text cells (only empty cells are null), regular files and standard input
+only, a size cap, gzip and zstd read transparently (by their magic bytes), messages that say
+what a file really is, and random bytes giving a frame or a clean error."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from riskengine.errors import InputFileError
-from riskengine.io import ChunkedTable, read_table
+from riskengine.errors import InputFileError, UserInputError
+from riskengine.io import ChunkedTable, read_table, write_table
 from riskengine.io import sources as input_sources
 
 CSV = b"material,supplier,supplier_country\nDy2O3,Acme,CN\nNdPr oxide,Beta,VN\n"
@@ -188,3 +191,116 @@ def test_parquet_columns_of_lists_structs_or_bytes_are_named(
     PLAIN.with_columns(column).write_parquet(path)
     with pytest.raises(InputFileError, match=rf"sourcing\.parquet: column '{column.name}' holds"):
         read_table(str(path))
+
+
+# -- reading whole: text cells, formats, missing and odd files ------------------------------
+
+
+def write_bytes(directory: Path, name: str, data: bytes) -> Path:
+    path = directory / name
+    path.write_bytes(data)
+    return path
+
+
+def test_csv_cells_are_text_and_only_empty_cells_are_null(tmp_path: Path) -> None:
+    path = write_bytes(
+        tmp_path,
+        "sourcing.csv",
+        b"supplier_id,supplier_country,share\n0000100001,NA,0.5\n0000100002,,1\n",
+    )
+
+    frame = read_table(str(path))
+
+    assert frame.schema == pl.Schema(
+        {"supplier_id": pl.String, "supplier_country": pl.String, "share": pl.String}
+    )
+    assert frame["supplier_id"].to_list() == ["0000100001", "0000100002"]
+    assert frame["supplier_country"].to_list() == ["NA", None]
+    assert frame["share"].to_list() == ["0.5", "1"]
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "missing.csv"
+
+    with pytest.raises(InputFileError) as caught:
+        read_table(str(path))
+
+    assert str(path) in str(caught.value)
+
+
+def test_directory_names_the_path(tmp_path: Path) -> None:
+    directory = tmp_path / "looks_like.csv"
+    directory.mkdir()
+
+    with pytest.raises(InputFileError) as caught:
+        read_table(str(directory))
+
+    assert str(directory) in str(caught.value)
+
+
+def test_empty_file_names_the_path(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path, "empty.csv", b"")
+
+    with pytest.raises(InputFileError) as caught:
+        read_table(str(path))
+
+    assert str(path) in str(caught.value)
+
+
+def test_parquet_round_trip(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"supplier_id": ["0001", None], "country": ["NA", "CN"]})
+    path = tmp_path / "pairs.parquet"
+
+    write_table(frame, str(path))
+
+    assert read_table(str(path)).equals(frame)
+
+
+def test_json_is_read_as_text(tmp_path: Path) -> None:
+    path = write_bytes(
+        tmp_path,
+        "pairs.json",
+        b'[{"supplier_id": "0007", "share": 0.5}, {"supplier_id": null, "share": 1}]',
+    )
+
+    frame = read_table(str(path))
+
+    assert frame.columns == ["supplier_id", "share"]
+    assert frame.schema["share"] == pl.String
+    assert frame["supplier_id"].to_list() == ["0007", None]
+    assert frame["share"][0] == "0.5"
+
+
+READABLE_FORMATS = ["csv", "tsv", "json", "jsonl", "xlsx", "parquet"]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(min_size=1, max_size=400), kind=st.sampled_from(READABLE_FORMATS))
+def test_random_bytes_give_a_frame_or_a_clean_error(tmp_path: Path, data: bytes, kind: str) -> None:
+    path = write_bytes(tmp_path, f"random.{kind}", data)
+
+    try:
+        frame = read_table(str(path))
+    except UserInputError as error:
+        assert str(error)
+    else:
+        assert isinstance(frame, pl.DataFrame)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(min_size=1, max_size=400).map(lambda tail: b"a,b\n" + tail))
+def test_random_bytes_after_a_header_give_a_frame_or_a_clean_error(
+    tmp_path: Path, data: bytes
+) -> None:
+    path = write_bytes(tmp_path, "random.csv", data)
+
+    try:
+        frame = read_table(str(path))
+    except UserInputError as error:
+        assert str(error)
+    else:
+        assert isinstance(frame, pl.DataFrame)

@@ -7,6 +7,7 @@ function alone (the code before this module replaced it with a regular file when
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -19,8 +20,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import riskengine.io.writing as writing
+import riskengine.io as rio
 from riskengine.errors import UserInputError
+from riskengine.io import read_table, write_table, write_text, writing
 
 FRAME = pl.DataFrame({"material": ["Dy2O3", "NdPr oxide"], "supplier": ["Acme", "Beta"]})
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -302,3 +304,183 @@ def test_more_signals_during_the_cleanup_do_not_cut_it_short(tmp_path: Path, sec
     assert code == 130, error
     assert "Traceback" not in error
     assert not list(tmp_path.glob(".out.csv.*"))
+
+
+# -- atomic writes: content, permissions, failures, chunks ------------------------------------
+
+
+def temp_files(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.glob(".*.tmp"))
+
+
+ID_FRAME = pl.DataFrame({"supplier_id": ["0000100001", None], "country": ["NA", "CN"]})
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "json"])
+def test_write_then_read_gives_the_frame_back(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"out.{suffix}"
+
+    write_table(ID_FRAME, str(path))
+
+    assert read_table(str(path)).equals(ID_FRAME)
+    assert temp_files(tmp_path) == []
+
+
+def test_write_csv_content(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+
+    write_table(ID_FRAME, str(path))
+
+    assert path.read_text(encoding="utf-8") == "supplier_id,country\n0000100001,NA\n,CN\n"
+
+
+def test_replacing_an_existing_file_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    path.write_text("old,content\n1,2\n", encoding="utf-8")
+
+    write_table(ID_FRAME, str(path))
+
+    assert path.read_text(encoding="utf-8").startswith("supplier_id,country\n")
+    assert temp_files(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_missing_output_directory_is_a_user_error_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "out.csv"
+
+    with pytest.raises(UserInputError, match="does not exist"):
+        write_table(ID_FRAME, str(path))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_serialisation_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.csv"
+    path.write_text("previous,content\n", encoding="utf-8")
+
+    def half_written(frame: pl.DataFrame, kind: str, target: io.BufferedIOBase) -> None:
+        target.write(b"supplier_id,country\n00001")
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(writing, "_serialise", half_written)
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_table(ID_FRAME, str(path))
+
+    assert path.read_text(encoding="utf-8") == "previous,content\n"
+    assert temp_files(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_failed_serialisation_of_a_new_file_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def half_written(frame: pl.DataFrame, kind: str, target: io.BufferedIOBase) -> None:
+        target.write(b"PAR1")
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(writing, "_serialise", half_written)
+
+    with pytest.raises(RuntimeError):
+        write_table(ID_FRAME, str(tmp_path / "out.parquet"))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_file_has_the_usual_permissions(tmp_path: Path) -> None:
+    previous_umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.csv"
+        write_table(ID_FRAME, str(fresh))
+        existing = tmp_path / "existing.csv"
+        existing.write_text("old\n", encoding="utf-8")
+        existing.chmod(0o644)
+        write_table(ID_FRAME, str(existing))
+    finally:
+        os.umask(previous_umask)
+
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o644
+
+
+def test_writing_onto_a_directory_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "out.csv").mkdir()
+
+    with pytest.raises(UserInputError, match="is a directory"):
+        write_table(ID_FRAME, str(tmp_path / "out.csv"))
+
+
+def test_os_error_while_writing_is_a_user_error_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(frame: pl.DataFrame, kind: str, target: io.BufferedIOBase) -> None:
+        target.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writing, "_serialise", disk_full)
+
+    with pytest.raises(UserInputError, match=r"out\.xlsx: cannot write: No space left on device"):
+        write_table(ID_FRAME, str(tmp_path / "out.xlsx"))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_while_writing_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(frame: pl.DataFrame, kind: str, target: io.BufferedIOBase) -> None:
+        target.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writing, "_serialise", interrupted)
+
+    with pytest.raises(KeyboardInterrupt):
+        write_table(ID_FRAME, str(tmp_path / "out.csv"))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_text_is_atomic_and_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "report.html"
+    path.write_text("old", encoding="utf-8")
+
+    write_text("<p>Łódź =1+1</p>", str(path))
+
+    assert path.read_text(encoding="utf-8") == "<p>Łódź =1+1</p>"
+    assert temp_files(tmp_path) == []
+
+
+def test_write_text_to_a_missing_directory_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="does not exist"):
+        write_text("x", str(tmp_path / "missing" / "report.html"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl", "parquet", "xlsx", "json"])
+def test_writing_chunks_gives_the_table_written_whole(tmp_path: Path, kind: str) -> None:
+    frame = pl.DataFrame({"name": ["=cmd", "plain", "-5", "@x"], "score": [0.1, None, 2.5, 1e-9]})
+    whole, pieces = tmp_path / f"whole.{kind}", tmp_path / f"pieces.{kind}"
+    write_table(frame, str(whole))
+    written = rio.write_table_chunks(
+        [frame.slice(0, 1), frame.slice(1, 0), frame.slice(1)], str(pieces)
+    )
+    assert written == frame.height
+    if kind in ("csv", "tsv", "jsonl"):
+        assert pieces.read_bytes() == whole.read_bytes()
+    else:
+        assert read_table(str(pieces)).equals(read_table(str(whole)))
+
+
+def test_a_failing_chunk_leaves_no_output(tmp_path: Path) -> None:
+    target = tmp_path / "scores.csv"
+    target.write_text("previous run\n")
+
+    def chunks():
+        yield pl.DataFrame({"a": [1]})
+        raise UserInputError("chunk 2 is bad")
+
+    with pytest.raises(UserInputError, match="chunk 2"):
+        rio.write_table_chunks(chunks(), str(target))
+    assert target.read_text() == "previous run\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]

@@ -1,0 +1,266 @@
+"""Facts about the whole input that one row's outcome depends on: duplicate pairs, supplier ids
+given with two countries, how the share column reads and whose shares sum above 1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from riskengine.catalog import load_catalog
+from riskengine.io.cells import parse_share
+
+MAX_ROWS_NAMED = 5
+
+
+# Any fixed seed: pair hashes only need to agree within one run, across its chunks.
+_PAIR_HASH_SEED = 20260301
+
+
+def _row_list(rows: pl.Expr) -> pl.Expr:
+    shown = rows.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", ")
+    more = pl.when(rows.list.len() > MAX_ROWS_NAMED).then(
+        pl.format(" and {} more", rows.list.len() - MAX_ROWS_NAMED)
+    )
+    return pl.concat_str(shown, more, ignore_nulls=True)
+
+
+def _pair_identity() -> list[pl.Expr]:
+    """What makes two rows the same pair: resolved ids where they exist, so "Dy2O3" from "CN"
+    repeats "dysprosium oxide" from "China"; supplier and buyer names as the one name
+    normaliser reads them, so "Acme", "ACME" and "Acme\u200b" are one supplier."""
+    return [
+        pl.coalesce("material_id", "material").alias("identity_material"),
+        pl.col("supplier_canonical").alias("identity_supplier"),
+        pl.coalesce("supplier_country_id", "supplier_country").alias("identity_supplier_country"),
+        pl.coalesce("buyer_country_id", "buyer_country").alias("identity_buyer_country"),
+        pl.col("buyer_canonical").alias("identity_buyer"),
+        pl.col("supplier_key").alias("identity_supplier_id"),
+        # ERP source lists are keyed by material number and plant (SAP EORD: MATNR, WERKS):
+        # the same supplier at two plants, or for two part numbers of one catalog material,
+        # is two sourcing records, not a repeat.
+        pl.col("plant").alias("identity_plant"),
+        pl.col("part_number_key").alias("identity_part_number"),
+    ]
+
+
+_IDENTITY_COLUMNS = [expression.meta.output_name() for expression in _pair_identity()]
+
+
+@dataclass(frozen=True)
+class InputContext:
+    """Facts about the whole input that one row's outcome depends on.
+
+    Computed once over every chunk of the input
+    (:func:`~riskengine.sourcing.preparation.prepare_chunks`), so that a row gets the same
+    answer whether the file is read whole or in pieces of any size.
+    """
+
+    rows: int
+    shares: pl.DataFrame
+    """share (the stripped cell text), share_value, share_reason: each distinct cell once."""
+    duplicate_reasons: pl.DataFrame
+    """row_number, duplicate_reason: rows that repeat a pair, each naming all its copies."""
+    conflict_reasons: pl.DataFrame
+    """supplier_key, conflict_reason: supplier ids given with more than one country."""
+    notes: tuple[str, ...] = ()
+
+
+def collect_context(
+    resolved_chunks: Callable[[], Iterable[pl.DataFrame]],
+    *,
+    share_column: Callable[[], str],
+    source: str,
+) -> InputContext:
+    """One pass over every chunk (two when some pair hashes repeat) for :class:`InputContext`."""
+    hashes: list[pl.Series] = []
+    supplier_countries: list[pl.DataFrame] = []
+    share_counts: list[pl.DataFrame] = []
+    for resolved in resolved_chunks():
+        # A record that is not in force (or has bad dates) neither repeats nor contradicts the
+        # one that is: source lists keep expired records next to current ones.
+        in_force = pl.col("validity_reason").is_null() & pl.col("blocked_reason").is_null()
+        pair_hash = pl.struct(_pair_identity()).hash(_PAIR_HASH_SEED)
+        hashes.append(
+            resolved.select(pl.when(in_force).then(pair_hash)).to_series().alias("pair_hash")
+        )
+        supplier_countries.append(
+            resolved.filter(pl.col("supplier_id").is_not_null() & in_force)
+            .select(
+                "supplier_key",
+                "supplier_id",
+                pl.coalesce("supplier_country_id", "supplier_country").alias("country"),
+            )
+            .unique()
+        )
+        share_counts.append(
+            resolved.group_by(
+                "share",
+                pl.when(in_force).then(pl.col("material_id")).alias("group_material"),
+                *_share_group(),
+            ).agg(pl.len().alias("count"))
+        )
+    rows = sum(series.len() for series in hashes)
+    share_groups = pl.concat(share_counts)
+    shares = (
+        share_groups.group_by("share")
+        .agg(pl.col("count").sum())
+        .filter(pl.col("share").is_not_null())
+        .sort("share")
+    )
+    parsed = parse_share(
+        shares["share"], column=share_column(), source=source, counts=shares["count"]
+    )
+    share_table = pl.DataFrame(
+        {"share": shares["share"], "share_value": parsed.values, "share_reason": parsed.errors},
+        schema={"share": pl.String, "share_value": pl.Float64, "share_reason": pl.String},
+    )
+    repeated = (
+        pl.DataFrame(pl.concat(hashes) if hashes else pl.Series("pair_hash", [], pl.UInt64))
+        .with_row_index("row_number", offset=1)
+        .filter(pl.col("pair_hash").is_not_null() & (pl.len().over("pair_hash") > 1))["row_number"]
+    )
+    del hashes
+    return InputContext(
+        rows=rows,
+        shares=share_table,
+        duplicate_reasons=_duplicate_reasons(resolved_chunks, repeated),
+        conflict_reasons=_conflict_reasons(supplier_countries),
+        notes=(
+            *((parsed.note,) if parsed.note else ()),
+            *_share_sum_notes(share_groups, share_table, source=source),
+        ),
+    )
+
+
+#: How far above 1 a material's shares may sum before a note says so (rounded shares such as
+#: three thirds written 0.34 sum to 1.02).
+SHARE_SUM_TOLERANCE = 0.01
+
+
+def _share_group() -> list[pl.Expr]:
+    """Besides the material, what makes one supplier mix whose shares sum to at most 1: the
+    buyer country, the buyer and the plant (a material bought for two plants has two mixes)."""
+    return [
+        pl.coalesce("buyer_country_id", "buyer_country").alias("group_buyer_country"),
+        pl.col("buyer_canonical").alias("group_buyer"),
+        pl.col("plant").alias("group_plant"),
+        # Each part number has its own source list, so its shares are its own (two part
+        # numbers of one catalog material at one plant are two mixes, not one of 200 %).
+        pl.col("part_number_key").alias("group_part_number"),
+    ]
+
+
+def _share_sum_notes(
+    share_groups: pl.DataFrame, share_table: pl.DataFrame, *, source: str
+) -> tuple[str, ...]:
+    """A note for each material whose shares, as read, sum to more than 1 (300 % when every
+    supplier is given 100 %): the mix cannot be right, though each share alone is valid.
+
+    As for ``score-bom``'s share check (:mod:`riskengine.bom.sourcing`), the rows are kept
+    and the sum is named; a sum below 1 is not noted, since a sourcing list may give shares
+    for some suppliers only.
+    """
+    keys = [
+        "group_material",
+        "group_buyer_country",
+        "group_buyer",
+        "group_plant",
+        "group_part_number",
+    ]
+    # Each distinct share once per group, in a fixed order, so the float sum is the same
+    # whatever chunks the input came in.
+    over = (
+        share_groups.filter(pl.col("group_material").is_not_null())
+        .group_by(*keys, "share")
+        .agg(pl.col("count").sum())
+        .sort(*keys, "share", nulls_last=True)
+        .join(share_table, on="share", how="inner", maintain_order="left")
+        .filter(pl.col("share_reason").is_null() & pl.col("share_value").is_not_null())
+        .group_by(keys, maintain_order=True)
+        .agg(
+            (pl.col("share_value") * pl.col("count")).sum().alias("total"),
+            pl.col("count").sum().alias("rows"),
+        )
+        .filter(pl.col("total") > 1 + SHARE_SUM_TOLERANCE)
+        .sort(keys, nulls_last=True)
+    )
+    catalog = load_catalog()
+    notes = []
+    for material_id, buyer_country, buyer, plant, part_number, total, rows in over.iter_rows():
+        within = [
+            f"part number {part_number}" if part_number else "",
+            f"plant {plant}" if plant else "",
+            f"buyer {buyer}" if buyer else "",
+            f"buyer country {buyer_country}" if buyer_country else "",
+        ]
+        where = ", ".join(part for part in within if part)
+        notes.append(
+            f"{source}: shares of {catalog.material(material_id).display_name}"
+            + (f" ({where})" if where else "")
+            + f" sum to {total:.4g} ({total:.0%}) over {rows} row(s); a material's suppliers "
+            "share at most 1 (100 %)"
+        )
+    return tuple(notes)
+
+
+def _duplicate_reasons(
+    resolved_chunks: Callable[[], Iterable[pl.DataFrame]], candidates: pl.Series
+) -> pl.DataFrame:
+    """Rows that repeat the same pair are all refused, naming each other: keeping one would
+    be a silent choice between them. ``candidates`` share a hash; the pairs are compared
+    exactly here, so a hash collision cannot refuse a row."""
+    schema = pl.Schema({"row_number": pl.UInt32, "duplicate_reason": pl.String})
+    if candidates.is_empty():
+        return pl.DataFrame(schema=schema)
+    wanted = candidates.cast(pl.UInt32)
+    rows: list[pl.DataFrame] = []
+    offset = 1
+    for resolved in resolved_chunks():
+        rows.append(
+            resolved.select(_pair_identity())
+            .with_row_index("row_number", offset=offset)
+            .filter(pl.col("row_number").is_in(wanted.implode()))
+        )
+        offset += resolved.height
+    copies = pl.concat(rows)
+    row_numbers = pl.col("row_number").implode().over(_IDENTITY_COLUMNS, mapping_strategy="join")
+    return (
+        copies.filter(pl.len().over(_IDENTITY_COLUMNS) > 1)
+        .select(
+            "row_number",
+            pl.format("duplicate pair: data rows {} repeat it", _row_list(row_numbers)).alias(
+                "duplicate_reason"
+            ),
+        )
+        .cast(schema)
+    )
+
+
+def _conflict_reasons(supplier_countries: list[pl.DataFrame]) -> pl.DataFrame:
+    """One supplier id given with two different countries is refused on every row."""
+    schema = pl.Schema({"supplier_key": pl.String, "conflict_reason": pl.String})
+    if not supplier_countries:
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.concat(supplier_countries)
+        .unique()
+        .group_by("supplier_key")
+        .agg(
+            pl.col("country").n_unique().alias("countries"),
+            pl.col("country").drop_nulls().unique().sort().alias("named"),
+            pl.col("supplier_id").unique().sort().alias("written"),
+        )
+        .filter(pl.col("countries") > 1)
+        .select(
+            "supplier_key",
+            pl.format(
+                "supplier_id {} appears with several countries ({})",
+                pl.col("written").list.join(" / "),
+                pl.col("named").list.join(", "),
+            ).alias("conflict_reason"),
+        )
+        .sort("supplier_key")
+        .cast(schema)
+    )

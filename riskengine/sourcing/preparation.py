@@ -1,0 +1,204 @@
+"""Preparing a sourcing list, whole or in chunks: a first pass gathers the
+:class:`~riskengine.sourcing.context.InputContext`, the next prepares each chunk with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+
+import polars as pl
+
+from riskengine.catalog import normalise_country
+from riskengine.errors import CountryError, UserInputError
+from riskengine.features.registry import PAIR_KEY
+from riskengine.io.columns import column_choice_notes, resolve_columns
+from riskengine.mapping import MaterialMapping
+from riskengine.schemas import validate_prepared_chunk
+from riskengine.sourcing.context import InputContext, collect_context
+from riskengine.sourcing.resolution import resolve_chunk
+
+
+@dataclass(frozen=True)
+class PreparedPairs:
+    """The input with canonical columns resolved; ``reason`` is null for usable rows."""
+
+    raw: pl.DataFrame
+    resolved: pl.DataFrame
+    notes: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> pl.DataFrame:
+        return self.resolved.filter(pl.col("reason").is_null())
+
+
+#: Memory for chunks kept between the two passes of :func:`prepare_chunks`.
+KEPT_CHUNK_BYTES = 384 << 20
+
+
+def prepare_chunks(
+    chunks: Iterable[pl.DataFrame],
+    *,
+    source: str,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date | None = None,
+    mapping: MaterialMapping | None = None,
+) -> tuple[InputContext, Iterator[PreparedPairs]]:
+    """Prepare an input given as chunks (re-iterable, in file order), one chunk at a time.
+
+    A first pass over the chunks gathers the :class:`InputContext` (duplicates, conflicting
+    supplier countries, how the share column reads); the returned iterator then prepares each
+    chunk in turn. An input whose chunks fit in :data:`KEPT_CHUNK_BYTES` is read and resolved
+    only once. A ``mapping`` (the team's reviewed ``riskengine map`` file) is applied to
+    each row's part number and material text before the catalog resolves the text.
+
+    Raises
+    ------
+    MissingColumnsError
+        When a required column is absent (nothing is scored then).
+    UserInputError
+        When ``buyer_country`` given as an option is itself unknown or ambiguous.
+    """
+    if buyer_country is not None:
+        try:
+            normalise_country(buyer_country)
+        except CountryError as error:
+            raise UserInputError(f"--buyer-country: {error}") from error
+    options = {
+        "source": source,
+        "buyer_country": buyer_country,
+        "buyer_name": buyer_name,
+        "as_of": as_of,
+        "mapping": mapping,
+    }
+    resolved = _ResolvedChunks(chunks, options)
+    # The share column's own name, for messages, is known once the first chunk is read.
+    context = collect_context(
+        resolved.resolved, share_column=lambda: resolved.share_column, source=source
+    )
+    context = replace(context, notes=(*resolved.header_notes, *context.notes))
+
+    def prepared() -> Iterator[PreparedPairs]:
+        first_row = 1
+        for raw, resolved_chunk in resolved.pairs():
+            yield _finish(raw, resolved_chunk, context, first_row)
+            first_row += raw.height
+
+    return context, prepared()
+
+
+class _ResolvedChunks:
+    """The input's chunks with materials and countries resolved, for passes in file order.
+
+    Chunks are kept from the first pass for the next ones while they fit in
+    :data:`KEPT_CHUNK_BYTES`, so an input of a few chunks is read and resolved once; a larger
+    one is read again instead (and no later pass tries to keep it).
+    """
+
+    def __init__(self, chunks: Iterable[pl.DataFrame], options: dict) -> None:
+        self._chunks = chunks
+        self._options = options
+        self._kept: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+        self._all_kept = False
+        self._may_keep = True
+        self.share_column = "share"
+        """The input's own name of the share column, known once a pass has begun."""
+        self.header_notes: tuple[str, ...] = ()
+        """Which of two columns of one meaning was read, known once a pass has begun."""
+
+    def resolved(self) -> Iterator[pl.DataFrame]:
+        """One pass: every chunk resolved."""
+        if self._all_kept:
+            yield from (resolved for _, resolved in self._kept)
+            return
+        keeping = self._may_keep
+        kept_bytes = 0.0
+        for index, raw in enumerate(self._chunks):
+            resolved = resolve_chunk(raw, **self._options)
+            if index == 0:
+                self.share_column = resolve_columns(
+                    raw.columns, source=self._options["source"]
+                ).get("share", "share")
+                self.header_notes = column_choice_notes(raw.columns, source=self._options["source"])
+            if keeping:
+                kept_bytes += raw.estimated_size() + resolved.estimated_size()
+                keeping = kept_bytes <= KEPT_CHUNK_BYTES
+                if keeping:
+                    self._kept.append((raw, resolved))
+                else:
+                    self._kept.clear()
+                    self._may_keep = False
+            yield resolved
+        self._all_kept = keeping
+
+    def pairs(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        """The last pass: each raw chunk with its resolved frame; kept chunks are let go as
+        they are handed on."""
+        if self._all_kept:
+            while self._kept:
+                yield self._kept.pop(0)
+            return
+        for raw in self._chunks:
+            yield raw, resolve_chunk(raw, **self._options)
+
+
+def prepare_pairs(
+    raw: pl.DataFrame,
+    *,
+    source: str,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date | None = None,
+) -> PreparedPairs:
+    """Resolve materials and countries for every input row; unusable rows get a reason.
+
+    The whole input in one frame; see :func:`prepare_chunks` for ``as_of`` (validity
+    periods) and the errors raised.
+    """
+    _, prepared = prepare_chunks(
+        [raw], source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    )
+    return next(prepared)
+
+
+def _finish(
+    raw: pl.DataFrame, resolved: pl.DataFrame, context: InputContext, first_row: int
+) -> PreparedPairs:
+    resolved = (
+        resolved.with_row_index("row_number", offset=first_row)
+        .with_columns(pl.col("row_number").cast(pl.UInt32))
+        .join(context.shares, on="share", how="left", maintain_order="left")
+        .join(context.duplicate_reasons, on="row_number", how="left", maintain_order="left")
+        .join(context.conflict_reasons, on="supplier_key", how="left", maintain_order="left")
+    )
+    bad_share = pl.col("share_reason").is_not_null()
+    resolved = resolved.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(PAIR_KEY),
+        pl.col("material_id"),
+        pl.col("supplier_country_id").alias("supplier_country"),
+        pl.col("buyer_country_id").alias("buyer_country"),
+        pl.col("supplier").alias("supplier_name"),
+        pl.col("buyer").alias("buyer_name"),
+        pl.when(bad_share).then(None).otherwise(pl.col("share_value")).alias("share"),
+        pl.col("valid_from_date").alias("valid_from"),
+        pl.col("valid_to_date").alias("valid_to"),
+        pl.concat_str(
+            "material_reason",
+            "supplier_country_reason",
+            # A missing buyer country is allowed: destination measures then do not apply.
+            pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
+            "supplier_reason",
+            "excel_error_reason",
+            "share_reason",
+            "validity_reason",
+            "blocked_reason",
+            "duplicate_reason",
+            "conflict_reason",
+            separator="; ",
+            ignore_nulls=True,
+        )
+        .replace("", None)
+        .alias("reason"),
+    )
+    return PreparedPairs(raw=raw, resolved=validate_prepared_chunk(resolved), notes=context.notes)

@@ -1,0 +1,228 @@
+"""One chunk of a sourcing list resolved row by row: canonical text columns, materials and
+countries (through the team's mapping first), supplier keys, validity periods, blocked sources
+and spreadsheet error values, each with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+
+from riskengine.catalog import load_catalog, normalise_country
+from riskengine.errors import CountryError, UnknownMaterialError
+from riskengine.io.cells import excel_error_message, is_excel_error, parse_date
+from riskengine.io.columns import resolve_columns
+from riskengine.mapping import MaterialMapping
+from riskengine.names import canonical_names
+from riskengine.sourcing.part_numbers import apply_mapping, part_number_keys
+
+
+def _resolution(values: pl.Series, resolve: Callable[[str], str]) -> pl.DataFrame:
+    """Resolve each distinct value once: value, resolved id or null, error or null.
+
+    A spreadsheet error value ("#N/A") is not looked up: its reason is the error, not the
+    closest known names; :func:`_excel_error_reasons` gives it.
+    """
+    distinct = values.drop_nulls().unique().sort()
+    flagged = distinct.to_frame("value").select(is_excel_error(pl.col("value"))).to_series()
+    errors = set(distinct.filter(flagged).to_list())
+    rows: list[tuple[str, str | None, str | None]] = []
+    for value in distinct.to_list():
+        if value in errors:
+            continue
+        try:
+            rows.append((value, resolve(value), None))
+        except (UnknownMaterialError, CountryError) as error:
+            rows.append((value, None, str(error)))
+    return pl.DataFrame(
+        rows, schema={"value": pl.String, "resolved": pl.String, "error": pl.String}, orient="row"
+    )
+
+
+#: Text columns whose spreadsheet error values refuse the row. Share and validity dates are
+#: numbers and dates: their parsers name such cells themselves.
+_TEXT_COLUMNS = (
+    "material",
+    "supplier",
+    "supplier_country",
+    "buyer_country",
+    "buyer",
+    "supplier_id",
+)
+
+
+def _excel_error_reasons(columns: dict[str, str]) -> pl.Expr:
+    """Why a row's text cells cannot be read: each spreadsheet error value ("#N/A",
+    "#REF!" ...) by its column, instead of a supplier called "#N/A" or an empty cell."""
+    return (
+        pl.concat_str(
+            *(
+                excel_error_message(pl.col(name), column=columns.get(name, name))
+                for name in _TEXT_COLUMNS
+            ),
+            separator="; ",
+            ignore_nulls=True,
+        )
+        .replace("", None)
+        .alias("excel_error_reason")
+    )
+
+
+def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) -> list[pl.Expr]:
+    """Expressions mapping ``column`` to its resolved id and its reason (or null)."""
+    ids = dict(zip(resolution["value"], resolution["resolved"], strict=True))
+    errors = dict(zip(resolution["value"], resolution["error"], strict=True))
+    source = pl.col(column)
+    return [
+        source.replace_strict(ids, default=None, return_dtype=pl.String).alias(f"{column}_id"),
+        pl.when(source.is_null())
+        .then(pl.lit(empty_reason))
+        .otherwise(source.replace_strict(errors, default=None, return_dtype=pl.String))
+        .alias(f"{column}_reason"),
+    ]
+
+
+def _supplier_key() -> pl.Expr:
+    """The supplier id as ERP systems compare it: SAP pads numeric ids with leading zeros
+    (ALPHA conversion) and exports may or may not carry them, so 0000001234 is 1234. Other
+    ids are read as names are (:func:`riskengine.names.canonical_names`), so "ab-1" is "AB-1"
+    and an id pasted with a zero-width space is the same id."""
+    # An error value such as "#N/A" is no id: its row is refused, and it must not make other
+    # rows' ids conflict.
+    supplier_id = (
+        pl.when(~is_excel_error(pl.col("supplier_id")))
+        .then(pl.col("supplier_id"))
+        .map_batches(canonical_names, return_dtype=pl.String)
+    )
+    unpadded = supplier_id.str.strip_chars_start("0")
+    return (
+        pl.when(supplier_id.str.contains(r"^[0-9]+$"))
+        .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
+        .otherwise(supplier_id)
+        .alias("supplier_key")
+    )
+
+
+def resolve_chunk(
+    raw: pl.DataFrame,
+    *,
+    source: str,
+    buyer_country: str | None,
+    buyer_name: str | None,
+    as_of: date | None,
+    mapping: MaterialMapping | None = None,
+) -> pl.DataFrame:
+    """Canonical text columns of one chunk, with materials and countries resolved (through
+    the team's ``mapping`` first, when one is given)."""
+    columns = resolve_columns(raw.columns, source=source)
+    text = raw.select(
+        pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
+        for canonical, name in columns.items()
+    )
+    for optional in ("buyer_country", "buyer", "share", "supplier_id", "plant", "source_status"):
+        if optional not in text.columns:
+            text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
+    text = text.with_columns(
+        pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
+        pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
+        *_validity_columns(text, columns, source, as_of),
+        part_number_keys(raw, source).alias("part_number_key"),
+    ).with_columns(
+        _supplier_key(),
+        _excel_error_reasons(columns),
+        _blocked_reason(columns.get("source_status", "source_status")),
+        # Names as identity compares them, once per chunk for every pass that needs them.
+        pl.col("supplier")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("supplier_canonical"),
+        pl.col("buyer")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("buyer_canonical"),
+    )
+    catalog = load_catalog()
+    materials = _resolution(
+        text["material"], lambda value: catalog.resolve_material(value).material_id
+    )
+    countries = _resolution(
+        pl.concat([text["supplier_country"], text["buyer_country"]]), normalise_country
+    )
+    resolved = text.with_columns(
+        *_resolved_columns("material", materials, "material is empty"),
+        *_resolved_columns("supplier_country", countries, "supplier country is empty"),
+        *_resolved_columns("buyer_country", countries, "buyer country is empty"),
+        pl.when(pl.col("supplier").is_null())
+        .then(pl.lit("supplier is empty"))
+        .alias("supplier_reason"),
+    )
+    if mapping is None:
+        return resolved
+    return apply_mapping(resolved, raw, mapping, source=source)
+
+
+#: Source statuses that mean the source may not be used: Oracle ASL "Debarred", SAP EORD
+#: NOTKZ "X" (blocked source of supply), and the words of hand-made lists.
+BLOCKED_STATUSES = frozenset({"debarred", "blocked", "x", "gesperrt", "disqualified"})
+
+
+def _blocked_reason(header: str) -> pl.Expr:
+    """Why a row is no supply: its source is debarred or blocked. The row is kept, flagged,
+    and left out of the duplicate, supplier-country and share checks, like an expired one."""
+    status = pl.col("source_status")
+    blocked = status.str.strip_chars().str.to_lowercase().is_in(list(BLOCKED_STATUSES))
+    return (
+        pl.when(blocked.fill_null(False))
+        .then(
+            pl.format(
+                "blocked source of supply ({} {}): kept for the record, not counted as supply",
+                pl.lit(header),
+                status,
+            )
+        )
+        .alias("blocked_reason")
+    )
+
+
+def _validity_columns(
+    text: pl.DataFrame, columns: dict[str, str], source: str, as_of: date | None
+) -> list[pl.Expr]:
+    """The sourcing record's validity period (optional columns) and what is wrong with it:
+    a cell that is not a date, an end before the start, or (given ``as_of``) a period that
+    does not include that date, since such a record describes supply not, or no longer, in
+    place."""
+    if "valid_from" not in text.columns and "valid_to" not in text.columns:
+        return [
+            pl.lit(None, dtype=pl.Date).alias("valid_from_date"),
+            pl.lit(None, dtype=pl.Date).alias("valid_to_date"),
+            pl.lit(None, dtype=pl.String).alias("validity_reason"),
+        ]
+    parsed = {}
+    for name in ("valid_from", "valid_to"):
+        cells = text[name] if name in text.columns else pl.repeat(None, text.height, eager=True)
+        parsed[name] = parse_date(cells, column=columns.get(name, name), source=source)
+    (valid_from, from_error), (valid_to, to_error) = parsed["valid_from"], parsed["valid_to"]
+    start, end = pl.lit(valid_from), pl.lit(valid_to)
+    backwards = pl.when(end < start).then(
+        pl.format("valid_to {} is before valid_from {}", end, start)
+    )
+    problems = [pl.lit(from_error), pl.lit(to_error), backwards]
+    if as_of is not None:
+        outside = ((start > as_of) | (end < as_of)).fill_null(False)
+        in_order = (end >= start).fill_null(True)
+        problems.append(
+            pl.when(outside & in_order).then(
+                pl.format(
+                    "not in force on {}: valid {} to {}",
+                    pl.lit(as_of.isoformat()),
+                    start.cast(pl.String).fill_null("(open)"),
+                    end.cast(pl.String).fill_null("(open)"),
+                )
+            )
+        )
+    return [
+        start.alias("valid_from_date"),
+        end.alias("valid_to_date"),
+        pl.concat_str(*problems, separator="; ", ignore_nulls=True)
+        .replace("", None)
+        .alias("validity_reason"),
+    ]
