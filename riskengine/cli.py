@@ -803,6 +803,71 @@ def reference_import(
         raise typer.Exit(EXIT_USAGE)
 
 
+@app.command("diff")
+def diff(
+    old_scores: Annotated[
+        str, typer.Argument(metavar="OLD_SCORES", help="The earlier output of riskengine score.")
+    ],
+    new_scores: Annotated[
+        str, typer.Argument(metavar="NEW_SCORES", help="The later output of riskengine score.")
+    ],
+    output: OutputOption,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="List a pair whose band stays when its risk_score moves by more than this.",
+        ),
+    ] = 0.05,
+    buyer: BuyerOption = None,
+    old_reference_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--old-reference-dir",
+            help="Reference data OLD_SCORES was scored with, when not the current one.",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: FormatOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
+    delimiter: DelimiterOption = None,
+    columns: ColumnsOption = None,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """List the pairs whose band changed or whose score moved, with each change's causes.
+
+    Causes: policy events announced, in force or ended between the two as-of dates, new
+    listings, production editions, input changes, the mapping, reference data or model version.
+
+    Example: riskengine diff scores_2025-03-01.csv scores_2025-06-01.csv -o changes.csv
+    """
+    from riskengine.app.diff import diff_files
+    from riskengine.io import ReadOptions
+
+    def body() -> None:
+        outcome = diff_files(
+            load_settings(reference_dir=reference_dir),
+            old_path=old_scores,
+            new_path=new_scores,
+            output_path=output,
+            threshold=threshold,
+            buyer_name=buyer,
+            old_reference_dir=old_reference_dir,
+            read_options=ReadOptions(encoding=encoding, sheet=sheet, delimiter=delimiter),
+            output_format=output_format,
+        )
+        for note in outcome.diff.notes:
+            _err(f"note: {note}")
+        _err(outcome.summary + (f" -> {output}" if output != "-" else ""))
+        for line in outcome.change_lines():
+            _err(line)
+
+    _run(lambda: _with_columns(columns, body))
+
+
 def main() -> None:
     """Console-script entry point."""
     # OpenMP threads that spin while waiting slow scikit-learn down many times over on a busy
