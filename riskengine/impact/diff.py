@@ -30,6 +30,9 @@ from riskengine.mapping import PART_NUMBER_ALIASES, part_number_key
 from riskengine.names import canonical_names
 from riskengine.reference.loader import ReferenceData
 from riskengine.schemas import SCORE_OUTPUT_COLUMNS, STATUS_SCORED
+
+# The scorer's own rule for supplier ids (SAP's leading zeros, the name normaliser), so that
+# pairs are matched exactly as `score` finds duplicates.
 from riskengine.sourcing import _supplier_key
 
 #: A score must move by more than this (in probability) to be listed when its band stays.
@@ -177,14 +180,17 @@ def read_score_run(frame: pl.DataFrame, *, label: str) -> ScoreRun:
     input_columns = [
         name for name in frame.columns if name not in (*SCORE_OUTPUT_COLUMNS, MAPPING_COLUMN)
     ]
-    rows = _keyed(text, input_columns, label).with_columns(
+    columns, part_header = _read_columns(input_columns, label)
+    rows = _keyed(text, columns, part_header).with_columns(
         scores.alias("risk_score"),
         pl.Series("row_number", range(1, frame.height + 1), dtype=pl.UInt32),
     )
+    # Only the cells the scorer reads can change a score: a volume column is left out.
+    read = {*columns.values(), part_header}
     return ScoreRun(
         label=label,
         rows=rows,
-        inputs=text.select(input_columns),
+        inputs=text.select(name for name in input_columns if name in read),
         as_of=date.fromisoformat(as_of_text),
         model_version=model_version,
         reference_fingerprint=fingerprint,
@@ -192,8 +198,9 @@ def read_score_run(frame: pl.DataFrame, *, label: str) -> ScoreRun:
     )
 
 
-def _keyed(text: pl.DataFrame, input_columns: list[str], label: str) -> pl.DataFrame:
-    """The rows with their pair key (see the module docstring) and canonical input texts."""
+def _read_columns(input_columns: list[str], label: str) -> tuple[dict[str, str], str | None]:
+    """The input's headers by canonical name, as ``score`` read them, and the part number's
+    header (None when there is none, or when it stood in for the material text)."""
     columns = resolve_columns(input_columns, source=label)
     parts = resolve_columns(
         input_columns,
@@ -202,15 +209,20 @@ def _keyed(text: pl.DataFrame, input_columns: list[str], label: str) -> pl.DataF
         required=(),
         fallbacks={},
     )
+    part_header = parts.get("part_number")
+    return columns, part_header if part_header != columns.get("material") else None
+
+
+def _keyed(text: pl.DataFrame, columns: dict[str, str], part_header: str | None) -> pl.DataFrame:
+    """The rows with their pair key (see the module docstring) and canonical input texts."""
 
     def column(name: str) -> pl.Expr:
         header = columns.get(name)
         return pl.col(header) if header else pl.lit(None, dtype=pl.String)
 
-    part_header = parts.get("part_number")
     part_number = (
         pl.col(part_header).map_elements(part_number_key, return_dtype=pl.String)
-        if part_header and part_header != columns.get("material")
+        if part_header
         else pl.lit(None, dtype=pl.String)
     )
     keyed = text.with_columns(

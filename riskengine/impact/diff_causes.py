@@ -26,6 +26,9 @@ from riskengine.explain import country_name
 from riskengine.features.builders import registry
 from riskengine.features.common import event_known_from, event_material_coverage
 from riskengine.features.export_controls import RESTRICTIVE
+
+# The features' own map from a material to the unprocessed forms of its commodity, so that a
+# peer's ore ban reaches the pairs `peer_unprocessed_bans_in_force` counts it for.
 from riskengine.features.policy import _ore_of
 from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import build_features
@@ -451,8 +454,9 @@ def _production_causes(
 
 
 def _governance_causes(context: CauseContext) -> list[Cause]:
+    low, high = context.window
     governance = context.new_reference.governance.filter(
-        pl.col("published").map_elements(context.in_window, return_dtype=pl.Boolean)
+        (pl.col("published") > low) & (pl.col("published") <= high)
     )
     causes = []
     for year, published in governance.select("year", "published").unique().sort("year").rows():

@@ -161,25 +161,27 @@ def test_a_production_edition_published_in_between_is_a_cause(reference: Referen
     assert production == ["new production edition: gallium (refining) 2025, published 2026-02-28"]
 
 
-def test_model_version_reference_data_and_input_changes_are_each_named(
+def test_model_version_reference_data_mapping_and_input_changes_are_each_named(
     reference: ReferenceData,
 ) -> None:
     result = diff(
-        scores([pair()], "2025-03-01", reference, reference_fingerprint="aaaa"),
+        scores([pair(annual_volume="12")], "2025-03-01", reference, reference_fingerprint="aaaa"),
         scores(
-            [pair(share="0.6", risk_score="0.3")],
+            [pair(share="0.6", risk_score="0.3", annual_volume="10")],
             "2025-03-01",
             reference,
             model_version="2",
             reference_fingerprint="bbbb",
+            mapping_sha256="cccc",
         ),
         reference,
     )
     row = only_change(result)
-    assert kinds(row) == ["input", "reference", "model"]
+    # The volume is kept in the output but read by nothing: its change is no cause.
+    assert kinds(row) == ["input", "mapping", "reference", "model"]
     assert row["causes"] == (
-        "input 'share' changed from 0.8 to 0.6 | reference data changed from aaaa to bbbb | "
-        "model version changed from 1 to 2"
+        "input 'share' changed from 0.8 to 0.6 | material mapping changed from none to cccc | "
+        "reference data changed from aaaa to bbbb | model version changed from 1 to 2"
     )
 
 
