@@ -349,6 +349,8 @@ def diff_scores(
         old_mapping=old.mapping_sha256,
         new_mapping=new.mapping_sha256,
         buyer_name=buyer_name,
+        old_label=old.label,
+        new_label=new.label,
     )
     causes = find_causes(listed, context)
     changes = _output(listed, causes, old, new)

@@ -76,6 +76,16 @@ class CauseContext:
     old_mapping: str | None
     new_mapping: str | None
     buyer_name: str | None = None
+    old_label: str = "old"
+    new_label: str = "new"
+
+    def rows_text(self, row: dict[str, Any]) -> str:
+        """Where a pair is in the two files ("old.csv row 3, new.csv row 4")."""
+        return ", ".join(
+            f"{label} row {row[f'{side}_row_number']}"
+            for side, label in (("old", self.old_label), ("new", self.new_label))
+            if row.get(f"{side}_row_number") is not None
+        )
 
     @property
     def window(self) -> tuple[date, date]:
@@ -282,7 +292,7 @@ def find_causes(listed: pl.DataFrame, context: CauseContext) -> pl.DataFrame:
             continue
         old, new = old_by_row.get(index), new_by_row.get(index)
         changed = [name for name in model_inputs if old[name] != new[name]] if old and new else []
-        causes = [*_status_causes(row), *_input_causes(row)]
+        causes = [*_status_causes(row, context), *_input_causes(row, context)]
         if old and new:
             causes += _listing_causes(old, new, context)
             causes += _reached_events(events, new)
@@ -322,17 +332,17 @@ def find_causes(listed: pl.DataFrame, context: CauseContext) -> pl.DataFrame:
     )
 
 
-def _status_causes(row: dict[str, Any]) -> list[Cause]:
+def _status_causes(row: dict[str, Any], context: CauseContext) -> list[Cause]:
     if row["old_status"] == row["new_status"]:
         return []
     if row["new_status"] == STATUS_SCORED:
         text = f"scored in the new run, rejected in the old: {row['old_reason'] or 'no reason'}"
     else:
         text = f"rejected in the new run: {row['new_reason'] or 'no reason given'}"
-    return [Cause(KIND_STATUS, text)]
+    return [Cause(KIND_STATUS, text, source=context.rows_text(row))]
 
 
-def _input_causes(row: dict[str, Any]) -> list[Cause]:
+def _input_causes(row: dict[str, Any], context: CauseContext) -> list[Cause]:
     """The row's own input cells that differ (columns present in both runs)."""
     old, new = row.get("old_inputs") or {}, row.get("new_inputs") or {}
     causes = []
@@ -344,6 +354,7 @@ def _input_causes(row: dict[str, Any]) -> list[Cause]:
                     f"input {column!r} changed from {old[column] or '(empty)'!s} to "
                     f"{new[column] or '(empty)'!s}",
                     column,
+                    context.rows_text(row),
                 )
             )
     return causes

@@ -183,6 +183,7 @@ def test_model_version_reference_data_mapping_and_input_changes_are_each_named(
         "input 'share' changed from 0.8 to 0.6 | material mapping changed from none to cccc | "
         "reference data changed from aaaa to bbbb | model version changed from 1 to 2"
     )
+    assert row["sources"].startswith("old.csv row 1, new.csv row 1 | ")
 
 
 def test_an_event_added_to_the_reference_data_is_named_with_the_fingerprint_change(
@@ -270,6 +271,7 @@ def test_a_pair_rejected_in_the_new_run_is_listed_with_the_reason(
     )
     row = only_change(result)
     assert row["causes"] == "rejected in the new run: blocked source"
+    assert row["sources"] == "old.csv row 1, new.csv row 1"
     assert result.status_changes == 1
 
 
