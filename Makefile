@@ -96,6 +96,20 @@ score-bom: $(INSTALLED) ## Score the demo BOM (BOM=..., INPUT=sourcing) into out
 	$(RISKENGINE) score-bom $(or $(BOM),$(DEMO_BOM)) --sourcing $(INPUT) --as-of $(AS_OF) \
 		--buyer-country $(BUYER_COUNTRY) -o outputs/products.csv --lines outputs/bom_lines.csv
 
+# What changed between two runs: the demo scored as of OLD_AS_OF and NEW_AS_OF, then diffed.
+OLD_AS_OF ?= 2025-03-01
+NEW_AS_OF ?= 2025-06-01
+.PHONY: diff
+diff: $(INSTALLED) ## Score the demo as of OLD_AS_OF and NEW_AS_OF; list what changed and why
+	@mkdir -p outputs
+	$(RISKENGINE) train --if-missing
+	$(RISKENGINE) score $(DEMO_SOURCING) --as-of $(OLD_AS_OF) --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o outputs/demo_scores_$(OLD_AS_OF).csv
+	$(RISKENGINE) score $(DEMO_SOURCING) --as-of $(NEW_AS_OF) --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o outputs/demo_scores_$(NEW_AS_OF).csv
+	$(RISKENGINE) diff outputs/demo_scores_$(OLD_AS_OF).csv outputs/demo_scores_$(NEW_AS_OF).csv \
+		--buyer "$(DEMO_BUYER)" -o outputs/demo_changes.csv
+
 report: $(INSTALLED) ## HTML report of outputs/demo_scores.csv (run make demo first)
 	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
 		-o outputs/demo_report.html

@@ -272,6 +272,7 @@ def score_pairs(
                 row_status(),
                 pl.lit(model.version).alias("model_version"),
                 pl.lit(as_of.isoformat()).alias("as_of"),
+                pl.lit(reference.fingerprint).alias("reference_fingerprint"),
             ).select(SCORE_OUTPUT_COLUMNS),
         ],
         how="horizontal",

@@ -45,6 +45,9 @@ SCORE_OUTPUT_COLUMNS = (
     "reason",
     "model_version",
     "as_of",
+    # The reference data the row was scored with (as `riskengine reference check` prints it),
+    # so that `riskengine diff` can tell a change of the facts from a change of the date.
+    "reference_fingerprint",
 )
 
 

@@ -334,7 +334,7 @@ def buyer_country_targeted_measures_in_force(
 
 
 @functools.cache
-def _ore_of() -> pl.DataFrame:
+def ore_of() -> pl.DataFrame:
     """Each catalog material with the ore or concentrate materials of its commodity lineage.
 
     Cached: it depends only on the shipped catalog, and a training builds features for every
@@ -384,7 +384,7 @@ def unprocessed_export_ban_in_force(
 ) -> pl.LazyFrame:
     hits = (
         spine.select(PAIR_KEY, "material_id", "supplier_country")
-        .join(_ore_of().lazy(), on="material_id")
+        .join(ore_of().lazy(), on="material_id")
         .join(
             _banned_ores(policy_events, as_of=as_of),
             left_on=["ore_material_id", "supplier_country"],
@@ -414,7 +414,7 @@ def peer_unprocessed_bans_in_force(
 ) -> pl.LazyFrame:
     counts = (
         spine.select(PAIR_KEY, "material_id", "supplier_country")
-        .join(_ore_of().lazy(), on="material_id")
+        .join(ore_of().lazy(), on="material_id")
         .join(_banned_ores(policy_events, as_of=as_of), on="ore_material_id")
         .filter(pl.col("banning") != pl.col("supplier_country"))
         .group_by(PAIR_KEY)

@@ -83,7 +83,7 @@ def _resolved_columns(column: str, resolution: pl.DataFrame, empty_reason: str) 
     ]
 
 
-def _supplier_key() -> pl.Expr:
+def supplier_key() -> pl.Expr:
     """The supplier id as ERP systems compare it: SAP pads numeric ids with leading zeros
     (ALPHA conversion) and exports may or may not carry them, so 0000001234 is 1234. Other
     ids are read as names are (:func:`riskengine.names.canonical_names`), so "ab-1" is "AB-1"
@@ -129,7 +129,7 @@ def resolve_chunk(
         *_validity_columns(text, columns, source, as_of),
         part_number_keys(raw, source).alias("part_number_key"),
     ).with_columns(
-        _supplier_key(),
+        supplier_key(),
         _excel_error_reasons(columns),
         _blocked_reason(columns.get("source_status", "source_status")),
         # Names as identity compares them, once per chunk for every pass that needs them.

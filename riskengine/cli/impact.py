@@ -1,0 +1,88 @@
+"""The impact commands: ``diff`` (what changed between two runs and why)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from riskengine.cli.apps import app
+from riskengine.cli.options import (
+    BuyerOption,
+    FormatOption,
+    OutputOption,
+    Reading,
+    ReferenceDirOption,
+    reads_input,
+)
+from riskengine.cli.runtime import run_command, say
+from riskengine.config import load_settings
+
+
+def _written_to(output: str) -> str:
+    return f" -> {output}" if output != "-" else ""
+
+
+@app.command("diff")
+@reads_input
+def diff(
+    old_scores: Annotated[
+        str, typer.Argument(metavar="OLD_SCORES", help="The earlier output of riskengine score.")
+    ],
+    new_scores: Annotated[
+        str, typer.Argument(metavar="NEW_SCORES", help="The later output of riskengine score.")
+    ],
+    output: OutputOption,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="List a pair whose band stays when its risk_score moves by more than this.",
+        ),
+    ] = 0.05,
+    buyer: BuyerOption = None,
+    old_reference_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--old-reference-dir",
+            help="Reference data OLD_SCORES was scored with, when not the current one.",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: FormatOption = None,
+    reference_dir: ReferenceDirOption = None,
+    *,
+    reading: Reading,
+) -> None:
+    """List the pairs whose band changed or whose score moved, with each change's causes.
+
+    Causes: policy events announced, in force or ended between the two as-of dates, new
+    listings, production editions, input changes, the mapping, reference data or model version.
+
+    Example: riskengine diff scores_2025-03-01.csv scores_2025-06-01.csv -o changes.csv
+    """
+
+    def body() -> None:
+        from riskengine.app.diff import diff_files
+
+        outcome = diff_files(
+            load_settings(reference_dir=reference_dir),
+            old_path=old_scores,
+            new_path=new_scores,
+            output_path=output,
+            threshold=threshold,
+            buyer_name=buyer,
+            old_reference_dir=old_reference_dir,
+            read_options=reading.read_options(),
+            output_format=output_format,
+        )
+        for note in outcome.diff.notes:
+            say(f"note: {note}")
+        say(outcome.summary + _written_to(output))
+        for line in outcome.change_lines():
+            say(line)
+
+    run_command(lambda: reading.run(body))
