@@ -468,16 +468,12 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
     assert target.file is not None
     directory = target.file.parent
     remove_stale_temporaries(target.file)
+    temporary: str | None = None
     try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.file.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-        )
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise UserInputError(
-            f"{target.path}: cannot create a file in {directory}: {reason}"
-        ) from error
-    try:
+        # Created with signals held back, so the file never exists without this function
+        # knowing its name: a signal arriving as mkstemp returns would otherwise leave it.
+        with signals_deferred():
+            handle, temporary = _create_temporary(target, directory)
         # mkstemp creates 0600; the output should look like any other file the user writes.
         os.fchmod(handle, _output_mode(target.file))
         with os.fdopen(handle, "wb") as stream:
@@ -485,13 +481,28 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
             stream.flush()
             os.fsync(stream.fileno())
     except BaseException as error:
-        _clean_up(lambda: Path(temporary).unlink(missing_ok=True))
+        if temporary is not None:
+            created = temporary
+            _clean_up(lambda: Path(created).unlink(missing_ok=True))
         if isinstance(error, OSError):
             raise UserInputError(
                 f"{target.path}: cannot write: {error.strerror or error}"
             ) from error
         raise
     return temporary
+
+
+def _create_temporary(target: OutputTarget, directory: Path) -> tuple[int, str]:
+    assert target.file is not None
+    try:
+        return tempfile.mkstemp(
+            prefix=f".{target.file.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+        )
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UserInputError(
+            f"{target.path}: cannot create a file in {directory}: {reason}"
+        ) from error
 
 
 def remove_stale_temporaries(target: Path, minimum_age_seconds: float = STALE_AFTER_SECONDS) -> int:
