@@ -351,11 +351,12 @@ def find_alternatives(
     flagged = pairs.filter(pl.col("scored") & pl.col("pair_risk_band").is_in(FLAGGED_BANDS))
     basis = _production_basis(flagged, reference, as_of) if flagged.height else None
     shares = latest_country_shares(known_at(reference, as_of)["production"]).collect()
+    existing = _existing_suppliers(pairs)
     all_candidates = _candidates(
         flagged,
         basis if basis is not None else pl.DataFrame(schema=_BASIS_SCHEMA),
         shares,
-        _existing_suppliers(pairs),
+        existing,
         constraints,
     )
     candidates = all_candidates.filter(pl.col("left_out").is_null())
@@ -369,7 +370,7 @@ def find_alternatives(
             how="left",
             nulls_equal=True,
             maintain_order="left",
-        ).join(_existing_suppliers(pairs), on="candidate_country_iso3", how="left")
+        ).join(existing, on="candidate_country_iso3", how="left")
         table = table.with_columns(
             (pl.col("candidate_risk_score") - pl.col("pair_risk_score")).alias("risk_change"),
             (
