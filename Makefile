@@ -114,6 +114,11 @@ report: $(INSTALLED) ## HTML report of outputs/demo_scores.csv (run make demo fi
 	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
 		-o outputs/demo_report.html
 
+.PHONY: alternatives
+alternatives: $(INSTALLED) ## Other producing countries for the demo's high and critical pairs (make demo first)
+	$(RISKENGINE) alternatives outputs/demo_scores.csv --bom $(DEMO_BOM) --buyer "$(DEMO_BUYER)" \
+		-o outputs/demo_alternatives.csv
+
 browser: ## Install Debian's chromium (for the report's render check) if it is missing
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
 	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -1,4 +1,5 @@
-"""The impact commands: ``diff`` (what changed between two runs and why)."""
+"""The impact commands: ``alternatives`` (which re-sourcing helps most) and ``diff`` (what
+changed between two runs and why)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,73 @@ def diff(
             say(line)
 
     run_command(lambda: reading.run(body))
+
+
+@app.command()
+def alternatives(
+    scores: Annotated[str, typer.Argument(metavar="SCORES", help="Output of riskengine score.")],
+    output: OutputOption,
+    bom: Annotated[
+        str | None,
+        typer.Option(
+            "--bom", help="Bill of materials (as for score-bom): adds each product's change."
+        ),
+    ] = None,
+    move: Annotated[
+        float | None,
+        typer.Option(
+            "--move",
+            help="Fraction of a pair's volume moved to the candidate, above 0 up to 1 "
+            "[default: 0.3].",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option("--exclude", help="Countries never proposed, comma-separated: CN,RU."),
+    ] = None,
+    min_share: Annotated[
+        float | None,
+        typer.Option(
+            "--min-share",
+            help="Smallest share of world production a candidate needs, 0 to 1 [default: 0.01].",
+            show_default=False,
+        ),
+    ] = None,
+    existing_only: Annotated[
+        bool,
+        typer.Option(
+            "--existing-only", help="Only countries where the file already has a supplier."
+        ),
+    ] = False,
+    buyer: BuyerOption = None,
+    output_format: FormatOption = None,
+    reference_dir: ReferenceDirOption = None,
+) -> None:
+    """Other producing countries for each high or critical pair, scored for this buyer, and
+    what moving part of the volume there does to the material and to each product.
+
+    Example: riskengine alternatives scores.csv --bom bom.csv -o alternatives.csv --exclude CN
+    """
+
+    def body() -> None:
+        from riskengine.app.alternatives import alternatives_file
+
+        outcome = alternatives_file(
+            load_settings(reference_dir=reference_dir),
+            scores_path=scores,
+            output_path=output,
+            bom_path=bom,
+            move=move,
+            min_share=min_share,
+            exclude=exclude,
+            existing_only=existing_only,
+            buyer_name=buyer,
+            output_format=output_format,
+        )
+        for line in outcome.summary:
+            say(line)
+        if output != "-":
+            say(f"alternatives -> {output}")
+
+    run_command(body)
