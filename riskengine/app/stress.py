@@ -183,7 +183,8 @@ def stress_file(
                 score_pairs(prepared, scenario_data, model, as_of=scenario.start)
                 for prepared in prepared_by_start[scenario.start]
             )
-        before = score_bom(bom, scored[False], source=bom_path, mapping=mapping)
+        # One roll-up, under the scenario: a second for the scores before would double the
+        # BOM work; the pairs carry both.
         after = score_bom(bom, scored[True], source=bom_path, mapping=mapping)
         if inventory is None:
             leaves = after.lines.select("material", "material_id").drop_nulls().unique()
@@ -196,16 +197,9 @@ def stress_file(
         )
         product_tables.append(
             products.with_columns(
-                before.products["risk_score"].alias("risk_score_before"),
-                after.products["risk_score"].alias("risk_score_after"),
+                after.products["risk_score"].alias("risk_score"),
                 pl.lit(model.version).alias("model_version"),
-            ).select(
-                *products.columns[:-3],
-                "risk_score_before",
-                "risk_score_after",
-                *products.columns[-3:],
-                "model_version",
-            )
+            ).select(*products.columns[:-3], "risk_score", *products.columns[-3:], "model_version")
         )
         pair_tables.append(
             scored[True]

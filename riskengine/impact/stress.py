@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+from scipy.sparse import csr_matrix
 
 from riskengine.bom.results import LINE_SCORED, PRODUCT_REFUSED, PRODUCT_UNSCORED, display_name
 from riskengine.catalog import load_catalog
@@ -37,6 +38,8 @@ PLAN_ALIASES: dict[str, tuple[str, ...]] = {
     "unit_value": ("unit_value", "value_per_unit", "price", "unit_price"),
 }
 #: Statuses of a product under a scenario (BOM refusals keep the BOM's status).
+#: The first short day of an input that is never short (sorts after every real day).
+NEVER_SHORT = np.iinfo(np.int64).max
 STRESS_SHORT = "short"
 STRESS_COVERED = "covered"
 STRESS_UNAFFECTED = "unaffected"
@@ -315,27 +318,37 @@ def stress_products(
     input_rows = weighted["input"].to_numpy()
     flow_rows = weighted["flow"].to_numpy()
     weights = weighted["weight"].to_numpy()
-    supply = np.zeros((inputs.height, horizon))
-    np.add.at(supply, input_rows, weights[:, None] * supply_by_flow[flow_rows])
-    material_ids = inputs["material_id"].to_list()
-    cover = np.array(
-        [inventory.days_of_cover.get(material_id, 0.0) for material_id in material_ids]
-    )
-    lead = np.array(
-        [inventory.lead_time_days.get(material_id, np.inf) for material_id in material_ids]
-    )
-    lost = uncovered_use(cover, supply, lead)
-    minimum_supply = supply.min(axis=1) if horizon else np.ones(inputs.height)
+    # Only inputs drawing on a flow a measure reaches can run short; the others keep full
+    # supply, so the daily arrays are built for those alone. An input's supply is its
+    # suppliers' weights times their flows' supply: a sparse product (few flows per input).
     lowest_flow = supply_by_flow.min(axis=1) if horizon else np.ones(len(flow_keys))
-
-    by_product: dict[str, list[int]] = {}
-    for index, product in enumerate(inputs["product"].to_list()):
-        by_product.setdefault(product, []).append(index)
+    reached = (lowest_flow[flow_rows] < 1.0 - SHORT_TOLERANCE) & (weights > 0)
+    hit = np.unique(input_rows[reached])
+    shares = csr_matrix((weights, (input_rows, flow_rows)), shape=(inputs.height, len(flow_keys)))
+    supply = np.asarray(shares[hit] @ supply_by_flow).reshape(hit.size, horizon)
+    material_ids = inputs["material_id"].to_list()
+    cover = np.array([inventory.days_of_cover.get(material_ids[row], 0.0) for row in hit])
+    lead = np.array([inventory.lead_time_days.get(material_ids[row], np.inf) for row in hit])
+    lost = uncovered_use(cover, supply, lead)
+    short = lost > 0.0
     suppliers_of: dict[int, list[tuple[str, str, float, int]]] = {}
     for input_row, supplier, country, weight, flow in weighted.select(
         "input", "supplier", "supplier_country_iso3", "weight", "flow"
     ).iter_rows():
         suppliers_of.setdefault(input_row, []).append((supplier, country, weight, flow))
+    reach = _Reach(
+        material_ids=material_ids,
+        position={int(row): index for index, row in enumerate(hit)},
+        lost=lost,
+        first_short=np.where(short.any(axis=1), short.argmax(axis=1), NEVER_SHORT),
+        minimum_supply=supply.min(axis=1) if horizon else np.ones(hit.size),
+        lowest_flow=lowest_flow,
+        supply_by_flow=supply_by_flow,
+        suppliers_of=suppliers_of,
+    )
+    by_product: dict[str, list[int]] = {}
+    for index, product in enumerate(inputs["product"].to_list()):
+        by_product.setdefault(product, []).append(index)
 
     rows = []
     for product, status, reason in products.select("product", "status", "reason").iter_rows():
@@ -344,12 +357,7 @@ def stress_products(
             status,
             reason,
             by_product.get(product, []),
-            material_ids=material_ids,
-            lost=lost,
-            minimum_supply=minimum_supply,
-            lowest_flow=lowest_flow,
-            supply_by_flow=supply_by_flow,
-            suppliers_of=suppliers_of,
+            reach,
             inventory=inventory,
             plan=plan,
             start=scenario.start,
@@ -369,18 +377,29 @@ def stress_products(
     )
 
 
+@dataclass(frozen=True)
+class _Reach:
+    """What the measures do to the inputs they reach (``position``: input row to its row in
+    the daily arrays ``lost``, ``first_short`` and ``minimum_supply``), and each input's
+    suppliers as (supplier, country, weight, flow)."""
+
+    material_ids: list[str]
+    position: Mapping[int, int]
+    lost: np.ndarray
+    first_short: np.ndarray
+    minimum_supply: np.ndarray
+    lowest_flow: np.ndarray
+    supply_by_flow: np.ndarray
+    suppliers_of: Mapping[int, list[tuple[str, str, float, int]]]
+
+
 def _product_row(
     product: str,
     status: str,
     bom_reason: str | None,
     input_rows: list[int],
+    reach: _Reach,
     *,
-    material_ids: list[str],
-    lost: np.ndarray,
-    minimum_supply: np.ndarray,
-    lowest_flow: np.ndarray,
-    supply_by_flow: np.ndarray,
-    suppliers_of: Mapping[int, list[tuple[str, str, float, int]]],
     inventory: Inventory,
     plan: Plan | None,
     start: date,
@@ -394,7 +413,8 @@ def _product_row(
             "reason": bom_reason or "no scored input",
         }
     reasons = [bom_reason] if bom_reason else []
-    hit = [row for row in input_rows if minimum_supply[row] < 1.0 - SHORT_TOLERANCE]
+    material_ids, position = reach.material_ids, reach.position
+    hit = [row for row in input_rows if row in position]
     uncovered = sorted(
         {material_ids[row] for row in hit if material_ids[row] not in inventory.days_of_cover}
     )
@@ -404,20 +424,24 @@ def _product_row(
             + ", ".join(display_name(m) for m in uncovered)
             + ": no cover assumed"
         )
-    product_lost = lost[input_rows].max(axis=0) if lost.shape[1] else np.zeros(0)
+    horizon = reach.lost.shape[1]
+    rows_hit = [position[row] for row in hit]
+    product_lost = reach.lost[rows_hit].max(axis=0) if rows_hit else np.zeros(horizon)
     shortage = summarise(product_lost)
     flowing = []
     for row in hit:
         countries: dict[str, float] = {}
-        for _, country, weight, flow in suppliers_of.get(row, []):
-            if lowest_flow[flow] > SHORT_TOLERANCE:
-                countries[country] = countries.get(country, 0.0) + weight * lowest_flow[flow]
+        for _, country, weight, flow in reach.suppliers_of.get(row, []):
+            flowing_share = reach.lowest_flow[flow]
+            if flowing_share > SHORT_TOLERANCE:
+                countries[country] = countries.get(country, 0.0) + weight * flowing_share
         still = ", ".join(
             f"{country_name(c)} {_percent(share)}"
             for c, share in sorted(countries.items(), key=lambda item: -item[1])
         )
         flowing.append(
-            f"{display_name(material_ids[row])}: {_percent(minimum_supply[row])} flows"
+            f"{display_name(material_ids[row])}: "
+            f"{_percent(reach.minimum_supply[position[row]])} flows"
             + (f" ({still})" if still else "")
         )
     if len(input_rows) > len(hit):
@@ -437,16 +461,20 @@ def _product_row(
         first = shortage.first_short_day
         # The binding input is the first to run short; the larger loss that day breaks ties.
         binding = min(
-            input_rows,
-            key=lambda row: (_first_short(lost[row]), -lost[row, first], material_ids[row]),
+            hit,
+            key=lambda row: (
+                reach.first_short[position[row]],
+                -reach.lost[position[row], first],
+                material_ids[row],
+            ),
         )
         result["status"] = STRESS_SHORT
         result["binding_material"] = display_name(material_ids[binding])
         result["binding_material_id"] = material_ids[binding]
         cut = [
             entry
-            for entry in suppliers_of.get(binding, [])
-            if supply_by_flow[entry[3], first] < 1.0 - SHORT_TOLERANCE
+            for entry in reach.suppliers_of.get(binding, [])
+            if reach.supply_by_flow[entry[3], first] < 1.0 - SHORT_TOLERANCE
         ]
         if cut:
             supplier, country, _, _ = max(cut, key=lambda entry: (entry[2], entry[0]))
@@ -464,8 +492,3 @@ def _product_row(
         reasons.append("not in the production plan: no units at risk")
     result["reason"] = "; ".join(reasons) or None
     return result
-
-
-def _first_short(lost_row: np.ndarray) -> int:
-    short = np.flatnonzero(lost_row > 0.0)
-    return int(short[0]) if short.size else np.iinfo(np.int64).max
