@@ -155,3 +155,44 @@ def test_the_plan_refuses_a_product_given_twice() -> None:
     frame = pl.DataFrame({"product": ["A", "A"], "units_per_day": ["1", "2"]})
     with pytest.raises(UserInputError, match=r"plan\.csv row 2: product 'A' is given twice"):
         read_plan(frame, source="plan.csv")
+
+
+MILITARY = """
+[[measure]]
+country = "CN"
+materials = ["dual_use_items"]
+targets = ["JP"]
+end_use = "military"
+kind = "ban"
+start = 2026-12-01
+days = 30
+"""
+
+
+@pytest.mark.parametrize(("military", "status"), [(False, "unaffected"), (True, "short")])
+def test_a_measure_on_military_end_users_hits_only_a_team_that_supplies_them(
+    military: bool, status: str
+) -> None:
+    scored = _scored(
+        [("dysprosium_oxide", "Baotou", "CHN", 1.0), ("nickel_metal", "M", "IDN", 1.0)]
+    )
+    result = score_bom(TWO_LEVEL, scored, source="bom.csv")
+    scenario = parse_scenario(MILITARY, origin="m.toml", name="m")
+    table = stress_products(
+        result.lines, result.products, scenario, Inventory({}, {}), military=military
+    )
+    assert table["status"].to_list() == [status]
+
+
+def test_the_strictest_measure_in_force_wins_and_a_quota_lets_its_share_through() -> None:
+    text = BAN.format(days=10).replace('"ban"', '"quota"\nshare = 0.5') + BAN.format(days=5)
+    scored = _scored(
+        [("dysprosium_oxide", "Baotou", "CHN", 1.0), ("nickel_metal", "M", "IDN", 1.0)]
+    )
+    result = score_bom(TWO_LEVEL, scored, source="bom.csv")
+    scenario = parse_scenario(text, origin="q.toml", name="q")
+    row = stress_products(result.lines, result.products, scenario, Inventory({}, {})).row(
+        0, named=True
+    )
+    # Days 0-4 banned (1 day of use lost each), days 5-9 under the quota (half a day each).
+    assert (row["days_short"], row["days_lost"]) == (10, pytest.approx(7.5))
