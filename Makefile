@@ -49,6 +49,23 @@ demo: $(INSTALLED) ## Train if needed; score the demo sourcing list and BOM; wri
 	@echo "report:   outputs/demo_report.html"
 	@echo "features: features/demo_features_$(AS_OF).parquet"
 	@echo "runs:     models/mlflow.db (make ui)"
+	@echo "stress:   the 90-day heavy-rare-earth curb on the demo magnet maker (make stress):"
+	$(RISKENGINE) stress $(DEMO_BOM) --sourcing $(DEMO_SOURCING) --inventory $(DEMO_INVENTORY) \
+		--plan $(DEMO_PLAN) --scenario heavy_rare_earths_japan_90d --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o outputs/demo_stress.csv --pairs outputs/demo_stress_pairs.csv
+
+# Stress: the demo's inventory and plan are illustrative (the team's own numbers, not facts).
+DEMO_INVENTORY := riskengine/demo/inventory.csv
+DEMO_PLAN := riskengine/demo/plan.csv
+SCENARIO ?= heavy_rare_earths_japan_90d
+.PHONY: stress
+
+stress: $(INSTALLED) ## Stress the demo BOM under SCENARIO (a shipped name or a TOML file)
+	@mkdir -p outputs
+	$(RISKENGINE) train --if-missing
+	$(RISKENGINE) stress $(DEMO_BOM) --sourcing $(DEMO_SOURCING) --inventory $(DEMO_INVENTORY) \
+		--plan $(DEMO_PLAN) --scenario $(SCENARIO) --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o outputs/stress.csv --pairs outputs/stress_pairs.csv
 
 test: $(INSTALLED) ## Run the test suite (the slow end-to-end cases apart: make test-slow)
 	$(BIN)/python -m pytest

@@ -88,3 +88,40 @@ class BomRequest:
     """Also write the exploded lines here."""
     strict: bool = False
     """Shares that do not sum to 1 are an error instead of being normalised."""
+
+
+@dataclass(frozen=True)
+class StressRequest:
+    """Run scenarios of export measures on a bill of materials (``riskengine stress``)."""
+
+    bom: InputFile
+    sourcing: InputFile
+    """The sourcing list, scored as of each scenario's start."""
+    inventory: InputFile
+    scenarios: tuple[str, ...]
+    """Scenario TOML files or shipped scenario names."""
+    output: OutputFile
+    pairs_path: str | None = None
+    """Also write the pairs scored before and after here."""
+    plan: InputFile | None = None
+    """The production plan: product, units per day, unit value."""
+    buyer_country: str | None = None
+    buyer_name: str | None = None
+    target_country: str | None = None
+    """Aim every measure at this country instead."""
+    start: str | None = None
+    """Move each scenario to start on this date (YYYY-MM-DD)."""
+    military_end_use: bool = False
+    """The products go to military end users, so measures on such users stop their flows."""
+    model_alias: str = "champion"
+
+    def scoring(self, as_of: date) -> ScoringRequest:
+        """The sourcing list's scoring as of ``as_of`` (a scenario's start)."""
+        return ScoringRequest(
+            self.sourcing,
+            self.output,
+            as_of,
+            buyer_country=self.buyer_country,
+            buyer_name=self.buyer_name,
+            model_alias=self.model_alias,
+        )

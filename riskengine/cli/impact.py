@@ -1,5 +1,6 @@
-"""The impact commands: ``alternatives`` (which re-sourcing helps most) and ``diff`` (what
-changed between two runs and why)."""
+"""The impact commands: ``stress`` (what a scenario of export measures does to each product),
+``alternatives`` (which re-sourcing helps most) and ``diff`` (what changed between two runs
+and why)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,108 @@ import typer
 
 from riskengine.cli.apps import app
 from riskengine.cli.options import (
+    BuyerCountryOption,
     BuyerOption,
     FormatOption,
+    MappingOption,
+    ModelOption,
     OutputOption,
     Reading,
     ReferenceDirOption,
     reads_input,
+    written_to,
 )
 from riskengine.cli.runtime import run_command, say
 from riskengine.config import load_settings
 
 
-def _written_to(output: str) -> str:
-    return f" -> {output}" if output != "-" else ""
+@app.command()
+@reads_input
+def stress(
+    bom_path: Annotated[str, typer.Argument(metavar="BOM", help="Bill of materials.")],
+    sourcing: Annotated[str, typer.Option("--sourcing", help="Sourcing list to score.")],
+    inventory: Annotated[
+        str,
+        typer.Option(
+            "--inventory",
+            help="material, days_of_cover (or stock and daily_use), optional lead_time_days.",
+        ),
+    ],
+    scenario: Annotated[
+        list[str],
+        typer.Option(
+            "--scenario",
+            help="Scenario TOML file or shipped scenario name (repeatable).",
+            show_default=False,
+        ),
+    ],
+    output: OutputOption,
+    pairs: Annotated[
+        str | None, typer.Option("--pairs", help="Also write the pairs before and after here.")
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option("--plan", help="Production plan: product, units_per_day, unit_value."),
+    ] = None,
+    buyer_country: BuyerCountryOption = None,
+    buyer: BuyerOption = None,
+    target_country: Annotated[
+        str | None,
+        typer.Option("--target-country", help="Aim every measure at this country instead."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="Move each scenario to start on this date (YYYY-MM-DD)."),
+    ] = None,
+    military_end_use: Annotated[
+        bool,
+        typer.Option(
+            "--military-end-use", help="The products go to military end users (such measures hit)."
+        ),
+    ] = False,
+    model: ModelOption = "champion",
+    output_format: FormatOption = None,
+    reference_dir: ReferenceDirOption = None,
+    mapping: MappingOption = None,
+    *,
+    reading: Reading,
+) -> None:
+    """Which products stop under a scenario of export measures, from which day, for how long.
+
+    Example: riskengine stress bom.csv --sourcing sourcing.csv --inventory inventory.csv
+    --scenario heavy_rare_earths_japan_90d -o stress.csv
+    """
+
+    def body() -> None:
+        from riskengine.app.requests import InputFile, OutputFile, StressRequest
+        from riskengine.app.stress import stress_file
+
+        request = StressRequest(
+            bom=reading.input_file(bom_path),
+            sourcing=reading.input_file(sourcing, mapping),
+            # The team's own small tables, read as detected.
+            inventory=InputFile(inventory),
+            plan=InputFile(plan) if plan is not None else None,
+            scenarios=tuple(scenario),
+            output=OutputFile(output, output_format),
+            pairs_path=pairs,
+            buyer_country=buyer_country,
+            buyer_name=buyer,
+            target_country=target_country,
+            start=start,
+            military_end_use=military_end_use,
+            model_alias=model,
+        )
+        outcome = stress_file(load_settings(reference_dir=reference_dir), request)
+        for line in outcome.summary_lines():
+            say(line)
+        for problem in outcome.problems:
+            say(f"  {problem.kind}: {problem.message}")
+        for note in outcome.notes:
+            say(f"note: {note}")
+        say(f"model version {outcome.model_version}" + written_to(output))
+
+    run_command(lambda: reading.run(body))
 
 
 @app.command("diff")
@@ -82,7 +172,7 @@ def diff(
         )
         for note in outcome.diff.notes:
             say(f"note: {note}")
-        say(outcome.summary + _written_to(output))
+        say(outcome.summary + written_to(output))
         for line in outcome.change_lines():
             say(line)
 

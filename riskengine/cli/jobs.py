@@ -15,21 +15,17 @@ from riskengine.cli.options import (
     ExcelOption,
     FormatOption,
     MappingOption,
+    ModelOption,
     OutputOption,
     Reading,
     ReferenceDirOption,
     parse_as_of,
     reads_input,
+    written_to,
 )
 from riskengine.cli.runtime import run_command, say
 from riskengine.config import load_settings
 from riskengine.errors import UserInputError
-
-ModelOption = Annotated[str, typer.Option("--model", help="Registry alias or version.")]
-
-
-def _written_to(output: str) -> str:
-    return f" -> {output}" if output != "-" else ""
 
 
 @app.command()
@@ -81,7 +77,7 @@ def score(
         say(
             f"{outcome.rows} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}"
-            f"{mapping_text}, as of {as_of}" + _written_to(output)
+            f"{mapping_text}, as of {as_of}" + written_to(output)
         )
         if outcome.scored == 0:
             for line in nothing_scored_summary(outcome.rows, outcome.reasons):
@@ -147,7 +143,7 @@ def score_bom(
             outcome = score_bom_file(
                 load_settings(reference_dir=reference_dir), request, on_stage=on_stage
             )
-        say(outcome.summary + _written_to(output))
+        say(outcome.summary + written_to(output))
         for problem in outcome.problems:
             say(f"  {problem.kind}: {problem.message}")
         for note in outcome.notes:
@@ -242,7 +238,7 @@ def features(
             )
         for note in notes:
             say(f"note: {note}")
-        say(f"{rows} rows of features as of {as_of}" + _written_to(output))
+        say(f"{rows} rows of features as of {as_of}" + written_to(output))
         for line in summary:
             say(line)
 
@@ -281,6 +277,6 @@ def map_materials(
         from riskengine.app.requests import OutputFile
 
         outcome = map_file(reading.input_file(input_path), OutputFile(output, output_format))
-        say(outcome.summary + _written_to(output))
+        say(outcome.summary + written_to(output))
 
     run_command(lambda: reading.run(body))

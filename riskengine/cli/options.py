@@ -58,6 +58,7 @@ SheetOption = Annotated[
     str | None,
     typer.Option("--sheet", help="Worksheet of an .xlsx input (name or 1-based number)."),
 ]
+ModelOption = Annotated[str, typer.Option("--model", help="Registry alias or version.")]
 MappingOption = Annotated[
     str | None,
     typer.Option(
@@ -110,6 +111,11 @@ def with_named_columns(values: list[str] | None, body: Callable[[], T]) -> T:
     """Run ``body`` with the ``--columns`` names in force."""
     with named_columns_in_force(values):
         return body()
+
+
+def written_to(output: str) -> str:
+    """The end of a summary line naming the file written (nothing for standard output)."""
+    return f" -> {output}" if output != "-" else ""
 
 
 def parse_as_of(text: str) -> date:
