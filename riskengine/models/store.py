@@ -55,13 +55,19 @@ def manifest_path(settings: Settings) -> Path:
     return settings.models_dir / "manifest.json"
 
 
-def artifact_root(settings: Settings) -> Path:
-    """The artifact directory of the store as it is now: beside a SQLite database (wherever
-    the database has been copied to), else ``models/artifacts``."""
+def store_directory(settings: Settings) -> Path:
+    """The directory of the store as it is now, which its relative locations are resolved
+    against: the SQLite database's (wherever the database has been copied to), else
+    ``models/``."""
     database = database_path(settings)
     if database is not None:
-        return database.resolve().parent / ARTIFACTS_DIRECTORY
-    return (settings.models_dir / ARTIFACTS_DIRECTORY).resolve()
+        return database.resolve().parent
+    return settings.models_dir.resolve()
+
+
+def artifact_root(settings: Settings) -> Path:
+    """Where a new store keeps its artifacts: :data:`ARTIFACTS_DIRECTORY` in its directory."""
+    return store_directory(settings) / ARTIFACTS_DIRECTORY
 
 
 # -- the lock and the database's soundness ----------------------------------------------------

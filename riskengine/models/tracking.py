@@ -16,6 +16,8 @@ Reliability:
   SQLite file is a :class:`ModelStoreError` naming it;
 - every registered version is pinned in the signed manifest (:mod:`riskengine.models.trust`)
   and checked against it before it is deserialised;
+- a store can move: artifact locations are resolved under the store's own directory (see
+  :data:`ARTIFACT_ROOT_TAG`), so a copy never reads or writes the original's files;
 - the champion's history is a registered-model tag, so ``rollback`` can undo a promotion.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import DatabaseError
 
@@ -45,9 +49,12 @@ from riskengine.errors import (
 )
 from riskengine.models import trust
 from riskengine.models.store import (
+    ARTIFACTS_DIRECTORY,
+    artifact_root,
     damaged_message,
     database_path,
     no_store_message,
+    store_directory,
     store_exists,
     store_lock,
 )
@@ -129,13 +136,102 @@ def _configure(settings: Settings, *, write: bool = True) -> MlflowClient:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
+    client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
     if write:
         settings.models_dir.mkdir(parents=True, exist_ok=True)
-        if mlflow.get_experiment_by_name(EXPERIMENT_NAME) is None:
-            artifacts = (settings.models_dir / "artifacts").resolve()
-            mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifacts.as_uri())
+        experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)
+        if experiment is None:
+            relocatable = database_path(settings) is not None
+            mlflow.create_experiment(
+                EXPERIMENT_NAME,
+                artifact_location=artifact_root(settings).as_uri(),
+                tags={ARTIFACT_ROOT_TAG: ARTIFACTS_DIRECTORY} if relocatable else None,
+            )
+        else:
+            _follow_the_store(client, settings, experiment)
         mlflow.set_experiment(EXPERIMENT_NAME)
-    return MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    return client
+
+
+# -- where the artifacts are -----------------------------------------------------------------
+
+# MLflow records every artifact location as an absolute URI (a relative one is resolved against
+# the working directory when the experiment is created), so a copied store would go on reading,
+# and writing, the original's files. The experiment of a store riskengine creates carries this
+# tag, whose value is its artifact directory relative to the store's directory: riskengine
+# resolves every location of such a store there, wherever the store is now.
+ARTIFACT_ROOT_TAG = "riskengine.artifact_root"
+
+
+def _artifact_root_of(settings: Settings, experiment: Any) -> Path | None:
+    """The artifact directory of a relocatable experiment where the store now is, else ``None``."""
+    relative = experiment.tags.get(ARTIFACT_ROOT_TAG)
+    if relative is None or database_path(settings) is None:
+        return None
+    return store_directory(settings) / relative
+
+
+def _follow_the_store(client: MlflowClient, settings: Settings, experiment: Any) -> None:
+    """Before a write: point the experiment of a copied store at the copy's own artifact
+    directory, so new runs and models land there; mark an older store relocatable when its
+    artifacts already are where a relocatable store keeps them."""
+    database = database_path(settings)
+    if database is None:
+        return
+    root = _artifact_root_of(settings, experiment)
+    if root is None:
+        # A store made before riskengine kept artifacts relative to it: marked only when that
+        # changes no location; elsewhere its absolute locations stay as they are.
+        if experiment.artifact_location == artifact_root(settings).as_uri():
+            client.set_experiment_tag(
+                experiment.experiment_id, ARTIFACT_ROOT_TAG, ARTIFACTS_DIRECTORY
+            )
+        return
+    if experiment.artifact_location != root.as_uri():
+        # MLflow has no call that changes an experiment's artifact location. Runs and models
+        # logged before the copy keep their recorded URIs, which reading resolves here.
+        connection = sqlite3.connect(database)
+        try:
+            with connection:
+                connection.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    (root.as_uri(), int(experiment.experiment_id)),
+                )
+        finally:
+            connection.close()
+
+
+def _in_this_store(
+    client: MlflowClient, settings: Settings, experiment_id: str, recorded: str, relative: str
+) -> str:
+    """``recorded`` (an artifact URI as MLflow stored it) as it is in this store: under the
+    store's own artifact directory when the store is relocatable and the URI ends with the
+    ``relative`` path MLflow gives it there; as recorded otherwise."""
+    root = _artifact_root_of(settings, client.get_experiment(experiment_id))
+    if root is None or not recorded.endswith("/" + relative):
+        return recorded
+    return (root / relative).as_uri()
+
+
+def _run_artifacts(client: MlflowClient, settings: Settings, run_id: str) -> str:
+    """The URI of the directory of a run's artifacts."""
+    info = client.get_run(run_id).info
+    relative = f"{run_id}/artifacts"
+    return _in_this_store(client, settings, info.experiment_id, info.artifact_uri, relative)
+
+
+def _version_artifacts(client: MlflowClient, settings: Settings, version: str) -> str:
+    """The URI of the directory of a registered version's model files."""
+    model_version = client.get_model_version(settings.model_name, version)
+    recorded = client.get_model_version_download_uri(settings.model_name, version)
+    # MLflow 3 registers a logged model by its id (source models:/m-...); the SQLite registry
+    # leaves the version's model_id empty.
+    model_id = (model_version.source or "").removeprefix("models:/")
+    if not model_id.startswith("m-") or "/" in model_id or not model_version.run_id:
+        return recorded
+    experiment_id = client.get_run(model_version.run_id).info.experiment_id
+    relative = f"models/{model_id}/artifacts"
+    return _in_this_store(client, settings, experiment_id, recorded, relative)
 
 
 def _version_by_alias(client: MlflowClient, settings: Settings, alias: str) -> str | None:
@@ -159,10 +255,12 @@ def alias_version(settings: Settings, alias: str) -> str | None:
 # -- integrity -------------------------------------------------------------------------------
 
 
-def _download_version(settings: Settings, version: str, directory: str) -> Path:
+def _download_version(
+    client: MlflowClient, settings: Settings, version: str, directory: str
+) -> Path:
     target = Path(directory) / "model"
     target.mkdir()
-    uri = f"models:/{settings.model_name}/{version}"
+    uri = _version_artifacts(client, settings, version)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
 
 
@@ -170,7 +268,8 @@ def _record_digest(
     client: MlflowClient, settings: Settings, version: str
 ) -> tuple[str, dict[str, str]]:
     with tempfile.TemporaryDirectory() as directory:
-        digest, files = trust.artifact_digest(_download_version(settings, version, directory))
+        local = _download_version(client, settings, version, directory)
+        digest, files = trust.artifact_digest(local)
     client.set_model_version_tag(settings.model_name, version, trust.MODEL_SHA256_TAG, digest)
     client.set_model_version_tag(
         settings.model_name, version, trust.MODEL_FILES_TAG, json.dumps(files, sort_keys=True)
@@ -178,9 +277,10 @@ def _record_digest(
     return digest, files
 
 
-def _run_files(run_id: str) -> dict[str, str]:
+def _run_files(client: MlflowClient, settings: Settings, run_id: str) -> dict[str, str]:
+    uri = _run_artifacts(client, settings, run_id)
     with tempfile.TemporaryDirectory() as directory:
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=directory)
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=directory)
         return trust.artifact_digest(Path(local))[1]
 
 
@@ -197,7 +297,7 @@ def _pin(
         version,
         run_id,
         model_files=model_files,
-        run_files=_run_files(run_id),
+        run_files=_run_files(client, settings, run_id),
         metrics=dict(client.get_run(run_id).data.metrics),
     )
 
@@ -352,12 +452,17 @@ def run_document(settings: Settings, run_id: str, name: str) -> Any:
         When the artifact differs from the pinned hash.
     """
     with _open_store(settings) as client:
-        if client is None or name not in {item.path for item in client.list_artifacts(run_id)}:
+        if client is None:
+            return None
+        artifacts = _run_artifacts(client, settings, run_id)
+        # The repository lists paths relative to the run's artifact directory, as ``name`` is.
+        listed = get_artifact_repository(artifacts).list_artifacts()
+        if name not in {item.path for item in listed}:
             return None
         with tempfile.TemporaryDirectory() as directory:
             path = Path(
                 mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=name, dst_path=directory
+                    artifact_uri=f"{artifacts}/{name}", dst_path=directory
                 )
             )
             for version in trust.versions_pinning_run(settings, run_id):
@@ -538,7 +643,7 @@ def load_registered_model(
         version = str(version_info.version)
         run_id = str(version_info.run_id)
         with tempfile.TemporaryDirectory() as directory:
-            local = _download_version(settings, version, directory)
+            local = _download_version(client, settings, version, directory)
             digest = trust.check_recorded_digest(settings, version, dict(version_info.tags), local)
             # The tags live in the database beside the files they describe; the signed entry
             # does not, so it decides.
@@ -553,10 +658,9 @@ def load_registered_model(
                 trust.artifact_digest(local)[1],
             )
             trust.check_skops_types(settings, version, local)
+            explain_uri = f"{_run_artifacts(client, settings, run_id)}/{EXPLAIN_ARTIFACT}"
             explain_path = Path(
-                mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=EXPLAIN_ARTIFACT, dst_path=directory
-                )
+                mlflow.artifacts.download_artifacts(artifact_uri=explain_uri, dst_path=directory)
             )
             trust.compare(
                 settings,

@@ -3,6 +3,7 @@ reading a store that is read-only, missing or damaged."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -202,3 +203,101 @@ def test_a_damaged_database_is_named(registered: Settings, damage: str) -> None:
         ModelStoreError, match=re.escape(f"{database}: the model store's database is damaged")
     ):
         tracking.load_registered_model(registered)
+
+
+# -- a store that moves -------------------------------------------------------------------------
+
+
+def _tree_digest(directory: Path) -> str:
+    """One SHA-256 over the names and bytes of every file under ``directory``."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(directory)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _copy_of(settings: Settings, home: Path) -> Settings:
+    shutil.copytree(settings.models_dir, home / "models")
+    return _settings(home)
+
+
+@pytest.mark.usefixtures("isolated_command")
+def test_a_copied_store_loads_verifies_and_scores_without_the_original(
+    registered: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from riskengine.cli import app
+
+    pinned = tracking.load_registered_model(registered).artifact_sha256
+    copy = _copy_of(registered, tmp_path / "elsewhere")
+    shutil.rmtree(registered.models_dir)
+    model = tracking.load_registered_model(copy)
+    assert (model.version, model.artifact_sha256) == ("1", pinned)
+    assert tracking.run_document(copy, model.run_id, tracking.EXPLAIN_ARTIFACT) is not None
+    sourcing = tmp_path / "sourcing.csv"
+    sourcing.write_text("material,supplier,supplier_country\nDy2O3,Baotou Example,CN\n")
+    output = tmp_path / "scores.csv"
+    monkeypatch.setenv("RISKENGINE_TRACKING_URI", copy.tracking_uri)
+    arguments = ["score", str(sourcing), "-o", str(output), "--as-of", "2026-03-01"]
+    result = CliRunner().invoke(app, [*arguments, "--buyer-country", "JP"])
+    assert result.exit_code == 0, result.stderr
+    assert "model version 1" in result.stderr
+    assert output.exists()
+    assert not registered.models_dir.exists()
+
+
+def test_training_and_promoting_in_a_copy_leave_the_original_untouched(
+    registered: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    from riskengine.app.registry import promote
+
+    assert tiny_model_registrar(registered) == "2"
+    copy = _copy_of(registered, tmp_path / "elsewhere")
+    before = _tree_digest(registered.models_dir)
+    promote(copy, "2")
+    assert tiny_model_registrar(copy) == "3"
+    assert _tree_digest(registered.models_dir) == before
+    assert tracking.champion_version(copy) == "2"
+    assert tracking.champion_version(registered) == "1"
+    assert tracking.load_registered_model(copy, "3").version == "3"
+    # The new version's files are in the copy, under the copy's own artifact directory.
+    run_id = tracking.version_details(copy, "3").run_id
+    assert (copy.models_dir / "artifacts" / run_id / "artifacts" / "explain.json").is_file()
+
+
+def test_an_older_store_keeps_working_and_becomes_movable_at_its_next_write(
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    """A store made before the tag: its experiment has the absolute location alone."""
+    import mlflow
+
+    mlflow.set_tracking_uri(store_settings.tracking_uri)
+    artifacts = (store_settings.models_dir / "artifacts").resolve().as_uri()
+    experiment_id = mlflow.create_experiment(tracking.EXPERIMENT_NAME, artifact_location=artifacts)
+    assert tracking.ARTIFACT_ROOT_TAG not in mlflow.get_experiment(experiment_id).tags
+    assert tiny_model_registrar(store_settings) == "1"
+    tracking.set_champion(store_settings, "1")
+    assert tracking.load_registered_model(store_settings).version == "1"
+    tags = mlflow.get_experiment(experiment_id).tags
+    assert tags[tracking.ARTIFACT_ROOT_TAG] == "artifacts"
+    copy = _copy_of(store_settings, tmp_path / "elsewhere")
+    shutil.rmtree(store_settings.models_dir)
+    assert tracking.load_registered_model(copy).version == "1"
+
+
+def test_an_older_store_with_artifacts_elsewhere_keeps_its_locations(
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(store_settings.tracking_uri)
+    elsewhere = (tmp_path / "shared-artifacts").resolve().as_uri()
+    experiment_id = mlflow.create_experiment(tracking.EXPERIMENT_NAME, artifact_location=elsewhere)
+    assert tiny_model_registrar(store_settings) == "1"
+    experiment = mlflow.get_experiment(experiment_id)
+    assert tracking.ARTIFACT_ROOT_TAG not in experiment.tags
+    assert experiment.artifact_location == elsewhere
+    assert tracking.load_registered_model(store_settings, "1").version == "1"
+    assert any((tmp_path / "shared-artifacts").rglob("model.skops"))
