@@ -290,6 +290,27 @@ def tiny_model_source() -> str:
     )
 
 
+@pytest.fixture
+def registered(store_settings: Any, tiny_model_registrar: Callable[[Any], str]) -> Any:
+    """A store of the test's own with the tiny model registered as version 1 and champion."""
+    from riskengine.models import tracking
+
+    assert tiny_model_registrar(store_settings) == "1"
+    tracking.set_champion(store_settings, "1")
+    return store_settings
+
+
+def _stored_file(settings: Any, name: str) -> Path:
+    (path,) = (settings.models_dir / "artifacts").rglob(name)
+    return path
+
+
+@pytest.fixture(scope="session")
+def stored_file() -> Callable[[Any, str], Path]:
+    """``stored_file(settings, name)``: the one file called ``name`` in the store's artifacts."""
+    return _stored_file
+
+
 # --- scoring -----------------------------------------------------------------------------------
 
 

@@ -46,7 +46,7 @@ def labels_summary(
 
 def list_models(settings: Settings) -> pl.DataFrame:
     """Every registered version, newest first, with its aliases, source and key figures."""
-    from riskengine.models import tracking
+    from riskengine.models import tracking, trust
 
     rows = []
     for detail in tracking.list_versions(settings):
@@ -62,7 +62,7 @@ def list_models(settings: Settings) -> pl.DataFrame:
                 "backtest_pr_auc": detail.metrics.get("backtest_pr_auc"),
                 "backtest_brier": detail.metrics.get("backtest_brier"),
                 "panel_fingerprint": detail.tags.get("panel_fingerprint", ""),
-                "model_sha256": detail.tags.get(tracking.MODEL_SHA256_TAG, "")[:16],
+                "model_sha256": detail.tags.get(trust.MODEL_SHA256_TAG, "")[:16],
                 "run_id": detail.run_id,
             }
         )

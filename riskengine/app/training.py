@@ -345,11 +345,11 @@ def train_public(
     together train one champion; a champion whose hashes were never pinned is replaced.
     """
     quiet_openmp()
-    from riskengine.models import tracking
+    from riskengine.models import store, tracking
 
     # With --if-missing the lock is held from the check to the promotion, so a second such run
     # waits, then finds the champion and skips instead of training one of its own.
-    with tracking.store_lock(settings) if if_missing else nullcontext():
+    with store.store_lock(settings) if if_missing else nullcontext():
         current = tracking.champion_version(settings)
         missing = current and tracking.missing_pins(settings, current, CHAMPION_ALIAS)
         if if_missing and current is not None and not missing:
@@ -361,7 +361,7 @@ def train_public(
         )
         # Without --if-missing training runs unlocked; who is champion is read again under the
         # lock, so two runs cannot both take the place of one missing champion.
-        with tracking.store_lock(settings):
+        with store.store_lock(settings):
             current = tracking.champion_version(settings)
             unverifiable = current and tracking.missing_pins(settings, current, CHAMPION_ALIAS)
             run_id, version, fitted = register_validated(settings, validated)
@@ -434,7 +434,7 @@ def train_from_history(
         disruption (the message names the periods).
     """
     quiet_openmp()
-    from riskengine.models import tracking
+    from riskengine.models import store, tracking
     from riskengine.models.history import history_panel, read_history
     from riskengine.models.training import ModelConfig, time_split, train_model
 
@@ -456,7 +456,7 @@ def train_from_history(
         ) from error
     digest = hashlib.sha256(history.write_csv().encode()).hexdigest()
     # Who is champion is read under the lock that covers registering and promoting.
-    with tracking.store_lock(settings):
+    with store.store_lock(settings):
         current = tracking.champion_version(settings)
         run_id, version = _register(
             settings,

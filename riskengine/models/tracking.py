@@ -1,6 +1,8 @@
 """The one module that talks to MLflow: runs, the model registry and its aliases.
 
-The default store is a SQLite database under ``models/``; artifacts live beside it.
+The default store is a SQLite database under ``models/``; artifacts live beside it. What makes
+a stored model trusted (hashes, the signed manifest, the skops allow-list) is
+:mod:`riskengine.models.trust`; this module fetches what it checks from the store.
 
 Reliability:
 
@@ -12,51 +14,49 @@ Reliability:
 - only ``train`` (and ``backtest``) create a store: reading a store that does not exist is a
   :class:`ModelNotFoundError` that leaves nothing behind, and a database that is not a sound
   SQLite file is a :class:`ModelStoreError` naming it;
-- at registration the SHA-256 of every stored file of the model, of every artifact of its
-  run (``explain.json`` with the calibration and band cut-offs among them) and the run's
-  metrics are pinned in a manifest beside the database (``mlflow.db.manifest.json``), each
-  version's entry signed with HMAC-SHA256 under a key kept outside the store
-  (:attr:`Settings.signing_key`, created with mode 0600 by the first training). Loading checks
-  the signature, then the files and metrics against the entry, then the skops types against
-  the allow-list kept in this module, and only then deserialises them (from the checked
-  copy). Where ``champion`` and ``challenger`` point is signed there too. Editing the
-  database, the artifacts, or both, cannot make a model load that the key holder did not
-  register, nor move the champion; editing the manifest without the key breaks its signature;
+- every registered version is pinned in the signed manifest (:mod:`riskengine.models.trust`)
+  and checked against it before it is deserialised;
+- a store can move: artifact locations are resolved under the store's own directory (see
+  :data:`ARTIFACT_ROOT_TAG`), so a copy never reads or writes the original's files;
 - the champion's history is a registered-model tag, so ``rollback`` can undo a promotion.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import hmac
 import json
 import logging
-import os
-import secrets
 import sqlite3
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import mlflow
-from filelock import FileLock, Timeout
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import DatabaseError
 
-from riskengine.config import CHAMPION_ALIAS, SIGNING_KEY_ENV, Settings
+from riskengine.config import CHAMPION_ALIAS, Settings
 from riskengine.errors import (
     ModelIntegrityError,
     ModelNotFoundError,
     ModelStoreError,
-    RiskEngineError,
+)
+from riskengine.models import trust
+from riskengine.models.store import (
+    ARTIFACTS_DIRECTORY,
+    artifact_root,
+    damaged_message,
+    database_path,
+    no_store_message,
+    store_directory,
+    store_exists,
+    store_lock,
 )
 
 EXPERIMENT_NAME = "riskengine"
@@ -65,34 +65,10 @@ EXPLAIN_ARTIFACT = "explain.json"
 CONFIG_ARTIFACT = "model_config.json"
 CHALLENGER_ALIAS = "challenger"
 CHAMPION_HISTORY_TAG = "champion_history"
-MODEL_SHA256_TAG = "model_sha256"
-MODEL_FILES_TAG = "model_files_sha256"
-LOCK_TIMEOUT_SECONDS = 900
-# Written by MLflow into every download of a registered version; not a stored artifact.
-DOWNLOAD_ONLY_FILES = frozenset({"registered_model_meta"})
-MANIFEST_FORMAT = "riskengine-manifest/1"
-# What a failed open or lock of a file we may not write looks like (another user's store, a
-# read-only mount); root without CAP_DAC_OVERRIDE gets the same.
-READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 # SQLite's words for a file that is not a sound database, as MLflow and SQLAlchemy pass them on.
 DAMAGED_DATABASE_WORDS = ("file is not a database", "malformed", "no such table")
 
 logger = logging.getLogger("riskengine")
-
-# skops refuses unknown types on load; these are the ones a calibrated HistGradientBoosting
-# classifier contains. Kept in code, never read from the model file: a model whose MLmodel or
-# skops file asks for anything else is refused.
-SKOPS_TRUSTED_TYPES = [
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.frozen._frozen.FrozenEstimator",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.Interval",
-    "numpy.dtype",
-]
 
 
 @dataclass(frozen=True)
@@ -125,159 +101,7 @@ class VersionDetails:
     params: dict[str, str] = field(default_factory=dict)
 
 
-# -- the store and its lock ------------------------------------------------------------------
-
-
-def database_path(settings: Settings) -> Path | None:
-    """The SQLite database of a ``sqlite:`` tracking URI, or ``None`` for other stores."""
-    parsed = urlparse(settings.tracking_uri)
-    if parsed.scheme != "sqlite" or parsed.path in ("", "/", "/:memory:"):
-        return None
-    # sqlite:///relative.db and sqlite:////absolute.db: the path follows the third slash.
-    return Path(unquote(parsed.path)[1:])
-
-
-def lock_path(settings: Settings) -> Path:
-    """The lock file: beside a SQLite database, else in ``models/``."""
-    database = database_path(settings)
-    if database is not None:
-        return database.with_name(database.name + ".lock")
-    return settings.models_dir / "mlflow.lock"
-
-
-def manifest_path(settings: Settings) -> Path:
-    """The signed manifest of pinned hashes: beside a SQLite database, else in ``models/``."""
-    database = database_path(settings)
-    if database is not None:
-        return database.with_name(database.name + ".manifest.json")
-    return settings.models_dir / "manifest.json"
-
-
-def _is_read_only_error(error: OSError) -> bool:
-    return isinstance(error, PermissionError) or error.errno in READ_ONLY_ERRNOS
-
-
-@contextmanager
-def store_lock(settings: Settings, *, read_only: bool = False) -> Iterator[None]:
-    """Hold the store's lock; wait (saying so) while another process holds it.
-
-    Re-entrant within a thread, so a function holding it may call another that takes it. With
-    ``read_only`` a lock file that cannot be created or opened (another user's store, a
-    read-only filesystem) is read past: the reader goes on without it.
-
-    Raises
-    ------
-    ModelStoreError
-        When a writer cannot create or open the lock file.
-    RiskEngineError
-        When the other process still holds the lock after :data:`LOCK_TIMEOUT_SECONDS`.
-    """
-    path = lock_path(settings)
-    lock = FileLock(path, is_singleton=True)
-    locked = True
-    try:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        _acquire(lock, settings, path)
-    except OSError as error:
-        if not _is_read_only_error(error):
-            raise
-        if not read_only:
-            raise ModelStoreError(
-                f"the model store {settings.tracking_uri} is read-only for this user: cannot "
-                f"create or open its lock file {path} ({error.strerror}); train with an account "
-                "that may write to it"
-            ) from error
-        # SQLite keeps a reader consistent on its own; the lock only makes writers take turns.
-        logger.debug("reading the model store without its lock (%s: %s)", path, error.strerror)
-        locked = False
-    try:
-        yield
-    finally:
-        if locked:
-            lock.release()
-
-
-def _acquire(lock: FileLock, settings: Settings, path: Path) -> None:
-    try:
-        lock.acquire(blocking=False)
-    except Timeout:
-        logger.warning(
-            "another riskengine process is using the model store %s; waiting for it to finish "
-            "(lock file %s)",
-            settings.tracking_uri,
-            path,
-        )
-        try:
-            lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
-        except Timeout as error:
-            raise RiskEngineError(
-                f"the model store {settings.tracking_uri} has been locked by another process "
-                f"for {LOCK_TIMEOUT_SECONDS} s; if no riskengine process is running, delete "
-                f"{path}"
-            ) from error
-
-
-def _store_exists(settings: Settings) -> bool:
-    """Whether the store holds MLflow's tables; a database that is not sound is an error.
-
-    Opens the SQLite file read-only, so checking never creates or changes it. A file store
-    exists when its directory does; other stores (a tracking server) are taken to exist, and
-    MLflow reports on them.
-
-    Raises
-    ------
-    ModelStoreError
-        When the database is not a file, not a SQLite database, fails SQLite's quick
-        integrity check, or is a SQLite database of something else.
-    """
-    database = database_path(settings)
-    if database is None:
-        parsed = urlparse(settings.tracking_uri)
-        if parsed.scheme in ("", "file"):
-            # A file store: MLflow would create the directory on first use.
-            return Path(unquote(parsed.path)).is_dir()
-        return True
-    if not database.exists():
-        return False
-    if not database.is_file():
-        raise ModelStoreError(f"{database}: the model store's database is not a file")
-    try:
-        connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {
-                row[0]
-                for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            (check,) = connection.execute("PRAGMA quick_check(1)").fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as error:
-        raise ModelStoreError(_damaged_message(database, str(error))) from error
-    if check != "ok":
-        raise ModelStoreError(_damaged_message(database, f"integrity check: {check}"))
-    if tables and "registered_models" not in tables:
-        raise ModelStoreError(
-            f"{database} is a SQLite database but not an MLflow model store (it has no "
-            "registered_models table); check RISKENGINE_TRACKING_URI"
-        )
-    return bool(tables)
-
-
-def _damaged_message(database: Path | str, detail: str) -> str:
-    return (
-        f"{database}: the model store's database is damaged or not a SQLite database "
-        f"({detail}); restore it from a backup, or move it away and run `riskengine train`"
-    )
-
-
-def _no_store_message(settings: Settings) -> str:
-    database = database_path(settings)
-    where = f" ({database} does not exist or is empty)" if database is not None else ""
-    return (
-        f"no model store at {settings.tracking_uri}{where}: no model to load. Check "
-        "RISKENGINE_TRACKING_URI and RISKENGINE_HOME, or run `riskengine train` to create one"
-    )
+# -- the store -------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -290,10 +114,10 @@ def _open_store(
     store unless ``create`` (training). SQLite errors that mean a damaged database become a
     :class:`ModelStoreError` naming it.
     """
-    exists = _store_exists(settings)
+    exists = store_exists(settings)
     if not exists and not create:
         if write:
-            raise ModelNotFoundError(_no_store_message(settings))
+            raise ModelNotFoundError(no_store_message(settings))
         yield None
         return
     try:
@@ -303,7 +127,7 @@ def _open_store(
         if not any(words in str(error) for words in DAMAGED_DATABASE_WORDS):
             raise
         raise ModelStoreError(
-            _damaged_message(database_path(settings) or settings.tracking_uri, str(error)[:200])
+            damaged_message(database_path(settings) or settings.tracking_uri, str(error)[:200])
         ) from error
 
 
@@ -312,13 +136,102 @@ def _configure(settings: Settings, *, write: bool = True) -> MlflowClient:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
+    client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
     if write:
         settings.models_dir.mkdir(parents=True, exist_ok=True)
-        if mlflow.get_experiment_by_name(EXPERIMENT_NAME) is None:
-            artifacts = (settings.models_dir / "artifacts").resolve()
-            mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifacts.as_uri())
+        experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)
+        if experiment is None:
+            relocatable = database_path(settings) is not None
+            mlflow.create_experiment(
+                EXPERIMENT_NAME,
+                artifact_location=artifact_root(settings).as_uri(),
+                tags={ARTIFACT_ROOT_TAG: ARTIFACTS_DIRECTORY} if relocatable else None,
+            )
+        else:
+            _follow_the_store(client, settings, experiment)
         mlflow.set_experiment(EXPERIMENT_NAME)
-    return MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    return client
+
+
+# -- where the artifacts are -----------------------------------------------------------------
+
+# MLflow records every artifact location as an absolute URI (a relative one is resolved against
+# the working directory when the experiment is created), so a copied store would go on reading,
+# and writing, the original's files. The experiment of a store riskengine creates carries this
+# tag, whose value is its artifact directory relative to the store's directory: riskengine
+# resolves every location of such a store there, wherever the store is now.
+ARTIFACT_ROOT_TAG = "riskengine.artifact_root"
+
+
+def _artifact_root_of(settings: Settings, experiment: Any) -> Path | None:
+    """The artifact directory of a relocatable experiment where the store now is, else ``None``."""
+    relative = experiment.tags.get(ARTIFACT_ROOT_TAG)
+    if relative is None or database_path(settings) is None:
+        return None
+    return store_directory(settings) / relative
+
+
+def _follow_the_store(client: MlflowClient, settings: Settings, experiment: Any) -> None:
+    """Before a write: point the experiment of a copied store at the copy's own artifact
+    directory, so new runs and models land there; mark an older store relocatable when its
+    artifacts already are where a relocatable store keeps them."""
+    database = database_path(settings)
+    if database is None:
+        return
+    root = _artifact_root_of(settings, experiment)
+    if root is None:
+        # A store made before riskengine kept artifacts relative to it: marked only when that
+        # changes no location; elsewhere its absolute locations stay as they are.
+        if experiment.artifact_location == artifact_root(settings).as_uri():
+            client.set_experiment_tag(
+                experiment.experiment_id, ARTIFACT_ROOT_TAG, ARTIFACTS_DIRECTORY
+            )
+        return
+    if experiment.artifact_location != root.as_uri():
+        # MLflow has no call that changes an experiment's artifact location. Runs and models
+        # logged before the copy keep their recorded URIs, which reading resolves here.
+        connection = sqlite3.connect(database)
+        try:
+            with connection:
+                connection.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    (root.as_uri(), int(experiment.experiment_id)),
+                )
+        finally:
+            connection.close()
+
+
+def _in_this_store(
+    client: MlflowClient, settings: Settings, experiment_id: str, recorded: str, relative: str
+) -> str:
+    """``recorded`` (an artifact URI as MLflow stored it) as it is in this store: under the
+    store's own artifact directory when the store is relocatable and the URI ends with the
+    ``relative`` path MLflow gives it there; as recorded otherwise."""
+    root = _artifact_root_of(settings, client.get_experiment(experiment_id))
+    if root is None or not recorded.endswith("/" + relative):
+        return recorded
+    return (root / relative).as_uri()
+
+
+def _run_artifacts(client: MlflowClient, settings: Settings, run_id: str) -> str:
+    """The URI of the directory of a run's artifacts."""
+    info = client.get_run(run_id).info
+    relative = f"{run_id}/artifacts"
+    return _in_this_store(client, settings, info.experiment_id, info.artifact_uri, relative)
+
+
+def _version_artifacts(client: MlflowClient, settings: Settings, version: str) -> str:
+    """The URI of the directory of a registered version's model files."""
+    model_version = client.get_model_version(settings.model_name, version)
+    recorded = client.get_model_version_download_uri(settings.model_name, version)
+    # MLflow 3 registers a logged model by its id (source models:/m-...); the SQLite registry
+    # leaves the version's model_id empty.
+    model_id = (model_version.source or "").removeprefix("models:/")
+    if not model_id.startswith("m-") or "/" in model_id or not model_version.run_id:
+        return recorded
+    experiment_id = client.get_run(model_version.run_id).info.experiment_id
+    relative = f"models/{model_id}/artifacts"
+    return _in_this_store(client, settings, experiment_id, recorded, relative)
 
 
 def _version_by_alias(client: MlflowClient, settings: Settings, alias: str) -> str | None:
@@ -342,27 +255,12 @@ def alias_version(settings: Settings, alias: str) -> str | None:
 # -- integrity -------------------------------------------------------------------------------
 
 
-def artifact_digest(directory: Path) -> tuple[str, dict[str, str]]:
-    """SHA-256 of every file under ``directory`` and one digest over all of them.
-
-    The combined digest covers names and contents, so a renamed, added or removed file
-    changes it as much as an edited one.
-    """
-    files: dict[str, str] = {}
-    for path in sorted(directory.rglob("*")):
-        relative = path.relative_to(directory).as_posix()
-        if path.is_file() and relative not in DOWNLOAD_ONLY_FILES:
-            files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
-    combined = hashlib.sha256(
-        "".join(f"{name}\0{digest}\n" for name, digest in files.items()).encode()
-    ).hexdigest()
-    return combined, files
-
-
-def _download_version(settings: Settings, version: str, directory: str) -> Path:
+def _download_version(
+    client: MlflowClient, settings: Settings, version: str, directory: str
+) -> Path:
     target = Path(directory) / "model"
     target.mkdir()
-    uri = f"models:/{settings.model_name}/{version}"
+    uri = _version_artifacts(client, settings, version)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
 
 
@@ -370,163 +268,20 @@ def _record_digest(
     client: MlflowClient, settings: Settings, version: str
 ) -> tuple[str, dict[str, str]]:
     with tempfile.TemporaryDirectory() as directory:
-        digest, files = artifact_digest(_download_version(settings, version, directory))
-    client.set_model_version_tag(settings.model_name, version, MODEL_SHA256_TAG, digest)
+        local = _download_version(client, settings, version, directory)
+        digest, files = trust.artifact_digest(local)
+    client.set_model_version_tag(settings.model_name, version, trust.MODEL_SHA256_TAG, digest)
     client.set_model_version_tag(
-        settings.model_name, version, MODEL_FILES_TAG, json.dumps(files, sort_keys=True)
+        settings.model_name, version, trust.MODEL_FILES_TAG, json.dumps(files, sort_keys=True)
     )
     return digest, files
 
 
-def _check_integrity(settings: Settings, version: str, tags: dict[str, str], local: Path) -> str:
-    """Compare the downloaded files with the hashes recorded in the version's tags."""
-    expected = tags.get(MODEL_SHA256_TAG)
-    if not expected:
-        raise ModelIntegrityError(
-            f"model {settings.model_name!r} version {version} has no recorded SHA-256, so its "
-            "files cannot be checked; retrain it with `riskengine train`"
-        )
-    digest, files = artifact_digest(local)
-    if digest != expected:
-        recorded = json.loads(tags.get(MODEL_FILES_TAG, "{}"))
-        changed = sorted(
-            name for name in set(files) | set(recorded) if files.get(name) != recorded.get(name)
-        )
-        raise ModelIntegrityError(
-            f"model {settings.model_name!r} version {version} was modified after registration: "
-            f"{', '.join(changed) or 'its files'} differ from the SHA-256 recorded at "
-            f"registration ({expected[:12]}..., found {digest[:12]}...); refusing to load it. "
-            "Restore the artifact or retrain"
-        )
-    return digest
-
-
-def _check_skops_types(settings: Settings, version: str, local: Path) -> None:
-    import skops.io
-    import yaml
-
-    allowed = set(SKOPS_TRUSTED_TYPES)
-    try:
-        flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
-        model_file = local / flavor["pickled_model"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise ModelIntegrityError(
-            f"MLmodel of model {settings.model_name!r} version {version} does not describe a "
-            f"scikit-learn model ({type(error).__name__}: {error}); refusing to load it"
-        ) from error
-    declared = set(flavor.get("skops_trusted_types") or [])
-    try:
-        needed = set(skops.io.get_untrusted_types(file=model_file))
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
-        raise ModelIntegrityError(
-            f"{model_file.name} of model {settings.model_name!r} version {version} is not a "
-            f"skops model file (a zip archive): {error}; refusing to load it"
-        ) from error
-    extra = sorted((declared | needed) - allowed)
-    if extra:
-        raise ModelIntegrityError(
-            f"model {settings.model_name!r} version {version} needs types outside riskengine's "
-            f"allow-list: {', '.join(extra)}; refusing to load it"
-        )
-
-
-# -- the signed manifest ----------------------------------------------------------------------
-
-
-def _signing_key(settings: Settings, *, create: bool = False) -> bytes:
-    """The manifest's HMAC key; with ``create`` a new random one (mode 0600) if none exists.
-
-    Raises
-    ------
-    ModelIntegrityError
-        When the key file is missing (and not to be created), unreadable or not a key.
-    """
-    path = settings.signing_key
-    if create and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Written aside and linked into place, so a concurrent reader never sees half a key and
-        # a concurrent creator's key is never replaced.
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".store-key-")
-        try:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-            os.link(temporary, path)
-            logger.warning(
-                "created the model store's signing key %s (mode 0600); scoring needs it to "
-                "verify the store, so keep it and give it to whoever scores (or set %s)",
-                path,
-                SIGNING_KEY_ENV,
-            )
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        raise ModelIntegrityError(
-            f"no signing key at {path}: the hashes pinned in {manifest_path(settings)} cannot "
-            f"be verified without the key that signed them; copy that key there or set "
-            f"{SIGNING_KEY_ENV} to its path"
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ModelIntegrityError(f"cannot read the signing key {path}: {error}") from error
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        key = b""
-    if len(key) < 32:
-        raise ModelIntegrityError(f"{path} is not a riskengine signing key (64 hex digits)")
-    return key
-
-
-def _key_id(key: bytes) -> str:
-    return hashlib.sha256(b"riskengine key id\0" + key).hexdigest()[:16]
-
-
-def _signature(key: bytes, entry: dict[str, Any]) -> str:
-    body = {name: value for name, value in entry.items() if name != "signature"}
-    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
-
-
-def _read_manifest(settings: Settings) -> dict[str, Any]:
-    path = manifest_path(settings)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"format": MANIFEST_FORMAT, "versions": {}}
-    except (OSError, ValueError) as error:
-        raise ModelIntegrityError(
-            f"{path}: the store's manifest of pinned hashes cannot be read ({error})"
-        ) from error
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("versions"), dict):
-        raise ModelIntegrityError(f"{path} is not a riskengine manifest of pinned hashes")
-    return manifest
-
-
-def _write_manifest(settings: Settings, manifest: dict[str, Any]) -> None:
-    path = manifest_path(settings)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".manifest-")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _entry_name(settings: Settings, version: str) -> str:
-    return f"{settings.model_name}/{version}"
-
-
-def _run_files(run_id: str) -> dict[str, str]:
+def _run_files(client: MlflowClient, settings: Settings, run_id: str) -> dict[str, str]:
+    uri = _run_artifacts(client, settings, run_id)
     with tempfile.TemporaryDirectory() as directory:
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=directory)
-        return artifact_digest(Path(local))[1]
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=directory)
+        return trust.artifact_digest(Path(local))[1]
 
 
 def _pin(
@@ -536,150 +291,20 @@ def _pin(
     run_id: str,
     model_files: tuple[str, dict[str, str]],
 ) -> None:
-    """Sign and write the manifest entry of ``version``: its files, its run's, its metrics."""
-    key = _signing_key(settings, create=True)
-    digest, files = model_files
-    entry: dict[str, Any] = {
-        "model_name": settings.model_name,
-        "version": version,
-        "run_id": run_id,
-        "model_sha256": digest,
-        "model_files": files,
-        "run_files": _run_files(run_id),
-        "metrics": dict(client.get_run(run_id).data.metrics),
-        "key_id": _key_id(key),
-    }
-    entry["signature"] = _signature(key, entry)
-    manifest = _read_manifest(settings)
-    manifest["format"] = MANIFEST_FORMAT
-    manifest["versions"][_entry_name(settings, version)] = entry
-    _write_manifest(settings, manifest)
-
-
-def _verified_entry(settings: Settings, version: str, run_id: str) -> dict[str, Any]:
-    """The manifest entry of ``version``, its signature checked and its run matching.
-
-    Raises
-    ------
-    ModelIntegrityError
-        When the entry is missing, signed with another key, does not match its signature, or
-        pins another run than the database names.
-    """
-    path = manifest_path(settings)
-    name = settings.model_name
-    entry = _read_manifest(settings)["versions"].get(_entry_name(settings, version))
-    if not isinstance(entry, dict):
-        raise ModelIntegrityError(
-            f"{path} pins no hashes for model {name!r} version {version} (registered before "
-            "riskengine signed its manifest, or the entry was removed); refusing to load it. "
-            "Retrain with `riskengine train`"
-        )
-    key = _signing_key(settings)
-    if entry.get("key_id") != _key_id(key):
-        raise ModelIntegrityError(
-            f"{path}: the entry of model {name!r} version {version} was signed with another "
-            f"key than {settings.signing_key}; refusing to load it. Use the key that signed it "
-            f"({SIGNING_KEY_ENV}) or retrain"
-        )
-    if not hmac.compare_digest(_signature(key, entry), str(entry.get("signature", ""))):
-        raise ModelIntegrityError(
-            f"{path}: the entry of model {name!r} version {version} does not match its "
-            f"signature under {settings.signing_key} (it was edited without the key); "
-            "refusing to load it"
-        )
-    if entry["run_id"] != run_id:
-        raise ModelIntegrityError(
-            f"the database names run {run_id} for model {name!r} version {version}, but {path} "
-            f"pins run {entry['run_id']}; refusing to load it"
-        )
-    return entry
-
-
-def _compare(
-    settings: Settings, version: str, what: str, pinned: dict[str, Any], found: dict[str, Any]
-) -> None:
-    """Refuse when ``found`` differs from ``pinned``, naming each difference (the first five)."""
-
-    def shown(value: Any) -> str:
-        if value is None:
-            return "none"
-        # A SHA-256 is recognisable by its first 12 digits; a metric is shown whole.
-        return f"{value[:12]}..." if isinstance(value, str) and len(value) == 64 else repr(value)
-
-    changed = sorted(
-        name for name in set(pinned) | set(found) if pinned.get(name) != found.get(name)
+    """Sign the manifest entry of ``version`` with its run's files and metrics as stored."""
+    trust.pin_version(
+        settings,
+        version,
+        run_id,
+        model_files=model_files,
+        run_files=_run_files(client, settings, run_id),
+        metrics=dict(client.get_run(run_id).data.metrics),
     )
-    if changed:
-        details = "; ".join(
-            f"{name} (pinned {shown(pinned.get(name))}, found {shown(found.get(name))})"
-            for name in changed[:5]
-        )
-        raise ModelIntegrityError(
-            f"model {settings.model_name!r} version {version}: {what} differ from what "
-            f"{manifest_path(settings)} pinned at registration: {details}; refusing to load it. "
-            "Restore the store from a backup or retrain"
-        )
 
 
 # riskengine moves these aliases itself, and signs where each points; an alias set by other
 # means (the MLflow UI) still resolves through the database to a version whose files are checked.
 PINNED_ALIASES = (CHAMPION_ALIAS, CHALLENGER_ALIAS)
-
-
-def _alias_name(settings: Settings, alias: str) -> str:
-    return f"{settings.model_name}@{alias}"
-
-
-def _pin_alias(settings: Settings, alias: str, version: str | None) -> None:
-    """Sign where ``alias`` points (``None``: nowhere) in the manifest, before the database
-    moves it: a failure in between leaves the two apart, which loading refuses."""
-    key = _signing_key(settings)
-    manifest = _read_manifest(settings)
-    aliases = manifest.setdefault("aliases", {})
-    if version is None:
-        aliases.pop(_alias_name(settings, alias), None)
-    else:
-        record: dict[str, Any] = {
-            "model_name": settings.model_name,
-            "alias": alias,
-            "version": version,
-            "key_id": _key_id(key),
-        }
-        record["signature"] = _signature(key, record)
-        aliases[_alias_name(settings, alias)] = record
-    _write_manifest(settings, manifest)
-
-
-def _check_alias(settings: Settings, alias: str, version: str) -> None:
-    """Refuse unless the signed record of ``alias`` points at ``version``, as the database does.
-
-    Raises
-    ------
-    ModelIntegrityError
-        When the record is missing, signed with another key, altered, or names another version.
-    """
-    path = manifest_path(settings)
-    name = settings.model_name
-    record = _read_manifest(settings).get("aliases", {}).get(_alias_name(settings, alias))
-    if not isinstance(record, dict):
-        raise ModelIntegrityError(
-            f"{path} pins no version for the alias {alias!r} of model {name!r}: it was set "
-            f"outside riskengine; refusing to load it. Set it with `riskengine model promote`"
-        )
-    key = _signing_key(settings)
-    if record.get("key_id") != _key_id(key) or not hmac.compare_digest(
-        _signature(key, record), str(record.get("signature", ""))
-    ):
-        raise ModelIntegrityError(
-            f"{path}: the record of the alias {alias!r} of model {name!r} does not match its "
-            f"signature under {settings.signing_key}; refusing to load it"
-        )
-    if record.get("version") != version:
-        raise ModelIntegrityError(
-            f"the database points the alias {alias!r} of model {name!r} at version {version}, "
-            f"but {path} pins version {record.get('version')}; refusing to load it. Move it "
-            "with `riskengine model promote` or `model rollback`"
-        )
 
 
 def missing_pins(settings: Settings, version: str, alias: str | None = None) -> str | None:
@@ -695,14 +320,9 @@ def missing_pins(settings: Settings, version: str, alias: str | None = None) -> 
         if client is None:
             return None
         tags = client.get_model_version(settings.model_name, version).tags
-    if not tags.get(MODEL_SHA256_TAG):
+    if not tags.get(trust.MODEL_SHA256_TAG):
         return f"version {version} has no recorded SHA-256"
-    manifest = _read_manifest(settings)
-    if _entry_name(settings, version) not in manifest["versions"]:
-        return f"version {version} has no hashes pinned in {manifest_path(settings).name}"
-    if alias is not None and _alias_name(settings, alias) not in manifest.get("aliases", {}):
-        return f"the alias {alias!r} is not pinned in {manifest_path(settings).name}"
-    return None
+    return trust.missing_pin(settings, version, alias)
 
 
 def repin_version(settings: Settings, version: str) -> None:
@@ -743,7 +363,7 @@ def log_training_run(
     band cut-offs) travels in the explanation artifact that scoring loads with the model.
     """
     # Before anything is logged: a key that cannot be created or read stops here.
-    _signing_key(settings, create=True)
+    trust.signing_key(settings, create=True)
     with _open_store(settings, write=True, create=True) as client:
         assert client is not None
         with mlflow.start_run(run_name="train") as run:
@@ -771,7 +391,7 @@ def log_training_run(
                 input_example=input_example,
                 pyfunc_predict_fn="predict_proba",
                 serialization_format="skops",
-                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                skops_trusted_types=trust.SKOPS_TRUSTED_TYPES,
                 pip_requirements=["scikit-learn", "skops"],
                 registered_model_name=settings.model_name,
             )
@@ -832,25 +452,25 @@ def run_document(settings: Settings, run_id: str, name: str) -> Any:
         When the artifact differs from the pinned hash.
     """
     with _open_store(settings) as client:
-        if client is None or name not in {item.path for item in client.list_artifacts(run_id)}:
+        if client is None:
             return None
-        pinned = [
-            entry
-            for entry in _read_manifest(settings)["versions"].values()
-            if isinstance(entry, dict) and entry.get("run_id") == run_id
-        ]
+        artifacts = _run_artifacts(client, settings, run_id)
+        # The repository lists paths relative to the run's artifact directory, as ``name`` is.
+        listed = get_artifact_repository(artifacts).list_artifacts()
+        if name not in {item.path for item in listed}:
+            return None
         with tempfile.TemporaryDirectory() as directory:
             path = Path(
                 mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=name, dst_path=directory
+                    artifact_uri=f"{artifacts}/{name}", dst_path=directory
                 )
             )
-            for entry in pinned:
-                verified = _verified_entry(settings, str(entry["version"]), run_id)
+            for version in trust.versions_pinning_run(settings, run_id):
+                verified = trust.verified_entry(settings, version, run_id)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                _compare(
+                trust.compare(
                     settings,
-                    str(entry["version"]),
+                    version,
                     "run artifacts",
                     {name: verified["run_files"].get(name)},
                     {name: digest},
@@ -880,7 +500,7 @@ def require_version(settings: Settings, version: str) -> None:
     """Raise :class:`ModelNotFoundError` (naming ``model list``) unless ``version`` exists."""
     with _open_store(settings) as client:
         if client is None:
-            raise ModelNotFoundError(_no_store_message(settings))
+            raise ModelNotFoundError(no_store_message(settings))
         _require_version(client, settings, version)
 
 
@@ -893,13 +513,13 @@ def set_champion(settings: Settings, version: str) -> None:
         history = _champion_history(client, settings)
         if not history or history[-1] != version:
             history.append(version)
-        _pin_alias(settings, CHAMPION_ALIAS, version)
+        trust.pin_alias(settings, CHAMPION_ALIAS, version)
         client.set_registered_model_alias(settings.model_name, CHAMPION_ALIAS, version)
         client.set_registered_model_tag(
             settings.model_name, CHAMPION_HISTORY_TAG, json.dumps(history)
         )
         if _version_by_alias(client, settings, CHALLENGER_ALIAS) == version:
-            _pin_alias(settings, CHALLENGER_ALIAS, None)
+            trust.pin_alias(settings, CHALLENGER_ALIAS, None)
             client.delete_registered_model_alias(settings.model_name, CHALLENGER_ALIAS)
 
 
@@ -908,7 +528,7 @@ def set_challenger(settings: Settings, version: str) -> None:
     with _open_store(settings, write=True) as client:
         assert client is not None
         _require_version(client, settings, version)
-        _pin_alias(settings, CHALLENGER_ALIAS, version)
+        trust.pin_alias(settings, CHALLENGER_ALIAS, version)
         client.set_registered_model_alias(settings.model_name, CHALLENGER_ALIAS, version)
 
 
@@ -934,7 +554,7 @@ def rollback_champion(settings: Settings) -> tuple[str, str]:
                 "there is no previous champion to roll back to"
             )
         previous = history[-1]
-        _pin_alias(settings, CHAMPION_ALIAS, previous)
+        trust.pin_alias(settings, CHAMPION_ALIAS, previous)
         client.set_registered_model_alias(settings.model_name, CHAMPION_ALIAS, previous)
         client.set_registered_model_tag(
             settings.model_name, CHAMPION_HISTORY_TAG, json.dumps(history)
@@ -1003,11 +623,11 @@ def load_registered_model(
         When the version or alias does not exist.
     ModelIntegrityError
         When the stored files differ from the SHA-256 recorded at registration, or need
-        types outside :data:`SKOPS_TRUSTED_TYPES`.
+        types outside :data:`riskengine.models.trust.SKOPS_TRUSTED_TYPES`.
     """
     with _open_store(settings) as client:
         if client is None:
-            raise ModelNotFoundError(_no_store_message(settings))
+            raise ModelNotFoundError(no_store_message(settings))
         try:
             if alias_or_version.isdigit():
                 version_info = client.get_model_version(settings.model_name, alias_or_version)
@@ -1023,23 +643,26 @@ def load_registered_model(
         version = str(version_info.version)
         run_id = str(version_info.run_id)
         with tempfile.TemporaryDirectory() as directory:
-            local = _download_version(settings, version, directory)
-            digest = _check_integrity(settings, version, dict(version_info.tags), local)
+            local = _download_version(client, settings, version, directory)
+            digest = trust.check_recorded_digest(settings, version, dict(version_info.tags), local)
             # The tags live in the database beside the files they describe; the signed entry
             # does not, so it decides.
-            entry = _verified_entry(settings, version, run_id)
+            entry = trust.verified_entry(settings, version, run_id)
             if alias_or_version in PINNED_ALIASES:
-                _check_alias(settings, alias_or_version, version)
-            _compare(
-                settings, version, "model files", entry["model_files"], artifact_digest(local)[1]
+                trust.check_alias(settings, alias_or_version, version)
+            trust.compare(
+                settings,
+                version,
+                "model files",
+                entry["model_files"],
+                trust.artifact_digest(local)[1],
             )
-            _check_skops_types(settings, version, local)
+            trust.check_skops_types(settings, version, local)
+            explain_uri = f"{_run_artifacts(client, settings, run_id)}/{EXPLAIN_ARTIFACT}"
             explain_path = Path(
-                mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=EXPLAIN_ARTIFACT, dst_path=directory
-                )
+                mlflow.artifacts.download_artifacts(artifact_uri=explain_uri, dst_path=directory)
             )
-            _compare(
+            trust.compare(
                 settings,
                 version,
                 "run artifacts",
@@ -1048,7 +671,7 @@ def load_registered_model(
             )
             explain = json.loads(explain_path.read_text())
             metrics = dict(client.get_run(run_id).data.metrics)
-            _compare(settings, version, "run metrics", entry["metrics"], metrics)
+            trust.compare(settings, version, "run metrics", entry["metrics"], metrics)
             try:
                 # Deserialise the copy whose bytes were just checked, not the store's.
                 model = mlflow.sklearn.load_model(str(local))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from riskengine.config import Settings
-from riskengine.models import tracking
+from riskengine.models import tracking, trust
 from riskengine.models.tracking import load_registered_model
 
 QuickTraining = Any  # the ``quick_training`` fixture's type (tests/conftest.py)
@@ -92,7 +92,7 @@ def test_train_if_missing_replaces_a_champion_registered_without_a_hash(
     tiny_model_registrar(settings)
     tracking.set_champion(settings, "1")
     client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
-    client.delete_model_version_tag(settings.model_name, "1", tracking.MODEL_SHA256_TAG)
+    client.delete_model_version_tag(settings.model_name, "1", trust.MODEL_SHA256_TAG)
     outcome = train_public(settings, if_missing=True, **quick_training.kwargs())
     assert (outcome.skipped, outcome.version, outcome.champion) == (False, "2", "2")
     assert "version 1 has no recorded SHA-256" in outcome.message

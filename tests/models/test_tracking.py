@@ -1,14 +1,14 @@
-"""The model store: integrity of registered artifacts, the lock, the champion's history."""
+"""The MLflow side of the model store: registering and loading, the lock, the champion's history,
+reading a store that is read-only, missing or damaged."""
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import threading
@@ -20,11 +20,11 @@ from filelock import FileLock
 
 from riskengine.config import Settings, load_settings
 from riskengine.errors import (
-    ModelIntegrityError,
     ModelNotFoundError,
     ModelStoreError,
 )
-from riskengine.models import tracking
+from riskengine.models import tracking, trust
+from riskengine.models.store import lock_path
 
 FEATURES = ("material_hhi", "export_control_severity")
 
@@ -41,61 +41,12 @@ def _settings(home: Path) -> Settings:
     return load_settings(home=home, tracking_uri=f"sqlite:///{home}/models/mlflow.db")
 
 
-@pytest.fixture
-def registered(
-    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str]
-) -> Settings:
-    settings = store_settings
-    assert tiny_model_registrar(settings) == "1"
-    tracking.set_champion(settings, "1")
-    return settings
-
-
-def _stored_file(settings: Settings, name: str) -> Path:
-    (path,) = (settings.models_dir / "artifacts").rglob(name)
-    return path
-
-
 def test_a_registered_model_loads_with_its_recorded_hash(registered: Settings) -> None:
     model = tracking.load_registered_model(registered)
     tags = tracking.version_details(registered, "1").tags
-    assert model.artifact_sha256 == tags[tracking.MODEL_SHA256_TAG]
-    assert "model.skops" in json.loads(tags[tracking.MODEL_FILES_TAG])
+    assert model.artifact_sha256 == tags[trust.MODEL_SHA256_TAG]
+    assert "model.skops" in json.loads(tags[trust.MODEL_FILES_TAG])
     assert model.feature_names == FEATURES
-
-
-def test_a_tampered_model_file_is_refused(registered: Settings) -> None:
-    stored = _stored_file(registered, "model.skops")
-    stored.write_bytes(stored.read_bytes() + b"\0")
-    with pytest.raises(ModelIntegrityError, match=r"version 1 was modified.*model\.skops"):
-        tracking.load_registered_model(registered)
-
-
-def test_a_model_asking_for_untrusted_types_is_refused_even_with_matching_hashes(
-    registered: Settings,
-) -> None:
-    """Even the holder of the signing key, pinning the edited files anew, cannot widen skops'
-    allow-list."""
-    stored = _stored_file(registered, "MLmodel")
-    stored.write_text(
-        stored.read_text().replace(
-            "    - numpy.dtype\n", "    - numpy.dtype\n    - builtins.eval\n"
-        )
-    )
-    tracking.repin_version(registered, "1")
-    with pytest.raises(
-        ModelIntegrityError, match=r"outside riskengine's allow-list: builtins\.eval"
-    ):
-        tracking.load_registered_model(registered)
-
-
-def test_a_model_without_a_recorded_hash_is_refused(registered: Settings) -> None:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(registered.tracking_uri, registered.tracking_uri)
-    client.delete_model_version_tag(registered.model_name, "1", tracking.MODEL_SHA256_TAG)
-    with pytest.raises(ModelIntegrityError, match="no recorded SHA-256"):
-        tracking.load_registered_model(registered)
 
 
 def test_rollback_returns_to_the_previous_champion(
@@ -124,7 +75,7 @@ def test_a_second_process_waits_for_the_lock_and_says_so(
 
     def hold_lock() -> None:
         # Another lock object on the same file stands for another process.
-        with FileLock(tracking.lock_path(registered)):
+        with FileLock(lock_path(registered)):
             held.set()
             waiting.wait(timeout=120)
 
@@ -141,7 +92,7 @@ def test_a_second_process_waits_for_the_lock_and_says_so(
         holder.join()
         logging.getLogger("riskengine").removeHandler(handler)
     assert "another riskengine process is using the model store" in caplog.text
-    assert str(tracking.lock_path(registered)) in caplog.text
+    assert str(lock_path(registered)) in caplog.text
 
 
 @pytest.mark.slow
@@ -168,146 +119,6 @@ def test_two_processes_registering_into_one_store_both_complete(
     assert versions == ["1", "2"]
     for version in versions:
         assert tracking.load_registered_model(settings, version).version == version
-
-
-# -- authenticity: hashes pinned in a signed manifest outside the database ---------------------
-
-
-def _rewrite_hash_tags(settings: Settings, version: str) -> None:
-    """Record the stored files' current hashes in the version's tags, as someone able to edit
-    the database would."""
-    from mlflow.tracking import MlflowClient
-
-    digest, files = tracking.artifact_digest(_stored_file(settings, "MLmodel").parent)
-    client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
-    client.set_model_version_tag(settings.model_name, version, tracking.MODEL_SHA256_TAG, digest)
-    client.set_model_version_tag(
-        settings.model_name, version, tracking.MODEL_FILES_TAG, json.dumps(files)
-    )
-
-
-def _doctor_the_model(settings: Settings) -> None:
-    """Replace the stored model with another valid one (always predicting the same class) and
-    rewrite the hash tags in the database to match."""
-    import skops.io
-
-    stored = _stored_file(settings, "model.skops")
-    model = skops.io.load(stored, trusted=tracking.SKOPS_TRUSTED_TYPES)
-    for calibrator in model.calibrated_classifiers_[0].calibrators:
-        calibrator.a_, calibrator.b_ = 0.0, -20.0
-    skops.io.dump(model, stored)
-    _rewrite_hash_tags(settings, "1")
-
-
-def test_a_doctored_valid_model_with_rewritten_tags_is_refused(registered: Settings) -> None:
-    _doctor_the_model(registered)
-    with pytest.raises(
-        ModelIntegrityError,
-        match=r"model files differ from what .*manifest\.json pinned at registration: "
-        r"model\.skops \(pinned [0-9a-f]{12}\.\.\., found [0-9a-f]{12}\.\.\.\)",
-    ):
-        tracking.load_registered_model(registered)
-
-
-def test_an_edited_explain_json_is_refused(registered: Settings) -> None:
-    """The driver texts, neutral values, calibration and band cut-offs come from it."""
-    stored = _stored_file(registered, tracking.EXPLAIN_ARTIFACT)
-    explain = json.loads(stored.read_text())
-    explain["neutral_values"]["material_hhi"] = 1.0
-    stored.write_text(json.dumps(explain))
-    with pytest.raises(
-        ModelIntegrityError, match=r"run artifacts differ .* explain\.json \(pinned"
-    ):
-        tracking.load_registered_model(registered)
-
-
-def test_metrics_edited_in_the_database_alone_are_refused(registered: Settings) -> None:
-    from mlflow.tracking import MlflowClient
-
-    run_id = tracking.version_details(registered, "1").run_id
-    MlflowClient(registered.tracking_uri).log_metric(run_id, "test_pr_auc", 0.99)
-    with pytest.raises(
-        ModelIntegrityError, match=r"run metrics differ .* test_pr_auc \(pinned 0\.5, found 0\.99\)"
-    ):
-        tracking.load_registered_model(registered)
-
-
-def test_a_manifest_edited_without_the_key_is_refused(registered: Settings) -> None:
-    _doctor_the_model(registered)
-    path = tracking.manifest_path(registered)
-    manifest = json.loads(path.read_text())
-    _, files = tracking.artifact_digest(_stored_file(registered, "MLmodel").parent)
-    manifest["versions"]["riskengine/1"]["model_files"] = files
-    path.write_text(json.dumps(manifest))
-    with pytest.raises(ModelIntegrityError, match=r"does not match its signature"):
-        tracking.load_registered_model(registered)
-
-
-def test_a_manifest_is_verified_only_with_the_key_that_signed_it(
-    registered: Settings, tmp_path: Path
-) -> None:
-    missing = dataclasses.replace(registered, signing_key=tmp_path / "elsewhere" / "store.key")
-    with pytest.raises(ModelIntegrityError, match=r"no signing key at .*elsewhere"):
-        tracking.load_registered_model(missing)
-    other = tmp_path / "other.key"
-    other.write_text("ab" * 32)
-    with pytest.raises(ModelIntegrityError, match=r"signed with another key"):
-        tracking.load_registered_model(dataclasses.replace(registered, signing_key=other))
-
-
-def test_a_removed_manifest_entry_is_refused_and_reported_as_missing(registered: Settings) -> None:
-    tracking.manifest_path(registered).unlink()
-    assert tracking.missing_pins(registered, "1") == (
-        "version 1 has no hashes pinned in mlflow.db.manifest.json"
-    )
-    with pytest.raises(ModelIntegrityError, match=r"pins no hashes for model .* version 1"):
-        tracking.load_registered_model(registered)
-
-
-def test_the_champion_moved_in_the_database_alone_is_refused(
-    registered: Settings, tiny_model_registrar: Callable[[Settings], str]
-) -> None:
-    from mlflow.tracking import MlflowClient
-
-    assert tiny_model_registrar(registered) == "2"
-    client = MlflowClient(registered.tracking_uri, registered.tracking_uri)
-    client.set_registered_model_alias(registered.model_name, "champion", "2")
-    with pytest.raises(ModelIntegrityError, match=r"at version 2, but .* pins version 1"):
-        tracking.load_registered_model(registered)
-    assert tracking.load_registered_model(registered, "2").version == "2"
-    tracking.set_champion(registered, "2")
-    assert tracking.load_registered_model(registered).version == "2"
-
-
-def test_a_champion_without_a_signed_record_is_refused_and_reported_as_missing(
-    registered: Settings,
-) -> None:
-    path = tracking.manifest_path(registered)
-    manifest = json.loads(path.read_text())
-    del manifest["aliases"]["riskengine@champion"]
-    path.write_text(json.dumps(manifest))
-    assert tracking.missing_pins(registered, "1", "champion") == (
-        "the alias 'champion' is not pinned in mlflow.db.manifest.json"
-    )
-    with pytest.raises(ModelIntegrityError, match=r"pins no version for the alias 'champion'"):
-        tracking.load_registered_model(registered)
-
-
-def test_the_first_registration_creates_the_signing_key_readable_by_its_owner_only(
-    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
-) -> None:
-    settings = dataclasses.replace(store_settings, signing_key=tmp_path / "config" / "store.key")
-    tiny_model_registrar(settings)
-    assert stat.S_IMODE(settings.signing_key.stat().st_mode) == 0o600
-    assert tracking.load_registered_model(settings, "1").version == "1"
-
-
-def test_a_model_file_that_is_not_a_zip_archive_is_named(registered: Settings) -> None:
-    """Pinned anew by the key holder, so only the format check stands in the way."""
-    _stored_file(registered, "model.skops").write_bytes(b"not a zip archive\n")
-    tracking.repin_version(registered, "1")
-    with pytest.raises(ModelIntegrityError, match=r"model\.skops .* is not a skops model file"):
-        tracking.load_registered_model(registered)
 
 
 # -- store operations -----------------------------------------------------------------------------
@@ -392,3 +203,101 @@ def test_a_damaged_database_is_named(registered: Settings, damage: str) -> None:
         ModelStoreError, match=re.escape(f"{database}: the model store's database is damaged")
     ):
         tracking.load_registered_model(registered)
+
+
+# -- a store that moves -------------------------------------------------------------------------
+
+
+def _tree_digest(directory: Path) -> str:
+    """One SHA-256 over the names and bytes of every file under ``directory``."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(directory)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _copy_of(settings: Settings, home: Path) -> Settings:
+    shutil.copytree(settings.models_dir, home / "models")
+    return _settings(home)
+
+
+@pytest.mark.usefixtures("isolated_command")
+def test_a_copied_store_loads_verifies_and_scores_without_the_original(
+    registered: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from riskengine.cli import app
+
+    pinned = tracking.load_registered_model(registered).artifact_sha256
+    copy = _copy_of(registered, tmp_path / "elsewhere")
+    shutil.rmtree(registered.models_dir)
+    model = tracking.load_registered_model(copy)
+    assert (model.version, model.artifact_sha256) == ("1", pinned)
+    assert tracking.run_document(copy, model.run_id, tracking.EXPLAIN_ARTIFACT) is not None
+    sourcing = tmp_path / "sourcing.csv"
+    sourcing.write_text("material,supplier,supplier_country\nDy2O3,Baotou Example,CN\n")
+    output = tmp_path / "scores.csv"
+    monkeypatch.setenv("RISKENGINE_TRACKING_URI", copy.tracking_uri)
+    arguments = ["score", str(sourcing), "-o", str(output), "--as-of", "2026-03-01"]
+    result = CliRunner().invoke(app, [*arguments, "--buyer-country", "JP"])
+    assert result.exit_code == 0, result.stderr
+    assert "model version 1" in result.stderr
+    assert output.exists()
+    assert not registered.models_dir.exists()
+
+
+def test_training_and_promoting_in_a_copy_leave_the_original_untouched(
+    registered: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    from riskengine.app.registry import promote
+
+    assert tiny_model_registrar(registered) == "2"
+    copy = _copy_of(registered, tmp_path / "elsewhere")
+    before = _tree_digest(registered.models_dir)
+    promote(copy, "2")
+    assert tiny_model_registrar(copy) == "3"
+    assert _tree_digest(registered.models_dir) == before
+    assert tracking.champion_version(copy) == "2"
+    assert tracking.champion_version(registered) == "1"
+    assert tracking.load_registered_model(copy, "3").version == "3"
+    # The new version's files are in the copy, under the copy's own artifact directory.
+    run_id = tracking.version_details(copy, "3").run_id
+    assert (copy.models_dir / "artifacts" / run_id / "artifacts" / "explain.json").is_file()
+
+
+def test_an_older_store_keeps_working_and_becomes_movable_at_its_next_write(
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    """A store made before the tag: its experiment has the absolute location alone."""
+    import mlflow
+
+    mlflow.set_tracking_uri(store_settings.tracking_uri)
+    artifacts = (store_settings.models_dir / "artifacts").resolve().as_uri()
+    experiment_id = mlflow.create_experiment(tracking.EXPERIMENT_NAME, artifact_location=artifacts)
+    assert tracking.ARTIFACT_ROOT_TAG not in mlflow.get_experiment(experiment_id).tags
+    assert tiny_model_registrar(store_settings) == "1"
+    tracking.set_champion(store_settings, "1")
+    assert tracking.load_registered_model(store_settings).version == "1"
+    tags = mlflow.get_experiment(experiment_id).tags
+    assert tags[tracking.ARTIFACT_ROOT_TAG] == "artifacts"
+    copy = _copy_of(store_settings, tmp_path / "elsewhere")
+    shutil.rmtree(store_settings.models_dir)
+    assert tracking.load_registered_model(copy).version == "1"
+
+
+def test_an_older_store_with_artifacts_elsewhere_keeps_its_locations(
+    store_settings: Settings, tiny_model_registrar: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(store_settings.tracking_uri)
+    elsewhere = (tmp_path / "shared-artifacts").resolve().as_uri()
+    experiment_id = mlflow.create_experiment(tracking.EXPERIMENT_NAME, artifact_location=elsewhere)
+    assert tiny_model_registrar(store_settings) == "1"
+    experiment = mlflow.get_experiment(experiment_id)
+    assert tracking.ARTIFACT_ROOT_TAG not in experiment.tags
+    assert experiment.artifact_location == elsewhere
+    assert tracking.load_registered_model(store_settings, "1").version == "1"
+    assert any((tmp_path / "shared-artifacts").rglob("model.skops"))
