@@ -10,6 +10,7 @@ JSON and Parquet keep text verbatim.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import contextlib
 import errno
@@ -38,6 +39,23 @@ _STREAM_DIRECTORIES = frozenset({Path("/dev/fd"), Path("/proc/self/fd")})
 #: A temporary file this old whose process is gone is a leftover of a killed run.
 STALE_AFTER_SECONDS = 10 * 60
 _CLEANUP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+#: The temporary files this process created and has neither renamed into place nor removed.
+_PENDING_TEMPORARIES: set[str] = set()
+
+
+@atexit.register
+def _remove_pending_temporaries() -> None:
+    """On the way out, remove what an interrupted write left behind: whatever path an interrupt
+    took (a finaliser, a library callback), this process's own temporaries do not outlive it.
+    The CLI runs the exit handlers before it exits on a signal."""
+    for temporary in list(_PENDING_TEMPORARIES):
+        _remove_temporary(temporary)
+
+
+def _remove_temporary(temporary: str) -> None:
+    Path(temporary).unlink(missing_ok=True)
+    _PENDING_TEMPORARIES.discard(temporary)
 
 
 @dataclass(frozen=True)
@@ -357,7 +375,7 @@ def write_tables(
 
         def remove_temporaries() -> None:
             for _, temporary in temporaries:
-                Path(temporary).unlink(missing_ok=True)
+                _remove_temporary(temporary)
 
         _clean_up(remove_temporaries)
         raise
@@ -399,6 +417,7 @@ def _replace_all(temporaries: list[tuple[OutputTarget, str]]) -> None:
             assert target.file is not None
             kept.append((target.file, _keep_previous(target.file)))
             os.replace(temporary, target.file)
+            _PENDING_TEMPORARIES.discard(temporary)
     except BaseException as error:
 
         def restore() -> None:
@@ -441,8 +460,9 @@ def _write_atomically(path: str, write: Callable[[BinaryIO], Any]) -> None:
     assert target.file is not None
     try:
         os.replace(temporary, target.file)
+        _PENDING_TEMPORARIES.discard(temporary)
     except BaseException as error:
-        _clean_up(lambda: Path(temporary).unlink(missing_ok=True))
+        _clean_up(lambda: _remove_temporary(temporary))
         if isinstance(error, OSError):
             raise UserInputError(f"{path}: cannot write: {error.strerror or error}") from error
         raise
@@ -474,6 +494,7 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
         # knowing its name: a signal arriving as mkstemp returns would otherwise leave it.
         with signals_deferred():
             handle, temporary = _create_temporary(target, directory)
+            _PENDING_TEMPORARIES.add(temporary)
         # mkstemp creates 0600; the output should look like any other file the user writes.
         os.fchmod(handle, _output_mode(target.file))
         with os.fdopen(handle, "wb") as stream:
@@ -483,7 +504,7 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
     except BaseException as error:
         if temporary is not None:
             created = temporary
-            _clean_up(lambda: Path(created).unlink(missing_ok=True))
+            _clean_up(lambda: _remove_temporary(created))
         if isinstance(error, OSError):
             raise UserInputError(
                 f"{target.path}: cannot write: {error.strerror or error}"

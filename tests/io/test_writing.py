@@ -484,3 +484,23 @@ def test_a_failing_chunk_leaves_no_output(tmp_path: Path) -> None:
         rio.write_table_chunks(chunks(), str(target))
     assert target.read_text() == "previous run\n"
     assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_a_temporary_whose_cleanup_was_cut_short_is_removed_when_the_process_exits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However an interrupt unwinds (a finaliser, a library callback), the exit handlers the CLI
+    # runs before exiting on a signal remove this process's own temporaries.
+    monkeypatch.setattr(writing, "_clean_up", lambda action: None)
+
+    def interrupted(stream: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        writing._write_atomically(str(tmp_path / "out.csv"), interrupted)
+    assert list(tmp_path.glob(".out.csv.*.tmp"))
+
+    writing._remove_pending_temporaries()
+
+    assert not list(tmp_path.glob(".out.csv.*"))
+    assert not (tmp_path / "out.csv").exists()
