@@ -269,6 +269,7 @@ def score_pairs(
             resolved.with_columns(
                 pl.col("supplier_country").alias("supplier_country_iso3"),
                 pl.col("buyer_country").alias("buyer_country_iso3"),
+                pl.col("buyer_name").alias("screened_buyer"),
                 row_status(),
                 pl.lit(model.version).alias("model_version"),
                 pl.lit(as_of.isoformat()).alias("as_of"),

@@ -33,6 +33,9 @@ SCORE_OUTPUT_COLUMNS = (
     "material_id",
     "supplier_country_iso3",
     "buyer_country_iso3",
+    # The buyer the row was screened as: its own buyer cell, else --buyer (empty when neither),
+    # so a scores file says whose exposure it describes.
+    "screened_buyer",
     "risk_score",
     "risk_score_low",
     "risk_score_high",

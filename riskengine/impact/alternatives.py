@@ -97,7 +97,13 @@ def _pairs(scores: ScoresInput, buyer_name: str | None) -> pl.DataFrame:
             frame["supplier_country_iso3"].cast(pl.String),
             frame["buyer_country_iso3"].cast(pl.String),
             _text(frame, scores.columns, "plant"),
+            # The buyer each row was screened as (scores files record it), else --buyer.
             _text(frame, scores.columns, "buyer")
+            .fill_null(
+                frame["screened_buyer"].cast(pl.String)
+                if "screened_buyer" in frame.columns
+                else pl.lit(None, pl.String)
+            )
             .fill_null(pl.lit(buyer_name, pl.String))
             .alias("buyer_name"),
             frame["risk_score"].alias("pair_risk_score"),

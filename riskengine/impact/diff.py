@@ -229,7 +229,11 @@ def _keyed(text: pl.DataFrame, columns: dict[str, str], part_header: str | None)
         column("material").alias("material"),
         column("supplier").alias("supplier"),
         column("supplier_id").alias("supplier_id"),
-        column("buyer").alias("buyer"),
+        # A scores file records the buyer each row was screened as, --buyer included.
+        pl.coalesce(
+            column("buyer"),
+            pl.col("screened_buyer") if "screened_buyer" in text.columns else pl.lit(None),
+        ).alias("buyer"),
         column("share").alias("share"),
         column("supplier_country").alias("supplier_country"),
         column("buyer_country").alias("buyer_country"),
@@ -311,8 +315,8 @@ def diff_scores(
     threshold
         The smallest score move (exclusive) listed when the band stays.
     buyer_name
-        The buyer the runs were scored for with ``--buyer`` (not written to the scores), for
-        rows without a buyer column; screening causes need it.
+        The buyer the runs were scored for, for scores files written before the
+        ``screened_buyer`` column and rows without a buyer; screening causes need it.
     """
     if not 0 <= threshold <= 1:
         raise UserInputError(f"--threshold {threshold} is not in [0, 1]")

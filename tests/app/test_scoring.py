@@ -103,3 +103,23 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     assert scores.filter(pl.col("status") == "rejected").height == 16 + 4
     assert scores["reason"][0] == "duplicate pair: data rows 1, 9 repeat it"
     assert scores["reason"][8] == "duplicate pair: data rows 1, 9 repeat it"
+
+
+def test_the_scores_say_which_buyer_each_row_was_screened_as(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "sourcing.csv"
+    source.write_text(
+        "material,supplier,supplier_country,buyer\n"
+        "Dy2O3,Baotou Example,CN,\n"
+        "Dy2O3,Hanoi Example,VN,Osaka Works Ltd\n"
+    )
+    output = tmp_path / "scores.csv"
+    request = ScoringRequest.from_paths(
+        str(source), str(output), date(2026, 3, 1), buyer_country="JP", buyer_name="Kanto K.K."
+    )
+
+    score_file(trained_settings, request)
+
+    scores = pl.read_csv(output, infer_schema=False)
+    assert scores["screened_buyer"].to_list() == ["Kanto K.K.", "Osaka Works Ltd"]
