@@ -8,7 +8,8 @@ published, and world rare-earth mine output before that.
 
 Shares are each country's output over the sum of country rows (``WLD`` excluded). ``ROW`` (the
 rest of the world) counts as one producer in the HHI, so the HHI stays within [1/n, 1] for n
-rows; that overstates it by ROW's share squared (under 0.004 in the shipped data). It is never
+rows; that overstates it by ROW's share squared (in the shipped data at most 0.08, germanium
+2020; 0.03 for zinc mine and 0.015 for copper mine output; under 0.01 elsewhere). It is never
 the top producer.
 """
 

@@ -100,8 +100,8 @@ def test_a_listing_labels_controlled_materials_to_the_listed_buyer_only(
 def test_a_flow_known_only_through_a_later_event_joins_the_panel_when_it_is_known(
     reference: ReferenceData,
 ) -> None:
-    """Guinea produces no bauxite in the shipped production data; its first bauxite measure is
-    the junta's domestic-processing demand of 2022-04-08 (E349)."""
+    """Guinea's bauxite output is first published on 2023-01-31 (USGS MCS 2023); its first
+    bauxite measure, the junta's domestic-processing demand of 2022-04-08 (E349), is earlier."""
     spine = panel_spine(reference, ("JPN",))
     guinea = spine.filter(
         (pl.col("supplier_country") == "GIN") & (pl.col("material_id") == "bauxite")

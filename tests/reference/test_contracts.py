@@ -278,7 +278,7 @@ def test_warnings_list_counts_and_ids_and_exit_0(reference_copy: Path) -> None:
     undated = next(line for line in lines if "undated" in line)
     assert "1 rows: undated" in undated and "E003" in undated
     lacking = next(line for line in lines if "catalog lacks" in line)
-    assert "E121" in lacking  # zinc
+    assert "E105" in lacking  # phosphate, phosphorus
     stale = next(line for line in lines if "quota with no end date" in line)
     assert "E111" in stale
 
