@@ -290,14 +290,30 @@ def tiny_model_source() -> str:
     )
 
 
-@pytest.fixture
-def registered(store_settings: Any, tiny_model_registrar: Callable[[Any], str]) -> Any:
-    """A store of the test's own with the tiny model registered as version 1 and champion."""
+@pytest.fixture(scope="session")
+def registered_template(
+    tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path
+) -> Path:
+    """The ``models/`` directory of a store with the tiny model registered as version 1 and
+    champion, made once: registering costs seconds, copying the directory does not (a store
+    can move: its artifact locations resolve under the directory it is opened in)."""
     from riskengine.models import tracking
 
-    assert tiny_model_registrar(store_settings) == "1"
-    tracking.set_champion(store_settings, "1")
-    return store_settings
+    settings = new_store(tmp_path_factory.mktemp("registered"), empty_store_template)
+    assert register_tiny_model(settings) == "1"
+    tracking.set_champion(settings, "1")
+    return settings.models_dir
+
+
+@pytest.fixture
+def registered(tmp_path: Path, registered_template: Path) -> Any:
+    """A store of the test's own with the tiny model registered as version 1 and champion."""
+    from riskengine.config import load_settings
+
+    shutil.copytree(registered_template, tmp_path / "models")
+    return load_settings(
+        home=tmp_path, tracking_uri=f"sqlite:///{tmp_path / 'models' / 'mlflow.db'}"
+    )
 
 
 def _stored_file(settings: Any, name: str) -> Path:
