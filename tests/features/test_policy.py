@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from riskengine.features.builders import registry
+from riskengine.features.common import event_known_from
 from riskengine.features.runner import build_features
 from riskengine.reference.loader import ReferenceData
 
@@ -26,6 +27,9 @@ def test_new_restrictions_count_only_the_trailing_window(
         & (pl.col("scope") == "flow")
         & (pl.col("effective") > date(2023, 6, 1))
         & (pl.col("effective") <= as_of)
+        # Only what was known by as-of: China's urea quota (E429) took effect 2025-06-01 but was
+        # first reported on 2025-06-26.
+        & (event_known_from() <= as_of)
     )
     assert features["supplier_country_new_restrictions_24m"] == events.height > 0
 
@@ -56,10 +60,11 @@ def test_measures_aimed_at_the_buyer_country(
     spine = make_spine([("ndpr_oxide", "AUS", "JPN", None, None)])
     before = build_features(spine, reference, as_of=date(2026, 1, 5))
     after = build_features(spine, reference, as_of=date(2026, 3, 1))
-    # China's ban on dual-use exports to Japanese military end users (E017, 2026-01-06) and
-    # its listings of Japanese entities (E018, E019, 2026-02-24).
+    # China's ban on dual-use exports to Japanese military end users (E017, 2026-01-06), its
+    # halt of heavy rare-earth licences for Japan (E436, reported 2026-01-08) and its listings of
+    # Japanese entities (E018, E019, 2026-02-24).
     assert after["buyer_country_targeted_measures_24m"].item() == (
-        before["buyer_country_targeted_measures_24m"].item() + 3
+        before["buyer_country_targeted_measures_24m"].item() + 4
     )
 
 
@@ -270,13 +275,14 @@ def test_measures_in_force_follow_effective_and_end_dates(
 def test_measures_aimed_at_the_buyer_country_in_force(
     reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
 ) -> None:
-    """China's ban on dual-use exports to Japanese military end users (E017, 2026-01-06) and its
-    listings of Japanese entities (E018, E019, 2026-02-24) stay in force: no end is recorded."""
+    """China's ban on dual-use exports to Japanese military end users (E017, 2026-01-06), its halt
+    of heavy rare-earth licences for Japan (E436) and its listings of Japanese entities (E018,
+    E019, 2026-02-24) stay in force: no end is recorded."""
     spine = make_spine([("ndpr_oxide", "AUS", "JPN", None, None)])
     before = build_features(spine, reference, as_of=date(2026, 1, 5))
     after = build_features(spine, reference, as_of=date(2026, 3, 1))
     assert after["buyer_country_targeted_measures_in_force"].item() == (
-        before["buyer_country_targeted_measures_in_force"].item() + 3
+        before["buyer_country_targeted_measures_in_force"].item() + 4
     )
 
 
