@@ -54,6 +54,21 @@ SCORE_OUTPUT_COLUMNS = (
 )
 
 
+#: The columns that make a file an output of ``riskengine score`` for the commands that read
+#: one (diff, alternatives); older outputs lack the later columns, so these are the ones kept
+#: since the first release.
+SCORES_FILE_COLUMNS = (
+    "material_id",
+    "supplier_country_iso3",
+    "buyer_country_iso3",
+    "risk_score",
+    "risk_band",
+    "status",
+    "model_version",
+    "as_of",
+)
+
+
 def prepared_input_schema() -> pa.DataFrameSchema:
     """The contract of a prepared chunk: one row per input row, ids resolved or a reason.
 

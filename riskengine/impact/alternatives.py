@@ -46,7 +46,7 @@ from riskengine.features.concentration import REST_OF_WORLD, WORLD, latest_count
 from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import known_at
 from riskengine.impact.alternatives_input import Constraints, ScoresInput
-from riskengine.impact.alternatives_products import product_changes
+from riskengine.impact.alternatives_products import PRODUCT_COLUMNS, product_changes
 from riskengine.prediction import ScoringModel, feature_table, score_pairs
 from riskengine.reference.loader import ReferenceData
 from riskengine.schemas import STATUS_SCORED, validate_prepared_chunk
@@ -440,15 +440,6 @@ CANDIDATE_COLUMNS: dict[str, type[pl.DataType]] = {
     "material_exposure_before": pl.Float64,
     "material_exposure_after": pl.Float64,
     "material_improvement": pl.Float64,
-}
-PRODUCT_COLUMNS: dict[str, type[pl.DataType]] = {
-    "product": pl.String,
-    "product_risk_before": pl.Float64,
-    "product_risk_after": pl.Float64,
-    "product_exposure_before": pl.Float64,
-    "product_exposure_after": pl.Float64,
-    "product_improvement": pl.Float64,
-    "products": pl.String,
 }
 CLOSING_COLUMNS: dict[str, type[pl.DataType]] = {"improvement": pl.Float64, "note": pl.String}
 

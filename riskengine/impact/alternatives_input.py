@@ -14,23 +14,12 @@ from riskengine.catalog import normalise_country
 from riskengine.errors import CountryError, MissingColumnsError, UserInputError, shorten
 from riskengine.io.cells import parse_decimal
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
-from riskengine.schemas import SCORE_OUTPUT_COLUMNS, STATUS_SCORED
+from riskengine.schemas import SCORE_OUTPUT_COLUMNS, SCORES_FILE_COLUMNS, STATUS_SCORED
 
 #: A second source taking under a third of the volume while the incumbent keeps the rest.
 DEFAULT_MOVE = 0.3
 #: Producers below 1% of world output are left out unless asked for.
 DEFAULT_MIN_SHARE = 0.01
-#: The columns that make a file an output of ``riskengine score``.
-SCORES_REQUIRED = (
-    "material_id",
-    "supplier_country_iso3",
-    "buyer_country_iso3",
-    "risk_score",
-    "risk_band",
-    "status",
-    "model_version",
-    "as_of",
-)
 
 
 @dataclass(frozen=True)
@@ -89,7 +78,7 @@ def read_scores(frame: pl.DataFrame, *, source: str) -> ScoresInput:
         When a scored row's ``risk_score`` is not a probability or its ``risk_band`` not a
         band (naming the data row), or the file mixes as-of dates or model versions.
     """
-    missing = [name for name in SCORES_REQUIRED if name not in frame.columns]
+    missing = [name for name in SCORES_FILE_COLUMNS if name not in frame.columns]
     if missing:
         raise MissingColumnsError(
             f"{source}: not an output of `riskengine score`: missing column"

@@ -12,6 +12,17 @@ from riskengine.explain import country_name
 from riskengine.impact.alternatives_input import ScoresInput
 from riskengine.io.columns import resolve_columns
 
+#: The product-level columns of an alternatives output (with ``--bom``).
+PRODUCT_COLUMNS: dict[str, type[pl.DataType]] = {
+    "product": pl.String,
+    "product_risk_before": pl.Float64,
+    "product_risk_after": pl.Float64,
+    "product_exposure_before": pl.Float64,
+    "product_exposure_after": pl.Float64,
+    "product_improvement": pl.Float64,
+    "products": pl.String,
+}
+
 
 def _share_column(scores: ScoresInput) -> str:
     columns = resolve_columns(
@@ -105,17 +116,7 @@ def product_changes(
         rows.append(_compare(entry, country, before, after))
     return pl.DataFrame(
         rows,
-        schema={
-            "entry": pl.UInt32,
-            "candidate_country_iso3": pl.String,
-            "product": pl.String,
-            "product_risk_before": pl.Float64,
-            "product_risk_after": pl.Float64,
-            "product_exposure_before": pl.Float64,
-            "product_exposure_after": pl.Float64,
-            "product_improvement": pl.Float64,
-            "products": pl.String,
-        },
+        schema={"entry": pl.UInt32, "candidate_country_iso3": pl.String, **PRODUCT_COLUMNS},
         orient="row",
     )
 

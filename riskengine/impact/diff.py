@@ -29,7 +29,7 @@ from riskengine.io.columns import require_columns, resolve_columns
 from riskengine.mapping import PART_NUMBER_ALIASES, part_number_key
 from riskengine.names import canonical_names
 from riskengine.reference.loader import ReferenceData
-from riskengine.schemas import SCORE_OUTPUT_COLUMNS, STATUS_SCORED
+from riskengine.schemas import SCORE_OUTPUT_COLUMNS, SCORES_FILE_COLUMNS, STATUS_SCORED
 
 # The scorer's own rule for supplier ids (SAP's leading zeros, the name normaliser), so that
 # pairs are matched exactly as `score` finds duplicates.
@@ -37,18 +37,8 @@ from riskengine.sourcing.resolution import supplier_key
 
 #: A score must move by more than this (in probability) to be listed when its band stays.
 DEFAULT_THRESHOLD = 0.05
-#: Written by ``score`` and read here; ``reference_fingerprint`` and ``mapping_sha256`` are
-#: optional (older outputs lack the first, the second is there only with ``--mapping``).
-REQUIRED_SCORE_COLUMNS = (
-    "material_id",
-    "supplier_country_iso3",
-    "buyer_country_iso3",
-    "risk_score",
-    "risk_band",
-    "status",
-    "model_version",
-    "as_of",
-)
+#: ``reference_fingerprint`` and ``mapping_sha256`` are optional in a scores file (older
+#: outputs lack the first, the second is there only with ``--mapping``).
 MAPPING_COLUMN = "mapping_sha256"
 CAUSE_SEPARATOR = " | "
 CHANGE_CHANGED = "changed"
@@ -151,7 +141,7 @@ def read_score_run(frame: pl.DataFrame, *, label: str) -> ScoreRun:
         A missing column, an unreadable score or date (naming file, row and column), or
         several as-of dates or model versions in one file.
     """
-    require_columns(frame.columns, REQUIRED_SCORE_COLUMNS, source=label)
+    require_columns(frame.columns, SCORES_FILE_COLUMNS, source=label)
     text = frame.select(pl.all().cast(pl.String).str.strip_chars().replace("", None))
     scores, score_errors = parse_decimal(text["risk_score"], column="risk_score", source=label)
     as_of_values, date_errors = parse_date(text["as_of"], column="as_of", source=label)
