@@ -110,3 +110,16 @@ def test_each_command_calls_the_application_not_the_domain() -> None:
     )
     domain = sorted(name for name in cli if layer(name) == 1)
     assert not domain, f"cli imports domain modules {domain}"
+
+
+#: Past this a module holds more than one idea; split it along its seams (issue 10).
+MAX_MODULE_LINES = 700
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    long = {
+        name: length
+        for name, path in package_modules().items()
+        if (length := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_MODULE_LINES
+    }
+    assert not long, f"modules of {MAX_MODULE_LINES} lines or more: {long}"
