@@ -21,6 +21,7 @@ from riskengine.app.scoring import MAPPING_FINGERPRINT_COLUMN, ScoreOutcome, sco
 from riskengine.config import Settings
 from riskengine.errors import UserInputError
 from riskengine.io import read_table, write_table
+from riskengine.schemas import SCORE_OUTPUT_COLUMNS
 
 #: The typed scores every other file of the job is written from.
 SCORES_TABLE = "scores.parquet"
@@ -34,6 +35,18 @@ DOWNLOADS = (SCORES_CSV, SCORES_XLSX, PRODUCTS_CSV, PRODUCTS_XLSX, REPORT_HTML)
 
 #: Columns the same on every row (the page states them once, above the table).
 RUN_COLUMNS = ("model_version", "as_of", "reference_fingerprint", MAPPING_FINGERPRINT_COLUMN)
+#: The output's columns a buyer reads first, right after the input's own; the resolved ids
+#: and the two parts of the score follow.
+LEADING_COLUMNS = (
+    "risk_band",
+    "risk_score",
+    "risk_score_low",
+    "risk_score_high",
+    "restriction_state",
+    "drivers",
+    "status",
+    "reason",
+)
 
 
 @dataclass(frozen=True)
@@ -142,11 +155,19 @@ def _write_workbook(frame: pl.DataFrame, path: Path, notes: list[str]) -> bool:
 
 def page_table(directory: str, limit: int) -> PageTable:
     """The scores of the job in ``directory`` as the page shows them: every row up to
-    ``limit`` rows in input order, else the ``limit`` riskiest (rejected rows last), without
-    the columns that are the same on every row (:data:`RUN_COLUMNS`)."""
+    ``limit`` rows in input order, else the ``limit`` riskiest (rejected rows last); the
+    input's columns, then :data:`LEADING_COLUMNS`, then the other scoring columns, without
+    those the same on every row (:data:`RUN_COLUMNS`)."""
     scored = read_table(str(Path(directory) / SCORES_TABLE))
     positions = pl.Series("position", range(1, scored.height + 1))
-    shown = scored.drop([name for name in RUN_COLUMNS if name in scored.columns])
+    inputs = [name for name in scored.columns if name not in SCORE_OUTPUT_COLUMNS]
+    leading = [name for name in LEADING_COLUMNS if name in scored.columns]
+    rest = [
+        name
+        for name in SCORE_OUTPUT_COLUMNS
+        if name in scored.columns and name not in (*leading, *RUN_COLUMNS)
+    ]
+    shown = scored.select(*inputs, *leading, *rest)
     if scored.height > limit:
         # Riskiest first; a stable sort keeps input order among equal scores.
         order = scored.select(

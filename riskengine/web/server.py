@@ -145,6 +145,7 @@ def create_app(config: WebConfig) -> Starlette:
                 "numeric": [
                     name for name, dtype in table.rows.schema.items() if dtype.is_numeric()
                 ],
+                "decimal": [name for name, dtype in table.rows.schema.items() if dtype.is_float()],
                 "rows": _json_rows(table.rows),
                 "row_numbers": table.row_numbers,
                 "total": table.total,

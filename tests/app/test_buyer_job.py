@@ -14,6 +14,7 @@ def write_scores(directory: Path) -> None:
         {
             "material": ["Dy2O3", "Tb4O7", "NdPr oxide", "unobtainium", "gallium"],
             "risk_score": [0.2, 0.9, 0.5, None, 0.9],
+            "material_id": ["dysprosium_oxide", "terbium_oxide", "ndpr_oxide", None, "gallium"],
             "status": ["scored", "scored", "scored", "rejected", "scored"],
             "model_version": ["3"] * 5,
             "as_of": ["2026-03-01"] * 5,
@@ -27,7 +28,8 @@ def test_a_short_output_is_shown_whole_in_input_order(tmp_path: Path) -> None:
 
     table = page_table(str(tmp_path), limit=5)
 
-    assert table.rows.columns == ["material", "risk_score", "status"]
+    # The input's columns, the score a buyer reads first, then the resolved ids.
+    assert table.rows.columns == ["material", "risk_score", "status", "material_id"]
     assert table.rows["material"].to_list() == ["Dy2O3", "Tb4O7", "NdPr oxide", "unobtainium",
                                                 "gallium"]  # fmt: skip
     assert table.row_numbers == [1, 2, 3, 4, 5] and table.total == 5

@@ -10,7 +10,7 @@ const DOWNLOAD_LABELS = {
   "products.xlsx": "Products (XLSX)",
   "report.html": "HTML report",
 };
-const table = { columns: [], numeric: new Set(), rows: [], order: [], sortColumn: null, descending: false };
+const table = { columns: [], numeric: new Set(), decimal: new Set(), rows: [], order: [], sortColumn: null, descending: false };
 
 function element(id) { return document.getElementById(id); }
 
@@ -117,6 +117,7 @@ async function loadTable(url) {
   if (!response.ok) { showError(answer.error); return; }
   table.columns = ["#", ...answer.columns];
   table.numeric = new Set(["#", ...answer.numeric]);
+  table.decimal = new Set(answer.decimal);
   table.rows = answer.rows.map((cells, index) => [answer.row_numbers[index], ...cells]);
   table.sortColumn = null;
   table.total = answer.total;
@@ -156,10 +157,9 @@ function sortBy(index) {
   render();
 }
 
-function shown(value, numeric) {
+function shown(value, decimal) {
   if (value === null) return "";
-  if (numeric && !Number.isInteger(value)) return value.toFixed(3);
-  return String(value);
+  return decimal ? value.toFixed(3) : String(value);
 }
 
 function render() {
@@ -180,7 +180,7 @@ function render() {
       const cell = document.createElement("td");
       const name = table.columns[index];
       const numeric = table.numeric.has(name);
-      cell.textContent = shown(value, numeric);
+      cell.textContent = shown(value, table.decimal.has(name));
       if (numeric) cell.className = "number";
       if (name === "drivers") cell.className = "drivers";
       if (name === "risk_band" && value) cell.className = `band-${value}`;
