@@ -153,6 +153,13 @@ screening: $(INSTALLED) ## Precision and recall of listed-entity name screening 
 bench: $(INSTALLED) ## Benchmarks at 1M rows against in-process baselines (needs a trained model)
 	$(BIN)/python -m bench.run
 
+SERVE_PORT ?= 8000
+.PHONY: serve
+
+serve: $(INSTALLED) ## The buyers' page on 127.0.0.1, port SERVE_PORT (8000); trains first if no model
+	$(RISKENGINE) train --if-missing
+	$(RISKENGINE) serve --port $(SERVE_PORT) --work-dir outputs/serve
+
 ui: $(INSTALLED) ## Open the MLflow UI on the local store (http://127.0.0.1:5000, PORT=...)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/models/mlflow.db --port $(PORT)
 

@@ -18,7 +18,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "riskengine"
 # here is domain.
 INPUTS_OUTPUTS = ("riskengine.errors", "riskengine.io", "riskengine.config")
 APPLICATION = ("riskengine.app",)
-COMMAND_LINE = ("riskengine.cli", "riskengine.render", "riskengine.__main__")
+COMMAND_LINE = ("riskengine.cli", "riskengine.render", "riskengine.__main__", "riskengine.web")
 LAYER_NAMES = ("inputs/outputs", "domain", "application", "command line")
 
 
@@ -123,3 +123,18 @@ def test_no_module_is_over_the_line_limit() -> None:
         if (length := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_MODULE_LINES
     }
     assert not long, f"modules of {MAX_MODULE_LINES} lines or more: {long}"
+
+
+def test_the_buyers_page_calls_the_application_and_inputs_outputs_only() -> None:
+    graph = import_graph()
+    allowed = (*APPLICATION, *INPUTS_OUTPUTS, "riskengine.web")
+    web = set().union(
+        *(imports for name, imports in graph.items() if name.startswith("riskengine.web"))
+    )
+    assert web, "riskengine.web imports nothing of the package"
+    other = sorted(
+        name
+        for name in web
+        if not any(name == prefix or name.startswith(prefix + ".") for prefix in allowed)
+    )
+    assert not other, f"riskengine.web imports {other}"

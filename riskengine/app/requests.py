@@ -10,7 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from riskengine.errors import UserInputError
 from riskengine.io import ReadOptions
+
+
+def parse_as_of(text: str) -> date:
+    """An as-of date given as text: YYYY-MM-DD or ``today``.
+
+    Raises
+    ------
+    UserInputError
+        When ``text`` is neither.
+    """
+    if text.strip().casefold() == "today":
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"--as-of {text!r} is not a date in YYYY-MM-DD form (or 'today')"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -121,6 +140,32 @@ class StressRequest:
             self.sourcing,
             self.output,
             as_of,
+            buyer_country=self.buyer_country,
+            buyer_name=self.buyer_name,
+            model_alias=self.model_alias,
+        )
+
+
+@dataclass(frozen=True)
+class BuyerJobRequest:
+    """Score an uploaded sourcing list (and roll it up over a BOM) for the buyers' page: every
+    file the job writes goes into ``directory``."""
+
+    sourcing: InputFile
+    directory: str
+    """The job's own directory (the uploads are already in it)."""
+    as_of: date
+    bom: InputFile | None = None
+    buyer_country: str | None = None
+    buyer_name: str | None = None
+    model_alias: str = "champion"
+
+    def scoring(self, output: OutputFile) -> ScoringRequest:
+        """The sourcing list's scoring, written to ``output``."""
+        return ScoringRequest(
+            self.sourcing,
+            output,
+            self.as_of,
             buyer_country=self.buyer_country,
             buyer_name=self.buyer_name,
             model_alias=self.model_alias,

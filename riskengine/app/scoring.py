@@ -44,6 +44,9 @@ class ScoreOutcome:
     reasons: tuple[tuple[str, int], ...] = ()
     """Why rows were rejected: each kind of reason (:func:`reason_kind`) and its count, most
     frequent first."""
+    csv_style: CsvStyle | None = None
+    """How a CSV of this output is written (:func:`output_style`), so that the output can be
+    written again as CSV, as ``score`` would have written it, from another format."""
 
     @property
     def rejected(self) -> int:
@@ -214,12 +217,9 @@ def score_file(
             yield output
 
     write_notes: list[str] = []
+    style = output_style(table, excel=request.output.excel)
     write_table_chunks(
-        scored_chunks(),
-        request.output.path,
-        request.output.format,
-        style=output_style(table, excel=request.output.excel),
-        notes=write_notes,
+        scored_chunks(), request.output.path, request.output.format, style=style, notes=write_notes
     )
     return ScoreOutcome(
         rows=context.rows,
@@ -230,6 +230,7 @@ def score_file(
         notes=(*date_notes, *context.notes, *write_notes),
         mapping_sha256=mapping.sha256 if mapping else None,
         reasons=reasons.counts(),
+        csv_style=style,
     )
 
 

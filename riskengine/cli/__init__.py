@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 # Importing the command modules registers their commands on the applications.
-from riskengine.cli import impact, jobs, models, reference  # noqa: F401
+from riskengine.cli import impact, jobs, models, reference, serve  # noqa: F401
 from riskengine.cli.apps import app
 from riskengine.cli.runtime import (
     EXIT_BROKEN_PIPE,

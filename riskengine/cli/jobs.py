@@ -19,7 +19,6 @@ from riskengine.cli.options import (
     OutputOption,
     Reading,
     ReferenceDirOption,
-    parse_as_of,
     reads_input,
     written_to,
 )
@@ -52,7 +51,7 @@ def score(
     """
 
     def body() -> None:
-        from riskengine.app.requests import OutputFile, ScoringRequest
+        from riskengine.app.requests import OutputFile, ScoringRequest, parse_as_of
         from riskengine.app.scoring import nothing_scored_summary, score_file
         from riskengine.render import print_top_risks, run_progress
 
@@ -123,7 +122,12 @@ def score_bom(
 
     def body() -> None:
         from riskengine.app.bom import BOM_STAGES, score_bom_file
-        from riskengine.app.requests import BomRequest, OutputFile, ScoringRequest
+        from riskengine.app.requests import (
+            BomRequest,
+            OutputFile,
+            ScoringRequest,
+            parse_as_of,
+        )
         from riskengine.render import stage_status
 
         request = BomRequest(
@@ -221,7 +225,7 @@ def features(
     def body() -> None:
         if output is None or as_of is None:
             raise UserInputError("features INPUT needs -o OUTPUT and --as-of DATE")
-        from riskengine.app.requests import OutputFile, ScoringRequest
+        from riskengine.app.requests import OutputFile, ScoringRequest, parse_as_of
         from riskengine.app.scoring import FEATURES_STAGES, features_file
         from riskengine.render import stage_status
 

@@ -7,13 +7,10 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-
-from riskengine.errors import UserInputError
 
 if TYPE_CHECKING:
     from riskengine.app.requests import InputFile
@@ -116,18 +113,6 @@ def with_named_columns(values: list[str] | None, body: Callable[[], T]) -> T:
 def written_to(output: str) -> str:
     """The end of a summary line naming the file written (nothing for standard output)."""
     return f" -> {output}" if output != "-" else ""
-
-
-def parse_as_of(text: str) -> date:
-    """An ``--as-of`` value: a YYYY-MM-DD date or ``today`` (exit 2 otherwise)."""
-    if text.strip().casefold() == "today":
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UserInputError(
-            f"--as-of {text!r} is not a date in YYYY-MM-DD form (or 'today')"
-        ) from None
 
 
 @dataclass(frozen=True)
