@@ -472,6 +472,33 @@ def test_materials_without_a_scored_supplier_are_reported_and_left_out() -> None
     assert "Terbium oxide has no scored supplier" in probe["reason"]
 
 
+def test_a_blocked_source_is_no_supply_and_not_counted_as_rejected() -> None:
+    blocked_reason = "blocked source of supply (NOTKZ X): kept for the record"
+    rows: list[SourcingRow] = [
+        *SOURCING,
+        ("gallium_metal", "Gallium Example C", "RUS", None, "0.5", "blocked"),
+        ("terbium_oxide", "Terbium Example", "CHN", None, "1", "blocked"),
+    ]
+    sourcing = scored_sourcing(rows).with_columns(
+        pl.when(pl.col("status") == "blocked")
+        .then(pl.lit(blocked_reason))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+    bom = bom_frame([("Pump", "Gallium metal", "1"), ("Probe", "Terbium oxide", "1")])
+
+    result = score_bom(bom, sourcing, source="bom.csv")
+
+    # Gallium's two scored suppliers share 0.5 + 0.5: the blocked third is no part of the mix.
+    without = score_bom(bom_frame([("Pump", "Gallium metal", "1")]), scored_sourcing(), source="b")
+    assert product(result, "Pump")["risk_score"] == product(without, "Pump")["risk_score"]
+    assert kinds(result) == ["no_sourcing"]
+    message = result.problems[0].message
+    assert "its 1 source(s) in the sourcing list are all blocked" in message
+    assert "rejected" not in message
+    assert product(result, "Probe")["status"] == "unscored"
+
+
 # ------------------------------------------------------------------- input shapes
 
 

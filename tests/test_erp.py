@@ -126,7 +126,7 @@ def test_a_blocked_source_is_kept_flagged_and_not_counted_as_supply(tmp_path: Pa
     assert result.exit_code == 0, result.output
     blocked = written(tmp_path).row(4, named=True)
     assert blocked["NAME1"] == "Gesperrt GmbH"
-    assert blocked["status"] == "rejected"
+    assert blocked["status"] == "blocked"
     assert blocked["reason"].startswith("blocked source of supply (NOTKZ X)")
     # 60 % + 40 % + the blocked 50 % would be 150 %: the blocked source is no supply.
     assert "sum to" not in result.stderr
@@ -139,8 +139,8 @@ def test_a_debarred_oracle_asl_source_is_flagged(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     table = written(tmp_path)
-    assert table["status"].to_list() == ["scored", "rejected"]
-    assert "ASL Status Debarred" in table["reason"][1]
+    assert table["status"].to_list() == ["scored", "blocked"]
+    assert table["reason"][1].startswith("blocked source of supply (ASL Status Debarred)")
 
 
 # ------------------------------------------------------------- output in the locale (item 6)

@@ -75,7 +75,9 @@ def score(
             say(f"note: {note}")
         mapping_text = f", mapping {outcome.mapping_sha256[:16]}" if outcome.mapping_sha256 else ""
         say(
-            f"{outcome.rows} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
+            f"{outcome.rows} rows: {outcome.scored} scored, "
+            + (f"{outcome.blocked} blocked source(s), " if outcome.blocked else "")
+            + f"{outcome.rejected} rejected; "
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}"
             f"{mapping_text}, as of {as_of}" + written_to(output)
         )

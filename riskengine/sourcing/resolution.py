@@ -15,6 +15,7 @@ from riskengine.io.cells import excel_error_message, is_excel_error, parse_date
 from riskengine.io.columns import resolve_columns
 from riskengine.mapping import MaterialMapping
 from riskengine.names import canonical_names
+from riskengine.schemas import BLOCKED_REASON_PREFIX
 from riskengine.sourcing.part_numbers import apply_mapping, part_number_keys
 
 
@@ -174,7 +175,7 @@ def _blocked_reason(header: str) -> pl.Expr:
         pl.when(blocked.fill_null(False))
         .then(
             pl.format(
-                "blocked source of supply ({} {}): kept for the record, not counted as supply",
+                BLOCKED_REASON_PREFIX + " ({} {}): kept for the record, not counted as supply",
                 pl.lit(header),
                 status,
             )
