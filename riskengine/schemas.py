@@ -85,6 +85,9 @@ def prepared_input_schema() -> pa.DataFrameSchema:
             "share": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "valid_from": pa.Column(pl.Date, nullable=True),
             "valid_to": pa.Column(pl.Date, nullable=True),
+            # The ERP plant (WERKS, Ship-To Org): the buyer's own sourcing concentration is
+            # per material and plant, as its shares are.
+            "plant": pa.Column(pl.String, nullable=True),
             "reason": pa.Column(pl.String, nullable=True),
         },
         name="prepared input",

@@ -118,6 +118,21 @@ def test_plants_and_part_numbers_are_part_of_a_sourcing_records_key(tmp_path: Pa
     assert "sum to" not in result.stderr
 
 
+def test_each_plant_has_its_own_sourcing_concentration(tmp_path: Path) -> None:
+    export = (
+        "MATNR;MAKTX;NAME1;LAND1;WERKS;Anteil %\n"
+        "4711;Dysprosiumoxid;Baotou Rare Earth;CN;1000;100\n"
+        "4711;Dysprosiumoxid;5N Plus GmbH;DE;1100;100\n"
+    )
+
+    result = features(tmp_path, export.encode("cp1252"))
+
+    assert result.exit_code == 0, result.output
+    table = written(tmp_path)
+    assert table["single_source_country"].to_list() == ["true", "true"]
+    assert [float(value) for value in table["buyer_sourcing_hhi"]] == [1.0, 1.0]
+
+
 def test_a_blocked_source_is_kept_flagged_and_not_counted_as_supply(tmp_path: Path) -> None:
     (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
 

@@ -183,6 +183,7 @@ def _finish(
         pl.when(bad_share).then(None).otherwise(pl.col("share_value")).alias("share"),
         pl.col("valid_from_date").alias("valid_from"),
         pl.col("valid_to_date").alias("valid_to"),
+        pl.col("plant"),
         pl.concat_str(
             # First, so that the row's status reads "blocked" (schemas.row_status) whatever
             # else is wrong with it.
