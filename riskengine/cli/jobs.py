@@ -110,6 +110,14 @@ def score_bom(
     strict: Annotated[
         bool, typer.Option("--strict", help="Shares that do not sum to 1 are an error.")
     ] = False,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            "--product",
+            help="Top material of an indented BOM that starts at level 1 (a CS12 export "
+            "without its 'Material …' header line).",
+        ),
+    ] = None,
     model: ModelOption = "champion",
     output_format: FormatOption = None,
     reference_dir: ReferenceDirOption = None,
@@ -140,6 +148,7 @@ def score_bom(
             ),
             lines_path=lines,
             strict=strict,
+            product=product,
         )
         with stage_status(stages=BOM_STAGES) as on_stage:
             outcome = score_bom_file(
