@@ -17,13 +17,24 @@ from riskengine.bands import RISK_BANDS
 
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"
+STATUS_BLOCKED = "blocked"
+"""A source the team may not use (Oracle ASL "Debarred", SAP EORD NOTKZ): kept for the record,
+never scored as supply."""
+ROW_STATUSES = (STATUS_SCORED, STATUS_BLOCKED, STATUS_REJECTED)
+
+#: How a blocked source's reason begins; the preparation puts it first in the reason, so the
+#: status can be read from the reason alone (the prepared frame carries no other flag).
+BLOCKED_REASON_PREFIX = "blocked source of supply"
 
 
 def row_status() -> pl.Expr:
-    """``scored`` for a row without a ``reason``, else ``rejected``."""
+    """``scored`` for a row without a ``reason``, ``blocked`` for a blocked or debarred source,
+    else ``rejected``."""
     return (
         pl.when(pl.col("reason").is_null())
         .then(pl.lit(STATUS_SCORED))
+        .when(pl.col("reason").str.starts_with(BLOCKED_REASON_PREFIX))
+        .then(pl.lit(STATUS_BLOCKED))
         .otherwise(pl.lit(STATUS_REJECTED))
         .alias("status")
     )
@@ -92,6 +103,9 @@ def prepared_input_schema() -> pa.DataFrameSchema:
             "share": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "valid_from": pa.Column(pl.Date, nullable=True),
             "valid_to": pa.Column(pl.Date, nullable=True),
+            # The ERP plant (WERKS, Ship-To Org): the buyer's own sourcing concentration is
+            # per material and plant, as its shares are.
+            "plant": pa.Column(pl.String, nullable=True),
             "reason": pa.Column(pl.String, nullable=True),
         },
         name="prepared input",
@@ -128,7 +142,7 @@ def scored_output_schema() -> pa.DataFrameSchema:
             "model_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "state_score": pa.Column(pl.Float64, pa.Check.in_range(0.0, 1.0), nullable=True),
             "drivers": pa.Column(pl.String, nullable=True),
-            "status": pa.Column(pl.String, pa.Check.isin([STATUS_SCORED, STATUS_REJECTED])),
+            "status": pa.Column(pl.String, pa.Check.isin(list(ROW_STATUSES))),
             "reason": pa.Column(pl.String, nullable=True),
             "model_version": pa.Column(pl.String),
             "as_of": pa.Column(pl.String),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from riskengine.bom.pipeline import score_bom
-from riskengine.bom.reading import BOM_ALIASES, parent_child_rows
+from riskengine.bom.reading import BOM_ALIASES, parent_child_rows, product_from_title
 from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
@@ -224,8 +224,41 @@ def test_an_indented_bom_without_its_product_row_is_refused() -> None:
     bom = bom_frame([(".1", "Rotor", "1"), ("..2", "Dysprosium oxide", "0.2")])
     bom.columns = ["Stufe", "Komponente", "Menge"]
 
-    with pytest.raises(UserInputError, match="add the product as a row at level 0"):
+    with pytest.raises(UserInputError, match="add the product as a row at level 0") as refusal:
         parent_child_rows(bom, source="cs12.csv")
+    assert "--product NAME" in str(refusal.value)
+
+
+def test_a_cs12_list_without_its_product_row_takes_the_product_it_is_given() -> None:
+    bom = bom_frame(
+        [(".1", "000000000020000010", "1"), ("..2", "Dysprosium oxide", "0.2"), (".1", "Ga", "2")]
+    )
+    bom.columns = ["Stufe", "Komponente", "Menge"]
+
+    rows = parent_child_rows(bom, source="cs12.csv", product="000000000020000001")
+
+    # Part numbers as the BOM's own rows are read: leading zeros dropped.
+    assert rows.select("parent", "component").rows() == [
+        ("20000001", "000000000020000010"),
+        ("20000010", "Dysprosium oxide"),
+        ("20000001", "Ga"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "product"),
+    [
+        (("Material 000000000020000001 Elektromotor EM-400", "Werk 1000"), "000000000020000001"),
+        (("Multi-Level BOM", "Material: 100-200 Pump"), "100-200"),
+        (("Materialnummer 4711",), "4711"),
+        (("Stücklistenauflösung",), None),
+        (("Material 1 A", "Material 2 B"), None),
+    ],
+)
+def test_the_product_is_read_from_a_cs12_material_line(
+    title: tuple[str, ...], product: str | None
+) -> None:
+    assert product_from_title(title) == product
 
 
 def test_typed_parquet_like_columns_are_accepted() -> None:
@@ -472,6 +505,33 @@ def test_materials_without_a_scored_supplier_are_reported_and_left_out() -> None
     assert "Terbium oxide has no scored supplier" in probe["reason"]
 
 
+def test_a_blocked_source_is_no_supply_and_not_counted_as_rejected() -> None:
+    blocked_reason = "blocked source of supply (NOTKZ X): kept for the record"
+    rows: list[SourcingRow] = [
+        *SOURCING,
+        ("gallium_metal", "Gallium Example C", "RUS", None, "0.5", "blocked"),
+        ("terbium_oxide", "Terbium Example", "CHN", None, "1", "blocked"),
+    ]
+    sourcing = scored_sourcing(rows).with_columns(
+        pl.when(pl.col("status") == "blocked")
+        .then(pl.lit(blocked_reason))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+    bom = bom_frame([("Pump", "Gallium metal", "1"), ("Probe", "Terbium oxide", "1")])
+
+    result = score_bom(bom, sourcing, source="bom.csv")
+
+    # Gallium's two scored suppliers share 0.5 + 0.5: the blocked third is no part of the mix.
+    without = score_bom(bom_frame([("Pump", "Gallium metal", "1")]), scored_sourcing(), source="b")
+    assert product(result, "Pump")["risk_score"] == product(without, "Pump")["risk_score"]
+    assert kinds(result) == ["no_sourcing"]
+    message = result.problems[0].message
+    assert "its 1 source(s) in the sourcing list are all blocked" in message
+    assert "rejected" not in message
+    assert product(result, "Probe")["status"] == "unscored"
+
+
 # ------------------------------------------------------------------- input shapes
 
 
@@ -647,6 +707,45 @@ def test_score_bom_passes_on_the_notes_score_gives(trained_settings, tmp_path) -
     assert "percent" in notes and "2099-01-01" in notes
     shares = dict(outcome.lines.select("supplier", "share").iter_rows())
     assert shares == pytest.approx({"A": 0.8, "B": 0.2})
+
+
+def test_score_bom_reads_the_product_of_a_cs12_export_from_its_material_line(
+    trained_settings, tmp_path
+) -> None:
+    from datetime import date
+
+    from riskengine.app.bom import score_bom_file
+    from riskengine.app.requests import BomRequest, InputFile, ScoringRequest
+
+    cs12 = (
+        "Material 000000000020000001 Elektromotor EM-400;;;\n"
+        "Werk 1000 Verwendung 1 Alternative 01;;;\n"
+        ";;;\n"
+        "Stufe;Komponente;Objektkurztext;Menge\n"
+        ".1;000000000020000010;Rotor;1\n"
+        "..2;Gallium metal;Gallium 6N;0,2\n"
+    )
+    (tmp_path / "cs12.csv").write_bytes(cs12.encode("cp1252"))
+    (tmp_path / "sourcing.csv").write_text("material,supplier,supplier_country\ngallium,A,CN\n")
+
+    def products(product: str | None) -> pl.DataFrame:
+        return score_bom_file(
+            trained_settings,
+            BomRequest(
+                InputFile(str(tmp_path / "cs12.csv")),
+                ScoringRequest.from_paths(
+                    str(tmp_path / "sourcing.csv"),
+                    str(tmp_path / "products.csv"),
+                    date(2026, 3, 1),
+                    buyer_country="DE",
+                ),
+                product=product,
+            ),
+        ).products
+
+    read = products(None)
+    assert read.select("product", "status").rows() == [("20000001", "scored")]
+    assert products("EM-400")["product"].to_list() == ["EM-400"]
 
 
 # ------------------------------------------------------- sourcing groups (defect 4)

@@ -56,6 +56,38 @@ def test_columns_names_a_header_the_aliases_do_not_know(tmp_path: Path) -> None:
     assert table.columns[:8] == ORACLE_ASL.splitlines()[0].split(",")
 
 
+def test_an_oracle_asl_with_a_site_but_no_country_says_what_is_missing(tmp_path: Path) -> None:
+    asl = (Path(__file__).parent / "data" / "erp" / "oracle_asl_us.csv").read_bytes()
+
+    result = features(tmp_path, asl)
+
+    assert result.exit_code == EXIT_USAGE
+    message = " ".join(result.stderr.split())
+    assert "missing required column 'supplier_country'" in message
+    assert "names a supplier site ('Supplier Site') but no country" in message
+    assert '--columns supplier_country="Site Country"' in message
+    assert "supplier-site address column (accepted: supplier_address" in message
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_oracle_asl_with_a_site_address_takes_the_country_from_its_last_line(
+    tmp_path: Path,
+) -> None:
+    asl = (
+        "Item,Item Description,Supplier,Supplier Site,Site Address,Allocation %,Ship-To Org\n"
+        'RM-1,Dysprosium oxide,Shin-Etsu,Takefu,"2-1-5 Kitago, Echizen-shi, Fukui, Japan",60,M1\n'
+        'RM-1,Dysprosium oxide,Baotou RE,Baotou,"Baotou, Inner Mongolia, P.R. China",40,M1\n'
+        'RM-2,Terbium oxide,Starck,Newton,"45 Industrial Place, Newton, MA",100,M1\n'
+    )
+
+    result = features(tmp_path, asl.encode())
+
+    assert result.exit_code == 0, result.output
+    table = written(tmp_path)
+    assert table["status"].to_list() == ["scored", "scored", "rejected"]
+    assert "may be a state or province" in table["reason"][2]
+
+
 def test_columns_with_an_unknown_name_is_exit_2(tmp_path: Path) -> None:
     result = features(tmp_path, ORACLE_ASL.encode(), "--columns", "country_of_site=Site Country")
 
@@ -118,6 +150,21 @@ def test_plants_and_part_numbers_are_part_of_a_sourcing_records_key(tmp_path: Pa
     assert "sum to" not in result.stderr
 
 
+def test_each_plant_has_its_own_sourcing_concentration(tmp_path: Path) -> None:
+    export = (
+        "MATNR;MAKTX;NAME1;LAND1;WERKS;Anteil %\n"
+        "4711;Dysprosiumoxid;Baotou Rare Earth;CN;1000;100\n"
+        "4711;Dysprosiumoxid;5N Plus GmbH;DE;1100;100\n"
+    )
+
+    result = features(tmp_path, export.encode("cp1252"))
+
+    assert result.exit_code == 0, result.output
+    table = written(tmp_path)
+    assert table["single_source_country"].to_list() == ["true", "true"]
+    assert [float(value) for value in table["buyer_sourcing_hhi"]] == [1.0, 1.0]
+
+
 def test_a_blocked_source_is_kept_flagged_and_not_counted_as_supply(tmp_path: Path) -> None:
     (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
 
@@ -126,7 +173,7 @@ def test_a_blocked_source_is_kept_flagged_and_not_counted_as_supply(tmp_path: Pa
     assert result.exit_code == 0, result.output
     blocked = written(tmp_path).row(4, named=True)
     assert blocked["NAME1"] == "Gesperrt GmbH"
-    assert blocked["status"] == "rejected"
+    assert blocked["status"] == "blocked"
     assert blocked["reason"].startswith("blocked source of supply (NOTKZ X)")
     # 60 % + 40 % + the blocked 50 % would be 150 %: the blocked source is no supply.
     assert "sum to" not in result.stderr
@@ -139,8 +186,8 @@ def test_a_debarred_oracle_asl_source_is_flagged(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     table = written(tmp_path)
-    assert table["status"].to_list() == ["scored", "rejected"]
-    assert "ASL Status Debarred" in table["reason"][1]
+    assert table["status"].to_list() == ["scored", "blocked"]
+    assert table["reason"][1].startswith("blocked source of supply (ASL Status Debarred)")
 
 
 # ------------------------------------------------------------- output in the locale (item 6)

@@ -32,7 +32,7 @@ HEADINGS = (
     "Product exposure",
     "Top pairs over the last 8 quarters",
     "Model card",
-    "Rejected rows",
+    "Rejected rows and blocked sources",
 )
 
 
@@ -289,6 +289,25 @@ def test_top_pairs_labels_and_rows() -> None:
     assert top["input_row"].to_list() == [5, 1, 2]
     assert top["pair_label"][0] == "Gallium metal — Example Ga Co. (China)"
     assert top.columns[:2] == ["input_row", "pair_label"]
+
+
+def test_a_blocked_source_is_counted_apart_and_listed_with_its_status() -> None:
+    reason = "blocked source of supply (NOTKZ X): kept for the record, not counted as supply"
+    scores = make_scores().with_columns(
+        pl.when(pl.col("reason").str.starts_with("unknown country"))
+        .then(pl.lit(value))
+        .otherwise(pl.col(column))
+        .alias(column)
+        for column, value in (("status", "blocked"), ("reason", reason))
+    )
+    page = render_report(scores, history=None, bom_products=None, model_card=MODEL_CARD)
+    header = page.split("</header>", 1)[0]
+    for label, value in [("Rejected", 1), ("Blocked sources", 1)]:
+        assert f"<li>{label}<b>{value}</b></li>" in header
+    assert "Other status" not in header
+    section = page.split('id="rejected"', 1)[1].split("</section>", 1)[0]
+    assert "<td>blocked</td>" in section
+    assert "blocked source of supply (NOTKZ X)" in section
 
 
 def test_every_rejected_row_is_listed_with_its_reason(full_report: str) -> None:

@@ -59,6 +59,7 @@ def score_bom_file(
     products' ``mapping_sha256`` column. CSV outputs mirror the sourcing list's delimiter and
     encoding, or are written for Excel (as ``riskengine score`` writes them)."""
     from riskengine.bom import score_bom
+    from riskengine.bom.reading import product_from_title
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
 
@@ -73,7 +74,7 @@ def score_bom_file(
     check_outputs(output_paths)
     mapping = load_mapping_option(scoring.input.mapping_path)
     stage(f"reading {request.bom.path} and {scoring.input.path}")
-    bom = request.bom.read_options.read(request.bom.path)
+    bom, bom_metadata = request.bom.read_options.read_with_metadata(request.bom.path)
     context, prepared_chunks, table = prepare_input(scoring, mapping=mapping)
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
@@ -87,7 +88,12 @@ def score_bom_file(
     )
     stage(f"exploding {bom.height:,} BOM rows and rolling up")
     result = score_bom(
-        bom, scored, source=request.bom.label, strict=request.strict, mapping=mapping
+        bom,
+        scored,
+        source=request.bom.label,
+        strict=request.strict,
+        mapping=mapping,
+        product=request.product or product_from_title(bom_metadata["title"]),
     )
     stage(f"writing {output_path}")
     products = with_mapping_fingerprint(

@@ -13,7 +13,7 @@ from riskengine.bom.reading import BOM_ALIASES
 from riskengine.catalog import load_catalog, normalise_material_text
 from riskengine.errors import UserInputError
 from riskengine.io import read_table_with_metadata, write_table
-from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
+from riskengine.io.columns import SOURCING_ALIASES, STAND_IN_COLUMNS, resolve_columns
 from riskengine.mapping import (
     DESCRIPTION_ALIASES,
     MAPPING_COLUMNS,
@@ -29,7 +29,8 @@ from riskengine.mapping import (
 def nameable_columns() -> tuple[str, ...]:
     """The canonical column names ``--columns`` may name: a sourcing list's, a BOM's, and the
     part number and description ``riskengine map`` reads."""
-    return (*SOURCING_ALIASES, *BOM_ALIASES, "part_number", "description")
+    stand_ins = [stand_in for stand_in, _ in STAND_IN_COLUMNS.values()]
+    return (*SOURCING_ALIASES, *stand_ins, *BOM_ALIASES, "part_number", "description")
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,9 @@ class BomRequest:
     """Also write the exploded lines here."""
     strict: bool = False
     """Shares that do not sum to 1 are an error instead of being normalised."""
+    product: str | None = None
+    """The top material of an indented BOM that starts at level 1 (``--product``); else
+    taken from the export's "Material …" header line, when it has one."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from riskengine.config import Settings, chunk_bytes_setting
 from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, write_table_chunks
 from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
-from riskengine.schemas import STATUS_SCORED, row_status
+from riskengine.schemas import STATUS_BLOCKED, STATUS_SCORED, row_status
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 
 TOP_ROWS_KEPT = 10
@@ -47,10 +47,12 @@ class ScoreOutcome:
     csv_style: CsvStyle | None = None
     """How a CSV of this output is written (:func:`output_style`), so that the output can be
     written again as CSV, as ``score`` would have written it, from another format."""
+    blocked: int = 0
+    """Rows of blocked or debarred sources: kept, not scored, and not counted as rejected."""
 
     @property
     def rejected(self) -> int:
-        return self.rows - self.scored
+        return self.rows - self.scored - self.blocked
 
 
 def reason_kind(reason: str) -> str:
@@ -194,13 +196,14 @@ def score_file(
     model = load_registered_model(settings, request.model_alias)
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
+    blocked = 0
     done = 0
     riskiest: pl.DataFrame | None = None
     driver_cache: dict[tuple, str] = {}
     reasons = ReasonCounter()
 
     def scored_chunks() -> Iterator[pl.DataFrame]:
-        nonlocal scored, done, riskiest
+        nonlocal scored, blocked, done, riskiest
         progress(0, context.rows)
         for prepared in prepared_chunks:
             output = with_mapping_fingerprint(
@@ -209,6 +212,7 @@ def score_file(
             )
             usable = output.filter(pl.col("status") == STATUS_SCORED)
             scored += usable.height
+            blocked += output.filter(pl.col("status") == STATUS_BLOCKED).height
             reasons.add(output)
             earlier = [] if riskiest is None else [riskiest]
             riskiest = _riskiest(pl.concat([*earlier, usable]))
@@ -231,6 +235,7 @@ def score_file(
         mapping_sha256=mapping.sha256 if mapping else None,
         reasons=reasons.counts(),
         csv_style=style,
+        blocked=blocked,
     )
 
 

@@ -46,6 +46,7 @@ def score_bom(
     strict: bool = False,
     max_depth: int = 20,
     mapping: MaterialMapping | None = None,
+    product: str | None = None,
 ) -> BomResult:
     """Explode a multi-level BOM and roll the pair risks of its leaves up to each product.
 
@@ -73,6 +74,9 @@ def score_bom(
     mapping
         The team's reviewed material mapping, applied to leaf names (part numbers or texts)
         before the catalog (:func:`riskengine.bom.sourcing.resolve_leaves`).
+    product
+        The material an indented list without a level-0 row explodes (a CS12 export's
+        "Material …" line, or ``--product``; :func:`riskengine.bom.reading.parent_child_rows`).
 
     Returns
     -------
@@ -93,7 +97,7 @@ def score_bom(
     """
     if max_depth < 1:
         raise ValueError(f"max_depth must be at least 1, not {max_depth}")
-    rows = read_rows(parent_child_rows(bom, source=source), source=source)
+    rows = read_rows(parent_child_rows(bom, source=source, product=product), source=source)
     graph = build_graph(rows.frame)
     names = graph.products["product"].to_list()
     cycles = find_cycles(graph, pruning_rounds=max_depth + 2)

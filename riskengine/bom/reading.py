@@ -7,7 +7,8 @@ a sourcing list from one export are read alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import polars as pl
@@ -162,18 +163,37 @@ INDENTED_COMPONENT_ALIASES = (
 _SOURCE_ROW = "__source_row"
 
 
-def parent_child_rows(bom: pl.DataFrame, *, source: str) -> pl.DataFrame:
+#: The CS12 list's header line naming the exploded material, above the table: "Material
+#: 1000123 Elektromotor" (its cells joined by spaces; "Material:" and "Materialnummer" too).
+_TITLE_MATERIAL = re.compile(
+    r"^\s*(?:material(?:nummer)?|material number)\s*[:.]?\s+(\S+)", re.IGNORECASE
+)
+
+
+def product_from_title(title: Sequence[str]) -> str | None:
+    """The top material a CS12 export names in its header lines ("Material 1000123 …"), or
+    None when no line names one. Two lines naming different materials name none: the list
+    would be ambiguous."""
+    found = {match.group(1) for line in title if (match := _TITLE_MATERIAL.match(line))}
+    return found.pop() if len(found) == 1 else None
+
+
+def parent_child_rows(
+    bom: pl.DataFrame, *, source: str, product: str | None = None
+) -> pl.DataFrame:
     """An indented BOM (a level column and no parent column) as parent-component rows.
 
     Each row's parent is the nearest row above it one level up; rows at the top level (0 in
-    Oracle's indented bill) are the products themselves and give no row. The original row
-    numbers are kept for messages. Any other BOM is returned as it is.
+    Oracle's indented bill) are the products themselves and give no row. A CS12 list starts
+    at level 1 below the material it explodes: ``product`` (``--product``, or the list's
+    "Material …" header line) is the parent of level-1 rows with no level-0 row above them.
+    The original row numbers are kept for messages. Any other BOM is returned as it is.
 
     Raises
     ------
     UserInputError
-        When a row is more than one level below the row above it, or the top level has no
-        row naming the product (a CS12 list starts at level 1: add the product at level 0).
+        When a row is more than one level below the row above it, or a level-1 row has no
+        product above it and none is named.
     """
     found = resolve_columns(
         bom.columns,
@@ -191,7 +211,9 @@ def parent_child_rows(bom: pl.DataFrame, *, source: str) -> pl.DataFrame:
     levels = texts(bom[found["level"]])
     names = identifiers(bom[found["component"]])
     parents: list[str | None] = []
-    above: dict[int, str] = {}
+    # Part numbers as BOM rows write them (leading zeros dropped), so the product links.
+    top = identifiers(pl.Series([product], dtype=pl.String))[0] if product else None
+    above: dict[int, str] = {} if top is None else {0: top}
     roots: list[int] = []
     for index, (written, name) in enumerate(zip(levels, names, strict=True)):
         label = f"{source} row {index + 1}"
@@ -205,7 +227,11 @@ def parent_child_rows(bom: pl.DataFrame, *, source: str) -> pl.DataFrame:
             roots.append(index)
             parents.append(None)
         elif level - 1 not in above:
-            hint = " (a CS12 list starts at level 1: add the product as a row at level 0)"
+            hint = (
+                " (a CS12 list starts at level 1 below the material it explodes: keep the "
+                "list's 'Material …' header line, name it with --product NAME, or add the "
+                "product as a row at level 0)"
+            )
             raise UserInputError(
                 f"{label}: level {level} has no row one level up above it"
                 + (hint if level == 1 else "")

@@ -21,7 +21,7 @@ from riskengine.errors import UnknownMaterialError, UserInputError
 from riskengine.io.cells import parse_decimal, parse_share
 from riskengine.io.columns import SOURCING_ALIASES, resolve_columns
 from riskengine.mapping import PART_NUMBER_ALIASES, MaterialMapping, part_number_key
-from riskengine.schemas import STATUS_SCORED
+from riskengine.schemas import STATUS_BLOCKED, STATUS_SCORED
 
 SCORED_SOURCING = "scored sourcing list"
 SHARE_TOLERANCE = 0.01
@@ -171,6 +171,7 @@ def _read(scored_sourcing: pl.DataFrame, material_ids: Sequence[str]) -> pl.Data
             text("plant"),
             scored_sourcing[columns["risk_score"]].cast(pl.Float64).alias("pair_risk"),
             (text("status") == STATUS_SCORED).alias("usable"),
+            (text("status") == STATUS_BLOCKED).alias("blocked"),
             text("reason"),
             number("share", "share").alias("given_share"),
             number("unit_value", "decimal"),
@@ -224,7 +225,10 @@ def sourcing_shares(
     """
     sourcing = _read(scored_sourcing, material_ids)
     usable = pl.col("usable").fill_null(False) & pl.col("pair_risk").is_not_null()
-    rejected = sourcing.filter(~usable)
+    # A blocked or debarred source is no supply, and no rejected data either: it is left out
+    # of the roll-up and of the counts of rejected rows.
+    blocked = sourcing.filter(pl.col("blocked").fill_null(False))
+    rejected = sourcing.filter(~usable & ~pl.col("blocked").fill_null(False))
     group = ["material_id", *GROUP_KEYS]
     suppliers = (
         sourcing.filter(usable)
@@ -278,10 +282,16 @@ def sourcing_shares(
         if material_id in covered:
             continue
         rows = rejected.filter(pl.col("material_id") == material_id)
+        blocked_rows = blocked.filter(pl.col("material_id") == material_id)
         if rows.height:
             first = next((reason for reason in rows["reason"].to_list() if reason), "no score")
             missing[material_id] = (
                 f"all {rows.height} sourcing row(s) of it were rejected (first: {first})"
+            )
+        elif blocked_rows.height:
+            missing[material_id] = (
+                f"its {blocked_rows.height} source(s) in the sourcing list are all blocked "
+                f"(first: {blocked_rows['reason'][0]})"
             )
         else:
             missing[material_id] = "it is not in the sourcing list"

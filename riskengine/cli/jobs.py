@@ -74,7 +74,9 @@ def score(
             say(f"note: {note}")
         mapping_text = f", mapping {outcome.mapping_sha256[:16]}" if outcome.mapping_sha256 else ""
         say(
-            f"{outcome.rows} rows: {outcome.scored} scored, {outcome.rejected} rejected; "
+            f"{outcome.rows} rows: {outcome.scored} scored, "
+            + (f"{outcome.blocked} blocked source(s), " if outcome.blocked else "")
+            + f"{outcome.rejected} rejected; "
             f"model version {outcome.model_version}, reference {outcome.reference_fingerprint}"
             f"{mapping_text}, as of {as_of}" + written_to(output)
         )
@@ -107,6 +109,14 @@ def score_bom(
     strict: Annotated[
         bool, typer.Option("--strict", help="Shares that do not sum to 1 are an error.")
     ] = False,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            "--product",
+            help="Top material of an indented BOM that starts at level 1 (a CS12 export "
+            "without its 'Material …' header line).",
+        ),
+    ] = None,
     model: ModelOption = "champion",
     output_format: FormatOption = None,
     reference_dir: ReferenceDirOption = None,
@@ -142,6 +152,7 @@ def score_bom(
             ),
             lines_path=lines,
             strict=strict,
+            product=product,
         )
         with stage_status(stages=BOM_STAGES) as on_stage:
             outcome = score_bom_file(

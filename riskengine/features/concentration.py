@@ -366,29 +366,45 @@ def supplier_share_of_buyer_imports(
     )
 
 
+#: What one supplier mix is: a material bought for one plant. Plants do not pool: a material
+#: from China at plant A and from Germany at plant B is single-source at each (rows without a
+#: plant are one mix of their own, as the whole input was before plants were read).
+SOURCING_GROUP = ("material_id", "plant")
+
+
 def _sourcing_countries(spine: pl.LazyFrame) -> pl.LazyFrame:
-    """The input's own shares per material and supplier country, normalised per material.
+    """The input's own shares per material, plant and supplier country, normalised per
+    material and plant (:data:`SOURCING_GROUP`).
 
     A set-level fact: it depends on every row of the input, so it is computed over the whole
-    spine (never per chunk). Rows without a share make the material's concentration unknown.
+    spine (never per chunk). Rows without a share make the group's concentration unknown.
     """
-    materials = spine.group_by("material_id").agg(
+    groups = spine.group_by(SOURCING_GROUP).agg(
         pl.col("share").is_null().any().alias("incomplete"),
         ordered_sum(pl.col("share")).alias("total"),
     )
     return (
-        spine.group_by("material_id", "supplier_country")
+        spine.group_by(*SOURCING_GROUP, "supplier_country")
         .agg(ordered_sum(pl.col("share")).alias("country_share"))
-        .join(materials, on="material_id")
+        .join(groups, on=SOURCING_GROUP, nulls_equal=True)
         .filter(~pl.col("incomplete") & (pl.col("total") > 0))
         .with_columns((pl.col("country_share") / pl.col("total")).alias("country_share"))
     )
 
 
+def _per_pair(spine: pl.LazyFrame, per_group: pl.LazyFrame, name: str) -> pl.LazyFrame:
+    """Each pair with its sourcing group's value of ``name``."""
+    return (
+        spine.select(PAIR_KEY, *SOURCING_GROUP)
+        .join(per_group, on=SOURCING_GROUP, how="left", nulls_equal=True)
+        .select(PAIR_KEY, name)
+    )
+
+
 @feature(
     family="concentration",
-    description="The buyer's own sourcing concentration for the material: HHI over supplier "
-    "countries of the input's share column (null when a share is missing)",
+    description="The buyer's own sourcing concentration for the material at the plant: HHI over "
+    "supplier countries of the input's share column (null when a share is missing)",
     sources=(),
     dtype=pl.Float64,
     keys=None,
@@ -397,20 +413,16 @@ def _sourcing_countries(spine: pl.LazyFrame) -> pl.LazyFrame:
 def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
     hhi = (
         _sourcing_countries(spine)
-        .group_by("material_id")
+        .group_by(SOURCING_GROUP)
         .agg(ordered_sum(pl.col("country_share") ** 2).alias("buyer_sourcing_hhi"))
     )
-    return (
-        spine.select(PAIR_KEY, "material_id")
-        .join(hhi, on="material_id", how="left")
-        .select(PAIR_KEY, "buyer_sourcing_hhi")
-    )
+    return _per_pair(spine, hhi, "buyer_sourcing_hhi")
 
 
 @feature(
     family="concentration",
-    description="The buyer sources the material from a single supplier country (by the input's "
-    "shares; null when a share is missing)",
+    description="The buyer sources the material for the plant from a single supplier country "
+    "(by the input's shares; null when a share is missing)",
     sources=(),
     dtype=pl.Boolean,
     keys=None,
@@ -420,11 +432,7 @@ def single_source_country(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
     countries = (
         _sourcing_countries(spine)
         .filter(pl.col("country_share") > 0)
-        .group_by("material_id")
+        .group_by(SOURCING_GROUP)
         .agg((pl.len() == 1).alias("single_source_country"))
     )
-    return (
-        spine.select(PAIR_KEY, "material_id")
-        .join(countries, on="material_id", how="left")
-        .select(PAIR_KEY, "single_source_country")
-    )
+    return _per_pair(spine, countries, "single_source_country")

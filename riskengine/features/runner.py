@@ -26,8 +26,9 @@ SPINE_SCHEMA: dict[str, pl.DataType] = {
     "supplier_name": pl.String(),
     "buyer_name": pl.String(),
     "share": pl.Float64(),
+    "plant": pl.String(),
 }
-OPTIONAL_SPINE_COLUMNS = ("share",)
+OPTIONAL_SPINE_COLUMNS = ("share", "plant")
 
 
 def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:

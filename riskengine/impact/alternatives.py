@@ -139,6 +139,7 @@ def _prepared(flows: pl.DataFrame) -> PreparedPairs:
             pl.Series("share", [None] * height, dtype=pl.Float64),
             pl.Series("valid_from", [None] * height, dtype=pl.Date),
             pl.Series("valid_to", [None] * height, dtype=pl.Date),
+            pl.Series("plant", [None] * height, dtype=pl.String),
             pl.Series("reason", [None] * height, dtype=pl.String),
         ]
     )

@@ -335,10 +335,14 @@ def find_causes(listed: pl.DataFrame, context: CauseContext) -> pl.DataFrame:
 def _status_causes(row: dict[str, Any], context: CauseContext) -> list[Cause]:
     if row["old_status"] == row["new_status"]:
         return []
+    # Named by status, so a source blocked in the new run does not read as a rejected row.
     if row["new_status"] == STATUS_SCORED:
-        text = f"scored in the new run, rejected in the old: {row['old_reason'] or 'no reason'}"
+        text = (
+            f"scored in the new run, {row['old_status'] or 'absent'} in the old: "
+            f"{row['old_reason'] or 'no reason'}"
+        )
     else:
-        text = f"rejected in the new run: {row['new_reason'] or 'no reason given'}"
+        text = f"{row['new_status']} in the new run: {row['new_reason'] or 'no reason given'}"
     return [Cause(KIND_STATUS, text, source=context.rows_text(row))]
 
 

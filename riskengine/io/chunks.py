@@ -58,7 +58,7 @@ from riskengine.io.formats import (
     infer_format,
     library_read_error,
 )
-from riskengine.io.reading import read_table, read_table_with_metadata
+from riskengine.io.reading import TableMetadata, read_table_with_metadata
 from riskengine.io.sources import ZSTD_MAGIC, check_input_file, compression_of
 
 #: Bytes of a delimited file read per chunk.
@@ -435,8 +435,12 @@ class ReadOptions:
     """1-based header row; title rows above the header are detected when omitted."""
 
     def read(self, path: str) -> pl.DataFrame:
+        return self.read_with_metadata(path)[0]
+
+    def read_with_metadata(self, path: str) -> tuple[pl.DataFrame, TableMetadata]:
+        """The table and how it was read (the title lines above its header among it)."""
         sheet: str | int | None = self.sheet
-        return read_table(
+        return read_table_with_metadata(
             path,
             self.file_format,
             encoding=self.encoding,

@@ -136,6 +136,26 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     ),
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
+#: A column read only when the required one it stands in for is absent: the supplier-site
+#: address gives the supplier country (its last line) to a list without a country column, as
+#: Oracle's approved-supplier list has. Kept out of :data:`SOURCING_ALIASES`, so an address
+#: beside a country column is never a second country.
+STAND_IN_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "supplier_country": (
+        "supplier_address",
+        (
+            "supplier_address",
+            "supplier_site_address",
+            "vendor_address",
+            "vendor_site_address",
+            "site_address",
+            "address",
+        ),
+    ),
+}
+#: Headers of a supplier site (Oracle "Supplier Site", a site code or name, not a place),
+#: named when the country is missing so the message says what the file has instead.
+SUPPLIER_SITE_HEADERS = ("supplier_site", "vendor_site", "supplier_site_code", "vendor_site_code")
 #: Headers of a quantity's unit of measure: SAP's MEINS ("Base Unit of Measure" on the
 #: material, "Component unit of measure" on a BOM item) and the common ERP "UoM".
 UNIT_OF_MEASURE_ALIASES = (
@@ -254,18 +274,47 @@ def resolve_columns(
         When two input columns claim the same canonical name.
     """
     mapping, _ = _resolve(columns, source, aliases, fallbacks)
+    for name in required:
+        if name in mapping or name not in STAND_IN_COLUMNS:
+            continue
+        stand_in, stand_in_aliases = STAND_IN_COLUMNS[name]
+        found, _ = _resolve(columns, source, {stand_in: stand_in_aliases}, {})
+        mapping.update(found)
+    stand_ins = {name for name, (stand_in, _) in STAND_IN_COLUMNS.items() if stand_in in mapping}
     require_columns(
-        mapping,
+        [*mapping, *stand_ins],
         required,
         source=source,
         describe=lambda name: (
             f"{name!r} (accepted: {', '.join(aliases[name])}"
             + _closest_headers(name, columns)
             + ")"
+            + _stand_in_hint(name, columns)
         ),
         qualifier="required ",
     )
     return mapping
+
+
+def _stand_in_hint(name: str, columns: Sequence[str]) -> str:
+    """For a missing supplier country: what the file has instead (a supplier site is a name,
+    not a place) and the two ways to give the country."""
+    if name not in STAND_IN_COLUMNS:
+        return ""
+    stand_in, stand_in_aliases = STAND_IN_COLUMNS[name]
+    sites = [column for column in columns if _normalise_header(column) in SUPPLIER_SITE_HEADERS]
+    site = (
+        f"; the file names a supplier site ({', '.join(repr(site) for site in sites)}) but no "
+        "country, and a site's name is not read as a place"
+        if sites
+        else ""
+    )
+    return (
+        f"{site}; add the site's country as a column and name it, e.g. "
+        f'--columns {name}="Site Country", or give a supplier-site address column '
+        f"(accepted: {', '.join(stand_in_aliases)}; or --columns {stand_in}=HEADER) whose last "
+        "line names the country"
+    )
 
 
 def column_choice_notes(

@@ -75,8 +75,9 @@ def long_fields_allowed() -> Iterator[None]:
 
 def read_delimited(
     text: str, label: str, delimiter: str | None, explicit: bool, header_row: int | None = None
-) -> tuple[pl.DataFrame, str, int]:
-    """The frame, the delimiter used and the number of blank lines skipped.
+) -> tuple[pl.DataFrame, str, int, tuple[str, ...]]:
+    """The frame, the delimiter used, the number of blank lines skipped and the title lines
+    skipped above the header (each as its non-empty fields joined by a space).
 
     Lines above the header (``header_row``, 1-based) are blanked, so line numbers in messages
     still count from the top of the file. Without ``header_row``, a file that cannot be read
@@ -85,18 +86,31 @@ def read_delimited(
     otherwise leaves columns without names.
     """
     with long_fields_allowed():
-        if header_row is not None:
-            return read_delimited_text(
-                blank_title_lines(text, header_row), label, delimiter, explicit
-            )
-        try:
-            return read_delimited_text(text, label, delimiter, explicit)
-        except InputFileError:
-            # With a delimiter given, a failed reading is more likely a wrong delimiter (the
-            # message suggests one) than a title; --header-row names the header then.
-            if explicit or not title_lines(text):
-                raise
-        return read_delimited_text(blank_title_lines(text), label, delimiter, explicit)
+        if header_row is None:
+            try:
+                return (*read_delimited_text(text, label, delimiter, explicit), ())
+            except InputFileError:
+                # With a delimiter given, a failed reading is more likely a wrong delimiter
+                # (the message suggests one) than a title; --header-row names the header then.
+                if explicit or not title_lines(text):
+                    raise
+        frame, used, blank = read_delimited_text(
+            blank_title_lines(text, header_row), label, delimiter, explicit
+        )
+        return frame, used, blank, _title_texts(text, title_lines(text, header_row), used)
+
+
+def _title_texts(text: str, count: int, delimiter: str) -> tuple[str, ...]:
+    """The first ``count`` lines of ``text``, each as its non-empty fields joined by a space
+    ("Material;1000123;Motor;;" is "Material 1000123 Motor"); blank lines left out."""
+    line_end = "\r" if "\n" not in text and "\r" in text else "\n"
+    titles = []
+    for line in itertools.islice(_lines(text, line_end), count):
+        fields = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+        words = " ".join(field.strip() for field in fields if field.strip())
+        if words:
+            titles.append(words)
+    return tuple(titles)
 
 
 #: How many lines from the top may be a title above the header.
@@ -107,7 +121,9 @@ def title_lines(text: str, header_row: int | None = None) -> int:
     """How many lines above the header are a title (a report name, a date, "Bezugsquellen
     Werk 1000;;;;"): ``header_row - 1`` when given, else the lines before the first one with
     two non-empty fields for some candidate delimiter, when each has text in its first field
-    only (0 when there is no such line)."""
+    only (0 when there is no such line). When several delimiters find such a line, the one
+    whose line has the most fields is the header: below a CS12 title, a decimal comma in
+    "..2;Gallium;0,2" must not make a data line the header of a ``;`` file."""
     if header_row is not None:
         if header_row < 1:
             raise UserInputError(f"--header-row {header_row}: rows count from 1")
@@ -117,14 +133,16 @@ def title_lines(text: str, header_row: int | None = None) -> int:
         line.rstrip("\r\n")
         for line in itertools.islice(_lines(text, line_end), _TITLE_SEARCH_LINES)
     ]
+    found: list[tuple[int, int]] = []
     for candidate in DELIMITERS:
         for index, line in enumerate(head):
             filled = _filled_positions(line, candidate)
             if filled is None or (filled and filled != [0]):
                 if index and filled is not None and len(filled) >= 2:
-                    return index
+                    found.append((len(filled), index))
                 break
-    return 0
+    # Most fields first; among equals, the delimiter listed first (max keeps the first).
+    return max(found, key=lambda header: header[0])[1] if found else 0
 
 
 def _filled_positions(line: str, delimiter: str) -> list[int] | None:

@@ -38,6 +38,9 @@ class TableMetadata(TypedDict):
     blank_rows_skipped: int
     sha256: str
     """Hex SHA-256 of the file's bytes, so an output can name the exact file it used."""
+    title: tuple[str, ...]
+    """Title lines skipped above the header (a report's "Material 1000123 Motor" line), each
+    as its non-empty cells joined by a space."""
 
 
 def read_table(
@@ -120,14 +123,15 @@ def read_table_with_metadata(
         rows=0,
         blank_rows_skipped=0,
         sha256=hashlib.sha256(data).hexdigest(),
+        title=(),
     )
     try:
         if kind == "parquet":
             frame = pl.read_parquet(io.BytesIO(data))
             _check_flat_columns(frame, label)
         elif kind == "xlsx":
-            frame, metadata["sheet"], metadata["blank_rows_skipped"] = read_workbook(
-                data, label, sheet, header_row
+            frame, metadata["sheet"], metadata["blank_rows_skipped"], metadata["title"] = (
+                read_workbook(data, label, sheet, header_row)
             )
         else:
             text, metadata["encoding"], metadata["encoding_detected"] = decode_text(
@@ -137,7 +141,12 @@ def read_table_with_metadata(
                 frame = _read_json(text, kind)
             else:
                 preferred = "\t" if kind == "tsv" else None
-                frame, metadata["delimiter"], metadata["blank_rows_skipped"] = read_delimited(
+                (
+                    frame,
+                    metadata["delimiter"],
+                    metadata["blank_rows_skipped"],
+                    metadata["title"],
+                ) = read_delimited(
                     text,
                     label,
                     delimiter_option(delimiter) or preferred,

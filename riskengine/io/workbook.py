@@ -40,8 +40,9 @@ _WORKBOOK_CREATED = dt.datetime(2000, 1, 1)
 
 def read_workbook(
     data: bytes, label: str, sheet: str | int | None, header_row: int | None = None
-) -> tuple[pl.DataFrame, str, int]:
-    """The sheet's cells as text, the sheet's name and the number of blank rows skipped.
+) -> tuple[pl.DataFrame, str, int, tuple[str, ...]]:
+    """The sheet's cells as text, the sheet's name, the number of blank rows skipped and the
+    title rows skipped above the header (each as its non-empty cells joined by a space).
 
     The header is row ``header_row`` (1-based) when given. Otherwise it is the first row, or,
     when that leaves a column with values but no name, the first row with two non-empty cells:
@@ -63,15 +64,23 @@ def read_workbook(
             raise InputFileError(
                 f"{label}: sheet {name!r}: --header-row {header_row} is below the last row"
             )
-        return _with_header(cells.slice(header_row - 1), label, name, letters)
-    try:
-        return _with_header(cells, label, name, letters)
-    except InputFileError:
-        # A title row above the header leaves columns without names; read below it.
-        title_rows = _title_rows(cells)
-        if not title_rows:
-            raise
-        return _with_header(cells.slice(title_rows), label, name, letters)
+        title_rows = header_row - 1
+    else:
+        try:
+            return (*_with_header(cells, label, name, letters), ())
+        except InputFileError:
+            # A title row above the header leaves columns without names; read below it.
+            title_rows = _title_rows(cells)
+            if not title_rows:
+                raise
+    titles = tuple(
+        " ".join(cell.strip() for cell in row if cell is not None and cell.strip())
+        for row in cells.head(title_rows).iter_rows()
+    )
+    return (
+        *_with_header(cells.slice(title_rows), label, name, letters),
+        tuple(title for title in titles if title),
+    )
 
 
 def _with_header(

@@ -37,7 +37,7 @@ SECTION_HEADINGS = {
     "exposure": "Product exposure",
     "history": "Top pairs over the last 8 quarters",
     "model_card": "Model card",
-    "rejected": "Rejected rows",
+    "rejected": "Rejected rows and blocked sources",
 }
 
 REQUIRED_SCORE_COLUMNS = (

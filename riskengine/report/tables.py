@@ -31,7 +31,13 @@ from riskengine.report.common import (
     require_columns,
     with_input_row,
 )
-from riskengine.schemas import RISK_BANDS, SCORE_OUTPUT_COLUMNS, STATUS_REJECTED, STATUS_SCORED
+from riskengine.schemas import (
+    RISK_BANDS,
+    SCORE_OUTPUT_COLUMNS,
+    STATUS_BLOCKED,
+    STATUS_REJECTED,
+    STATUS_SCORED,
+)
 
 Cell = tuple[str, str]
 """(text, css class); an empty class means none."""
@@ -84,7 +90,8 @@ def header_facts(scores: pl.DataFrame, model_card: ModelCard) -> list[tuple[str,
     status = scores["status"]
     scored = scores.filter(status == STATUS_SCORED)
     rejected_count = int((status == STATUS_REJECTED).sum())
-    other_count = scores.height - scored.height - rejected_count
+    blocked_count = int((status == STATUS_BLOCKED).sum())
+    other_count = scores.height - scored.height - rejected_count - blocked_count
     as_of_values = (
         scores["as_of"].cast(pl.String).drop_nulls().unique().sort().to_list()
         if "as_of" in scores.columns
@@ -96,8 +103,11 @@ def header_facts(scores: pl.DataFrame, model_card: ModelCard) -> list[tuple[str,
         ("Scored", f"{scored.height:,}"),
         ("Rejected", f"{rejected_count:,}"),
     ]
+    if blocked_count:
+        # Shown only when present, so a list without source statuses reads as before.
+        facts.append(("Blocked sources", f"{blocked_count:,}"))
     if other_count:
-        # The schema allows only two statuses; a hand-edited file may not, and must reconcile.
+        # The schema allows three statuses; a hand-edited file may not, and must reconcile.
         facts.append(("Other status", f"{other_count:,}"))
     bands = scored["risk_band"].cast(pl.String).to_list()
     facts += [
@@ -257,13 +267,16 @@ def model_card_tables(model_card: ModelCard) -> dict[str, Any]:
 
 
 def rejected_table(scores: pl.DataFrame) -> Table:
-    """Every row that was not scored, with the input as given and why."""
+    """Every row that was not scored (rejected, or a blocked source), with the input as given,
+    its status and why."""
     rejected = with_input_row(scores).filter(pl.col("status") != STATUS_SCORED)
     input_columns = [name for name in scores.columns if name not in SCORE_OUTPUT_COLUMNS]
     rows = [
         [(str(row["input_row"]), NUMBER)]
         + [(cell_text(row[name]), "") for name in input_columns]
-        + [(row["reason"] or "no reason recorded", "")]
-        for row in rejected.select("input_row", *input_columns, "reason").iter_rows(named=True)
+        + [(cell_text(row["status"]), ""), (row["reason"] or "no reason recorded", "")]
+        for row in rejected.select("input_row", *input_columns, "status", "reason").iter_rows(
+            named=True
+        )
     ]
-    return Table(["Input row", *input_columns, "Reason"], rows)
+    return Table(["Input row", *input_columns, "Status", "Reason"], rows)

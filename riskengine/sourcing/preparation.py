@@ -183,7 +183,11 @@ def _finish(
         pl.when(bad_share).then(None).otherwise(pl.col("share_value")).alias("share"),
         pl.col("valid_from_date").alias("valid_from"),
         pl.col("valid_to_date").alias("valid_to"),
+        pl.col("plant"),
         pl.concat_str(
+            # First, so that the row's status reads "blocked" (schemas.row_status) whatever
+            # else is wrong with it.
+            "blocked_reason",
             "material_reason",
             "supplier_country_reason",
             # A missing buyer country is allowed: destination measures then do not apply.
@@ -192,7 +196,6 @@ def _finish(
             "excel_error_reason",
             "share_reason",
             "validity_reason",
-            "blocked_reason",
             "duplicate_reason",
             "conflict_reason",
             separator="; ",

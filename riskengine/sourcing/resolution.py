@@ -4,17 +4,19 @@ and spreadsheet error values, each with its reason."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
 import polars as pl
 
 from riskengine.catalog import load_catalog, normalise_country
-from riskengine.errors import CountryError, UnknownMaterialError
+from riskengine.errors import CountryError, UnknownMaterialError, shorten
 from riskengine.io.cells import excel_error_message, is_excel_error, parse_date
 from riskengine.io.columns import resolve_columns
 from riskengine.mapping import MaterialMapping
 from riskengine.names import canonical_names
+from riskengine.schemas import BLOCKED_REASON_PREFIX
 from riskengine.sourcing.part_numbers import apply_mapping, part_number_keys
 
 
@@ -123,6 +125,9 @@ def resolve_chunk(
     for optional in ("buyer_country", "buyer", "share", "supplier_id", "plant", "source_status"):
         if optional not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
+    from_address = "supplier_country" not in text.columns
+    if from_address:
+        text = _address_countries(text)
     text = text.with_columns(
         pl.coalesce("buyer_country", pl.lit(buyer_country, dtype=pl.String)),
         pl.coalesce("buyer", pl.lit(buyer_name, dtype=pl.String)),
@@ -155,9 +160,77 @@ def resolve_chunk(
         .then(pl.lit("supplier is empty"))
         .alias("supplier_reason"),
     )
+    if from_address:
+        resolved = resolved.with_columns(
+            _address_reason(columns["supplier_address"]).alias("supplier_country_reason")
+        ).drop("address_reason", "address_shown")
     if mapping is None:
         return resolved
     return apply_mapping(resolved, raw, mapping, source=source)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def country_line(address: str) -> tuple[str | None, str | None]:
+    """The part of a supplier-site address that should name the country, or why none does.
+
+    The last line of a multi-line address, else the last comma-separated part. A two-letter
+    code ending a one-line address ("Newton, MA") is refused rather than read: it may be a
+    state or province (MA is Massachusetts, not Morocco). Nothing else is guessed: the text
+    returned is resolved as any country cell is, and rejected when it is not a country.
+    """
+    lines = [line.strip() for line in _LINE_BREAK.split(address) if line.strip()]
+    one_line = len(lines) <= 1
+    if one_line:
+        lines = [part.strip() for part in address.split(",") if part.strip()]
+    if not lines:
+        return None, "the address is empty"
+    last = lines[-1]
+    if one_line and len(lines) > 1 and len(last) == 2 and last.isalpha():
+        return None, (
+            f"the address ends in {last!r}, which may be a state or province, not a country "
+            "code; put the country on a line of its own or give a country column"
+        )
+    return last, None
+
+
+def _address_countries(text: pl.DataFrame) -> pl.DataFrame:
+    """``supplier_country`` read from ``supplier_address`` (:func:`country_line`), with an
+    ``address_reason`` where the address gives none and the address as a message shows it."""
+    distinct = text["supplier_address"].drop_nulls().unique().sort().to_list()
+    found = {address: country_line(address) for address in distinct}
+    source = pl.col("supplier_address")
+    return text.with_columns(
+        source.replace_strict(
+            {address: repr(shorten(" / ".join(_LINE_BREAK.split(address)))) for address in found},
+            default=None,
+            return_dtype=pl.String,
+        ).alias("address_shown"),
+        source.replace_strict(
+            {address: line for address, (line, _) in found.items()},
+            default=None,
+            return_dtype=pl.String,
+        ).alias("supplier_country"),
+        source.replace_strict(
+            {address: reason for address, (_, reason) in found.items()},
+            default=None,
+            return_dtype=pl.String,
+        ).alias("address_reason"),
+    )
+
+
+def _address_reason(header: str) -> pl.Expr:
+    """Why the country read from a row's address does not resolve, naming the column and the
+    address (its lines joined with " / "), so the row is rejected with it and never guessed."""
+    why = pl.coalesce("address_reason", "supplier_country_reason")
+    shown = pl.col("address_shown")
+    return (
+        pl.when(pl.col("supplier_address").is_null())
+        .then(pl.lit(f"no supplier country: {header} is empty"))
+        .when(why.is_not_null())
+        .then(pl.format("no supplier country: read from {} {}: {}", pl.lit(header), shown, why))
+    )
 
 
 #: Source statuses that mean the source may not be used: Oracle ASL "Debarred", SAP EORD
@@ -174,7 +247,7 @@ def _blocked_reason(header: str) -> pl.Expr:
         pl.when(blocked.fill_null(False))
         .then(
             pl.format(
-                "blocked source of supply ({} {}): kept for the record, not counted as supply",
+                BLOCKED_REASON_PREFIX + " ({} {}): kept for the record, not counted as supply",
                 pl.lit(header),
                 status,
             )

@@ -55,6 +55,36 @@ def test_cli_score_writes_output_and_summary(
     assert pl.read_parquet(output).height == example_sourcing.height
 
 
+def test_cli_score_counts_blocked_sources_apart_from_rejected_rows(
+    trained_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    example_sourcing: pl.DataFrame,
+) -> None:
+    from typer.testing import CliRunner
+
+    from riskengine.cli import app
+
+    monkeypatch.setenv("RISKENGINE_HOME", str(trained_settings.home))
+    monkeypatch.setenv("RISKENGINE_TRACKING_URI", trained_settings.tracking_uri)
+    source = tmp_path / "sourcing.csv"
+    statuses = ["Approved"] * 7 + ["Debarred"]
+    example_sourcing.with_columns(pl.Series("ASL Status", statuses)).with_columns(
+        # The debarred row's country resolves, so nothing but its status keeps it out.
+        pl.col("Supplier Country").replace("Atlantis", "CN")
+    ).write_csv(source)
+    output = tmp_path / "scores.csv"
+    result = CliRunner().invoke(
+        app,
+        ["score", str(source), "-o", str(output), "--as-of", "2026-03-01", "--buyer-country", "JP"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "6 scored, 1 blocked source(s), 1 rejected" in result.stderr
+    scores = pl.read_csv(output)
+    assert scores["status"].to_list() == ["scored"] * 6 + ["rejected", "blocked"]
+    assert scores["risk_score"][7] is None
+
+
 @pytest.mark.parametrize("kept_bytes", [None, 0], ids=["kept", "read-twice"])
 def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     trained_settings: Settings,

@@ -242,3 +242,25 @@ def test_buyer_sourcing_concentration_from_the_input_shares(
     features = build_features(spine, reference, as_of=date(2025, 1, 1))
     assert features["buyer_sourcing_hhi"].to_list() == pytest.approx([0.52, 0.52, 0.52, 1.0, None])
     assert features["single_source_country"].to_list() == [False, False, False, True, None]
+
+
+def test_plants_do_not_pool_their_sourcing_concentration(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    # Dysprosium oxide from China at plant 1000 and from Germany at plant 1100: single-source at
+    # each plant, not a two-country mix. Rows without a plant stay one group of their own.
+    spine = make_spine(
+        [
+            ("dysprosium_oxide", "CHN", "DEU", "A", None),
+            ("dysprosium_oxide", "DEU", "DEU", "B", None),
+            ("ndpr_oxide", "CHN", "DEU", "A", None),
+            ("ndpr_oxide", "MYS", "DEU", "C", None),
+            ("ndpr_oxide", "CHN", "DEU", "A", None),
+        ]
+    ).with_columns(
+        pl.Series("share", [1.0, 1.0, 0.5, 0.5, 1.0]),
+        pl.Series("plant", ["1000", "1100", "1000", "1000", None]),
+    )
+    features = build_features(spine, reference, as_of=date(2025, 1, 1))
+    assert features["single_source_country"].to_list() == [True, True, False, False, True]
+    assert features["buyer_sourcing_hhi"].to_list() == pytest.approx([1.0, 1.0, 0.5, 0.5, 1.0])

@@ -275,6 +275,25 @@ def test_a_pair_rejected_in_the_new_run_is_listed_with_the_reason(
     assert result.status_changes == 1
 
 
+def test_a_source_blocked_in_the_new_run_reads_as_blocked_not_rejected(
+    reference: ReferenceData,
+) -> None:
+    reason = "blocked source of supply (NOTKZ X): kept for the record, not counted as supply"
+    blocked = pair(status="blocked", risk_score=None, risk_band=None, reason=reason)
+    result = diff(
+        scores([pair()], "2025-03-01", reference),
+        scores([blocked], "2025-03-01", reference),
+        reference,
+    )
+    assert only_change(result)["causes"] == f"blocked in the new run: {reason}"
+    back = diff(
+        scores([blocked], "2025-03-01", reference),
+        scores([pair()], "2025-03-01", reference),
+        reference,
+    )
+    assert only_change(back)["causes"] == f"scored in the new run, blocked in the old: {reason}"
+
+
 def test_a_scores_file_without_a_score_column_names_the_file_and_column(
     reference: ReferenceData,
 ) -> None:

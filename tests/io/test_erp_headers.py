@@ -11,7 +11,7 @@ import pytest
 import xlsxwriter
 
 from riskengine.errors import UserInputError
-from riskengine.io import CsvStyle, read_table, write_table
+from riskengine.io import CsvStyle, read_table, read_table_with_metadata, write_table
 from riskengine.io.columns import (
     column_choice_notes,
     named_columns,
@@ -122,6 +122,36 @@ def test_a_csv_title_line_above_the_header_is_skipped(tmp_path: Path) -> None:
 
     assert frame.columns == ["MATNR", "MAKTX", "NAME1", "LAND1"]
     assert frame.rows() == [("4711", "Dy2O3", "Baotou", "CN")]
+
+
+def test_title_lines_are_kept_and_a_decimal_comma_below_them_is_no_header(
+    tmp_path: Path,
+) -> None:
+    # A CS12 list: ";"-separated, German decimal commas. Read as ",", the "0,2" line would
+    # have two fields and be taken for the header.
+    path = tmp_path / "cs12.csv"
+    path.write_bytes(
+        b"Material 000000000020000001 Elektromotor;;;\nWerk 1000;;;\n;;;\n"
+        b"Stufe;Komponente;Objektkurztext;Menge\n.1;4711;Rotor;1\n..2;4712;Gallium;0,2\n"
+    )
+
+    frame, metadata = read_table_with_metadata(str(path))
+
+    assert frame.columns == ["Stufe", "Komponente", "Objektkurztext", "Menge"]
+    assert frame.height == 2
+    assert metadata["title"] == ("Material 000000000020000001 Elektromotor", "Werk 1000")
+    named, named_metadata = read_table_with_metadata(str(path), header_row=4)
+    assert named.equals(frame)
+    assert named_metadata["title"] == metadata["title"]
+
+
+def test_an_xlsx_title_row_is_kept_in_the_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "cs12.xlsx"
+    _workbook(path, [["Material", "4711", "Motor"], ["Stufe", "Komponente"], ["1", "Rotor"]])
+
+    _, metadata = read_table_with_metadata(str(path), header_row=2)
+
+    assert metadata["title"] == ("Material 4711 Motor",)
 
 
 def test_header_row_names_the_header_line(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from riskengine.sourcing.preparation import prepare_pairs
+from riskengine.sourcing.resolution import country_line
 
 
 def _reasons(sourcing: pl.DataFrame) -> list[str | None]:
@@ -44,3 +45,69 @@ def test_a_spreadsheet_error_cell_refuses_its_row_naming_the_value(error: str, c
     assert f"column '{column}': '{error}' is a spreadsheet error value" in reason
     # Not a supplier called "#N/A", an empty cell or an unknown name with look-alikes.
     assert "is empty" not in reason and "closest" not in reason.lower()
+
+
+@pytest.mark.parametrize(
+    ("address", "line"),
+    [
+        ("2-1-5 Kitago, Echizen-shi, Fukui, Japan", "Japan"),
+        ("Watertorenstraat 33\n2250 Olen\nBE", "BE"),
+        ("Baotou, Inner Mongolia, P.R. China", "P.R. China"),
+        ("Germany", "Germany"),
+        ("D-79618 Rheinfelden", "D-79618 Rheinfelden"),
+    ],
+)
+def test_the_country_line_of_an_address_is_its_last_line_or_part(address: str, line: str) -> None:
+    assert country_line(address) == (line, None)
+
+
+@pytest.mark.parametrize("address", ["45 Industrial Place, Newton, MA", "1 Main St, Perth, WA"])
+def test_a_two_letter_code_ending_a_one_line_address_is_not_read_as_a_country(
+    address: str,
+) -> None:
+    line, reason = country_line(address)
+    assert line is None
+    assert reason is not None and "may be a state or province" in reason
+
+
+def test_a_supplier_address_gives_the_country_each_unreadable_row_is_rejected() -> None:
+    raw = pl.DataFrame(
+        {
+            "Item Description": ["Dysprosium oxide"] * 5,
+            "Supplier": ["Shin-Etsu", "Umicore", "Starck", "Ga AG", "Ga Co"],
+            "Supplier Site Address": [
+                "2-1-5 Kitago, Echizen-shi, Fukui, Japan",
+                "Watertorenstraat 33\n2250 Olen\nBE",
+                "45 Industrial Place, Newton, MA",
+                "D-79618 Rheinfelden",
+                None,
+            ],
+        }
+    )
+    resolved = prepare_pairs(raw, source="asl.csv", buyer_country="US", buyer_name=None).resolved
+    assert resolved["supplier_country"].to_list() == ["JPN", "BEL", None, None, None]
+    reasons = resolved["reason"].to_list()
+    assert reasons[:2] == [None, None]
+    assert reasons[2].startswith(
+        "no supplier country: read from Supplier Site Address '45 Industrial Place, Newton, MA'"
+    )
+    assert reasons[3] == (
+        "no supplier country: read from Supplier Site Address 'D-79618 Rheinfelden': "
+        "unknown country 'D-79618 Rheinfelden'"
+    )
+    assert reasons[4] == "no supplier country: Supplier Site Address is empty"
+
+
+def test_an_address_beside_a_country_column_is_left_alone() -> None:
+    raw = pl.DataFrame(
+        {
+            "material": ["Dysprosium oxide"],
+            "supplier": ["Baotou"],
+            "Country": ["CN"],
+            "Address": ["1 Rare Earth Road, Baotou, Japan"],
+            "Site Address": ["elsewhere"],
+        }
+    )
+    resolved = prepare_pairs(raw, source="list.csv", buyer_country="JP", buyer_name=None).resolved
+    assert resolved["supplier_country"].to_list() == ["CHN"]
+    assert resolved["reason"].to_list() == [None]

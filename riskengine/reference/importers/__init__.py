@@ -84,7 +84,7 @@ def parse_import(text: str, label: str) -> ParsedImport:
             f"{label}: a JSON array; OpenSanctions FollowTheMoney entities are read as JSON "
             "lines (one entity per line, as in entities.ftm.json)"
         )
-    frame, _, _ = read_delimited(text, label, None, False)
+    frame, _, _, _ = read_delimited(text, label, None, False)
     columns = set(frame.columns)
     normalised = {normalise_header(column): column for column in frame.columns}
     if {"id", "schema", "name", "dataset", "sanctions", "first_seen"} <= columns:
