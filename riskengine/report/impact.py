@@ -78,7 +78,9 @@ def _parsed(
             values, errors = parse(frame[name], column=name, source=source)
             for row, error in enumerate(errors.to_list(), start=1):
                 if error is not None:
-                    raise UserInputError(f"{source} row {row}: {error}")
+                    # The parser's message starts with the file; the row goes after it.
+                    detail = error.removeprefix(f"{source}: ")
+                    raise UserInputError(f"{source} row {row}: {detail}")
             columns.append(values.alias(name))
     return frame.with_columns(columns)
 
