@@ -38,6 +38,9 @@ FIRST_TO_STOP = 20
 #: Rows of the alternatives and changes tables (both files come sorted, most useful first).
 ALTERNATIVE_ROWS = 200
 CHANGE_ROWS = 200
+#: Causes shown open per changed pair (``diff`` lists the most specific first); the others are
+#: folded under a "more causes" line that opens on a click.
+CAUSES_SHOWN = 3
 
 SECTION_HEADINGS = {
     "heatmap": "Risk by material and supplier country",

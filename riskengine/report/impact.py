@@ -28,6 +28,7 @@ from riskengine.io.cells import parse_date, parse_decimal
 from riskengine.report import charts
 from riskengine.report.common import (
     ALTERNATIVE_ROWS,
+    CAUSES_SHOWN,
     CHANGE_ROWS,
     FIRST_TO_STOP,
     REQUIRED_ALTERNATIVES_COLUMNS,
@@ -325,6 +326,15 @@ def change_rows(changes: pl.DataFrame, *, source: str) -> dict[str, Any]:
         causes = (row["causes"] or "").split(CAUSE_SEPARATOR)
         kinds = (row["cause_kinds"] or "").split(CAUSE_SEPARATOR)
         sources = (row["sources"] or "").split(CAUSE_SEPARATOR)
+        listed = [
+            {
+                "kind": kinds[index] if index < len(kinds) else "",
+                "text": cause,
+                "sources": source_parts(sources[index]) if index < len(sources) else [],
+            }
+            for index, cause in enumerate(causes)
+            if cause.strip()
+        ]
         shown.append(
             {
                 "change": cell_text(row["change"]),
@@ -337,15 +347,8 @@ def change_rows(changes: pl.DataFrame, *, source: str) -> dict[str, Any]:
                 "delta": "—" if row["delta"] is None else f"{row['delta']:+.1%}",
                 "old_band": row["old_risk_band"],
                 "new_band": row["new_risk_band"],
-                "causes": [
-                    {
-                        "kind": kinds[index] if index < len(kinds) else "",
-                        "text": cause,
-                        "sources": source_parts(sources[index]) if index < len(sources) else [],
-                    }
-                    for index, cause in enumerate(causes)
-                    if cause.strip()
-                ],
+                "causes": listed[:CAUSES_SHOWN],
+                "more_causes": listed[CAUSES_SHOWN:],
             }
         )
     dates = [

@@ -202,6 +202,22 @@ def test_the_changes_list_each_cause_with_its_sources_linked(page: str) -> None:
     assert "Source: MLflow run abc</span>" in section
 
 
+def test_causes_past_the_third_are_folded_under_a_summary() -> None:
+    causes = " | ".join(f"E{number:03d} took effect" for number in range(1, 6))
+    changes = _frame(CHANGES_CSV).with_columns(
+        pl.lit(causes).alias("causes"),
+        pl.lit(" | ".join(["event"] * 5)).alias("cause_kinds"),
+        pl.lit(" | ".join(f"source {number}" for number in range(1, 6))).alias("sources"),
+    )
+    section = _section(render_report(_scores(), model_card=CARD, changes=changes), "changes")
+    shown, folded = section.split("<details><summary>2 more causes</summary>", 1)
+    assert [f"E00{number} took effect" in shown for number in range(1, 6)] == [True] * 3 + [
+        False
+    ] * 2
+    assert "E004 took effect" in folded and "E005 took effect" in folded
+    assert "Source: source 5</span>" in folded
+
+
 def test_without_the_files_each_section_says_which_option_fills_it() -> None:
     page = render_report(_scores(), model_card=CARD)
     assert "pass its output with <code>--stress</code>" in _section(page, "stress")
