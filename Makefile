@@ -16,6 +16,19 @@ DEMO_BUYER ?= Kanto Magnetics K.K. (illustrative)
 INPUT ?= $(DEMO_SOURCING)
 OUTPUT ?= outputs/scores.csv
 PORT ?= 5000
+# What changed between two runs (make diff; make demo compares OLD_AS_OF with AS_OF).
+OLD_AS_OF ?= 2025-03-01
+NEW_AS_OF ?= 2025-06-01
+# Stress: the demo's inventory and plan are illustrative (the team's own numbers, not facts).
+DEMO_INVENTORY := riskengine/demo/inventory.csv
+DEMO_PLAN := riskengine/demo/plan.csv
+SCENARIO ?= heavy_rare_earths_japan_90d
+# The demo report's inputs, all written by make demo.
+DEMO_STRESS := outputs/demo_stress.csv
+DEMO_ALTERNATIVES := outputs/demo_alternatives.csv
+DEMO_CHANGES := outputs/demo_changes_since_$(OLD_AS_OF).csv
+DEMO_REPORT_INPUTS := outputs/demo_scores.csv --bom outputs/demo_products.csv \
+	--stress $(DEMO_STRESS) --alternatives $(DEMO_ALTERNATIVES) --changes $(DEMO_CHANGES)
 
 .PHONY: help install demo test test-slow lint typecheck format features train retrain backtest labels score score-bom \
 	report browser report-check screening bench reference ui clean
@@ -32,7 +45,7 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED) ## Create .venv and install riskengine with its dev tools
 
-demo: $(INSTALLED) ## Train if needed; score the demo sourcing list and BOM; write the HTML report
+demo: $(INSTALLED) ## Train if needed; score the demo list and BOM; stress, alternatives, changes; the HTML report
 	@mkdir -p outputs
 	$(RISKENGINE) train --if-missing
 	$(RISKENGINE) score $(DEMO_SOURCING) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
@@ -42,22 +55,28 @@ demo: $(INSTALLED) ## Train if needed; score the demo sourcing list and BOM; wri
 		-o outputs/demo_products.csv --lines outputs/demo_bom_lines.csv
 	$(RISKENGINE) features $(DEMO_SOURCING) --as-of $(AS_OF) --buyer-country $(BUYER_COUNTRY) \
 		--buyer "$(DEMO_BUYER)" -o features/demo_features_$(AS_OF).parquet
-	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
-		-o outputs/demo_report.html
-	@echo "scores:   outputs/demo_scores.csv"
-	@echo "products: outputs/demo_products.csv (lines: outputs/demo_bom_lines.csv)"
-	@echo "report:   outputs/demo_report.html"
-	@echo "features: features/demo_features_$(AS_OF).parquet"
-	@echo "runs:     models/mlflow.db (make ui)"
 	@echo "stress:   the 90-day heavy-rare-earth curb on the demo magnet maker (make stress):"
 	$(RISKENGINE) stress $(DEMO_BOM) --sourcing $(DEMO_SOURCING) --inventory $(DEMO_INVENTORY) \
 		--plan $(DEMO_PLAN) --scenario heavy_rare_earths_japan_90d --buyer-country $(BUYER_COUNTRY) \
-		--buyer "$(DEMO_BUYER)" -o outputs/demo_stress.csv --pairs outputs/demo_stress_pairs.csv
+		--buyer "$(DEMO_BUYER)" -o $(DEMO_STRESS) --pairs outputs/demo_stress_pairs.csv
+	@echo "alternatives: other producing countries for the high and critical pairs (make alternatives):"
+	$(RISKENGINE) alternatives outputs/demo_scores.csv --bom $(DEMO_BOM) --buyer "$(DEMO_BUYER)" \
+		-o $(DEMO_ALTERNATIVES)
+	@echo "changes:  the demo as of $(OLD_AS_OF) against the demo as of $(AS_OF) (make diff):"
+	$(RISKENGINE) score $(DEMO_SOURCING) --as-of $(OLD_AS_OF) --buyer-country $(BUYER_COUNTRY) \
+		--buyer "$(DEMO_BUYER)" -o outputs/demo_scores_$(OLD_AS_OF).csv
+	$(RISKENGINE) diff outputs/demo_scores_$(OLD_AS_OF).csv outputs/demo_scores.csv \
+		--buyer "$(DEMO_BUYER)" -o $(DEMO_CHANGES)
+	$(RISKENGINE) report $(DEMO_REPORT_INPUTS) -o outputs/demo_report.html
+	@echo "scores:   outputs/demo_scores.csv"
+	@echo "products: outputs/demo_products.csv (lines: outputs/demo_bom_lines.csv)"
+	@echo "stress:   $(DEMO_STRESS) (pairs before and after: outputs/demo_stress_pairs.csv)"
+	@echo "alternatives: $(DEMO_ALTERNATIVES)"
+	@echo "changes:  $(DEMO_CHANGES)"
+	@echo "report:   outputs/demo_report.html (make report-check to check it in Chromium)"
+	@echo "features: features/demo_features_$(AS_OF).parquet"
+	@echo "runs:     models/mlflow.db (make ui)"
 
-# Stress: the demo's inventory and plan are illustrative (the team's own numbers, not facts).
-DEMO_INVENTORY := riskengine/demo/inventory.csv
-DEMO_PLAN := riskengine/demo/plan.csv
-SCENARIO ?= heavy_rare_earths_japan_90d
 .PHONY: stress
 
 stress: $(INSTALLED) ## Stress the demo BOM under SCENARIO (a shipped name or a TOML file)
@@ -114,8 +133,6 @@ score-bom: $(INSTALLED) ## Score the demo BOM (BOM=..., INPUT=sourcing) into out
 		--buyer-country $(BUYER_COUNTRY) -o outputs/products.csv --lines outputs/bom_lines.csv
 
 # What changed between two runs: the demo scored as of OLD_AS_OF and NEW_AS_OF, then diffed.
-OLD_AS_OF ?= 2025-03-01
-NEW_AS_OF ?= 2025-06-01
 .PHONY: diff
 diff: $(INSTALLED) ## Score the demo as of OLD_AS_OF and NEW_AS_OF; list what changed and why
 	@mkdir -p outputs
@@ -127,14 +144,13 @@ diff: $(INSTALLED) ## Score the demo as of OLD_AS_OF and NEW_AS_OF; list what ch
 	$(RISKENGINE) diff outputs/demo_scores_$(OLD_AS_OF).csv outputs/demo_scores_$(NEW_AS_OF).csv \
 		--buyer "$(DEMO_BUYER)" -o outputs/demo_changes.csv
 
-report: $(INSTALLED) ## HTML report of outputs/demo_scores.csv (run make demo first)
-	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
-		-o outputs/demo_report.html
+report: $(INSTALLED) ## HTML report of the demo's outputs (run make demo first)
+	$(RISKENGINE) report $(DEMO_REPORT_INPUTS) -o outputs/demo_report.html
 
 .PHONY: alternatives
 alternatives: $(INSTALLED) ## Other producing countries for the demo's high and critical pairs (make demo first)
 	$(RISKENGINE) alternatives outputs/demo_scores.csv --bom $(DEMO_BOM) --buyer "$(DEMO_BUYER)" \
-		-o outputs/demo_alternatives.csv
+		-o $(DEMO_ALTERNATIVES)
 
 browser: ## Install Debian's chromium (for the report's render check) if it is missing
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
@@ -142,10 +158,10 @@ browser: ## Install Debian's chromium (for the report's render check) if it is m
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; fi
 
-report-check: $(INSTALLED) browser ## Render the demo report in headless Chromium; check charts; PNG
-	$(RISKENGINE) report outputs/demo_scores.csv --bom outputs/demo_products.csv \
-		-o outputs/demo_report.html
-	$(BIN)/python -m tools.report_check outputs/demo_report.html --screenshot outputs/demo_report.png
+report-check: $(INSTALLED) browser ## Render the demo report in headless Chromium; check charts, sections; PNG
+	$(RISKENGINE) report $(DEMO_REPORT_INPUTS) -o outputs/demo_report.html
+	$(BIN)/python -m tools.report_check outputs/demo_report.html --screenshot outputs/demo_report.png \
+		--require stress --require alternatives --require changes
 
 screening: $(INSTALLED) ## Precision and recall of listed-entity name screening on the labelled pairs
 	$(RISKENGINE) screening-eval tests/data/name_pairs.csv

@@ -433,7 +433,7 @@ def test_history_ends_on_each_pairs_score_in_the_file(
     is the scores' own as-of date: a listed buyer at 100% in the file ends its line at 100%."""
     import riskengine.report
     from riskengine.app.report import report_file
-    from riskengine.app.requests import ScoringRequest
+    from riskengine.app.requests import ReportRequest, ScoringRequest
     from riskengine.app.scoring import score_file
 
     listed_buyer = "Mitsubishi Heavy Industries Aero Engines, Ltd."  # listed by China 2026-02-24
@@ -466,9 +466,7 @@ def test_history_ends_on_each_pairs_score_in_the_file(
         return "<html></html>"
 
     monkeypatch.setattr(riskengine.report, "render_report", keep_history)
-    report_file(
-        trained_settings, scores_path=str(scored_path), output_path=str(tmp_path / "r.html")
-    )
+    report_file(trained_settings, ReportRequest(str(scored_path), str(tmp_path / "r.html")))
     history = rendered["history"]
     last = history.filter(pl.col("quarter") == pl.col("quarter").max())
     labels = top_pairs(scores.with_columns(pl.col("risk_score").cast(pl.Float64)))

@@ -16,7 +16,7 @@ import polars as pl
 
 from riskengine.app.bom import BomOutcome, score_bom_file
 from riskengine.app.report import report_file
-from riskengine.app.requests import BomRequest, BuyerJobRequest, OutputFile
+from riskengine.app.requests import BomRequest, BuyerJobRequest, OutputFile, ReportRequest
 from riskengine.app.scoring import MAPPING_FINGERPRINT_COLUMN, ScoreOutcome, score_file
 from riskengine.config import Settings
 from riskengine.errors import UserInputError
@@ -134,9 +134,11 @@ def run_buyer_job(
     stage("writing the HTML report")
     report_file(
         settings,
-        scores_path=str(directory / SCORES_CSV),
-        output_path=str(directory / REPORT_HTML),
-        bom_scores_path=str(directory / PRODUCTS_CSV) if products is not None else None,
+        ReportRequest(
+            scores_path=str(directory / SCORES_CSV),
+            output_path=str(directory / REPORT_HTML),
+            bom_scores_path=str(directory / PRODUCTS_CSV) if products is not None else None,
+        ),
     )
     done(REPORT_HTML)
     return BuyerJobOutcome(scores, products, tuple(written), tuple(notes))

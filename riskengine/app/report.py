@@ -6,6 +6,7 @@ from datetime import date
 
 import polars as pl
 
+from riskengine.app.requests import ReportRequest
 from riskengine.config import Settings
 from riskengine.io import read_table
 from riskengine.reference.loader import load_reference
@@ -28,28 +29,53 @@ def _numbers(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
-def report_file(
-    settings: Settings,
-    *,
-    scores_path: str,
-    output_path: str,
-    bom_scores_path: str | None = None,
-    history_quarters: int = 8,
-) -> str:
+def report_file(settings: Settings, request: ReportRequest) -> str:
     """Render the HTML report of a scores file (and BOM scores), with the top pairs re-scored as
     of each of the last quarters and of the file's own as-of date by the model version that
-    scored them, each with its own input (buyer name column, resolved buyer country)."""
+    scored them, each with its own input (buyer name column, resolved buyer country); and the
+    scenario timeline, alternatives and changes when their files are given.
+
+    Raises
+    ------
+    UserInputError
+        A file that is not the named command's output (its missing columns named), a bad cell,
+        or scores from more than one model version or as-of date. Nothing is written then.
+    """
     from riskengine.io import write_text
     from riskengine.io.columns import resolve_columns
     from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import score_pairs
-    from riskengine.report import ModelCard, quarter_starts, render_report, top_pairs
+    from riskengine.report import (
+        REQUIRED_ALTERNATIVES_COLUMNS,
+        REQUIRED_CHANGES_COLUMNS,
+        REQUIRED_STRESS_COLUMNS,
+        ModelCard,
+        quarter_starts,
+        render_report,
+        require_output,
+        top_pairs,
+    )
     from riskengine.schemas import SCORE_OUTPUT_COLUMNS
 
+    scores_path = request.scores_path
     scores = _numbers(read_table(scores_path), SCORE_NUMBER_COLUMNS)
     bom_products = (
-        _numbers(read_table(bom_scores_path), BOM_NUMBER_COLUMNS) if bom_scores_path else None
+        _numbers(read_table(request.bom_scores_path), BOM_NUMBER_COLUMNS)
+        if request.bom_scores_path
+        else None
     )
+    # The other commands' outputs are checked before the model loads: a wrong file fails fast.
+    impact = {}
+    sources = {}
+    for name, path, required, command in (
+        ("stress", request.stress_path, REQUIRED_STRESS_COLUMNS, "stress"),
+        ("alternatives", request.alternatives_path, REQUIRED_ALTERNATIVES_COLUMNS, "alternatives"),
+        ("changes", request.changes_path, REQUIRED_CHANGES_COLUMNS, "diff"),
+    ):
+        if path:
+            impact[name] = read_table(path)
+            sources[name] = path
+            require_output(impact[name], required, path, command)
     versions = scores["model_version"].drop_nulls().unique().to_list()
     as_of_values = scores["as_of"].drop_nulls().unique().to_list()
     if len(versions) != 1 or len(as_of_values) != 1:
@@ -77,7 +103,7 @@ def report_file(
     prepared = prepare_pairs(pairs, source=scores_path, buyer_country=None, buyer_name=None)
     # The quarters' first days, then the file's own as-of date: the last point is the score the
     # file holds.
-    dates = quarter_starts(as_of, history_quarters)
+    dates = quarter_starts(as_of, request.history_quarters)
     if dates[-1] != as_of:
         dates.append(as_of)
     history_frames = []
@@ -125,6 +151,10 @@ def report_file(
         history_note=history_note,
         bom_products=bom_products,
         model_card=card,
+        stress=impact.get("stress"),
+        alternatives=impact.get("alternatives"),
+        changes=impact.get("changes"),
+        sources=sources,
     )
-    write_text(html, output_path)
-    return output_path
+    write_text(html, request.output_path)
+    return request.output_path

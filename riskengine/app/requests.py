@@ -173,3 +173,23 @@ class BuyerJobRequest:
             buyer_name=self.buyer_name,
             model_alias=self.model_alias,
         )
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """Render the HTML report of a scores file (``riskengine report``), with the optional
+    sections the other commands' outputs fill."""
+
+    scores_path: str
+    """An output of ``riskengine score``."""
+    output_path: str
+    """The HTML file to write."""
+    bom_scores_path: str | None = None
+    """An output of ``riskengine score-bom`` (product exposure)."""
+    stress_path: str | None = None
+    """An output of ``riskengine stress`` (the scenario timeline)."""
+    alternatives_path: str | None = None
+    """An output of ``riskengine alternatives`` (the alternatives table)."""
+    changes_path: str | None = None
+    """An output of ``riskengine diff`` (the changes since the previous run)."""
+    history_quarters: int = 8

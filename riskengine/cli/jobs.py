@@ -174,24 +174,43 @@ def report(
     bom: Annotated[
         str | None, typer.Option("--bom", help="Output of riskengine score-bom.")
     ] = None,
+    stress: Annotated[
+        str | None,
+        typer.Option("--stress", help="Output of riskengine stress: the scenario timeline."),
+    ] = None,
+    alternatives: Annotated[
+        str | None,
+        typer.Option("--alternatives", help="Output of riskengine alternatives: their table."),
+    ] = None,
+    changes: Annotated[
+        str | None,
+        typer.Option("--changes", help="Output of riskengine diff: what changed and why."),
+    ] = None,
     reference_dir: ReferenceDirOption = None,
 ) -> None:
     """Write one self-contained HTML report that works offline.
 
     Heatmap of material x supplier country, top pairs with drivers, product exposure, the top
-    pairs over the last 8 quarters, and the model card. To check it in a browser, run
-    ``python -m tools.report_check REPORT --screenshot PNG`` from the repository (make
-    report-check).
+    pairs over the last 8 quarters, the scenario timeline (--stress), the alternatives
+    (--alternatives), the changes since the previous run (--changes), and the model card. To
+    check it in a browser, run ``python -m tools.report_check REPORT --screenshot PNG`` from the
+    repository (make report-check).
     """
 
     def body() -> None:
         from riskengine.app.report import report_file
+        from riskengine.app.requests import ReportRequest
 
         path = report_file(
             load_settings(reference_dir=reference_dir),
-            scores_path=scores,
-            output_path=output,
-            bom_scores_path=bom,
+            ReportRequest(
+                scores_path=scores,
+                output_path=output,
+                bom_scores_path=bom,
+                stress_path=stress,
+                alternatives_path=alternatives,
+                changes_path=changes,
+            ),
         )
         say(f"report -> {path}")
 

@@ -108,6 +108,23 @@ def summarise(lost: np.ndarray) -> Shortage:
     )
 
 
+def short_runs(lost: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of consecutive short days of one row of :func:`uncovered_use`, as (first, last)
+    days from the start, both included: a scenario whose measures leave a gap has several.
+
+    >>> short_runs(np.array([0.0, 0.5, 1.0, 0.0, 0.2]))
+    [(1, 2), (4, 4)]
+    """
+    short = np.flatnonzero(lost > 0.0)
+    if not short.size:
+        return []
+    # A run ends where the next short day is not the next day.
+    breaks = np.flatnonzero(np.diff(short) > 1)
+    firsts = np.concatenate(([short[0]], short[breaks + 1]))
+    lasts = np.concatenate((short[breaks], [short[-1]]))
+    return [(int(first), int(last)) for first, last in zip(firsts, lasts, strict=True)]
+
+
 def shortage(
     days_of_cover: float, supply: Sequence[float], lead_time_days: float | None = None
 ) -> Shortage:

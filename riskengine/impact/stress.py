@@ -21,7 +21,13 @@ from riskengine.errors import UserInputError
 from riskengine.explain import country_name
 from riskengine.features.common import event_material_coverage
 from riskengine.impact.scenario import Measure, Scenario
-from riskengine.impact.shortage import SHORT_TOLERANCE, measure_flow, summarise, uncovered_use
+from riskengine.impact.shortage import (
+    SHORT_TOLERANCE,
+    measure_flow,
+    short_runs,
+    summarise,
+    uncovered_use,
+)
 from riskengine.io.cells import parse_decimal
 from riskengine.io.columns import resolve_columns
 
@@ -43,6 +49,7 @@ NEVER_SHORT = np.iinfo(np.int64).max
 STRESS_SHORT = "short"
 STRESS_COVERED = "covered"
 STRESS_UNAFFECTED = "unaffected"
+PERIOD_SEPARATOR = "; "
 STRESS_SCHEMA = pl.Schema(
     {
         "scenario": pl.String(),
@@ -54,6 +61,7 @@ STRESS_SCHEMA = pl.Schema(
         "binding_supplier_country_iso3": pl.String(),
         "first_short_date": pl.Date(),
         "last_short_date": pl.Date(),
+        "short_periods": pl.String(),
         "days_short": pl.Int64(),
         "days_lost": pl.Float64(),
         "units_at_risk": pl.Float64(),
@@ -248,6 +256,15 @@ def flow_supply(
         )
         supply[hit] = np.minimum(supply[hit], passing)
     return supply
+
+
+def format_periods(start: date, runs: list[tuple[int, int]]) -> str:
+    """Runs of short days as ISO 8601 intervals of dates, both ends included, ``; ``-separated
+    ("2027-01-30/2027-02-28"), so that a reader (the report's timeline) marks exactly those
+    days."""
+    return PERIOD_SEPARATOR.join(
+        f"{start + timedelta(days=first)}/{start + timedelta(days=last)}" for first, last in runs
+    )
 
 
 def _percent(value: float) -> str:
@@ -480,9 +497,10 @@ def _product_row(
             supplier, country, _, _ = max(cut, key=lambda entry: (entry[2], entry[0]))
             result["binding_supplier"] = supplier
             result["binding_supplier_country_iso3"] = country
-        short_days = np.flatnonzero(product_lost > 0.0)
+        runs = short_runs(product_lost)
         result["first_short_date"] = start + timedelta(days=first)
-        result["last_short_date"] = start + timedelta(days=int(short_days[-1]))
+        result["last_short_date"] = start + timedelta(days=runs[-1][1])
+        result["short_periods"] = format_periods(start, runs)
     if plan is not None and product in plan.units_per_day:
         units = plan.units_per_day[product] * shortage.days_lost
         result["units_at_risk"] = units

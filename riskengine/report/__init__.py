@@ -1,7 +1,8 @@
 """The HTML report a procurement team reads: one self-contained page that works offline.
 
 :mod:`~riskengine.report.page` renders the Jinja2 template in ``templates/`` from the data
-:mod:`~riskengine.report.tables` gathers and the figures :mod:`~riskengine.report.charts` draws;
+:mod:`~riskengine.report.tables` and :mod:`~riskengine.report.impact` (the scenario
+timeline, alternatives and changes) gather and the figures :mod:`~riskengine.report.charts` draws;
 :mod:`~riskengine.report.common` holds the section names, the model card and formatting. The
 report reads only lower layers (bands, catalog, explain, schemas, errors), never the scoring.
 Checking a written page in a browser is a development tool: ``python -m tools.report_check``.
@@ -16,12 +17,18 @@ from riskengine.report.common import (
     HISTORY_ID,
     HISTORY_LINES,
     KNOWN_LIMITS,
+    REQUIRED_ALTERNATIVES_COLUMNS,
+    REQUIRED_CHANGES_COLUMNS,
+    REQUIRED_STRESS_COLUMNS,
     SCORE_MEANING,
     SECTION_HEADINGS,
+    SECTION_IDS,
+    STRESS_TIMELINE_ID,
     TOP_PAIRS,
     TOP_PRODUCTS,
     ModelCard,
     quarter_starts,
+    require_output,
 )
 from riskengine.report.page import render_report
 from riskengine.report.tables import top_pairs
@@ -34,14 +41,20 @@ __all__ = [
     "HISTORY_ID",
     "HISTORY_LINES",
     "KNOWN_LIMITS",
+    "REQUIRED_ALTERNATIVES_COLUMNS",
+    "REQUIRED_CHANGES_COLUMNS",
+    "REQUIRED_STRESS_COLUMNS",
     "SCORE_MEANING",
     "SECTION_HEADINGS",
+    "SECTION_IDS",
+    "STRESS_TIMELINE_ID",
     "TOP_PAIRS",
     "TOP_PRODUCTS",
     "ModelCard",
     "band_thresholds",
     "quarter_starts",
     "render_report",
+    "require_output",
     "risk_colourscale",
     "top_pairs",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -23,6 +24,7 @@ from riskengine.report.common import (
     HISTORY_ID,
     HISTORY_LINES,
     MAX_ANNOTATED_CELLS,
+    TimelineProduct,
     cell_text,
     material_name,
     percent,
@@ -36,6 +38,13 @@ if TYPE_CHECKING:
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 PLOT_TEMPLATE = "plotly_white"
 PLOT_FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
+DAY_MILLISECONDS = 86_400_000
+SCENARIO_DAYS_COLOUR = "#d9dee4"
+TIMELINE_STATUS_WORDS = {
+    "short": "runs short",
+    "covered": "hit by the scenario; the stock lasts",
+    "unaffected": "not hit by the scenario",
+}
 
 
 def band_thresholds(cutoffs: dict[str, float]) -> list[tuple[float, str]]:
@@ -283,6 +292,92 @@ def history_chart(history: pl.DataFrame, cutoffs: dict[str, float]) -> HistoryCh
         quarters=len(quarter_days),
         as_of_points=other_dates,
     )
+
+
+def stress_timeline_html(
+    products: list[TimelineProduct], start: date, end: date, div_id: str
+) -> str:
+    """One scenario's products × days: a grey bar over the scenario's days for each product and
+    a red one over each run of short days, from its first day to its last (both included), so
+    exactly the short days are marked. ``end`` is the day deliveries resume (not drawn)."""
+    import plotly.graph_objects as go
+
+    labels = _unique_labels(
+        [chart_text(product.product) for product in products],
+        [f"{chart_text(product.product)} #{row}" for row, product in enumerate(products, 1)],
+    )
+    last_day = end - timedelta(days=1)
+    figure = go.Figure()
+    figure.add_trace(
+        go.Bar(
+            y=labels,
+            base=[start.isoformat()] * len(products),
+            x=[(end - start).days * DAY_MILLISECONDS] * len(products),
+            orientation="h",
+            name="scenario days",
+            marker={"color": SCENARIO_DAYS_COLOUR},
+            customdata=[
+                [
+                    chart_text(TIMELINE_STATUS_WORDS.get(product.status, product.status)),
+                    "—" if product.days_short is None else str(product.days_short),
+                    chart_text(product.binding),
+                ]
+                for product in products
+            ],
+            hovertemplate=(
+                f"%{{y}}<br>scenario {start.isoformat()} to {last_day.isoformat()}: "
+                "%{customdata[0]}<br>days short: %{customdata[1]}"
+                "<br>binding: %{customdata[2]}<extra></extra>"
+            ),
+        )
+    )
+    runs = [
+        (label, product, first, last)
+        for label, product in zip(labels, products, strict=True)
+        for first, last in product.short_periods
+    ]
+    if runs:
+        figure.add_trace(
+            go.Bar(
+                y=[label for label, _, _, _ in runs],
+                base=[first.isoformat() for _, _, first, _ in runs],
+                x=[((last - first).days + 1) * DAY_MILLISECONDS for _, _, first, last in runs],
+                orientation="h",
+                width=0.6,
+                name="short days",
+                marker={"color": BAND_COLOURS["critical"]},
+                customdata=[
+                    [
+                        f"short {first.isoformat()} to {last.isoformat()} "
+                        f"({(last - first).days + 1} days)",
+                        chart_text(product.binding),
+                    ]
+                    for _, product, first, last in runs
+                ],
+                hovertemplate=(
+                    "%{y}<br>%{customdata[0]}<br>binding: %{customdata[1]}<extra></extra>"
+                ),
+            )
+        )
+    figure.update_layout(
+        barmode="overlay",
+        height=max(240, 130 + 30 * len(products)),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={
+            "type": "date",
+            "range": [start.isoformat(), end.isoformat()],
+            "title": {"text": "day of the scenario (short days in red)"},
+        },
+        yaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": labels,
+            "autorange": "reversed",
+            "automargin": True,
+        },
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0},
+    )
+    return _figure_html(figure, div_id)
 
 
 def plotly_js() -> str:

@@ -30,15 +30,41 @@ HEATMAP_ID = "risk-heatmap"
 EXPOSURE_ID = "product-exposure"
 HISTORY_ID = "score-history"
 CHART_IDS = (HEATMAP_ID, EXPOSURE_ID, HISTORY_ID)
+#: One timeline per scenario: ``stress-timeline-1``, ``stress-timeline-2``, ...
+STRESS_TIMELINE_ID = "stress-timeline"
+#: Products per scenario on the timeline and in its table of the first to stop.
+TIMELINE_PRODUCTS = 30
+FIRST_TO_STOP = 20
+#: Rows of the alternatives and changes tables (both files come sorted, most useful first).
+ALTERNATIVE_ROWS = 200
+CHANGE_ROWS = 200
+#: Causes shown open per changed pair (``diff`` lists the most specific first); the others are
+#: folded under a "more causes" line that opens on a click.
+CAUSES_SHOWN = 3
 
 SECTION_HEADINGS = {
     "heatmap": "Risk by material and supplier country",
     "top_pairs": "Top 20 pairs and their drivers",
     "exposure": "Product exposure",
     "history": "Top pairs over the last 8 quarters",
+    "stress": "Scenario timeline",
+    "alternatives": "Alternatives to the riskiest pairs",
+    "changes": "What changed since the previous run",
     "model_card": "Model card",
     "rejected": "Rejected rows and blocked sources",
 }
+#: The page's sections with their element ids, in page order (the browser check reads them).
+SECTION_IDS = (
+    "heatmap",
+    "top-pairs",
+    "exposure",
+    "history",
+    "stress",
+    "alternatives",
+    "changes",
+    "model-card",
+    "rejected",
+)
 
 REQUIRED_SCORE_COLUMNS = (
     "material_id",
@@ -58,6 +84,56 @@ REQUIRED_PRODUCT_COLUMNS = (
     "driving_material",
     "driving_supplier",
     "status",
+)
+#: What the report reads of the outputs of ``stress``, ``alternatives`` and ``diff`` (a file
+#: without them is not that command's output).
+REQUIRED_STRESS_COLUMNS = (
+    "scenario",
+    "product",
+    "status",
+    "binding_material",
+    "binding_supplier",
+    "binding_supplier_country_iso3",
+    "first_short_date",
+    "last_short_date",
+    "short_periods",
+    "days_short",
+    "units_at_risk",
+    "value_at_risk",
+    "still_flowing",
+    "scenario_start",
+    "scenario_end",
+)
+REQUIRED_ALTERNATIVES_COLUMNS = (
+    "material",
+    "supplier",
+    "supplier_country_iso3",
+    "pair_risk_score",
+    "pair_risk_band",
+    "candidate_country_iso3",
+    "candidate_country",
+    "production_share",
+    "governance",
+    "measures_in_force",
+    "candidate_risk_score",
+    "candidate_risk_band",
+    "improvement",
+    "note",
+)
+REQUIRED_CHANGES_COLUMNS = (
+    "change",
+    "material",
+    "supplier",
+    "supplier_country_iso3",
+    "buyer_country_iso3",
+    "old_risk_score",
+    "new_risk_score",
+    "delta",
+    "old_risk_band",
+    "new_risk_band",
+    "causes",
+    "cause_kinds",
+    "sources",
 )
 DRIVER_SEPARATOR = " | "
 
@@ -128,6 +204,19 @@ class ModelCard:
     bands: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TimelineProduct:
+    """One product's row on a scenario's timeline."""
+
+    product: str
+    status: str
+    short_periods: list[tuple[date, date]]
+    """Runs of short days, first and last day both included."""
+    binding: str
+    """The binding material and supplier in words ("—" when never short)."""
+    days_short: int | None
+
+
 def quarter_starts(as_of: date, quarters: int = 8) -> list[date]:
     """The first days of the last ``quarters`` calendar quarters up to ``as_of``, oldest first.
 
@@ -159,6 +248,17 @@ def require_columns(frame: pl.DataFrame, required: Sequence[str], source: str) -
         raise MissingColumnsError(
             f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             "needed for the report"
+        )
+
+
+def require_output(frame: pl.DataFrame, required: Sequence[str], path: str, command: str) -> None:
+    """Raise :class:`MissingColumnsError` when ``frame`` (read from ``path``) lacks a column of
+    ``riskengine {command}``'s output the report reads, naming the file and the columns."""
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"{path}: not an output of riskengine {command}: missing column"
+            f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         )
 
 

@@ -11,13 +11,14 @@ the caller's job.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from functools import cache
 
 import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from riskengine.report import charts, tables
+from riskengine.report import charts, impact, tables
 from riskengine.report.common import (
     BAND_COLOURS,
     KNOWN_LIMITS,
@@ -41,6 +42,10 @@ def render_report(
     history_note: str | None = None,
     bom_products: pl.DataFrame | None = None,
     model_card: ModelCard,
+    stress: pl.DataFrame | None = None,
+    alternatives: pl.DataFrame | None = None,
+    changes: pl.DataFrame | None = None,
+    sources: Mapping[str, str] | None = None,
     title: str = "riskengine supplier risk report",
 ) -> str:
     """The whole report as one self-contained HTML page.
@@ -63,6 +68,12 @@ def render_report(
         ``None`` for a note.
     model_card
         The model and data the scores came from.
+    stress, alternatives, changes
+        The outputs of ``riskengine stress``, ``alternatives`` and ``diff`` as read from their
+        files (text cells are read here); ``None`` for a note.
+    sources
+        The file each of ``stress``, ``alternatives`` and ``changes`` was read from (by those
+        names), for messages about them.
     title
         The page title.
 
@@ -70,7 +81,10 @@ def render_report(
     ------
     MissingColumnsError
         When a frame lacks a column the report needs.
+    UserInputError
+        A bad number, date or period in ``stress``, ``alternatives`` or ``changes``.
     """
+    sources = sources or {}
     require_columns(scores, REQUIRED_SCORE_COLUMNS, "scores")
     if history is not None:
         require_columns(history, REQUIRED_HISTORY_COLUMNS, "history")
@@ -106,6 +120,17 @@ def render_report(
             card=tables.model_card_tables(model_card),
             score_meaning=SCORE_MEANING,
             known_limits=KNOWN_LIMITS,
+            stress=None
+            if stress is None
+            else impact.stress_sections(stress, source=sources.get("stress", "stress")),
+            alternatives=None
+            if alternatives is None
+            else impact.alternatives_tables(
+                alternatives, source=sources.get("alternatives", "alternatives")
+            ),
+            changes=None
+            if changes is None
+            else impact.change_rows(changes, source=sources.get("changes", "changes")),
             rejected=tables.rejected_table(scores),
             plotly_js=charts.plotly_js(),
             plotly_js_version=charts.plotly_js_version(),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from riskengine.impact.shortage import measure_flow, shortage, uncovered_use
+from riskengine.impact.shortage import measure_flow, short_runs, shortage, uncovered_use
 
 NEVER = 10**9
 
@@ -106,3 +106,12 @@ def test_a_longer_ban_never_shortens_the_days_short(
     long_first, long_days = run(days + longer)
     assert long_days >= short_days
     assert long_first <= short_first
+
+
+def test_short_runs_are_the_consecutive_short_days_both_ends_included() -> None:
+    lost = uncovered_use(
+        np.array([0.0]),
+        np.array([[1.0, 0.0, 0.0, 1.0, 1.0, 0.5, 0.0, 1.0]]),
+    )[0]
+    assert short_runs(lost) == [(1, 2), (5, 6)]
+    assert short_runs(np.zeros(4)) == []

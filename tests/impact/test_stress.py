@@ -68,6 +68,7 @@ def test_the_issue_target_one_input_all_from_the_banned_country() -> None:
     assert row["first_short_date"] == date(2027, 1, 30)
     assert row["days_short"] == 30
     assert row["last_short_date"] == date(2027, 2, 28)
+    assert row["short_periods"] == "2027-01-30/2027-02-28"
     assert (row["binding_material_id"], row["binding_supplier"]) == ("dysprosium_oxide", "Baotou")
     assert row["binding_supplier_country_iso3"] == "CHN"
     assert row["scenario_end"] == date(2027, 3, 1)
@@ -196,3 +197,23 @@ def test_the_strictest_measure_in_force_wins_and_a_quota_lets_its_share_through(
     )
     # Days 0-4 banned (1 day of use lost each), days 5-9 under the quota (half a day each).
     assert (row["days_short"], row["days_lost"]) == (10, pytest.approx(7.5))
+
+
+def test_a_gap_between_measures_gives_two_short_periods() -> None:
+    scored = _scored(
+        [("dysprosium_oxide", "Baotou", "CHN", 1.0), ("nickel_metal", "Morowali", "IDN", 1.0)]
+    )
+    two_bans = BAN.format(days=10) + BAN.format(days=5).replace("2026-12-01", "2026-12-21")
+    result = score_bom(TWO_LEVEL, scored, source="bom.csv")
+    scenario = parse_scenario(two_bans, origin="bans.toml", name="bans")
+    table = stress_products(
+        result.lines, result.products, scenario, Inventory({"dysprosium_oxide": 4.0}, {}), None
+    )
+    row = table.row(0, named=True)
+    # 4 days of cover absorb days 0-3 of the first ban; the second starts with none left.
+    assert row["short_periods"] == "2026-12-05/2026-12-10; 2026-12-21/2026-12-25"
+    assert row["days_short"] == 11
+    assert (row["first_short_date"], row["last_short_date"]) == (
+        date(2026, 12, 5),
+        date(2026, 12, 25),
+    )
