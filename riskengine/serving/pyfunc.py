@@ -178,8 +178,9 @@ class SourcingScorer:
         """Score raw pairs (a pandas or polars frame with the columns ``score`` reads).
 
         ``params``: ``as_of`` (YYYY-MM-DD, required), ``buyer_country`` and ``buyer`` for rows
-        that do not give them. Returns a pandas frame: every input row, in order, the input
-        columns kept, then the scoring columns; a rejected row carries its reason. The notes
+        that do not give them. Returns a pandas frame of Python values (None where missing):
+        every input row, in order, the input columns kept, then the scoring columns; a
+        rejected row carries its reason. The notes
         ``score`` prints (shares summing above 1, a future date) are logged as warnings.
 
         Raises
@@ -200,7 +201,10 @@ class SourcingScorer:
         )
         for note in notes:
             logger.warning(note)
-        return output.to_pandas()
+        frame = output.to_pandas()
+        # pandas marks a missing cell NaN, which MLflow's server writes as a bare NaN (not
+        # JSON); a None is written null.
+        return frame.astype(object).where(frame.notna(), None)
 
 
 def _parameters(params: dict[str, Any] | None) -> tuple[date, str | None, str | None]:

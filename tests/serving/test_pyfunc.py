@@ -257,6 +257,19 @@ def wait_until_up(url: str, server: subprocess.Popen, log: Path, seconds: float 
     pytest.fail(f"mlflow models serve did not answer within {seconds} s:\n{log.read_text()}")
 
 
+def stop(server: subprocess.Popen) -> None:
+    """End the server and the workers it started (its own process group)."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
 @pytest.mark.slow
 def test_mlflow_models_serve_answers_the_demo_as_score_does(
     trained_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -267,14 +280,17 @@ def test_mlflow_models_serve_answers_the_demo_as_score_does(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     package_root = str(Path(riskengine.__file__).resolve().parents[1])
+    environment_bin = Path(sys.executable).parent
     environment = {
         **os.environ,
         "MLFLOW_TRACKING_URI": trained_settings.tracking_uri,
         # The server imports the scorer by module name: this checkout's riskengine.
         "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
+        # MLflow starts uvicorn by name, from the environment's own bin directory.
+        "PATH": os.pathsep.join([str(environment_bin), os.environ.get("PATH", "")]),
     }
     command = [
-        str(Path(sys.executable).parent / "mlflow"),
+        str(environment_bin / "mlflow"),
         *("models", "serve", "-m", champion_uri(trained_settings)),
         *("--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)),
     ]
@@ -302,15 +318,7 @@ def test_mlflow_models_serve_answers_the_demo_as_score_does(
             with urllib.request.urlopen(request, timeout=120) as response:
                 predictions = json.loads(response.read())["predictions"]
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            stop(server)
 
-    # JSON has no missing number: the server writes NaN where a rejected row has no score.
-    answer = pl.DataFrame(predictions, infer_schema_length=None).with_columns(
-        pl.col(pl.Float64).fill_nan(None)
-    )
+    answer = pl.DataFrame(predictions, infer_schema_length=None)
     assert_frame_equal(answer, pl.read_csv(cli_output, schema=answer.schema))
