@@ -566,6 +566,13 @@ def _normalise_key(text: str) -> str:
     return _SEPARATOR_PATTERN.sub(" ", without_accents.casefold()).strip()
 
 
+def catalog_files() -> dict[str, bytes]:
+    """The catalog's shipped files by name: what a logged model carries and checks
+    (:mod:`riskengine.serving.pyfunc`)."""
+    folder = resources.files("riskengine").joinpath(_DATA_DIRECTORY)
+    return {item.name: item.read_bytes() for item in folder.iterdir() if item.name.endswith(".csv")}
+
+
 def _read_package_table(file_name: str) -> pl.DataFrame:
     data = resources.files("riskengine").joinpath(_DATA_DIRECTORY, file_name).read_bytes()
     # All text, so that codes such as "2846.90" and "004" keep their exact spelling.

@@ -254,7 +254,7 @@ def tiny_model() -> tuple[object, pd.DataFrame]:
 def register_tiny_model(settings: Any) -> str:
     from riskengine.models import tracking
 
-    model, matrix = tiny_model()
+    model, _ = tiny_model()
     _, version = tracking.log_training_run(
         settings,
         model=model,
@@ -262,7 +262,6 @@ def register_tiny_model(settings: Any) -> str:
         params={"kind": "tiny"},
         metrics={"test_pr_auc": 0.5},
         neutral_values=dict.fromkeys(TINY_FEATURES, 0.0),
-        input_example=matrix.head(3),
         figures={},
         tags={},
     )

@@ -17,11 +17,12 @@ import polars as pl
 from riskengine.app.bom import BomOutcome, score_bom_file
 from riskengine.app.report import report_file
 from riskengine.app.requests import BomRequest, BuyerJobRequest, OutputFile, ReportRequest
-from riskengine.app.scoring import MAPPING_FINGERPRINT_COLUMN, ScoreOutcome, score_file
+from riskengine.app.scoring import ScoreOutcome, score_file
 from riskengine.config import Settings
 from riskengine.errors import UserInputError
 from riskengine.io import read_table, write_table
 from riskengine.schemas import SCORE_OUTPUT_COLUMNS
+from riskengine.scoring import MAPPING_FINGERPRINT_COLUMN
 
 #: The typed scores every other file of the job is written from.
 SCORES_TABLE = "scores.parquet"

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
 
@@ -22,10 +21,10 @@ from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, write_table_chunks
 from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
 from riskengine.schemas import STATUS_BLOCKED, STATUS_SCORED, row_status
+from riskengine.scoring import check_as_of, score_prepared, with_mapping_fingerprint
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 
 TOP_ROWS_KEPT = 10
-MAPPING_FINGERPRINT_COLUMN = "mapping_sha256"
 
 
 @dataclass(frozen=True)
@@ -94,31 +93,6 @@ def nothing_scored_summary(rows: int, reasons: tuple[tuple[str, int], ...]) -> t
     return (f"no row of {rows} was scored; the reasons, counted:", *shown)
 
 
-EARLIEST_AS_OF = date(2010, 1, 1)
-
-
-def check_as_of(as_of: date, today: date | None = None) -> tuple[str, ...]:
-    """Refuse dates before the reference data; note dates in the future.
-
-    Before 2010 the shipped events and production data are too sparse to describe supply, so
-    such a date is refused. A future date is allowed (a planning horizon) with a note: it can
-    only use facts known today, plus measures already announced for later.
-    """
-    if as_of < EARLIEST_AS_OF:
-        from riskengine.errors import UserInputError
-
-        raise UserInputError(
-            f"--as-of {as_of} is before {EARLIEST_AS_OF}, where the reference data begins"
-        )
-    today = today or date.today()
-    if as_of > today:
-        return (
-            f"--as-of {as_of} is in the future: scores use the facts known today ({today}) and "
-            "measures already announced",
-        )
-    return ()
-
-
 def prepare_input(
     request: ScoringRequest,
     chunk_bytes: int | None = None,
@@ -182,7 +156,6 @@ def score_file(
     written as :func:`output_style` says (``excel`` for Excel in any locale).
     """
     from riskengine.models.tracking import load_registered_model
-    from riskengine.prediction import score_pairs
 
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
@@ -199,17 +172,14 @@ def score_file(
     blocked = 0
     done = 0
     riskiest: pl.DataFrame | None = None
-    driver_cache: dict[tuple, str] = {}
     reasons = ReasonCounter()
 
     def scored_chunks() -> Iterator[pl.DataFrame]:
         nonlocal scored, blocked, done, riskiest
         progress(0, context.rows)
-        for prepared in prepared_chunks:
-            output = with_mapping_fingerprint(
-                score_pairs(prepared, reference, model, as_of=as_of, driver_cache=driver_cache),
-                mapping,
-            )
+        for output in score_prepared(
+            prepared_chunks, reference, model, as_of=as_of, mapping=mapping
+        ):
             usable = output.filter(pl.col("status") == STATUS_SCORED)
             scored += usable.height
             blocked += output.filter(pl.col("status") == STATUS_BLOCKED).height
@@ -336,15 +306,3 @@ def features_file(
     )
     summary = nothing_scored_summary(rows, reasons.counts()) if scored == 0 else ()
     return rows, (*date_notes, *context.notes, *write_notes), summary
-
-
-def with_mapping_fingerprint(frame: pl.DataFrame, mapping: MaterialMapping | None) -> pl.DataFrame:
-    """The output with a ``mapping_sha256`` column (the mapping file's SHA-256) when a mapping
-    was applied, as ``model_version`` and ``as_of`` record the model and the date."""
-    if mapping is None:
-        return frame
-    if MAPPING_FINGERPRINT_COLUMN in frame.columns:
-        from riskengine.errors import UserInputError
-
-        raise UserInputError(f"input already has a column {MAPPING_FINGERPRINT_COLUMN}; rename it")
-    return frame.with_columns(pl.lit(mapping.sha256).alias(MAPPING_FINGERPRINT_COLUMN))

@@ -187,7 +187,7 @@ def _register(
         params=params,
         metrics={**result.metrics, **(extra_metrics or {})},
         neutral_values=result.neutral_values,
-        input_example=result.input_example,
+        reference=reference,
         figures=figures,
         tags={**fingerprints, "reference_directory": reference.directory},
         documents={

@@ -128,7 +128,7 @@ def read_table_with_metadata(
     try:
         if kind == "parquet":
             frame = pl.read_parquet(io.BytesIO(data))
-            _check_flat_columns(frame, label)
+            check_flat_columns(frame, label)
         elif kind == "xlsx":
             frame, metadata["sheet"], metadata["blank_rows_skipped"], metadata["title"] = (
                 read_workbook(data, label, sheet, header_row)
@@ -175,8 +175,9 @@ _NESTED_KINDS = (
 )
 
 
-def _check_flat_columns(frame: pl.DataFrame, label: str) -> None:
-    """Refuse Parquet columns of lists, structs or bytes: no cell of them is a name or number."""
+def check_flat_columns(frame: pl.DataFrame, label: str) -> None:
+    """Refuse columns of lists, structs or bytes (in a Parquet file, or a frame handed to the
+    model's scorer): no cell of them is a name or number."""
     for name, dtype in frame.schema.items():
         for kind, words in _NESTED_KINDS:
             if isinstance(dtype, kind):

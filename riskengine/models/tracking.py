@@ -30,13 +30,13 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import mlflow
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import Model, ModelSignature
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import DatabaseError
@@ -58,6 +58,8 @@ from riskengine.models.store import (
     store_exists,
     store_lock,
 )
+from riskengine.models.versions import RegisteredModel, VersionDetails
+from riskengine.reference.loader import ReferenceData, load_reference
 
 EXPERIMENT_NAME = "riskengine"
 MODEL_ARTIFACT_NAME = "model"
@@ -69,36 +71,6 @@ CHAMPION_HISTORY_TAG = "champion_history"
 DAMAGED_DATABASE_WORDS = ("file is not a database", "malformed", "no such table")
 
 logger = logging.getLogger("riskengine")
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """A model version in the registry and the metadata scoring needs."""
-
-    model: Any
-    version: str
-    run_id: str
-    feature_names: tuple[str, ...]
-    neutral_values: dict[str, float]
-    metrics: dict[str, float]
-    artifact_sha256: str = ""
-    # How the model's raw output becomes a probability with an interval, and the band
-    # cut-offs; empty for a model whose output is already calibrated (own-history training).
-    calibration: dict[str, Any] = field(default_factory=dict)
-    band_cutoffs: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class VersionDetails:
-    """One registered version: its aliases, tags and its training run's metrics."""
-
-    version: str
-    run_id: str
-    created_ms: int
-    aliases: tuple[str, ...]
-    tags: dict[str, str]
-    metrics: dict[str, float] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -348,12 +320,12 @@ def log_training_run(
     params: dict[str, Any],
     metrics: dict[str, float],
     neutral_values: dict[str, float],
-    input_example: Any,
     figures: dict[str, Any],
     tags: dict[str, str],
     documents: dict[str, Any] | None = None,
     version_tags: dict[str, str] | None = None,
     scoring_metadata: dict[str, Any] | None = None,
+    reference: ReferenceData | None = None,
 ) -> tuple[str, str]:
     """Log one training run, register the model, record its SHA-256; return
     ``(run_id, version)``.
@@ -361,49 +333,81 @@ def log_training_run(
     ``documents`` are logged as JSON artifacts by file name (the model configuration among
     them); ``version_tags`` are set on the new version; ``scoring_metadata`` (calibration,
     band cut-offs) travels in the explanation artifact that scoring loads with the model.
+    The version is also the full scorer, with ``reference`` (default: settings.reference_dir).
     """
+    from riskengine.serving import pyfunc as scorer
+
     # Before anything is logged: a key that cannot be created or read stops here.
     trust.signing_key(settings, create=True)
+    reference = reference or load_reference(settings.reference_dir)
+    explanation = {"feature_names": list(feature_names), "neutral_values": neutral_values}
+    explanation.update(scoring_metadata or {})
     with _open_store(settings, write=True, create=True) as client:
         assert client is not None
+        # The scorer writes its version into its output: known before registering, as the
+        # store's lock keeps other registrations out.
+        known = client.search_model_versions(f"name='{settings.model_name}'")
+        expected = str(max((int(item.version) for item in known), default=0) + 1)
         with mlflow.start_run(run_name="train") as run:
             mlflow.log_params(params)
             mlflow.log_metrics({name: value for name, value in metrics.items() if value == value})
             mlflow.set_tags(tags)
             mlflow.log_dict({"features": list(feature_names)}, "feature_list.json")
-            mlflow.log_dict(
-                {
-                    "feature_names": list(feature_names),
-                    "neutral_values": neutral_values,
-                    **(scoring_metadata or {}),
-                },
-                EXPLAIN_ARTIFACT,
-            )
+            mlflow.log_dict(explanation, EXPLAIN_ARTIFACT)
             for name, document in (documents or {}).items():
                 mlflow.log_dict(document, name)
             for name, figure in figures.items():
                 mlflow.log_figure(figure, f"plots/{name}.png")
-            signature = infer_signature(input_example, model.predict_proba(input_example))
-            mlflow.sklearn.log_model(
-                model,
+            info = Model.log(
+                None,
                 name=MODEL_ARTIFACT_NAME,
-                signature=signature,
-                input_example=input_example,
-                pyfunc_predict_fn="predict_proba",
+                flavor=SimpleNamespace(save_model=_save_full_scorer),
+                scorer_files=dict(reference=reference, version=expected, explanation=explanation),
+                flavor_name=scorer.LOADER_MODULE,
+                registered_model_name=settings.model_name,
+                sk_model=model,
+                signature=ModelSignature.from_dict(scorer.signature_document()),
+                input_example=scorer.input_example(),
                 serialization_format="skops",
                 skops_trusted_types=trust.SKOPS_TRUSTED_TYPES,
-                pip_requirements=["scikit-learn", "skops"],
-                registered_model_name=settings.model_name,
+                pip_requirements=scorer.pinned_requirements(),
+                # Else MLflow loads the scorer to score the example (tests/serving does).
+                validate_serving_input=False,
             )
-        versions = client.search_model_versions(
-            f"name='{settings.model_name}' and run_id='{run.info.run_id}'"
-        )
-        version = str(max(int(item.version) for item in versions))
+        version = str(info.registered_model_version)
+        if version != expected:
+            raise ModelStoreError(
+                f"model {settings.model_name!r} was registered as version {version}, but its "
+                f"scorer was written as version {expected}; train again"
+            )
         model_files = _record_digest(client, settings, version)
         for key, value in (version_tags or {}).items():
             client.set_model_version_tag(settings.model_name, version, key, value)
         _pin(client, settings, version, run.info.run_id, model_files)
         return run.info.run_id, version
+
+
+def _save_full_scorer(
+    path: str, mlflow_model: Model, *, scorer_files: dict[str, Any], **options: Any
+) -> None:
+    """Save a version (:meth:`mlflow.models.Model.log` calls this as its flavour's
+    ``save_model``): the scikit-learn model, which :func:`load_registered_model` reads, and as
+    the ``python_function`` flavour the full scorer of :mod:`riskengine.serving.pyfunc`,
+    loaded by module name, its reference snapshot and catalog in ``scorer/``."""
+    from riskengine.serving import pyfunc as scorer
+
+    options.pop("validate_serving_input", None)
+    mlflow.sklearn.save_model(path=path, mlflow_model=mlflow_model, **options)
+    model_file = mlflow_model.flavors["sklearn"]["pickled_model"]
+    scorer.write_scorer_files(Path(path), model_file=model_file, **scorer_files)
+    environment = mlflow_model.flavors.pop("python_function")["env"]
+    mlflow.pyfunc.add_to_model(
+        mlflow_model,
+        loader_module=scorer.LOADER_MODULE,
+        conda_env=environment["conda"],
+        python_env=environment["virtualenv"],
+    )
+    mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
 def log_backtest(

@@ -235,7 +235,9 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_reference(directory: Path | None = None) -> ReferenceData:
+def load_reference(
+    directory: Path | None = None, *, overlay_base: Path | None = None
+) -> ReferenceData:
     """Load and validate every reference table.
 
     Parameters
@@ -244,6 +246,9 @@ def load_reference(directory: Path | None = None) -> ReferenceData:
         A directory holding the five reference CSVs, or an overlay directory
         (:mod:`riskengine.reference.overlay`: only a team's own rows, read on top of the shipped
         data); ``None`` means the data shipped in the package.
+    overlay_base
+        The full directory an overlay sits on, when not the shipped data (a model's own copy
+        of the tables it was trained with, :mod:`riskengine.serving.pyfunc`).
 
     Raises
     ------
@@ -256,7 +261,7 @@ def load_reference(directory: Path | None = None) -> ReferenceData:
     if not base.is_dir():
         raise ReferenceDataError(f"{base}: reference directory does not exist")
     if directory is not None and is_overlay(base):
-        return _load_overlay(base)
+        return _load_overlay(base, shipped=overlay_base or shipped_reference_dir())
     missing = [
         file_name(schema)
         for schema in TABLE_SCHEMAS.values()
@@ -297,10 +302,9 @@ def _fingerprint(shipped: dict[str, str], overlay: dict[str, str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _load_overlay(overlay: Path) -> ReferenceData:
-    """The shipped tables with the overlay's rows on top, validated as merged tables."""
+def _load_overlay(overlay: Path, *, shipped: Path) -> ReferenceData:
+    """The ``shipped`` tables with the overlay's rows on top, validated as merged tables."""
     read_manifest(overlay)  # a manifest of another format is an error, not ignored
-    shipped = shipped_reference_dir()
     tables: dict[str, Any] = {}
     shipped_hashes: dict[str, str] = {}
     overlay_hashes: dict[str, str] = {}

@@ -1,0 +1,109 @@
+"""Score a sourcing list held in memory: the one path of ``riskengine score`` and of the
+registered model's scorer (:mod:`riskengine.serving.pyfunc`).
+
+:func:`score_prepared` scores the chunks :func:`~riskengine.sourcing.prepare_chunks` prepared,
+whether ``score`` read them from a file or the MLflow scorer was handed a frame
+(:func:`score_frame`); reading and writing files stays in :mod:`riskengine.app.scoring`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from riskengine.errors import UserInputError
+from riskengine.mapping import MaterialMapping
+from riskengine.sourcing import PreparedPairs, prepare_chunks
+
+if TYPE_CHECKING:
+    from riskengine.prediction import ScoringModel
+    from riskengine.reference.loader import ReferenceData
+
+MAPPING_FINGERPRINT_COLUMN = "mapping_sha256"
+EARLIEST_AS_OF = date(2010, 1, 1)
+
+
+def check_as_of(as_of: date, today: date | None = None) -> tuple[str, ...]:
+    """Refuse dates before the reference data; note dates in the future.
+
+    Before 2010 the shipped events and production data are too sparse to describe supply, so
+    such a date is refused. A future date is allowed (a planning horizon) with a note: it can
+    only use facts known today, plus measures already announced for later.
+    """
+    if as_of < EARLIEST_AS_OF:
+        raise UserInputError(
+            f"--as-of {as_of} is before {EARLIEST_AS_OF}, where the reference data begins"
+        )
+    today = today or date.today()
+    if as_of > today:
+        return (
+            f"--as-of {as_of} is in the future: scores use the facts known today ({today}) and "
+            "measures already announced",
+        )
+    return ()
+
+
+def with_mapping_fingerprint(frame: pl.DataFrame, mapping: MaterialMapping | None) -> pl.DataFrame:
+    """The output with a ``mapping_sha256`` column (the mapping file's SHA-256) when a mapping
+    was applied, as ``model_version`` and ``as_of`` record the model and the date."""
+    if mapping is None:
+        return frame
+    if MAPPING_FINGERPRINT_COLUMN in frame.columns:
+        raise UserInputError(f"input already has a column {MAPPING_FINGERPRINT_COLUMN}; rename it")
+    return frame.with_columns(pl.lit(mapping.sha256).alias(MAPPING_FINGERPRINT_COLUMN))
+
+
+def score_prepared(
+    prepared: Iterable[PreparedPairs],
+    reference: ReferenceData,
+    model: ScoringModel,
+    *,
+    as_of: date,
+    mapping: MaterialMapping | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Score each prepared chunk in turn: one output frame per chunk, rows in input order.
+
+    The chunks share rendered driver texts (same reference data, model and date); the
+    ``mapping`` applied while preparing, if any, is fingerprinted in each output.
+    """
+    # Imported here: the command line imports this module, and features and the model pipeline
+    # load only when something is scored.
+    from riskengine.prediction import score_pairs
+
+    driver_cache: dict[tuple, str] = {}
+    for chunk in prepared:
+        scored = score_pairs(chunk, reference, model, as_of=as_of, driver_cache=driver_cache)
+        yield with_mapping_fingerprint(scored, mapping)
+
+
+def score_frame(
+    frame: pl.DataFrame,
+    reference: ReferenceData,
+    model: ScoringModel,
+    *,
+    as_of: date,
+    source: str,
+    buyer_country: str | None = None,
+    buyer_name: str | None = None,
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Score a whole sourcing list held in memory, as ``riskengine score`` scores a file.
+
+    Returns the output (every input row, in order, input columns kept, then
+    :data:`riskengine.schemas.SCORE_OUTPUT_COLUMNS`) and the notes ``score`` prints (a future
+    date, percentage shares, shares summing above 1). ``source`` names the input in messages.
+
+    Raises
+    ------
+    UserInputError
+        For a date before :data:`EARLIEST_AS_OF`, missing required columns, an unknown
+        ``buyer_country`` or an input column named like an output column.
+    """
+    date_notes = check_as_of(as_of)
+    context, prepared = prepare_chunks(
+        [frame], source=source, buyer_country=buyer_country, buyer_name=buyer_name, as_of=as_of
+    )
+    (output,) = score_prepared(prepared, reference, model, as_of=as_of)
+    return output, (*date_notes, *context.notes)
