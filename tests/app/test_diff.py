@@ -74,7 +74,11 @@ def test_the_demo_diff_names_the_april_2025_licensing(
     assert heavy.height == 3
     assert all(ids.split(" | ")[0] == "E010" for ids in heavy["cause_ids"])
     assert all("hklaw.com" in sources for sources in heavy["sources"])
-    assert (heavy["old_risk_band"] != heavy["new_risk_band"]).all()
+    # Listed because the licensing raised each score (the band may already be high before it,
+    # depending on what the model learnt from the other events).
+    assert (
+        heavy["new_risk_score"].cast(pl.Float64) > heavy["old_risk_score"].cast(pl.Float64)
+    ).all()
     # Every row is compared, the one rejected in both runs ("Korea" is ambiguous) included.
     assert re.match(r"26 pairs compared, \d+ changed: \d+ band changes", result.stderr)
     assert "E010 took effect 2025-04-04" in result.stderr
