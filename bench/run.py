@@ -1,6 +1,6 @@
 """Benchmark riskengine on generated data against baselines measured in the same process.
 
-    python -m bench.run [--rows N] [--only scoring,features,bom,memory,startup]
+    python -m bench.run [--rows N] [--only startup,process,scoring,features,bom,memory,process-big]
 
 Needs a champion model in the store (``make train``); trains nothing itself. Prints a Markdown
 table and writes it, with notes, to ``bench/results/latest.md``. See ``bench/README.md`` for
@@ -37,7 +37,7 @@ from bench.generate import (
     write_sourcing_csv,
 )
 
-STEPS = ("startup", "scoring", "features", "bom", "memory")
+STEPS = ("startup", "process", "scoring", "features", "bom", "memory", "process-big")
 DEFAULT_AS_OF = date(2026, 10, 1)
 BENCH_DIRECTORY = Path(__file__).resolve().parent
 RESULTS_DIRECTORY = BENCH_DIRECTORY / "results"
@@ -46,6 +46,11 @@ FLOOR_TARGET = 1.5
 PANDAS_TARGET = 3.0
 BOM_TARGET_SECONDS = 10.0
 MEMORY_TARGET_MIB = 4096.0
+# Issue 16 item 6: whole `riskengine score` processes.
+COLD_START_TARGET = 1.5
+PROCESS_ROWS_TARGET = 6.0
+PROCESS_BIG_TARGET = 45.0
+PROCESS_BIG_MEMORY_MIB = 2048.0
 EXIT_NO_CHAMPION = 2
 
 
@@ -95,7 +100,7 @@ class Bench:
 
     def model(self) -> Any:
         if "model" not in self.cache:
-            from riskengine.models.tracking import load_registered_model
+            from riskengine.models.loading import load_registered_model
 
             self.cache["model"] = load_registered_model(self.settings)
         return self.cache["model"]
@@ -188,6 +193,114 @@ def step_startup(bench: Bench) -> None:
         f"{'yes' if imported['sklearn'] else 'no'}, pandas: "
         f"{'yes' if imported['pandas'] else 'no'}, pandera: "
         f"{'yes' if imported['pandera'] else 'no'}"
+    )
+
+
+# -------------------------------------------------------------- whole `riskengine score` runs
+
+
+def one_row_file() -> Path:
+    """The first row of the shipped demo sourcing list, as its own CSV."""
+    from importlib import resources
+
+    lines = (resources.files("riskengine") / "demo" / "sourcing.csv").read_text().splitlines()
+    path = DATA_DIRECTORY / "one_row.csv"
+    path.write_text("\n".join(lines[:2]) + "\n")
+    return path
+
+
+def score_processes(
+    bench: Bench, path: Path, name: str, runs: int
+) -> tuple[list[float], list[float], float, bool]:
+    """Run ``riskengine score`` on ``path`` as a whole process up to ``runs`` times: each run's
+    wall and CPU (user + system) seconds, the largest peak RSS, and whether every run exited 0."""
+    import resource
+
+    script = Path(sys.executable).parent / "riskengine"
+    command = [str(script)] if script.exists() else measure.python_command("-m", "riskengine")
+    output = DATA_DIRECTORY / "outputs" / f"{name}.csv"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "RISKENGINE_HOME": str(bench.settings.home)}
+    walls: list[float] = []
+    cpus: list[float] = []
+    peak = 0.0
+    succeeded = True
+    for run in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        outcome = measure.run_child(
+            [*command, "score", str(path), "-o", str(output), "--as-of", bench.as_of.isoformat()],
+            log_directory=RESULTS_DIRECTORY / "logs",
+            name=f"{name}_{run}",
+            timeout_seconds=bench.arguments.big_timeout,
+            memory_cap_mib=bench.arguments.memory_cap_gib * 1024,
+            environment=environment,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append(outcome.seconds)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        peak = max(peak, outcome.peak_mib)
+        succeeded = succeeded and outcome.stopped is None and outcome.exit_code == 0
+        if not succeeded or sum(walls) + outcome.seconds > bench.budget:
+            break
+    output.unlink(missing_ok=True)
+    return walls, cpus, peak, succeeded
+
+
+def process_row(
+    bench: Bench, label: str, rows: int, path: Path, runs: int, target: float, memory: float | None
+) -> None:
+    """One table row and note for whole ``riskengine score`` processes on ``path``."""
+    import statistics
+
+    walls, cpus, peak, succeeded = score_processes(bench, path, f"process_{rows}", runs)
+    wall = statistics.median(walls)
+    met = succeeded and wall <= target and (memory is None or peak < memory)
+    goal = f"≤ {target:g} s" + (f", peak < {memory:,.0f} MiB" if memory else "")
+    bench.rows.append(
+        Row(label, rows, wall, None, "—", peak, goal, met_text(met) if succeeded else "failed")
+    )
+    bench.note(
+        f"{label}: wall {', '.join(f'{value:.2f}' for value in walls)} s, CPU (user + system) "
+        f"{', '.join(f'{value:.2f}' for value in cpus)} s, peak RSS {peak:,.0f} MiB, load "
+        f"average {os.getloadavg()[0]:.1f}" + ("" if succeeded else "; a run FAILED (see logs)")
+    )
+
+
+def step_process(bench: Bench) -> None:
+    """A one-row ``riskengine score`` from a cold start, and one on ``--rows`` pairs, each a
+    whole process (imports, model checks, reference loading, output) as a user runs it."""
+    process_row(
+        bench,
+        "cold start: one-row `riskengine score` (whole process)",
+        1,
+        one_row_file(),
+        max(bench.runs, 3),
+        COLD_START_TARGET,
+        None,
+    )
+    rows = bench.arguments.rows
+    process_row(
+        bench,
+        "`riskengine score` CSV→CSV (whole process)",
+        rows,
+        sourcing_file(rows, bench.arguments.seed),
+        bench.runs,
+        PROCESS_ROWS_TARGET,
+        None,
+    )
+
+
+def step_process_big(bench: Bench) -> None:
+    """``riskengine score`` on the memory row's pairs (10 × ``--rows``), one whole process."""
+    rows = bench.arguments.big_rows or 10 * bench.arguments.rows
+    process_row(
+        bench,
+        "`riskengine score` CSV→CSV, big input (whole process)",
+        rows,
+        sourcing_file(rows, bench.arguments.seed),
+        1,
+        PROCESS_BIG_TARGET,
+        PROCESS_BIG_MEMORY_MIB,
     )
 
 
@@ -357,7 +470,7 @@ def compare_scores(bench: Bench, engine_output: pl.DataFrame, plain: Any) -> Non
 def stage_breakdown(bench: Bench, path: Path, output_directory: Path) -> None:
     """One extra run of the scoring path split into its public steps (for the notes)."""
     from riskengine.io import read_table, write_table
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.loading import load_registered_model
     from riskengine.prediction import family_contributions, feature_table, score_pairs
     from riskengine.reference.loader import load_reference
     from riskengine.sourcing import prepare_pairs
@@ -809,6 +922,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     DATA_DIRECTORY.mkdir(parents=True, exist_ok=True)
     steps: dict[str, Callable[[Bench], None]] = {
         "startup": step_startup,
+        "process": step_process,
+        "process-big": step_process_big,
         "scoring": step_scoring,
         "features": step_features,
         "bom": step_bom,

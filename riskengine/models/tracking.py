@@ -42,11 +42,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import DatabaseError
 
 from riskengine.config import CHAMPION_ALIAS, Settings
-from riskengine.errors import (
-    ModelIntegrityError,
-    ModelNotFoundError,
-    ModelStoreError,
-)
+from riskengine.errors import ModelIntegrityError, ModelNotFoundError, ModelStoreError
 from riskengine.models import trust
 from riskengine.models.store import (
     ARTIFACTS_DIRECTORY,

@@ -42,9 +42,19 @@ def test_unsure_or_unknown_texts_are_left_for_review(matcher: MaterialMatcher, t
 
 
 def test_text_with_nothing_close_proposes_nothing(matcher: MaterialMatcher) -> None:
-    proposal = matcher.propose("Schrauben M8x20 verzinkt")
+    proposal = matcher.propose("Schrauben M8x20")
     assert proposal.material_id is None
     assert proposal.reason.startswith("no catalog name or formula found")
+
+
+def test_a_name_found_only_inside_another_word_is_left_for_review(
+    matcher: MaterialMatcher,
+) -> None:
+    # Galvanised ("verzinkt") screws are not zinc: the closeness to "Zink" is shown to the
+    # reviewer, never applied.
+    proposal = matcher.propose("Schrauben M8x20 verzinkt")
+    assert proposal.status == STATUS_REVIEW
+    assert "no word or formula matched" in proposal.reason
 
 
 def test_the_compound_outranks_its_element(matcher: MaterialMatcher) -> None:

@@ -90,9 +90,10 @@ def test_a_listing_labels_controlled_materials_to_the_listed_buyer_only(
             ("dysprosium_oxide", "CHN", "JPN", None, None),
         ]
     )
-    before = label_flows(spine, reference, as_of=date(2025, 6, 1), horizon_months=12)
+    before = label_flows(spine, reference, as_of=date(2026, 1, 10), horizon_months=12)
     after = label_flows(spine, reference, as_of=date(2026, 3, 1), horizon_months=12)
-    # Mid-2025 the licensing itself is past (2025-04-04); only the listing lies ahead.
+    # By 2026-01-10 the licensing (2025-04-04) and its de facto halt for Japanese buyers
+    # (E436, 2026-01-06) are past; only the listing lies ahead.
     assert before.to_list() == [1, 0, 0, 0]
     assert after.to_list() == [0, 0, 0, 0]
 

@@ -187,13 +187,18 @@ def test_the_version_carries_its_requirements_pinned_and_its_snapshot_pinned_in_
 
 
 def test_an_edited_snapshot_is_refused_by_score_and_by_mlflow(
-    registered: Settings,
+    store_settings: Settings,
+    tiny_model_registrar: Callable[[Settings], str],
     tracking_at: Callable[[Settings], None],
     stored_file: Callable[[Settings, str], Path],
 ) -> None:
     import mlflow
 
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.tracking import load_registered_model, set_champion
+
+    # Registered in place, not copied: MLflow's own loader follows the recorded locations.
+    registered = store_settings
+    set_champion(registered, tiny_model_registrar(registered))
 
     events = stored_file(registered, "policy_events.csv")
     events.write_text(events.read_text().replace("export_ban", "export_quota", 1))
