@@ -100,7 +100,7 @@ class Bench:
 
     def model(self) -> Any:
         if "model" not in self.cache:
-            from riskengine.models.loading import load_registered_model
+            from riskengine.models.tracking import load_registered_model
 
             self.cache["model"] = load_registered_model(self.settings)
         return self.cache["model"]
@@ -470,7 +470,7 @@ def compare_scores(bench: Bench, engine_output: pl.DataFrame, plain: Any) -> Non
 def stage_breakdown(bench: Bench, path: Path, output_directory: Path) -> None:
     """One extra run of the scoring path split into its public steps (for the notes)."""
     from riskengine.io import read_table, write_table
-    from riskengine.models.loading import load_registered_model
+    from riskengine.models.tracking import load_registered_model
     from riskengine.prediction import family_contributions, feature_table, score_pairs
     from riskengine.reference.loader import load_reference
     from riskengine.sourcing import prepare_pairs
