@@ -86,8 +86,8 @@ stress: $(INSTALLED) ## Stress the demo BOM under SCENARIO (a shipped name or a 
 		--plan $(DEMO_PLAN) --scenario $(SCENARIO) --buyer-country $(BUYER_COUNTRY) \
 		--buyer "$(DEMO_BUYER)" -o outputs/stress.csv --pairs outputs/stress_pairs.csv
 
-test: $(INSTALLED) ## Run the test suite (the slow end-to-end cases apart: make test-slow)
-	$(BIN)/python -m pytest
+test: $(INSTALLED) ## Run the test suite on every core (the slow end-to-end cases apart: make test-slow)
+	$(BIN)/python -m pytest -n auto
 
 test-slow: $(INSTALLED) ## The slow end-to-end tests: full training, real processes, headless Chromium
 	$(BIN)/python -m pytest -m slow
