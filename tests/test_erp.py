@@ -65,6 +65,7 @@ def test_an_oracle_asl_with_a_site_but_no_country_says_what_is_missing(tmp_path:
     message = " ".join(result.stderr.split())
     assert "missing required column 'supplier_country'" in message
     assert "names a supplier site ('Supplier Site') but no country" in message
+    assert "with --supplier-sites FILE to look each site's country up" in message
     assert '--columns supplier_country="Site Country"' in message
     assert "supplier-site address column (accepted: supplier_address" in message
     assert not (tmp_path / "out.csv").exists()
@@ -86,6 +87,72 @@ def test_an_oracle_asl_with_a_site_address_takes_the_country_from_its_last_line(
     table = written(tmp_path)
     assert table["status"].to_list() == ["scored", "scored", "rejected"]
     assert "may be a state or province" in table["reason"][2]
+
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "erp"
+ORACLE_SITES = str(SAMPLES / "oracle_supplier_sites_us.csv")
+
+
+def test_the_oracle_sample_asl_with_its_supplier_sites_is_scored(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tests/data/erp/oracle_supplier_sites_us.csv: an extract of AP_SUPPLIER_SITES_ALL with its
+    # supplier's name, as delivered; the ASL as delivered, with the mapping `riskengine map`
+    # proposes, accepted unchanged.
+    monkeypatch.setenv(HOME_ENV, str(trained_settings.home))
+    monkeypatch.setenv(TRACKING_URI_ENV, trained_settings.tracking_uri)
+    asl = str(SAMPLES / "oracle_asl_us.csv")
+    mapped = CliRunner().invoke(app, ["map", asl, "-o", "mapping.csv"])
+
+    result = CliRunner().invoke(
+        app,
+        ["score", asl, "--mapping", "mapping.csv", "--supplier-sites", ORACLE_SITES,
+         "-o", "scores.csv", "--as-of", AS_OF, "--buyer-country", "US"],
+    )  # fmt: skip
+
+    assert mapped.exit_code == 0, mapped.output
+    assert result.exit_code == 0, result.output
+    scores = read_table(str(tmp_path / "scores.csv"))
+    assert scores.height == 35
+    scored = scores.filter(pl.col("status") == "scored")
+    assert scored.height / scores.height >= 0.9
+    expected = read_table(str(SAMPLES / "expected_materials.csv")).filter(
+        pl.col("file") == "oracle_asl_us.csv"
+    )
+    resolved = scores.filter(pl.col("material_id").is_not_null()).join(
+        expected.select(pl.col("part_number").alias("Item"), pl.col("material_id").alias("right")),
+        on="Item",
+    )
+    assert resolved.filter(pl.col("material_id") != pl.col("right")).is_empty()
+    sites = {"Takefu Plant": "JPN", "Olen": "BEL", "Newton MA": "USA"}
+    assert scores.select(
+        (pl.col("Supplier Site").replace_strict(sites) == pl.col("supplier_country_iso3")).all()
+    ).item()
+
+
+def test_a_supplier_sites_file_without_a_country_column_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "sites.csv").write_text(
+        "VENDOR_NAME,VENDOR_SITE_CODE,ADDRESS_LINE1\nShin-Etsu Chemical,Takefu Plant,2-1-5\n",
+        encoding="utf-8",
+    )
+    asl = (SAMPLES / "oracle_asl_us.csv").read_bytes()
+
+    result = features(tmp_path, asl, "--supplier-sites", "sites.csv")
+
+    assert result.exit_code == EXIT_USAGE
+    message = " ".join(result.stderr.split())
+    assert "sites.csv: missing required column 'country' (accepted: country" in message
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_missing_supplier_sites_file_is_exit_2(tmp_path: Path) -> None:
+    asl = (SAMPLES / "oracle_asl_us.csv").read_bytes()
+
+    result = features(tmp_path, asl, "--supplier-sites", "nowhere.csv")
+
+    assert result.exit_code == EXIT_USAGE
+    assert "nowhere.csv" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_columns_with_an_unknown_name_is_exit_2(tmp_path: Path) -> None:
@@ -310,22 +377,18 @@ def test_the_oracle_sample_indented_bom_rolls_up_with_no_unlinked_leaf(
     trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # tests/data/erp/oracle_indented_bom_us.csv: Oracle's indented bill (Level, Item), leaves by
-    # item number. The ASL sample names supplier sites, not countries; the site's country (as
-    # the supplier site record holds it) is added as "Country" here.
+    # item number. The ASL sample names supplier sites, not countries; their countries come
+    # from the supplier-site export.
     monkeypatch.setenv(HOME_ENV, str(trained_settings.home))
     monkeypatch.setenv(TRACKING_URI_ENV, trained_settings.tracking_uri)
-    samples = Path(__file__).resolve().parent / "data" / "erp"
-    site_countries = {"Takefu Plant": "JP", "Olen": "BE", "Newton MA": "US"}
-    read_table(str(samples / "oracle_asl_us.csv")).with_columns(
-        pl.col("Supplier Site").replace_strict(site_countries).alias("Country")
-    ).write_csv(tmp_path / "asl.csv")
-    mapped = CliRunner().invoke(app, ["map", "asl.csv", "-o", "mapping.csv"])
+    asl = str(SAMPLES / "oracle_asl_us.csv")
+    mapped = CliRunner().invoke(app, ["map", asl, "-o", "mapping.csv"])
 
     result = CliRunner().invoke(
         app,
-        ["score-bom", str(samples / "oracle_indented_bom_us.csv"), "--sourcing", "asl.csv",
-         "--mapping", "mapping.csv", "-o", "products.csv", "--as-of", AS_OF,
-         "--buyer-country", "US"],
+        ["score-bom", str(SAMPLES / "oracle_indented_bom_us.csv"), "--sourcing", asl,
+         "--mapping", "mapping.csv", "--supplier-sites", ORACLE_SITES, "-o", "products.csv",
+         "--as-of", AS_OF, "--buyer-country", "US"],
     )  # fmt: skip
 
     assert mapped.exit_code == 0, mapped.output

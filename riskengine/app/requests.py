@@ -34,13 +34,17 @@ def parse_as_of(text: str) -> date:
 
 @dataclass(frozen=True)
 class InputFile:
-    """A user's input file, how to read it, and the team's material mapping to apply."""
+    """A user's input file, how to read it, the team's material mapping to apply, and where
+    the countries of its supplier sites are."""
 
     path: str
     """A file path, or ``-`` for standard input."""
     read_options: ReadOptions = field(default_factory=ReadOptions)
     mapping_path: str | None = None
     """The team's reviewed ``riskengine map`` file, applied before the catalog."""
+    supplier_sites: InputFile | None = None
+    """A supplier-site export (Oracle's Supplier Sites: supplier, supplier site, country):
+    a sourcing row without a country takes its supplier site's (``--supplier-sites``)."""
 
     @property
     def label(self) -> str:

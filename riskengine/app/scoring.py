@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from riskengine.app.requests import ScoringRequest
+from riskengine.app.requests import InputFile, ScoringRequest
 from riskengine.config import Settings, chunk_bytes_setting
 from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, write_table_chunks
 from riskengine.mapping import MaterialMapping
@@ -23,6 +23,7 @@ from riskengine.reference.loader import load_reference
 from riskengine.schemas import STATUS_BLOCKED, STATUS_SCORED, row_status
 from riskengine.scoring import check_as_of, score_prepared, with_mapping_fingerprint
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
+from riskengine.sourcing.sites import SupplierSites
 
 TOP_ROWS_KEPT = 10
 
@@ -101,8 +102,11 @@ def prepare_input(
     """The one input path of ``score``, ``features`` and ``score-bom``: the file read as chunks
     (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
     prepared chunk by chunk after a first pass gathers the :class:`InputContext`; the team's
-    ``mapping`` is applied before the catalog resolves material texts. The table read knows its
-    delimiter and encoding once the first pass has read it (:func:`output_style`)."""
+    ``mapping`` is applied before the catalog resolves material texts, and the input's
+    supplier-site export (:func:`load_supplier_sites`) gives the countries rows lack. The
+    table read knows its delimiter and encoding once the first pass has read it
+    (:func:`output_style`)."""
+    sites = load_supplier_sites(request.input.supplier_sites)
     table = request.input.read_options.chunks(
         request.input.path, chunk_bytes or chunk_bytes_setting()
     )
@@ -113,8 +117,23 @@ def prepare_input(
         buyer_name=request.buyer_name,
         as_of=request.as_of,
         mapping=mapping,
+        sites=sites,
     )
     return context, chunks, table
+
+
+def load_supplier_sites(sites: InputFile | None) -> SupplierSites | None:
+    """The ``--supplier-sites`` export (any format the readers accept) as a lookup, or None.
+
+    Raises
+    ------
+    UserInputError
+        When the file cannot be read, or lacks the supplier, supplier-site or country column
+        (naming each).
+    """
+    if sites is None:
+        return None
+    return SupplierSites.from_table(sites.read_options.read(sites.path), source=sites.label)
 
 
 def output_style(table: ChunkedTable, *, excel: bool) -> CsvStyle | None:

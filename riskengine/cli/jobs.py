@@ -19,6 +19,7 @@ from riskengine.cli.options import (
     OutputOption,
     Reading,
     ReferenceDirOption,
+    SupplierSitesOption,
     reads_input,
     written_to,
 )
@@ -41,6 +42,7 @@ def score(
     output_format: FormatOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    supplier_sites: SupplierSitesOption = None,
     excel: ExcelOption = False,
     *,
     reading: Reading,
@@ -56,7 +58,7 @@ def score(
         from riskengine.render import print_top_risks, run_progress
 
         request = ScoringRequest(
-            input=reading.input_file(input_path, mapping),
+            input=reading.input_file(input_path, mapping, supplier_sites),
             output=OutputFile(output, output_format, excel),
             as_of=parse_as_of(as_of),
             buyer_country=buyer_country,
@@ -121,6 +123,7 @@ def score_bom(
     output_format: FormatOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    supplier_sites: SupplierSitesOption = None,
     excel: ExcelOption = False,
     *,
     reading: Reading,
@@ -143,7 +146,7 @@ def score_bom(
         request = BomRequest(
             bom=reading.input_file(bom_path),
             scoring=ScoringRequest(
-                input=reading.input_file(sourcing, mapping),
+                input=reading.input_file(sourcing, mapping, supplier_sites),
                 output=OutputFile(output, output_format, excel),
                 as_of=parse_as_of(as_of),
                 buyer_country=buyer_country,
@@ -237,6 +240,7 @@ def features(
     ] = False,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    supplier_sites: SupplierSitesOption = None,
     excel: ExcelOption = False,
     *,
     reading: Reading,
@@ -260,7 +264,7 @@ def features(
         from riskengine.render import stage_status
 
         request = ScoringRequest(
-            input=reading.input_file(input_path, mapping),
+            input=reading.input_file(input_path, mapping, supplier_sites),
             output=OutputFile(output, output_format, excel),
             as_of=parse_as_of(as_of),
             buyer_country=buyer_country,

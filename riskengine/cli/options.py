@@ -64,6 +64,15 @@ MappingOption = Annotated[
         "are applied before the catalog; review rows are not.",
     ),
 ]
+SupplierSitesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--supplier-sites",
+        help="Supplier-site export (Oracle Supplier Sites: Supplier, Supplier Site, Country; "
+        "any input format): rows without a country take their supplier site's.",
+        show_default=False,
+    ),
+]
 DelimiterOption = Annotated[
     str | None, typer.Option("--delimiter", help="CSV delimiter when sniffing is not enough.")
 ]
@@ -136,11 +145,15 @@ class Reading:
             header_row=self.header_row,
         )
 
-    def input_file(self, path: str, mapping_path: str | None = None) -> InputFile:
-        """An input of a request, read with these options."""
+    def input_file(
+        self, path: str, mapping_path: str | None = None, supplier_sites: str | None = None
+    ) -> InputFile:
+        """An input of a request, read with these options. Its supplier-site export is read
+        as detected: these options describe the input itself."""
         from riskengine.app.requests import InputFile
 
-        return InputFile(path, self.read_options(), mapping_path)
+        sites = InputFile(supplier_sites) if supplier_sites is not None else None
+        return InputFile(path, self.read_options(), mapping_path, sites)
 
     def run(self, body: Callable[[], T]) -> T:
         """Run ``body`` with the ``--columns`` names in force (exit 2 on an unknown name)."""

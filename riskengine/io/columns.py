@@ -27,6 +27,12 @@ PART_NUMBER_ALIASES: tuple[str, ...] = (
     "物料",
 )
 
+#: Headers of a supplier site (Oracle "Supplier Site", VENDOR_SITE_CODE: a site code or name,
+#: not a place). A sourcing list's site is looked up in a supplier-site export
+#: (``--supplier-sites``) for its country, and named when the country is missing so the message
+#: says what the file has instead.
+SUPPLIER_SITE_HEADERS = ("supplier_site", "vendor_site", "supplier_site_code", "vendor_site_code")
+
 SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
     # The material text. ERP exports name it by the field (SAP MAKTX/TXZ01, Oracle "Item
     # Description") or by its label in the user's language (SAP GUI in German, Korean,
@@ -134,8 +140,20 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
         "gesperrt",
         "blocked",
     ),
+    # Oracle ASL "Supplier Site": read only to look the site's country up (--supplier-sites).
+    "supplier_site": SUPPLIER_SITE_HEADERS,
 }
 SOURCING_REQUIRED = ("material", "supplier", "supplier_country")
+#: A supplier-site export (``--supplier-sites``): Oracle's Supplier Sites export or an extract
+#: of AP_SUPPLIER_SITES_ALL with its supplier's name (AP_SUPPLIERS.VENDOR_NAME); the site's
+#: COUNTRY is a territory code there. Its own names, so ``--columns`` (the sourcing list's)
+#: does not apply to it.
+SUPPLIER_SITES_ALIASES: dict[str, tuple[str, ...]] = {
+    "supplier": ("supplier", "supplier_name", "vendor_name", "vendor"),
+    "supplier_site": (*SUPPLIER_SITE_HEADERS, "site_code", "site"),
+    "country": ("country", "site_country", "country_code", "supplier_country"),
+}
+SUPPLIER_SITES_REQUIRED = ("supplier", "supplier_site", "country")
 #: A column read only when the required one it stands in for is absent: the supplier-site
 #: address gives the supplier country (its last line) to a list without a country column, as
 #: Oracle's approved-supplier list has. Kept out of :data:`SOURCING_ALIASES`, so an address
@@ -153,9 +171,6 @@ STAND_IN_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
 }
-#: Headers of a supplier site (Oracle "Supplier Site", a site code or name, not a place),
-#: named when the country is missing so the message says what the file has instead.
-SUPPLIER_SITE_HEADERS = ("supplier_site", "vendor_site", "supplier_site_code", "vendor_site_code")
 #: Headers of a quantity's unit of measure: SAP's MEINS ("Base Unit of Measure" on the
 #: material, "Component unit of measure" on a BOM item) and the common ERP "UoM".
 UNIT_OF_MEASURE_ALIASES = (
@@ -298,19 +313,22 @@ def resolve_columns(
 
 def _stand_in_hint(name: str, columns: Sequence[str]) -> str:
     """For a missing supplier country: what the file has instead (a supplier site is a name,
-    not a place) and the two ways to give the country."""
+    not a place) and the ways to give the country: the supplier-site export when the file
+    names sites, a country column, or an address column."""
     if name not in STAND_IN_COLUMNS:
         return ""
     stand_in, stand_in_aliases = STAND_IN_COLUMNS[name]
     sites = [column for column in columns if _normalise_header(column) in SUPPLIER_SITE_HEADERS]
     site = (
         f"; the file names a supplier site ({', '.join(repr(site) for site in sites)}) but no "
-        "country, and a site's name is not read as a place"
+        "country, and a site's name is not read as a place; give the supplier-site export "
+        "(supplier, supplier site, country) with --supplier-sites FILE to look each site's "
+        "country up"
         if sites
         else ""
     )
     return (
-        f"{site}; add the site's country as a column and name it, e.g. "
+        f"{site}; {'or ' if sites else ''}add the site's country as a column and name it, e.g. "
         f'--columns {name}="Site Country", or give a supplier-site address column '
         f"(accepted: {', '.join(stand_in_aliases)}; or --columns {stand_in}=HEADER) whose last "
         "line names the country"

@@ -41,6 +41,9 @@ def _pair_identity() -> list[pl.Expr]:
         # the same supplier at two plants, or for two part numbers of one catalog material,
         # is two sourcing records, not a repeat.
         pl.col("plant").alias("identity_plant"),
+        # Oracle keys an approved-supplier list by supplier site too: one supplier's two
+        # sites are two sources.
+        pl.col("supplier_site_canonical").alias("identity_supplier_site"),
         pl.col("part_number_key").alias("identity_part_number"),
     ]
 

@@ -12,11 +12,12 @@ import polars as pl
 from riskengine.catalog import normalise_country
 from riskengine.errors import CountryError, UserInputError
 from riskengine.features.registry import PAIR_KEY
-from riskengine.io.columns import column_choice_notes, resolve_columns
+from riskengine.io.columns import column_choice_notes
 from riskengine.mapping import MaterialMapping
 from riskengine.schemas import validate_prepared_chunk
 from riskengine.sourcing.context import InputContext, collect_context
-from riskengine.sourcing.resolution import resolve_chunk
+from riskengine.sourcing.resolution import resolve_chunk, sourcing_columns
+from riskengine.sourcing.sites import SupplierSites
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def prepare_chunks(
     buyer_name: str | None,
     as_of: date | None = None,
     mapping: MaterialMapping | None = None,
+    sites: SupplierSites | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs]]:
     """Prepare an input given as chunks (re-iterable, in file order), one chunk at a time.
 
@@ -51,7 +53,9 @@ def prepare_chunks(
     supplier countries, how the share column reads); the returned iterator then prepares each
     chunk in turn. An input whose chunks fit in :data:`KEPT_CHUNK_BYTES` is read and resolved
     only once. A ``mapping`` (the team's reviewed ``riskengine map`` file) is applied to
-    each row's part number and material text before the catalog resolves the text.
+    each row's part number and material text before the catalog resolves the text. Given
+    ``sites`` (a supplier-site export), a row without a supplier country takes its supplier
+    site's, or is rejected naming the site and the export.
 
     Raises
     ------
@@ -71,6 +75,7 @@ def prepare_chunks(
         "buyer_name": buyer_name,
         "as_of": as_of,
         "mapping": mapping,
+        "sites": sites,
     }
     resolved = _ResolvedChunks(chunks, options)
     # The share column's own name, for messages, is known once the first chunk is read.
@@ -117,8 +122,8 @@ class _ResolvedChunks:
         for index, raw in enumerate(self._chunks):
             resolved = resolve_chunk(raw, **self._options)
             if index == 0:
-                self.share_column = resolve_columns(
-                    raw.columns, source=self._options["source"]
+                self.share_column = sourcing_columns(
+                    raw.columns, source=self._options["source"], sites=self._options["sites"]
                 ).get("share", "share")
                 self.header_notes = column_choice_notes(raw.columns, source=self._options["source"])
             if keeping:

@@ -11,13 +11,14 @@ from datetime import date
 import polars as pl
 
 from riskengine.catalog import load_catalog, normalise_country
-from riskengine.errors import CountryError, UnknownMaterialError, shorten
+from riskengine.errors import CountryError, MissingColumnsError, UnknownMaterialError, shorten
 from riskengine.io.cells import excel_error_message, is_excel_error, parse_date
-from riskengine.io.columns import resolve_columns
+from riskengine.io.columns import SUPPLIER_SITE_HEADERS, resolve_columns
 from riskengine.mapping import MaterialMapping
 from riskengine.names import canonical_names
 from riskengine.schemas import BLOCKED_REASON_PREFIX
 from riskengine.sourcing.part_numbers import apply_mapping, part_number_keys
+from riskengine.sourcing.sites import SupplierSites
 
 
 def _resolution(values: pl.Series, resolve: Callable[[str], str]) -> pl.DataFrame:
@@ -106,6 +107,37 @@ def supplier_key() -> pl.Expr:
     )
 
 
+def sourcing_columns(
+    columns: list[str], *, source: str, sites: SupplierSites | None = None
+) -> dict[str, str]:
+    """The sourcing list's canonical columns (:func:`riskengine.io.columns.resolve_columns`).
+
+    Given a supplier-site export, a list without a country column may name each row's
+    supplier site instead: its country is looked up there
+    (:meth:`~riskengine.sourcing.sites.SupplierSites.fill_countries`).
+
+    Raises
+    ------
+    MissingColumnsError
+        When a required column is absent; with ``sites``, when the list has neither a country
+        nor a supplier-site column (nor an address).
+    """
+    if sites is None:
+        return resolve_columns(columns, source=source)
+    found = resolve_columns(columns, source=source, required=("material", "supplier"))
+    if "supplier_country" in found or "supplier_site" in found:
+        return found
+    try:
+        # An address column still gives the country; else the usual message, and why the
+        # supplier-site export could not help.
+        return resolve_columns(columns, source=source)
+    except MissingColumnsError as error:
+        raise MissingColumnsError(
+            f"{error}; --supplier-sites {sites.source} needs a supplier-site column to look "
+            f"up (accepted: {', '.join(SUPPLIER_SITE_HEADERS)})"
+        ) from error
+
+
 def resolve_chunk(
     raw: pl.DataFrame,
     *,
@@ -114,15 +146,29 @@ def resolve_chunk(
     buyer_name: str | None,
     as_of: date | None,
     mapping: MaterialMapping | None = None,
+    sites: SupplierSites | None = None,
 ) -> pl.DataFrame:
     """Canonical text columns of one chunk, with materials and countries resolved (through
-    the team's ``mapping`` first, when one is given)."""
-    columns = resolve_columns(raw.columns, source=source)
+    the team's ``mapping`` first, when one is given; an empty supplier country from the
+    row's supplier site in ``sites``, when given)."""
+    columns = sourcing_columns(raw.columns, source=source, sites=sites)
     text = raw.select(
         pl.col(name).cast(pl.String).str.strip_chars().replace("", None).alias(canonical)
         for canonical, name in columns.items()
     )
-    for optional in ("buyer_country", "buyer", "share", "supplier_id", "plant", "source_status"):
+    # A list that gives neither country nor site reads its address instead (sourcing_columns).
+    from_sites = sites is not None and "supplier_site" in text.columns
+    if sites is not None and from_sites:
+        text = sites.fill_countries(text)
+    for optional in (
+        "buyer_country",
+        "buyer",
+        "share",
+        "supplier_id",
+        "plant",
+        "source_status",
+        "supplier_site",
+    ):
         if optional not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
     from_address = "supplier_country" not in text.columns
@@ -144,6 +190,9 @@ def resolve_chunk(
         pl.col("buyer")
         .map_batches(canonical_names, return_dtype=pl.String)
         .alias("buyer_canonical"),
+        pl.col("supplier_site")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("supplier_site_canonical"),
     )
     catalog = load_catalog()
     materials = _resolution(
@@ -164,6 +213,10 @@ def resolve_chunk(
         resolved = resolved.with_columns(
             _address_reason(columns["supplier_address"]).alias("supplier_country_reason")
         ).drop("address_reason", "address_shown")
+    if from_sites:
+        resolved = resolved.with_columns(_site_reason().alias("supplier_country_reason")).drop(
+            "site_reason", "site_shown"
+        )
     if mapping is None:
         return resolved
     return apply_mapping(resolved, raw, mapping, source=source)
@@ -230,6 +283,20 @@ def _address_reason(header: str) -> pl.Expr:
         .then(pl.lit(f"no supplier country: {header} is empty"))
         .when(why.is_not_null())
         .then(pl.format("no supplier country: read from {} {}: {}", pl.lit(header), shown, why))
+    )
+
+
+def _site_reason() -> pl.Expr:
+    """Why a row has no usable supplier country when its site was looked up: the site is not
+    in the export, has no country or several there; or the country the export gives does
+    not resolve, named with the site it came from."""
+    reason = pl.col("supplier_country_reason")
+    return pl.coalesce(
+        "site_reason",
+        pl.when(pl.col("site_shown").is_not_null() & reason.is_not_null()).then(
+            pl.format("no supplier country: the country of {}: {}", pl.col("site_shown"), reason)
+        ),
+        reason,
     )
 
 
