@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from riskengine.features.sourcing_mix import spine_sourcing_mix
 from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs
 
 
@@ -116,6 +117,11 @@ def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks() 
         mixes.append(context.sourcing_mix)
     for mix in mixes[1:]:
         assert_frame_equal(mix, mixes[0])
+    # The same mix as the runner derives from the whole input's usable rows.
+    whole = prepare_pairs(
+        sourcing, source="s.csv", buyer_country="JP", buyer_name=None, as_of=date(2026, 3, 1)
+    )
+    assert_frame_equal(spine_sourcing_mix(whole.valid.lazy()).collect(), mixes[0])
     # Percentages read as such; the expired record, both copies of the duplicate pair and
     # the supplier id given with two countries are left out.
     assert mixes[0].select("material_id", "supplier_country", "share").rows() == [
