@@ -57,11 +57,18 @@ def feature_table(
 ) -> pl.DataFrame:
     """Features for the usable rows, one row per usable input row, keyed by ``pair_id``.
 
-    ``names`` limits the table to those features (all registered features by default).
+    ``names`` limits the table to those features (all registered features by default). The
+    sourcing mix is the whole input's (``prepared.sourcing_mix``) when the chunk carries it.
     """
     wanted = set(names) if names is not None else None
     specs = [spec for spec in registry() if wanted is None or spec.name in wanted]
-    return build_features(prepared.valid.drop("reason"), reference, as_of=as_of, specs=specs)
+    return build_features(
+        prepared.valid.drop("reason"),
+        reference,
+        as_of=as_of,
+        specs=specs,
+        sourcing_mix=prepared.sourcing_mix,
+    )
 
 
 def scoring_feature_names(model: ScoringModel) -> list[str]:

@@ -184,6 +184,16 @@ def print_import_outcome(outcome: ImportOutcome) -> None:
         _console().print("error: nothing imported: every record was rejected")
 
 
+def _sources_shown(sources: tuple[str, ...]) -> str:
+    """A feature's sources as the feature list shows them: reference tables by name, and
+    "the input" for what the buyer's own file gives."""
+    from riskengine.features.registry import INPUT_SOURCES
+
+    tables = [source for source in sources if source not in INPUT_SOURCES]
+    given = ["the input"] if len(tables) < len(sources) or not sources else []
+    return ", ".join([*tables, *given])
+
+
 def feature_catalog_markdown() -> str:
     """The registry as a Markdown table (the README's feature table is this output)."""
     from riskengine.features.builders import registry
@@ -195,7 +205,7 @@ def feature_catalog_markdown() -> str:
     for spec in registry():
         lines.append(
             f"| `{spec.name}` | {spec.family} | {'yes' if spec.model_input else 'no'} | "
-            f"{', '.join(spec.sources) or 'the input'} | {spec.description} |"
+            f"{_sources_shown(spec.sources)} | {spec.description} |"
         )
     return "\n".join(lines)
 
@@ -215,7 +225,7 @@ def print_feature_catalog(*, markdown: bool = False) -> None:
             spec.name,
             spec.family,
             "yes" if spec.model_input else "no",
-            ", ".join(spec.sources) or "the input",
+            _sources_shown(spec.sources),
             spec.description,
         )
     _console(stderr=False).print(table)

@@ -23,6 +23,7 @@ import polars as pl
 from riskengine.catalog import load_catalog
 from riskengine.features.common import ordered_sum
 from riskengine.features.registry import PAIR_KEY, feature
+from riskengine.features.sourcing_mix import SOURCING_GROUP
 
 NEUTRAL_GOVERNANCE = 5.0
 REST_OF_WORLD = "ROW"
@@ -366,29 +367,23 @@ def supplier_share_of_buyer_imports(
     )
 
 
-#: What one supplier mix is: a material bought for one plant. Plants do not pool: a material
-#: from China at plant A and from Germany at plant B is single-source at each (rows without a
-#: plant are one mix of their own, as the whole input was before plants were read).
-SOURCING_GROUP = ("material_id", "plant")
+def _sourcing_countries(sourcing_mix: pl.LazyFrame) -> pl.LazyFrame:
+    """The input's shares per material, plant and supplier country, normalised per material
+    and plant (:data:`~riskengine.features.sourcing_mix.SOURCING_GROUP`).
 
-
-def _sourcing_countries(spine: pl.LazyFrame) -> pl.LazyFrame:
-    """The input's own shares per material, plant and supplier country, normalised per
-    material and plant (:data:`SOURCING_GROUP`).
-
-    A set-level fact: it depends on every row of the input, so it is computed over the whole
-    spine (never per chunk). Rows without a share make the group's concentration unknown.
+    Read from the whole input's mix (:mod:`riskengine.features.sourcing_mix`), never from the
+    rows a builder is given, so a chunk sees the whole file's mix. Rows without a share make
+    the group's concentration unknown.
     """
-    groups = spine.group_by(SOURCING_GROUP).agg(
-        pl.col("share").is_null().any().alias("incomplete"),
+    groups = sourcing_mix.group_by(SOURCING_GROUP).agg(
+        pl.col("share_missing").any().alias("incomplete"),
         ordered_sum(pl.col("share")).alias("total"),
     )
     return (
-        spine.group_by(*SOURCING_GROUP, "supplier_country")
-        .agg(ordered_sum(pl.col("share")).alias("country_share"))
+        sourcing_mix.select(*SOURCING_GROUP, "supplier_country", "share")
         .join(groups, on=SOURCING_GROUP, nulls_equal=True)
         .filter(~pl.col("incomplete") & (pl.col("total") > 0))
-        .with_columns((pl.col("country_share") / pl.col("total")).alias("country_share"))
+        .with_columns((pl.col("share") / pl.col("total")).alias("country_share"))
     )
 
 
@@ -405,14 +400,16 @@ def _per_pair(spine: pl.LazyFrame, per_group: pl.LazyFrame, name: str) -> pl.Laz
     family="concentration",
     description="The buyer's own sourcing concentration for the material at the plant: HHI over "
     "supplier countries of the input's share column (null when a share is missing)",
-    sources=(),
+    sources=("sourcing_mix",),
     dtype=pl.Float64,
-    keys=None,
+    keys=SOURCING_GROUP,
     model_input=False,
 )
-def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+def buyer_sourcing_hhi(
+    spine: pl.LazyFrame, sourcing_mix: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
     hhi = (
-        _sourcing_countries(spine)
+        _sourcing_countries(sourcing_mix)
         .group_by(SOURCING_GROUP)
         .agg(ordered_sum(pl.col("country_share") ** 2).alias("buyer_sourcing_hhi"))
     )
@@ -423,14 +420,16 @@ def buyer_sourcing_hhi(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
     family="concentration",
     description="The buyer sources the material for the plant from a single supplier country "
     "(by the input's shares; null when a share is missing)",
-    sources=(),
+    sources=("sourcing_mix",),
     dtype=pl.Boolean,
-    keys=None,
+    keys=SOURCING_GROUP,
     model_input=False,
 )
-def single_source_country(spine: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+def single_source_country(
+    spine: pl.LazyFrame, sourcing_mix: pl.LazyFrame, *, as_of: date
+) -> pl.LazyFrame:
     countries = (
-        _sourcing_countries(spine)
+        _sourcing_countries(sourcing_mix)
         .filter(pl.col("country_share") > 0)
         .group_by(SOURCING_GROUP)
         .agg((pl.len() == 1).alias("single_source_country"))

@@ -19,6 +19,9 @@ PAIR_KEY = "pair_id"
 FLOW_KEYS: tuple[str, ...] = ("material_id", "supplier_country", "buyer_country")
 
 FeatureBuilder = Callable[..., pl.LazyFrame]
+#: Sources that are facts about the user's input rather than reference tables (the runner
+#: supplies them; the feature list names them "the input").
+INPUT_SOURCES = frozenset({"sourcing_mix"})
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,16 @@ class FeatureSpec:
     description : str
         One line in plain words, shown by ``riskengine features list``.
     sources : tuple[str, ...]
-        Reference tables the builder reads (names in ``TABLE_SCHEMAS``), passed as keywords.
+        Reference tables the builder reads (names in ``TABLE_SCHEMAS``), passed as keywords;
+        ``sourcing_mix`` is the whole input's own mix of supplier countries
+        (:mod:`riskengine.features.sourcing_mix`).
     dtype : pl.DataType
         The declared output dtype, checked by the runner.
     keys : tuple[str, ...] | None
         The spine columns the builder reads; the runner runs it once per distinct combination
-        of them. ``None`` for set-level builders that aggregate over all rows (the buyer's own
-        sourcing concentration), which see the whole spine.
+        of them. ``None`` for set-level builders that aggregate over all rows, which see the
+        whole spine (of one chunk, when the input is read in chunks: a fact about the whole
+        input comes in as a source, as the buyer's sourcing mix does).
     model_input : bool
         ``False`` for columns the model is not trained on: evidence (event ids, entity names),
         facts the public-events panel has no values for (names, the input's shares, import

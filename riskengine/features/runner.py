@@ -15,6 +15,7 @@ import polars as pl
 from riskengine.features.builders import registry
 from riskengine.features.common import event_known_from
 from riskengine.features.registry import PAIR_KEY, FeatureSpec
+from riskengine.features.sourcing_mix import spine_sourcing_mix
 from riskengine.io.columns import require_columns
 from riskengine.reference.loader import ReferenceData
 
@@ -62,6 +63,7 @@ def build_features(
     *,
     as_of: date,
     specs: Sequence[FeatureSpec] | None = None,
+    sourcing_mix: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per spine row (same order), the spine's columns, then every feature column.
 
@@ -75,6 +77,10 @@ def build_features(
         The date the features describe.
     specs
         Builders to run; defaults to the whole registry.
+    sourcing_mix
+        The whole input's sourcing mix
+        (:data:`~riskengine.features.sourcing_mix.SOURCING_MIX_SCHEMA`) when the spine is one
+        chunk of it; by default the spine is the whole input and its own mix is used.
     """
     specs = tuple(specs) if specs is not None else registry()
     for column in OPTIONAL_SPINE_COLUMNS:
@@ -83,6 +89,10 @@ def build_features(
     require_columns(spine.columns, SPINE_SCHEMA, source="spine", error=ValueError)
     spine = spine.select(pl.col(column).cast(dtype) for column, dtype in SPINE_SCHEMA.items())
     sources = known_at(reference, as_of)
+    # Not a reference table: the buyer's own input, whole (lazy: built only when read).
+    sources["sourcing_mix"] = (
+        sourcing_mix.lazy() if sourcing_mix is not None else spine_sourcing_mix(spine.lazy())
+    )
     groups: dict[tuple[str, ...] | None, list[FeatureSpec]] = {}
     for spec in specs:
         unknown = [source for source in spec.sources if source not in sources]

@@ -1,5 +1,6 @@
 """Facts about the whole input that one row's outcome depends on: duplicate pairs, supplier ids
-given with two countries, how the share column reads and whose shares sum above 1."""
+given with two countries, how the share column reads and whose shares sum above 1, and the
+buyer's sourcing mix that the sourcing-concentration features read."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from riskengine.catalog import load_catalog
+from riskengine.features.sourcing_mix import MIX_KEYS, SOURCING_MIX_SCHEMA, sourcing_mix
 from riskengine.io.cells import parse_share
 
 MAX_ROWS_NAMED = 5
@@ -67,7 +69,51 @@ class InputContext:
     """row_number, duplicate_reason: rows that repeat a pair, each naming all its copies."""
     conflict_reasons: pl.DataFrame
     """supplier_key, conflict_reason: supplier ids given with more than one country."""
+    sourcing_mix: pl.DataFrame
+    """The usable rows' summed shares per material, plant and supplier country
+    (:data:`~riskengine.features.sourcing_mix.SOURCING_MIX_SCHEMA`)."""
     notes: tuple[str, ...] = ()
+
+
+def own_reasons() -> list[pl.Expr]:
+    """A resolved row's reasons that its own cells give, in the order the row's reason names
+    them; the share, validity, duplicate and conflict reasons follow them
+    (:func:`~riskengine.sourcing.preparation.prepare_chunks`)."""
+    return [
+        # First, so that the row's status reads "blocked" (schemas.row_status) whatever
+        # else is wrong with it.
+        pl.col("blocked_reason"),
+        pl.col("material_reason"),
+        pl.col("supplier_country_reason"),
+        # A missing buyer country is allowed: destination measures then do not apply.
+        pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
+        pl.col("supplier_reason"),
+        pl.col("excel_error_reason"),
+    ]
+
+
+#: Per row, what its place in the sourcing mix is known by in the first pass: the mix's keys,
+#: the supplier id (a conflicting one makes the row unusable) and the share cell as written.
+_MIX_ROW_COLUMNS = ["material_id", "plant", "supplier_country", "supplier_key", "share"]
+
+
+def _mix_row_columns() -> list[pl.Expr]:
+    """:data:`_MIX_ROW_COLUMNS` of a resolved chunk."""
+    return [
+        pl.col("material_id"),
+        pl.col("plant"),
+        pl.col("supplier_country_id").alias("supplier_country"),
+        pl.col("supplier_key"),
+        pl.col("share"),
+    ]
+
+
+def _usable_alone() -> pl.Expr:
+    """The row is usable unless the whole input says otherwise (its share cell, a duplicate,
+    a conflicting supplier id): exactly the rows the features of a chunk then see, less those."""
+    return pl.all_horizontal(
+        *(reason.is_null() for reason in own_reasons()), pl.col("validity_reason").is_null()
+    )
 
 
 def collect_context(
@@ -80,6 +126,7 @@ def collect_context(
     hashes: list[pl.Series] = []
     supplier_countries: list[pl.DataFrame] = []
     share_counts: list[pl.DataFrame] = []
+    mix_rows: list[pl.DataFrame] = []
     for resolved in resolved_chunks():
         # A record that is not in force (or has bad dates) neither repeats nor contradicts the
         # one that is: source lists keep expired records next to current ones.
@@ -96,6 +143,11 @@ def collect_context(
                 pl.coalesce("supplier_country_id", "supplier_country").alias("country"),
             )
             .unique()
+        )
+        mix_rows.append(
+            resolved.filter(_usable_alone())
+            .group_by(_mix_row_columns())
+            .agg(pl.len().alias("rows"))
         )
         share_counts.append(
             resolved.group_by(
@@ -125,11 +177,16 @@ def collect_context(
         .filter(pl.col("pair_hash").is_not_null() & (pl.len().over("pair_hash") > 1))["row_number"]
     )
     del hashes
+    duplicate_reasons, duplicate_mix_rows = _duplicate_reasons(resolved_chunks, repeated)
+    conflict_reasons = _conflict_reasons(supplier_countries)
     return InputContext(
         rows=rows,
         shares=share_table,
-        duplicate_reasons=_duplicate_reasons(resolved_chunks, repeated),
-        conflict_reasons=_conflict_reasons(supplier_countries),
+        duplicate_reasons=duplicate_reasons,
+        conflict_reasons=conflict_reasons,
+        sourcing_mix=_sourcing_mix(
+            mix_rows, duplicate_mix_rows, share_table=share_table, conflicts=conflict_reasons
+        ),
         notes=(
             *((parsed.note,) if parsed.note else ()),
             *_share_sum_notes(share_groups, share_table, source=source),
@@ -210,35 +267,94 @@ def _share_sum_notes(
 
 def _duplicate_reasons(
     resolved_chunks: Callable[[], Iterable[pl.DataFrame]], candidates: pl.Series
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows that repeat the same pair are all refused, naming each other: keeping one would
     be a silent choice between them. ``candidates`` share a hash; the pairs are compared
-    exactly here, so a hash collision cannot refuse a row."""
+    exactly here, so a hash collision cannot refuse a row.
+
+    Also returns the refused rows that would otherwise be usable, counted as the first pass
+    counts the sourcing mix's rows (:func:`_sourcing_mix` takes them out again).
+    """
     schema = pl.Schema({"row_number": pl.UInt32, "duplicate_reason": pl.String})
+    no_mix_rows = pl.DataFrame(
+        schema={
+            "material_id": pl.String,
+            "plant": pl.String,
+            "supplier_country": pl.String,
+            "supplier_key": pl.String,
+            "share": pl.String,
+            "rows": pl.UInt32,
+        }
+    )
     if candidates.is_empty():
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=schema), no_mix_rows
     wanted = candidates.cast(pl.UInt32)
     rows: list[pl.DataFrame] = []
     offset = 1
     for resolved in resolved_chunks():
         rows.append(
-            resolved.select(_pair_identity())
+            resolved.select(
+                *_pair_identity(),
+                *_mix_row_columns(),
+                _usable_alone().alias("usable_alone"),
+            )
             .with_row_index("row_number", offset=offset)
             .filter(pl.col("row_number").is_in(wanted.implode()))
         )
         offset += resolved.height
-    copies = pl.concat(rows)
+    copies = pl.concat(rows).filter(pl.len().over(_IDENTITY_COLUMNS) > 1)
     row_numbers = pl.col("row_number").implode().over(_IDENTITY_COLUMNS, mapping_strategy="join")
-    return (
-        copies.filter(pl.len().over(_IDENTITY_COLUMNS) > 1)
-        .select(
-            "row_number",
-            pl.format("duplicate pair: data rows {} repeat it", _row_list(row_numbers)).alias(
-                "duplicate_reason"
-            ),
-        )
-        .cast(schema)
+    reasons = copies.select(
+        "row_number",
+        pl.format("duplicate pair: data rows {} repeat it", _row_list(row_numbers)).alias(
+            "duplicate_reason"
+        ),
+    ).cast(schema)
+    mix_rows = (
+        copies.filter("usable_alone")
+        .group_by(_MIX_ROW_COLUMNS)
+        .agg(pl.len().alias("rows"))
+        .cast(no_mix_rows.schema)
     )
+    return reasons, mix_rows
+
+
+def _sourcing_mix(
+    mix_rows: list[pl.DataFrame],
+    duplicate_mix_rows: pl.DataFrame,
+    *,
+    share_table: pl.DataFrame,
+    conflicts: pl.DataFrame,
+) -> pl.DataFrame:
+    """The mix of the rows a chunk's features see: rows usable alone, less those the whole
+    input refuses (an unreadable share, a duplicate pair, a conflicting supplier id), with
+    each share read as the whole column reads it (percentages, say). Counts, not sums, are
+    taken out, so the mix is exact whatever chunks the input came in."""
+    if not mix_rows:
+        return pl.DataFrame(schema=SOURCING_MIX_SCHEMA)
+    counted = (
+        pl.concat(mix_rows)
+        .group_by(_MIX_ROW_COLUMNS)
+        .agg(pl.col("rows").sum().cast(pl.Int64))
+        .join(
+            duplicate_mix_rows.select(
+                *_MIX_ROW_COLUMNS, pl.col("rows").cast(pl.Int64).alias("refused")
+            ),
+            on=_MIX_ROW_COLUMNS,
+            how="left",
+            nulls_equal=True,
+        )
+        .with_columns(pl.col("rows") - pl.col("refused").fill_null(0))
+        .filter(pl.col("rows") > 0)
+        .join(conflicts.select("supplier_key"), on="supplier_key", how="anti")
+        .join(share_table, on="share", how="left")
+        .filter(pl.col("share_reason").is_null())
+    )
+    return sourcing_mix(
+        counted.lazy().select(
+            *MIX_KEYS, pl.col("share_value").alias("share"), pl.col("rows").cast(pl.UInt64)
+        )
+    ).collect()
 
 
 def _conflict_reasons(supplier_countries: list[pl.DataFrame]) -> pl.DataFrame:

@@ -15,7 +15,7 @@ from riskengine.features.registry import PAIR_KEY
 from riskengine.io.columns import column_choice_notes
 from riskengine.mapping import MaterialMapping
 from riskengine.schemas import validate_prepared_chunk
-from riskengine.sourcing.context import InputContext, collect_context
+from riskengine.sourcing.context import InputContext, collect_context, own_reasons
 from riskengine.sourcing.resolution import resolve_chunk, sourcing_columns
 from riskengine.sourcing.sites import SupplierSites
 
@@ -27,6 +27,9 @@ class PreparedPairs:
     raw: pl.DataFrame
     resolved: pl.DataFrame
     notes: tuple[str, ...] = ()
+    sourcing_mix: pl.DataFrame | None = None
+    """The whole input's sourcing mix (:attr:`InputContext.sourcing_mix`), which the
+    features of every chunk read; None when ``resolved`` is the whole input."""
 
     @property
     def valid(self) -> pl.DataFrame:
@@ -190,15 +193,7 @@ def _finish(
         pl.col("valid_to_date").alias("valid_to"),
         pl.col("plant"),
         pl.concat_str(
-            # First, so that the row's status reads "blocked" (schemas.row_status) whatever
-            # else is wrong with it.
-            "blocked_reason",
-            "material_reason",
-            "supplier_country_reason",
-            # A missing buyer country is allowed: destination measures then do not apply.
-            pl.when(pl.col("buyer_country").is_not_null()).then(pl.col("buyer_country_reason")),
-            "supplier_reason",
-            "excel_error_reason",
+            *own_reasons(),
             "share_reason",
             "validity_reason",
             "duplicate_reason",
@@ -209,4 +204,9 @@ def _finish(
         .replace("", None)
         .alias("reason"),
     )
-    return PreparedPairs(raw=raw, resolved=validate_prepared_chunk(resolved), notes=context.notes)
+    return PreparedPairs(
+        raw=raw,
+        resolved=validate_prepared_chunk(resolved),
+        notes=context.notes,
+        sourcing_mix=context.sourcing_mix,
+    )

@@ -153,3 +153,52 @@ def test_the_scores_say_which_buyer_each_row_was_screened_as(
 
     scores = pl.read_csv(output, infer_schema=False)
     assert scores["screened_buyer"].to_list() == ["Kanto K.K.", "Osaka Works Ltd"]
+
+
+@pytest.mark.parametrize("kept_bytes", [None, 0], ids=["kept", "read-twice"])
+def test_features_in_chunks_of_any_size_see_the_whole_files_sourcing_mix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept_bytes: int | None
+) -> None:
+    from riskengine.app.scoring import features_file
+    from riskengine.config import load_settings
+
+    if kept_bytes is not None:
+        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", kept_bytes)
+    monkeypatch.setenv("RISKENGINE_HOME", str(tmp_path))
+    # Dysprosium oxide's suppliers are spread over the file, so chunks of 40 bytes see one
+    # at a time. Percentages (the column sums past 1.5); an expired record, a duplicate pair
+    # and a supplier id with two countries do not count in the mix.
+    source = tmp_path / "sourcing.csv"
+    source.write_text(
+        "material,supplier,supplier_country,share,supplier_id,valid_to\n"
+        "Dy2O3,Baotou,CN,50,,\n"
+        "gallium,Yunnan,CN,100,,\n"
+        "Dy2O3,Hanoi,VN,30,,\n"
+        "Dy2O3,Old Mine,MY,90,,2020-12-31\n"
+        "gallium,Twice,DE,10,,\n"
+        "gallium,Twice,DE,10,,\n"
+        "Dy2O3,Split,AU,40,0042,\n"
+        "NdPr oxide,Split,FR,100,0042,\n"
+        "dysprosium oxide,Ganzhou,China,20,,\n",
+        encoding="utf-8",
+    )
+    written = {}
+    for chunk_bytes in (None, 40, 300, 1000):
+        output = tmp_path / f"features_{chunk_bytes}.csv"
+        features_file(
+            load_settings(),
+            ScoringRequest.from_paths(str(source), str(output), date(2026, 3, 1)),
+            chunk_bytes=chunk_bytes,
+        )
+        written[chunk_bytes] = output.read_bytes()
+    assert len(set(written.values())) == 1
+    table = pl.read_csv(tmp_path / "features_40.csv", infer_schema=False)
+    assert table["status"].to_list() == ["scored", "scored", "scored"] + ["rejected"] * 5 + [
+        "scored"
+    ]
+    # The whole file's mix: dysprosium oxide 70 % China, 30 % Vietnam; gallium from China only.
+    hhi = [float(value) if value else None for value in table["buyer_sourcing_hhi"]]
+    assert hhi == pytest.approx([0.7**2 + 0.3**2, 1.0, 0.58] + [None] * 5 + [0.58])
+    assert table["single_source_country"].to_list() == ["false", "true", "false"] + [None] * 5 + [
+        "false"
+    ]

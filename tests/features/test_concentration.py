@@ -11,6 +11,7 @@ import pytest
 
 from riskengine.features.concentration import governance_scale
 from riskengine.features.runner import build_features
+from riskengine.features.sourcing_mix import SOURCING_MIX_SCHEMA
 from riskengine.reference.loader import ReferenceData
 
 
@@ -264,3 +265,27 @@ def test_plants_do_not_pool_their_sourcing_concentration(
     features = build_features(spine, reference, as_of=date(2025, 1, 1))
     assert features["single_source_country"].to_list() == [True, True, False, False, True]
     assert features["buyer_sourcing_hhi"].to_list() == pytest.approx([1.0, 1.0, 0.5, 0.5, 1.0])
+
+
+def test_a_chunk_reads_the_whole_inputs_sourcing_mix(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    # One chunk holds only the Chinese supplier; the whole input also buys from Vietnam.
+    chunk = make_spine([("dysprosium_oxide", "CHN", "JPN", "A", None)]).with_columns(
+        pl.Series("share", [0.7])
+    )
+    whole = pl.DataFrame(
+        {
+            "material_id": ["dysprosium_oxide", "dysprosium_oxide"],
+            "plant": [None, None],
+            "supplier_country": ["CHN", "VNM"],
+            "share": [0.7, 0.3],
+            "share_missing": [False, False],
+        },
+        schema=SOURCING_MIX_SCHEMA,
+    )
+    alone = build_features(chunk, reference, as_of=date(2025, 1, 1))
+    assert alone["single_source_country"].to_list() == [True]
+    features = build_features(chunk, reference, as_of=date(2025, 1, 1), sourcing_mix=whole)
+    assert features["single_source_country"].to_list() == [False]
+    assert features["buyer_sourcing_hhi"].to_list() == pytest.approx([0.7**2 + 0.3**2])

@@ -3,8 +3,12 @@ two countries, how the share column reads and shares that sum above 1."""
 
 from __future__ import annotations
 
-import polars as pl
+from datetime import date
 
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from riskengine.features.sourcing_mix import spine_sourcing_mix
 from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs
 
 
@@ -91,3 +95,36 @@ def test_a_share_with_a_percent_sign_is_refused_citing_only_its_own_cell() -> No
     first, second = _reasons(sourcing)
     assert first == "s.csv: column 'share': '101%' is above 100 %"
     assert second is not None and "'200' is above 1 (100 %)" in second
+
+
+def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks() -> None:
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3", "Dy2O3", "Dy2O3", "gallium", "gallium", "Dy2O3", "Dy2O3"],
+            "supplier": ["A Co", "B Co", "C Co", "D Co", "D Co", "E Co", "F Co"],
+            "supplier_country": ["CN", "VN", "MY", "CN", "CN", "AU", "China"],
+            "share": ["50", "30", "90", "10", "10", "40", "20"],
+            "supplier_id": [None, None, None, None, None, "0042", "42"],
+            "valid_to": [None, None, "2020-12-31", None, None, None, None],
+        }
+    )
+    mixes = []
+    for size in (1, 2, 7):
+        chunks = [sourcing.slice(start, size) for start in range(0, sourcing.height, size)]
+        context, _ = prepare_chunks(
+            chunks, source="s.csv", buyer_country="JP", buyer_name=None, as_of=date(2026, 3, 1)
+        )
+        mixes.append(context.sourcing_mix)
+    for mix in mixes[1:]:
+        assert_frame_equal(mix, mixes[0])
+    # The same mix as the runner derives from the whole input's usable rows.
+    whole = prepare_pairs(
+        sourcing, source="s.csv", buyer_country="JP", buyer_name=None, as_of=date(2026, 3, 1)
+    )
+    assert_frame_equal(spine_sourcing_mix(whole.valid.lazy()).collect(), mixes[0])
+    # Percentages read as such; the expired record, both copies of the duplicate pair and
+    # the supplier id given with two countries are left out.
+    assert mixes[0].select("material_id", "supplier_country", "share").rows() == [
+        ("dysprosium_oxide", "CHN", 0.5),
+        ("dysprosium_oxide", "VNM", 0.3),
+    ]
