@@ -78,12 +78,7 @@ class SupplierSites:
             for name in SUPPLIER_SITES_REQUIRED
         )
         keyed = text.select(
-            pl.col("supplier")
-            .map_batches(canonical_names, return_dtype=pl.String)
-            .alias("site_supplier_key"),
-            pl.col("supplier_site")
-            .map_batches(canonical_names, return_dtype=pl.String)
-            .alias("site_key"),
+            *_site_keys(),
             pl.col("country"),
             pl.col("country")
             .replace_strict(
@@ -121,14 +116,7 @@ class SupplierSites:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias("supplier_country"))
         if "supplier_site" not in text.columns:
             text = text.with_columns(pl.lit(None, dtype=pl.String).alias("supplier_site"))
-        matched = text.with_columns(
-            pl.col("supplier")
-            .map_batches(canonical_names, return_dtype=pl.String)
-            .alias("site_supplier_key"),
-            pl.col("supplier_site")
-            .map_batches(canonical_names, return_dtype=pl.String)
-            .alias("site_key"),
-        ).join(
+        matched = text.with_columns(*_site_keys()).join(
             self.lookup.with_columns(pl.lit(True).alias("site_found")),
             on=["site_supplier_key", "site_key"],
             how="left",
@@ -166,3 +154,15 @@ def _country_identities(countries: pl.Series) -> dict[str, str]:
         except CountryError:
             identities[value] = value.casefold()
     return identities
+
+
+def _site_keys() -> tuple[pl.Expr, pl.Expr]:
+    """A row's supplier and site as the name normaliser compares them: the lookup's key."""
+    return (
+        pl.col("supplier")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("site_supplier_key"),
+        pl.col("supplier_site")
+        .map_batches(canonical_names, return_dtype=pl.String)
+        .alias("site_key"),
+    )
