@@ -66,13 +66,13 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
         "lieferantenname",
         "fournisseur",
         "proveedor",
-        "공급업체",
         "공급업체명",
         "仕入先名",
         "供应商名称",
-        # SAP labels LIFNR "Lieferant" / 仕入先 / 供应商: a number in SAP, a name in many
-        # hand-made lists; a name column wins when both are present (fallbacks below).
+        # SAP labels LIFNR "Lieferant" / 공급업체 / 仕入先 / 供应商: a number in SAP, a name in
+        # many hand-made lists; a name column wins when both are present (fallbacks below).
         "lieferant",
+        "공급업체",
         "仕入先",
         "供应商",
     ),
@@ -92,7 +92,7 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
         "国家",
     ),
     "supplier_id": ("supplier_id", "vendor_id", "vendor_number", "lifnr", "supplier_number"),
-    "buyer_country": ("buyer_country", "destination_country", "plant_country"),
+    "buyer_country": ("buyer_country", "destination_country", "plant_country", "플랜트_국가"),
     "buyer": ("buyer", "buyer_name", "customer", "purchaser"),
     # Oracle ASL "Allocation %", SAP quota "Anteil %", and the Asian labels for a ratio.
     "share": (
@@ -107,6 +107,8 @@ SOURCING_ALIASES: dict[str, tuple[str, ...]] = {
         "part_%",
         "porcentaje",
         "비율",
+        "비율(%)",
+        "비율_(%)",
         "比率",
         "比例",
     ),
@@ -187,7 +189,7 @@ UNIT_OF_MEASURE_ALIASES = (
 #: so the description is read and MATNR is kept as an input column.
 SOURCING_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
     "material": PART_NUMBER_ALIASES,
-    "supplier": ("lieferant", "仕入先", "供应商"),
+    "supplier": ("lieferant", "공급업체", "仕入先", "供应商"),
     "valid_from": ("valid_since", "effective_from"),
     "valid_to": ("valid_until", "effective_to"),
 }

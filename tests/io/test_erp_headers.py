@@ -48,6 +48,13 @@ from riskengine.io.columns import (
              "share": "비율", "plant": "플랜트"},
         ),
         (
+            # Korean SAP download: 공급업체 is LIFNR's label (the vendor number) beside its name.
+            ["자재", "자재내역", "플랜트", "플랜트 국가", "공급업체", "공급업체명", "국가",
+             "비율(%)"],
+            {"material": "자재내역", "supplier": "공급업체명", "supplier_country": "국가",
+             "share": "비율(%)", "plant": "플랜트", "buyer_country": "플랜트 국가"},
+        ),
+        (
             ["品目", "品目テキスト", "仕入先", "国", "比率", "プラント"],
             {"material": "品目テキスト", "supplier": "仕入先", "supplier_country": "国",
              "share": "比率", "plant": "プラント"},
