@@ -14,6 +14,7 @@ import atexit
 import codecs
 import contextlib
 import errno
+import glob
 import io
 import os
 import re
@@ -40,22 +41,29 @@ _STREAM_DIRECTORIES = frozenset({Path("/dev/fd"), Path("/proc/self/fd")})
 STALE_AFTER_SECONDS = 10 * 60
 _CLEANUP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
-#: The temporary files this process created and has neither renamed into place nor removed.
-_PENDING_TEMPORARIES: set[str] = set()
+#: Where this process creates temporary files: (directory, name prefix). Registered before a
+#: file is created, so no interrupt can fall between its creation and its registration.
+_TEMPORARY_PLACES: set[tuple[Path, str]] = set()
 
 
 @atexit.register
 def _remove_pending_temporaries() -> None:
     """On the way out, remove what an interrupted write left behind: whatever path an interrupt
     took (a finaliser, a library callback), this process's own temporaries do not outlive it.
-    The CLI runs the exit handlers before it exits on a signal."""
-    for temporary in list(_PENDING_TEMPORARIES):
-        _remove_temporary(temporary)
+    A temporary renamed into place no longer carries the prefix, so only unfinished ones match.
+    The CLI runs the exit handlers before it exits on a signal; signals that keep coming
+    restart the removal instead of cutting it short."""
+
+    def remove_all() -> None:
+        for directory, prefix in list(_TEMPORARY_PLACES):
+            for leftover in directory.glob(f"{glob.escape(prefix)}*.tmp"):
+                leftover.unlink(missing_ok=True)
+
+    _clean_up(remove_all)
 
 
 def _remove_temporary(temporary: str) -> None:
     Path(temporary).unlink(missing_ok=True)
-    _PENDING_TEMPORARIES.discard(temporary)
 
 
 @dataclass(frozen=True)
@@ -417,7 +425,6 @@ def _replace_all(temporaries: list[tuple[OutputTarget, str]]) -> None:
             assert target.file is not None
             kept.append((target.file, _keep_previous(target.file)))
             os.replace(temporary, target.file)
-            _PENDING_TEMPORARIES.discard(temporary)
     except BaseException as error:
 
         def restore() -> None:
@@ -460,7 +467,6 @@ def _write_atomically(path: str, write: Callable[[BinaryIO], Any]) -> None:
     assert target.file is not None
     try:
         os.replace(temporary, target.file)
-        _PENDING_TEMPORARIES.discard(temporary)
     except BaseException as error:
         _clean_up(lambda: _remove_temporary(temporary))
         if isinstance(error, OSError):
@@ -494,7 +500,6 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
         # knowing its name: a signal arriving as mkstemp returns would otherwise leave it.
         with signals_deferred():
             handle, temporary = _create_temporary(target, directory)
-            _PENDING_TEMPORARIES.add(temporary)
         # mkstemp creates 0600; the output should look like any other file the user writes.
         os.fchmod(handle, _output_mode(target.file))
         with os.fdopen(handle, "wb") as stream:
@@ -515,10 +520,10 @@ def _write_temporary(target: OutputTarget, write: Callable[[BinaryIO], Any]) -> 
 
 def _create_temporary(target: OutputTarget, directory: Path) -> tuple[int, str]:
     assert target.file is not None
+    prefix = f".{target.file.name}.{os.getpid()}."
+    _TEMPORARY_PLACES.add((directory, prefix))
     try:
-        return tempfile.mkstemp(
-            prefix=f".{target.file.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-        )
+        return tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     except OSError as error:
         reason = error.strerror or str(error)
         raise UserInputError(

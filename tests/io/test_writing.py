@@ -491,7 +491,7 @@ def test_a_temporary_whose_cleanup_was_cut_short_is_removed_when_the_process_exi
 ) -> None:
     # However an interrupt unwinds (a finaliser, a library callback), the exit handlers the CLI
     # runs before exiting on a signal remove this process's own temporaries.
-    monkeypatch.setattr(writing, "_clean_up", lambda action: None)
+    monkeypatch.setattr(writing, "_remove_temporary", lambda temporary: None)
 
     def interrupted(stream: object) -> None:
         raise KeyboardInterrupt
