@@ -19,6 +19,7 @@ from riskengine.cli.options import (
     OutputOption,
     Reading,
     ReferenceDirOption,
+    SupplierSitesOption,
     reads_input,
     written_to,
 )
@@ -74,6 +75,7 @@ def stress(
     output_format: FormatOption = None,
     reference_dir: ReferenceDirOption = None,
     mapping: MappingOption = None,
+    supplier_sites: SupplierSitesOption = None,
     *,
     reading: Reading,
 ) -> None:
@@ -89,7 +91,7 @@ def stress(
 
         request = StressRequest(
             bom=reading.input_file(bom_path),
-            sourcing=reading.input_file(sourcing, mapping),
+            sourcing=reading.input_file(sourcing, mapping, supplier_sites),
             # The team's own small tables, read as detected.
             inventory=InputFile(inventory),
             plan=InputFile(plan) if plan is not None else None,

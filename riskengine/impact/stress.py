@@ -98,7 +98,8 @@ def _numbers(
     values, errors = parse_decimal(frame[columns[name]], column=columns[name], source=source)
     for row, error in enumerate(errors.to_list(), start=1):
         if error is not None:
-            raise UserInputError(f"{source} row {row}: {error}")
+            # The parser's message names the file already; the row goes right after it.
+            raise UserInputError(f"{source} row {row}: {error.removeprefix(f'{source}: ')}")
     for row, value in enumerate(values.to_list(), start=1):
         if value is not None and value < 0:
             raise UserInputError(f"{source} row {row}: {columns[name]} {value:g} is negative")

@@ -106,8 +106,9 @@ def test_aiming_the_measure_elsewhere_leaves_the_product_unaffected(
 
 def test_a_bad_inventory_writes_nothing(settings: Settings, inputs: Path) -> None:
     (inputs / "inventory.csv").write_text("material,days_of_cover\nDy2O3,sixty\n")
-    with pytest.raises(UserInputError, match=r"inventory\.csv row 1: .*sixty"):
+    with pytest.raises(UserInputError, match=r"inventory\.csv row 1: .*sixty") as raised:
         _stress(settings, inputs)
+    assert str(raised.value).count("inventory.csv") == 1  # the file is named once
     assert not (inputs / "stress.csv").exists() and not (inputs / "pairs.csv").exists()
 
 
@@ -131,3 +132,26 @@ def test_the_command_prints_the_first_products_to_stop_and_exits_2_on_an_unknown
         "error: --scenario 'heavy_curb' is neither a file nor a shipped scenario" in result.stderr
     )
     assert not (inputs / "out.csv").exists()
+
+
+@pytest.mark.usefixtures("isolated_command")
+def test_a_list_with_supplier_sites_but_no_countries_is_stressed_through_the_sites_export(
+    settings: Settings, inputs: Path
+) -> None:
+    # An Oracle-style list: the supplier site, no country; the sites export gives it.
+    (inputs / "sourcing.csv").write_text(
+        "material,supplier,Supplier Site,share\n"
+        "Dy2O3,Baotou Example,Baotou Works,1\nnickel,Morowali Example,Morowali,1\n"
+    )
+    (inputs / "sites.csv").write_text(
+        "VENDOR_NAME,VENDOR_SITE_CODE,COUNTRY\n"
+        "Baotou Example,Baotou Works,CN\nMorowali Example,Morowali,ID\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["stress", "bom.csv", "--sourcing", "sourcing.csv", "--inventory", "inventory.csv",
+         "--supplier-sites", "sites.csv", "--buyer-country", "JP", "--scenario", "ban.toml",
+         "-o", "out.csv"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Motor: short from 2027-01-30 for 30 days" in result.stderr
