@@ -5,6 +5,7 @@ application function, renders the outcome and maps errors to exit codes
 from __future__ import annotations
 
 import os
+import signal
 
 # Importing the command modules registers their commands on the applications.
 from riskengine.cli import impact, jobs, models, reference, serve  # noqa: F401
@@ -33,4 +34,14 @@ def main() -> None:
     # OpenMP threads that spin while waiting slow scikit-learn down many times over on a busy
     # machine; the policy must be set before scikit-learn is imported.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    app()
+    try:
+        app()
+    except SystemExit as exit_:
+        if exit_.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            # Interrupted, cleaned up and on the way out through the interpreter's shutdown
+            # (an interrupt a library turned into a plain KeyboardInterrupt ends this way): the
+            # shutdown restores the default handlers, and one more signal of a burst would then
+            # kill the process with a signal status instead of this exit code.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise
