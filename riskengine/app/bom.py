@@ -9,16 +9,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from riskengine.app.requests import BomRequest
-from riskengine.app.scoring import (
-    check_as_of,
-    load_mapping_option,
-    output_style,
-    prepare_input,
-    with_mapping_fingerprint,
-)
+from riskengine.app.scoring import load_mapping_option, output_style, prepare_input
 from riskengine.config import Settings
 from riskengine.io import check_outputs, write_tables
 from riskengine.reference.loader import load_reference
+from riskengine.scoring import check_as_of, with_mapping_fingerprint
 
 #: How many stages :func:`score_bom_file` announces (the progress bar).
 BOM_STAGES = 5

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from riskengine.app.requests import StressRequest
-from riskengine.app.scoring import check_as_of, load_mapping_option, prepare_input
+from riskengine.app.scoring import load_mapping_option, prepare_input
 from riskengine.bom.results import BomProblem
 from riskengine.catalog import normalise_country
 from riskengine.config import Settings
@@ -32,6 +32,7 @@ from riskengine.impact.scenario import (
 from riskengine.impact.stress import STRESS_SHORT, read_inventory, read_plan, stress_products
 from riskengine.io import check_outputs, read_text, write_tables
 from riskengine.reference.loader import load_reference
+from riskengine.scoring import check_as_of
 from riskengine.sourcing import PreparedPairs
 
 #: How many products the console summary names per scenario.

@@ -277,7 +277,6 @@ def _validation_documents(result: Any) -> dict[str, Any]:
 
 def register_validated(settings: Settings, validated: Validated) -> tuple[str, str, Any]:
     """Refit on all labelled rows, calibrate on the out-of-fold scores, log and register."""
-    from riskengine.models.matrix import feature_matrix
     from riskengine.models.training import TrainingResult, neutral_values
     from riskengine.models.validation import fit_final
 
@@ -294,7 +293,6 @@ def register_validated(settings: Settings, validated: Validated) -> tuple[str, s
         panel_fingerprint=built.fingerprint,
         config=final.config,
         reliability=result.reliability,
-        input_example=feature_matrix(built.panel.head(5), final.feature_names),
     )
     procedure = plan_fingerprint(plan, validated.features)
     run_id, version = _register(

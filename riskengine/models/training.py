@@ -366,7 +366,6 @@ class TrainingResult:
     panel_fingerprint: str
     config: ModelConfig = field(default_factory=ModelConfig)
     reliability: dict[str, list[float]] = field(default_factory=dict)
-    input_example: pd.DataFrame | None = None
 
 
 def period_rows(panel: pl.DataFrame, start: date | None, end: date) -> pl.DataFrame:
@@ -445,5 +444,4 @@ def train_model(
         panel_fingerprint=panel_fingerprint(panel),
         config=config,
         reliability={"predicted": predicted.tolist(), "observed": observed.tolist()},
-        input_example=feature_matrix(test.head(5), feature_names),
     )
