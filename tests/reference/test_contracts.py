@@ -10,6 +10,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -87,6 +88,14 @@ def assert_refused(directory: Path, *expected: str) -> None:
 
 def test_the_shipped_data_keeps_every_error_rule() -> None:
     assert check(shipped_reference_dir()).exit_code == 0
+
+
+def test_every_shipped_event_is_dated_to_the_month_at_least() -> None:
+    # Issue 12: a year-only date makes the features wait until 31 December; the shipped events
+    # are dated from their sources to the month or the day ("in force by" where the start is not
+    # known), so only an imported overlay may still bring a year.
+    events = load_reference(shipped_reference_dir()).policy_events
+    assert events.filter(pl.col("date_precision") == "year")["event_id"].to_list() == []
 
 
 def test_a_duplicated_production_row_is_refused_on_both_lines(reference_copy: Path) -> None:
