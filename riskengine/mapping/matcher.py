@@ -34,6 +34,7 @@ from riskengine.mapping.vocabulary import (
     NUMBERISH,
     SCRIPT_BOUNDARY,
     TRANSLATIONS,
+    USE_WORDS,
     compose,
     fold,
 )
@@ -197,6 +198,10 @@ class MaterialMatcher:
         # no new evidence and no contradiction; another element ("NI COATED" on a magnet) is
         # a word not understood, not a rival material.
         explained |= own
+        lineage = {
+            ancestor for commodity in own for ancestor in self._catalog.commodity_lineage(commodity)
+        }
+        explained |= {use for use, served in USE_WORDS.items() if served & lineage}
         stray_elements = [
             item.element
             for item in evidence

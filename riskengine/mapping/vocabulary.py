@@ -108,19 +108,23 @@ TRANSLATIONS: dict[str, tuple[str, ...]] = {
     "mixed": ("misch", "gemischt", "mixte", "mixto", "混合", "혼합"),
     "precursor": ("vorprodukt", "vorlaufer", "precurseur", "前駆体", "전구체", "前驱体"),
     "electrolytic": ("elektrolytisch", "electrolytique", "electrolitico", "電解", "전해", "电解"),
+    # Uses, explained only for the materials that serve them (USE_WORDS).
     "electrolyte": (
         "elektrolyt", "electrolito", "電解質", "电解质", "전해질", "電解液", "电解液", "전해액",
     ),
+    "anode": ("anoden", "anodo", "음극", "음극재", "負極", "負極材", "负极", "负极材料"),
+    # A battery's positive electrode: 양극재 (cathode active material) is a product of its own,
+    # not in the catalog, and stays unknown.
+    "positive": ("양극", "正極", "正极"),
+    "collector": ("집전체", "集電体", "集流体"),
     "foil": ("folie", "folien", "lamina", "箔", "박", "호일", "포일"),
     "salt": ("salz", "塩", "염", "盐"),
 }  # fmt: skip
 
 #: Words that say nothing about which material it is: grades, packaging, units, forms of
-#: delivery (foil, sheet, strip), uses (battery, electrolyte, a battery's electrodes and their
-#: current collector: 음극재 is the anode material, 양극집전체 the cathode's collector; 양극재,
-#: cathode active material, is a product of its own and stays unknown),
-#: hydrates and coatings. They neither count for nor against a proposal. Folded as the words
-#: of a text are, so "µm" (micro sign) is the "μm" (mu) of a folded text.
+#: delivery (foil, sheet, strip), hydrates and coatings. They neither count for nor against a
+#: proposal. Folded as the words of a text are, so "µm" (micro sign) is the "μm" (mu) of a
+#: folded text.
 NOISE_WORDS = frozenset(
     # A block of words reads (and is edited) more easily than a list literal.
     fold(word)
@@ -142,12 +146,23 @@ NOISE_WORDS = frozenset(
     awg min max hc lc mc lump lumps block barren cathodes sheet sheets coil coils blech
     band strip roh raw neu new ware goods material werkstoff rohstoff foil salt
     고순도 高純度 高纯 高纯度
-    electrolyte electrolytic 집전체 集電体 集流体
-    음극 음극재 負極 負極材 负极 负极材料 양극 正極 正极
+    electrolytic
     """.split()  # noqa: SIM905
 )
 
 _CJK_CHARACTERS = r"\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+#: Words naming what a material is used for, with the commodities whose materials serve that
+#: use: such a word explains a text proposed on one of them ("인조흑연 음극재": graphite is the
+#: anode material; "알루미늄박 양극집전체": aluminium foil the positive current collector) and
+#: counts against any other ("실리콘 음극재", a silicon anode material, is no silicon metal;
+#: "anode copper" is not yet the refined cathode).
+USE_WORDS: dict[str, frozenset[str]] = {
+    "anode": frozenset({"graphite"}),
+    "positive": frozenset({"aluminium", "lithium", "nickel", "cobalt", "manganese"}),
+    "collector": frozenset({"aluminium", "copper"}),
+    "electrolyte": frozenset({"lithium"}),
+}
+
 CJK = re.compile(f"[{_CJK_CHARACTERS}]")
 #: Where Latin letters or digits meet CJK script inside a token.
 SCRIPT_BOUNDARY = re.compile(

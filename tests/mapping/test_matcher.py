@@ -96,8 +96,10 @@ def test_texts_written_after_the_lexicon_was_tuned_resolve_too(matcher: Material
         # A precursor named by its cathode chemistry, a code running into the word or not.
         ("NCM622 전구체", "cathode_precursor"),
         ("NCM523前驱体", "cathode_precursor"),
-        # What a battery material is used for says nothing against it.
+        # What a battery material is used for says nothing against the material serving it.
         ("음극재 인조흑연", "synthetic_graphite"),
+        ("アルミ箔 正極集電体", "aluminium_metal"),
+        ("LiPF6 전해질", "lithium_hexafluorophosphate"),
         ("갈륨 메탈", "gallium_metal"),
         ("니켈 혼합수산화물", "mixed_hydroxide_precipitate"),
         ("混合氢氧化物", "mixed_hydroxide_precipitate"),
@@ -139,6 +141,8 @@ def test_a_grade_code_says_nothing_against_but_an_unknown_formula_does(
     "text",
     [
         "anode copper",  # fire-refined anode copper is not the cathode the catalog holds
+        "양극동",  # the same in Korean
+        "실리콘 음극재",  # a silicon anode material is no silicon metal
         "양극재 NCM811",  # cathode active material: not in the catalog
         "NCM mixed hydroxide precursor",  # MHP or a precursor: both names are there
         "전구체",  # a precursor of what
