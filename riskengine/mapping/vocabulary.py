@@ -107,10 +107,13 @@ TRANSLATIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("synthetisch", "synthetique", "sintetico", "人造", "인조"),
     "mixed": ("misch", "gemischt", "mixte", "mixto", "混合", "혼합"),
     "precursor": ("vorprodukt", "vorlaufer", "precurseur", "前駆体", "전구체", "前驱体"),
-    "electrolytic": ("elektrolytisch", "electrolytique", "electrolitico", "電解", "전해", "电解"),
+    # German writes electrolytic metal as a compound: Elektrolytkupfer, Elektrolytnickel.
+    "electrolytic": (
+        "elektrolytisch", "elektrolyt", "electrolytique", "electrolitico", "電解", "전해", "电解",
+    ),
     # Uses, explained only for the materials that serve them (USE_WORDS).
     "electrolyte": (
-        "elektrolyt", "electrolito", "電解質", "电解质", "전해질", "電解液", "电解液", "전해액",
+        "electrolito", "電解質", "电解质", "전해질", "電解液", "电解液", "전해액",
     ),
     "anode": ("anoden", "anodo", "음극", "음극재", "負極", "負極材", "负极", "负极材料"),
     # A battery's positive electrode: 양극재 (cathode active material) is a product of its own,

@@ -89,6 +89,7 @@ def test_texts_written_after_the_lexicon_was_tuned_resolve_too(matcher: Material
         ("銅箔", "copper_metal"),
         ("アルミ箔", "aluminium_metal"),
         ("Aluminiumfolie 20 µm", "aluminium_metal"),
+        ("Elektrolytnickel", "nickel_metal"),
         # The salt written after the metal, as Korean, Japanese and Chinese may.
         ("코발트 황산염", "cobalt_sulphate"),
         ("ニッケル 硫酸塩", "nickel_sulphate"),
