@@ -100,6 +100,8 @@ def policy_event_tags() -> list[str]:
         ("synthetic graphite", "synthetic_graphite"),
         ("artificial graphite", "synthetic_graphite"),
         ("spherical graphite", "spherical_graphite"),
+        ("spherical natural graphite", "spherical_graphite"),
+        ("mixed hydroxide", "mixed_hydroxide_precipitate"),
         ("antimony", "antimony_metal"),
         ("antimony metal", "antimony_metal"),
         ("antimony trioxide", "antimony_trioxide"),

@@ -468,16 +468,6 @@ def korean_source_list(path: Path) -> None:
                 sheet.write_string(row, column, cell)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 13 target not met on the Korean XLSX: 12 of 24 rows scored, 0 wrong materials "
-        "(the headers are read since 공급업체 counts as LIFNR's label, 비율(%) as the share and "
-        "플랜트 국가 as the plant's country); map leaves 8 of 14 texts for review (전해동박, "
-        "NCM811 전구체 with nothing proposed; 음극재 천연흑연 구형화 proposed natural_graphite, "
-        "not spherical_graphite), and their rows are rejected"
-    ),
-)
 def test_the_korean_sample_xlsx_is_scored_on_the_right_materials(
     trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,9 +22,9 @@ _PERCENT = r"(\d{1,2}(?:[.,]\d+)?)(?:\s*[-–]\s*(\d{1,2}(?:[.,]\d+)?))?\s*%"
 
 #: Words naming a hydrate, with the water of its formula.
 _HYDRATE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("heptahydrat", "七水", "칠수"), "·7H2O"),
-    (("hexahydrat", "六水", "육수"), "·6H2O"),
-    (("monohydrat", "一水", "单水", "일수"), "·H2O"),
+    (("heptahydrat", "七水", "칠수", "7수화", "7水和"), "·7H2O"),
+    (("hexahydrat", "六水", "육수", "6수화", "6水和"), "·6H2O"),
+    (("monohydrat", "一水", "单水", "일수", "1수화", "1水和"), "·H2O"),
 )
 
 

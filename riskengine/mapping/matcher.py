@@ -19,14 +19,22 @@ from riskengine.mapping.content import (
     content_share,
     purity_grade,
 )
-from riskengine.mapping.formulas import COMMODITY_ELEMENTS, catalog_formulas, formula_key
+from riskengine.mapping.formulas import (
+    COMMODITY_ELEMENTS,
+    catalog_formulas,
+    formula_key,
+    parse_formula,
+)
 from riskengine.mapping.proposal import Proposal
 from riskengine.mapping.vocabulary import (
     CJK,
+    GRADE_CODE,
     HYDRATE_WORD,
     NOISE_WORDS,
     NUMBERISH,
+    SCRIPT_BOUNDARY,
     TRANSLATIONS,
+    USE_WORDS,
     compose,
     fold,
 )
@@ -77,20 +85,25 @@ class MaterialMatcher:
             if CJK.search(word):
                 self._translation.setdefault(word, word)
         self._formulas: dict[str, tuple[str, str]] = {}
-        self._name_words: list[tuple[frozenset[str], str, str]] = []
-        for key, material_id in self._names.items():
-            words = frozenset(key.split())
-            if not CJK.search(key):
-                self._name_words.append((words, material_id, key))
         for material_id in catalog.material_ids:
             for formula in catalog_formulas(catalog, material_id):
                 self._formulas.setdefault(formula_key(formula), (material_id, formula))
-        self._cjk_names = sorted(
-            ((key.replace(" ", ""), material_id) for key, material_id in self._names.items()
-             if CJK.search(key)),
-            key=lambda item: -len(item[0]),
-        )  # fmt: skip
         self._lexicon = sorted(self._translation, key=len, reverse=True)
+        # Each Latin name with its words and what they mean in English ("naturgraphit":
+        # natural, graphite), so that a name saying more ("spherical natural graphite")
+        # outranks it whichever language either is written in.
+        self._name_words: list[tuple[frozenset[str], str, str, frozenset[str]]] = []
+        for key, material_id in self._names.items():
+            if not CJK.search(key):
+                words = frozenset(key.split())
+                meaning = frozenset(piece for word in words for piece in self._segment(word))
+                self._name_words.append((words, material_id, key, meaning))
+        self._cjk_names = sorted(
+            (_CjkName(key.replace(" ", ""), tuple(key.split()), material_id,
+                      self._english_words(key))
+             for key, material_id in self._names.items() if CJK.search(key)),
+            key=lambda name: -len(name.key),
+        )  # fmt: skip
         # Names as the catalog writes them, for reasons: normalised keys lose the Japanese
         # voicing marks ("コハルト" for "コバルト").
         self._written: dict[str, str] = {}
@@ -117,6 +130,8 @@ class MaterialMatcher:
             )
         evidence: list[_Evidence] = []
         cleaned = PURITY_NINES.sub(" ", PURITY_PERCENT.sub(" ", original))
+        # "NCM811前驱体", "N48SHネオジム磁石": a code runs into a CJK word without a space.
+        cleaned = SCRIPT_BOUNDARY.sub(" ", cleaned)
         raw_tokens = [token for token in re.split(r"[\s,;/|]+", cleaned) if token]
         used: set[str] = set()
         for token in raw_tokens:
@@ -142,25 +157,36 @@ class MaterialMatcher:
         for code in ALLOY_CODE.finditer(cleaned):
             used.add(fold(code.group(0)))
         words = [word for word in words if word not in used]
-        for key, material_id in self._cjk_names:
-            if any(key in word for word in words):
-                evidence.append(self._name_evidence(material_id, frozenset(), key))
+        codes, code_letters = _grade_codes(raw_tokens, used)
+        # The English words of the catalog names found in CJK script ("천연흑연": natural,
+        # graphite), so a more specific name read from the other words ("구형화": spherical)
+        # can outrank them.
+        named_words: set[str] = set()
+        for name in self._cjk_names:
+            if any(name.key in word for word in words):
+                evidence.append(self._name_evidence(name.material_id, name.english, name.key))
                 # What is left of the word ("基板" of "窒化ガリウム基板") is read on.
-                words = [piece for word in words for piece in word.replace(key, " ").split()]
-            elif key in "".join(words):
-                # A name written with spaces ("네오디뮴 자석"): its words are used up.
-                evidence.append(self._name_evidence(material_id, frozenset(), key))
-                words = [word for word in words if word not in key]
+                words = [piece for word in words for piece in word.replace(name.key, " ").split()]
+            elif name.key in "".join(words) or (
+                len(name.parts) > 1 and all(part in words for part in name.parts)
+            ):
+                # A name written with spaces, in its order ("네오디뮴 자석") or not ("전기강판
+                # 무방향성" for 무방향성 전기강판): its words are used up.
+                evidence.append(self._name_evidence(name.material_id, name.english, name.key))
+                words = [word for word in words if word not in name.key and word not in name.parts]
+            else:
+                continue
+            named_words |= name.english
         english: list[str] = []
         origin: dict[str, str] = {}
         for word in words:
             for piece in self._segment(word):
                 english.append(piece)
                 origin.setdefault(piece, word)
-        present = set(english) | set(words)
-        for name_words, material_id, key in self._name_words:
+        present = set(english) | set(words) | named_words | code_letters
+        for name_words, material_id, key, meaning in self._name_words:
             if name_words <= present:
-                evidence.append(self._name_evidence(material_id, name_words, key))
+                evidence.append(self._name_evidence(material_id, meaning, key))
         evidence = _most_specific(evidence)
         if not evidence:
             return self._fuzzy(original, purity)
@@ -172,6 +198,10 @@ class MaterialMatcher:
         # no new evidence and no contradiction; another element ("NI COATED" on a magnet) is
         # a word not understood, not a rival material.
         explained |= own
+        lineage = {
+            ancestor for commodity in own for ancestor in self._catalog.commodity_lineage(commodity)
+        }
+        explained |= {use for use, served in USE_WORDS.items() if served & lineage}
         stray_elements = [
             item.element
             for item in evidence
@@ -185,6 +215,7 @@ class MaterialMatcher:
                         for word in english
                         if word not in explained
                         and word not in NOISE_WORDS
+                        and origin.get(word, word) not in codes
                         and not NUMBERISH.match(word)
                         and not HYDRATE_WORD.match(word)
                         and len(word) > 1
@@ -206,6 +237,14 @@ class MaterialMatcher:
         strong = len(words) > 1 or len(key) >= 8 or bool(CJK.search(key))
         strength = _NAME_LONG if strong else _NAME_SHORT
         return _Evidence(material_id, strength, words, f"name {written!r}")
+
+    def _english_words(self, key: str) -> frozenset[str]:
+        """The English words of a catalog name in CJK script when every part of it translates
+        ("천연흑연": natural, graphite); empty when a part does not."""
+        pieces = [piece for part in key.split() for piece in self._segment(part)]
+        if not set(pieces) <= set(self._translation.values()):
+            return frozenset()
+        return frozenset(piece for piece in pieces if piece not in NOISE_WORDS)
 
     def _segment(self, word: str) -> list[str]:
         """A word as English catalog words: itself translated, or split into known words
@@ -284,6 +323,37 @@ class MaterialMatcher:
             basis,
             purity,
         )
+
+
+@dataclass(frozen=True)
+class _CjkName:
+    """A catalog name in CJK script: without spaces, its space-separated parts, its material
+    and its English words (empty when a part does not translate)."""
+
+    key: str
+    parts: tuple[str, ...]
+    material_id: str
+    english: frozenset[str]
+
+
+def _grade_codes(tokens: Iterable[str], used: set[str]) -> tuple[set[str], set[str]]:
+    """The words of grade and type codes ("AG-15", "SG17", "35PN250", "NCM811"), which say
+    nothing against a material, and their runs of letters ("ncm"), which a catalog name may
+    use ("NCM precursor"). A token that is a chemical formula ("CuSO4") is no code: a formula
+    the catalog does not know counts against."""
+    words: set[str] = set()
+    letters: set[str] = set()
+    for token in tokens:
+        bare = token.strip("()[]:-")
+        if fold(bare) in used or not GRADE_CODE.match(bare) or parse_formula(bare) is not None:
+            continue
+        runs = re.findall(r"[A-Za-z]+", bare)
+        # Symbols in their capitals ("X5CrNi18-10", a steel's composition) are no code.
+        if any(run not in (run.upper(), run.lower()) for run in runs):
+            continue
+        words.update(fold(word) for word in re.split(r"[\W_]+", bare) if word)
+        letters.update(fold(run) for run in runs)
+    return words, letters
 
 
 def _most_specific(evidence: list[_Evidence]) -> list[_Evidence]:

@@ -36,3 +36,10 @@ def test_a_magnet_grade_names_the_magnet_but_no_uncited_content(
     assert proposal.material_id == "ndfeb_magnet"
     assert "magnet grade N52" in proposal.reason
     assert proposal.content_share is None
+
+
+def test_a_hydrate_written_with_a_digit_picks_the_formula_with_that_water(
+    matcher: MaterialMatcher,
+) -> None:
+    assert matcher.propose("황산코발트 7수화물").content_share == pytest.approx(0.2097, abs=1e-4)
+    assert matcher.propose("황산니켈 6수화물").content_share == pytest.approx(0.2233, abs=1e-4)

@@ -79,3 +79,77 @@ def test_texts_written_after_the_lexicon_was_tuned_resolve_too(matcher: Material
     ]
     assert [pair for pair in proposed if pair[0] != pair[1]] == []
     assert len(proposed) / len(cases) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "material_id"),
+    [
+        # A form of delivery written into the word: foil, as sheet and strip already were.
+        ("동박 10㎛", "copper_metal"),
+        ("銅箔", "copper_metal"),
+        ("アルミ箔", "aluminium_metal"),
+        ("Aluminiumfolie 20 µm", "aluminium_metal"),
+        ("Elektrolytnickel", "nickel_metal"),
+        # The salt written after the metal, as Korean, Japanese and Chinese may.
+        ("코발트 황산염", "cobalt_sulphate"),
+        ("ニッケル 硫酸塩", "nickel_sulphate"),
+        ("镍 硫酸盐", "nickel_sulphate"),
+        # A precursor named by its cathode chemistry, a code running into the word or not.
+        ("NCM622 전구체", "cathode_precursor"),
+        ("NCM523前驱体", "cathode_precursor"),
+        # What a battery material is used for says nothing against the material serving it.
+        ("음극재 인조흑연", "synthetic_graphite"),
+        ("アルミ箔 正極集電体", "aluminium_metal"),
+        ("LiPF6 전해질", "lithium_hexafluorophosphate"),
+        ("갈륨 메탈", "gallium_metal"),
+        ("니켈 혼합수산화물", "mixed_hydroxide_precipitate"),
+        ("混合氢氧化物", "mixed_hydroxide_precipitate"),
+        ("정광 스포듀민", "spodumene_concentrate"),
+    ],
+)
+def test_compound_words_and_word_order_of_asian_texts_are_read(
+    matcher: MaterialMatcher, text: str, material_id: str
+) -> None:
+    proposal = matcher.propose(text)
+    assert (proposal.material_id, proposal.status) == (material_id, STATUS_PROPOSED), proposal
+
+
+def test_a_stage_word_outranks_the_name_it_qualifies(matcher: MaterialMatcher) -> None:
+    # Natural graphite made spherical is spherical graphite, in any script and order.
+    for text in ("천연흑연 구형화", "天然黒鉛 球形化", "Naturgraphit sphärisch"):
+        proposal = matcher.propose(text)
+        assert (proposal.material_id, proposal.status) == ("spherical_graphite", STATUS_PROPOSED)
+    assert matcher.propose("천연흑연").material_id == "natural_graphite"
+
+
+def test_a_name_written_with_spaces_is_found_in_any_order(matcher: MaterialMatcher) -> None:
+    proposal = matcher.propose("전기강판 무방향성")
+    assert (proposal.material_id, proposal.confidence) == ("electrical_steel", 0.92)
+    assert "무방향성 전기강판" in proposal.reason
+
+
+def test_a_grade_code_says_nothing_against_but_an_unknown_formula_does(
+    matcher: MaterialMatcher,
+) -> None:
+    assert matcher.propose("인조흑연 AG-12").status == STATUS_PROPOSED
+    assert matcher.propose("인조흑연 XK9").confidence == 0.92
+    unknown_formula = matcher.propose("Kupfer CuSO4")
+    assert unknown_formula.status == STATUS_REVIEW
+    assert "cuso4" in unknown_formula.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "anode copper",  # fire-refined anode copper is not the cathode the catalog holds
+        "양극동",  # the same in Korean
+        "실리콘 음극재",  # a silicon anode material is no silicon metal
+        "양극재 NCM811",  # cathode active material: not in the catalog
+        "NCM mixed hydroxide precursor",  # MHP or a precursor: both names are there
+        "전구체",  # a precursor of what
+    ],
+)
+def test_use_words_do_not_make_an_unknown_product_known(
+    matcher: MaterialMatcher, text: str
+) -> None:
+    assert matcher.propose(text).status == STATUS_REVIEW
