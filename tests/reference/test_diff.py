@@ -29,8 +29,8 @@ TABLES = {
     ),
     "listed_entities.csv": (
         "list_name,listing_authority_iso3,entity_name,entity_country_iso3,listed_on,reason,source,"
-        "aliases,parent_entity,relation,confidence\n"
-        "UEL,CHN,Acme Aerospace Co.,USA,2025-01-02,arms sales,MOFCOM,,,,\n"
+        "aliases,parent_entity,relation,confidence,removed_on,removal_source\n"
+        "UEL,CHN,Acme Aerospace Co.,USA,2025-01-02,arms sales,MOFCOM,,,,,,\n"
     ),
     "governance_wgi.csv": (
         "country_iso3,year,wgi_score,published,source\n"

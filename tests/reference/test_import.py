@@ -221,7 +221,12 @@ def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Pa
         (
             "listed_entities",
             f"list_name={entity_list}, entity_name=Sample Ganzhou Rare Earth Separation Co.",
-        )
+        ),
+        (
+            "listed_entities",
+            "list_name=Denied Persons List (DPL) - Bureau of Industry and Security, "
+            "entity_name=SAMPLE EXPIRED EXPORTS LTD",
+        ),
     ]
     # The same Entity List entry as a shipped row: its key, new reason and source.
     assert outcome.changed == [
@@ -234,7 +239,14 @@ def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Pa
     rejected = reasons(outcome)
     assert "a person" in rejected["row 4 (_id sample0003)"]
     assert "no start_date" in rejected["row 5 (_id sample0004)"]
-    assert "ended on 2020-03-01" in rejected["row 6 (_id sample0005)"]
+    # An ended listing keeps its dates: screening before the end still finds it.
+    expired = (
+        load_reference(tmp_path / "overlay")
+        .listed_entities.filter(pl.col("entity_name") == "SAMPLE EXPIRED EXPORTS LTD")
+        .row(0, named=True)
+    )
+    assert (expired["listed_on"], expired["removed_on"]) == (date(2015, 3, 1), date(2020, 3, 1))
+    assert "sample0005, end_date" in expired["removal_source"]
     ganzhou = (
         load_reference(tmp_path / "overlay")
         .listed_entities.filter(pl.col("entity_name").str.starts_with("Sample Ganzhou"))
@@ -370,6 +382,8 @@ def test_reference_diff_lists_what_an_overlay_adds_and_changes(tmp_path: Path) -
     assert changes.filter(pl.col("change") == "added")["key"].to_list() == [
         "GTA-990001",
         "GTA-990002",
+        "list_name=Denied Persons List (DPL) - Bureau of Industry and Security, "
+        "entity_name=SAMPLE EXPIRED EXPORTS LTD",
         "list_name=US BIS Entity List (EAR Supp. No. 4 to Part 744), "
         "entity_name=Sample Ganzhou Rare Earth Separation Co.",
     ]
@@ -409,7 +423,7 @@ def test_the_manifest_records_each_import_with_file_hash_and_time(tmp_path: Path
     )
     assert entry["imported_at"] == "2026-12-01T12:00:00+00:00"
     assert entry["format"] == CSL
-    assert (entry["added"], entry["changed"], entry["rejected"]) == (1, 1, 3)
+    assert (entry["added"], entry["changed"], entry["rejected"]) == (2, 1, 2)
     assert entry["tables_written"] == ["listed_entities.csv"]
     assert sorted(path.name for path in overlay.iterdir()) == [
         "listed_entities.csv",
@@ -439,7 +453,8 @@ def test_the_overlay_sits_on_the_shipped_data_and_changes_the_fingerprint(tmp_pa
     assert merged.fingerprint != shipped.fingerprint
     assert merged.base_directory == str(shipped_reference_dir())
     assert merged.policy_events.height == shipped.policy_events.height + 2
-    assert merged.listed_entities.height == shipped.listed_entities.height + 1  # one replaced
+    # Two added (one of them ended in 2020), one replaced.
+    assert merged.listed_entities.height == shipped.listed_entities.height + 2
     assert merged.production.equals(shipped.production)
     casc = merged.listed_entities.filter(
         pl.col("entity_name") == "CASC 9th Academy 772 Research Institute"
