@@ -213,6 +213,52 @@ def test_targets_simple_gives_one_listing_per_dataset_title(tmp_path: Path) -> N
     assert "first saw" in tungsten["reason"]
 
 
+@pytest.mark.parametrize(
+    ("end_dates", "removed_on"),
+    [((["2025-08-12"], ["2025-09-01"]), date(2025, 9, 1)), ((["2025-08-12"], []), None)],
+)
+def test_opensanctions_end_dates_become_a_removal_only_when_every_sanction_ended(
+    tmp_path: Path, end_dates: tuple[list[str], list[str]], removed_on: date | None
+) -> None:
+    lines = [
+        {
+            "id": "NK-ended",
+            "caption": "Ended Sample Magnet Works",
+            "schema": "Company",
+            "properties": {"name": ["Ended Sample Magnet Works"], "country": ["cn"]},
+            "datasets": ["us_trade_csl"],
+            "target": True,
+        },
+        *(
+            {
+                "id": f"sanction-{index}",
+                "schema": "Sanction",
+                "properties": {
+                    "entity": ["NK-ended"],
+                    "country": ["us"],
+                    "startDate": ["2024-05-02"],
+                    "endDate": ends,
+                },
+                "datasets": ["us_trade_csl"],
+                "target": False,
+            }
+            for index, ends in enumerate(end_dates)
+        ),
+    ]
+    path = tmp_path / "ended.ftm.json"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+
+    run_import(path, tmp_path / "overlay")
+
+    listing = (
+        load_reference(tmp_path / "overlay")
+        .listed_entities.filter(pl.col("entity_name") == "Ended Sample Magnet Works")
+        .row(0, named=True)
+    )
+    assert listing["listed_on"] == date(2024, 5, 2)
+    assert listing["removed_on"] == removed_on
+
+
 def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Path) -> None:
     outcome = run_import(SAMPLES / "consolidated.csv", tmp_path / "overlay")
 
