@@ -67,7 +67,8 @@ def reference_diff(
     ] = None,
     output_format: FormatOption = None,
 ) -> None:
-    """Facts added, removed, changed or ended (an event's end newly set) from OLD to NEW."""
+    """Facts added, removed, changed or ended (an event's end or a listing's removal newly set)
+    from OLD to NEW."""
     from riskengine.app.reference import compare_reference
 
     def body() -> None:

@@ -15,6 +15,7 @@ import polars as pl
 from riskengine.features.common import event_material_coverage, severity_expression
 from riskengine.features.registry import PAIR_KEY, feature
 from riskengine.names import LISTING_MATCH_THRESHOLD, match_names
+from riskengine.reference.contracts import FAMILY_LINK_LIST
 
 RESTRICTIVE = ("export_licensing", "export_tax", "export_quota", "export_ban")
 
@@ -200,6 +201,19 @@ def _names_and_aliases(name_column: str) -> pl.Expr:
     )
 
 
+def listings_in_force(listed_entities: pl.LazyFrame, *, as_of: date) -> pl.LazyFrame:
+    """The rows of ``listed_entities`` in force at ``as_of``: listed by then and not yet removed.
+
+    A listing counts from ``listed_on`` until the day before ``removed_on``. Family link rows
+    follow the same dates (``listed_on`` is when the link became known).
+    """
+    schema = listed_entities.collect_schema()
+    in_force = pl.col("listed_on") <= as_of
+    if "removed_on" in schema:
+        in_force &= pl.col("removed_on").is_null() | (pl.col("removed_on") > as_of)
+    return listed_entities.filter(in_force)
+
+
 def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
     """One row per name a listing is screened under, with the listing it stands for.
 
@@ -209,6 +223,10 @@ def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
     then says through which relation ("X (subsidiary of Y)"). Only listings in the frame (for
     features: known at the as-of date) take part, so a family link counts from the date its
     member was listed. Direct names come first: on a tie the entity's own listing wins.
+
+    A row of :data:`FAMILY_LINK_LIST` records a link only: its entity is screened through its
+    parent's listings, never as listed itself, and it lists nothing for its subsidiaries (a
+    listed subsidiary does not make an unlisted parent listed).
     """
     listing_columns = ["list_name", "listing_authority_iso3", "entity_name", "listed_on"]
     entities = listed_entities.with_columns(
@@ -218,7 +236,8 @@ def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
             if column not in listed_entities.columns
         )
     )
-    names = entities.select(
+    listings = entities.filter(pl.col("list_name") != FAMILY_LINK_LIST)
+    names = listings.select(
         *listing_columns, _names_and_aliases("entity_name").alias("screened_name")
     ).explode("screened_name")
     members = entities.filter(pl.col("parent_entity").is_not_null()).select(
@@ -228,7 +247,7 @@ def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
         pl.col("relation").fill_null("subsidiary"),
         pl.col("listed_on").alias("member_listed_on"),
     )
-    parent_listings = entities.select(
+    parent_listings = listings.select(
         pl.col("entity_name").alias("parent_entity"),
         "list_name",
         "listing_authority_iso3",

@@ -14,6 +14,7 @@ import polars as pl
 
 from riskengine.features.builders import registry
 from riskengine.features.common import event_known_from
+from riskengine.features.export_controls import listings_in_force
 from riskengine.features.registry import PAIR_KEY, FeatureSpec
 from riskengine.features.sourcing_mix import spine_sourcing_mix
 from riskengine.io.columns import require_columns
@@ -39,7 +40,8 @@ def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
     - policy events: known by ``as_of`` (:func:`~riskengine.features.common.event_known_from`:
       announced, or with no announcement date effective, by then; a date known only to the
       month or year counts from the period's end); an end date is known only once it has passed;
-    - listed entities: listed by ``as_of``;
+    - listed entities: in force at ``as_of`` (listed by then, not yet removed;
+      :func:`~riskengine.features.export_controls.listings_in_force`);
     - importer breakdowns: published by ``as_of``.
     """
     events = reference.policy_events.lazy()
@@ -50,7 +52,7 @@ def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
         "policy_events": events.filter(known_from <= as_of).with_columns(
             pl.when(pl.col("ended") <= as_of).then(pl.col("ended")).alias("ended")
         ),
-        "listed_entities": reference.listed_entities.lazy().filter(pl.col("listed_on") <= as_of),
+        "listed_entities": listings_in_force(reference.listed_entities.lazy(), as_of=as_of),
         "importer_breakdowns": reference.importer_breakdowns.lazy().filter(
             pl.col("published") <= as_of
         ),

@@ -50,6 +50,7 @@ from riskengine.features.export_controls import RESTRICTIVE
 from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import build_features
 from riskengine.names import LISTING_MATCH_THRESHOLD, match_names
+from riskengine.reference.contracts import FAMILY_LINK_LIST
 from riskengine.reference.loader import ReferenceData
 
 DEFAULT_BUYER_COUNTRIES = ("JPN", "USA", "DEU", "KOR")
@@ -241,7 +242,10 @@ def listing_disruptions(spine: pl.DataFrame, reference: ReferenceData) -> pl.Dat
     )
     if named.is_empty():
         return empty
-    entities = reference.listed_entities.with_row_index("entity_index")
+    # A family link row records who owns whom, not a listing: it disrupts nothing.
+    entities = reference.listed_entities.filter(
+        pl.col("list_name") != FAMILY_LINK_LIST
+    ).with_row_index("entity_index")
     matches = []
     for (authority,), group in named.partition_by("supplier_country", as_dict=True).items():
         candidates = entities.filter(pl.col("listing_authority_iso3") == authority)

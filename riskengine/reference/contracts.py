@@ -49,6 +49,9 @@ EVENT_SCOPES = (
     "non_state",
 )
 PRODUCTION_STAGES = ("mine", "refining")
+#: The ``list_name`` of a ``listed_entities`` row that records a corporate family link only: the
+#: entity is not listed; it is screened only through the listings of its ``parent_entity``.
+FAMILY_LINK_LIST = "Corporate family link (not a listing)"
 WORLD = "WLD"
 
 #: Shares of one breakdown may sum a little over 1 from rounding (the shipped 2024 shares of
@@ -321,10 +324,32 @@ LISTED_ENTITIES = pa.DataFrameSchema(
         "parent_entity": _key_of_the_table("parent_entity", "entity_name"),
         "relation": _text(required=False),
         "confidence": pa.Column(pl.String, _one_of(("primary", "secondary")), nullable=True),
+        # The listing counts from listed_on until the day before removed_on (a removal, or a
+        # stop to applying the measures); removal_source cites it.
+        "removed_on": _date(required=False),
+        "removal_source": _text(required=False),
     },
+    checks=[
+        _row_rule(
+            lambda: pl.col("removed_on").is_null() | (pl.col("removed_on") > pl.col("listed_on")),
+            error="the listing is removed on or before the day it is listed",
+        ),
+        _row_rule(
+            lambda: pl.col("removed_on").is_null() | pl.col("removal_source").is_not_null(),
+            error="a removal date needs its removal_source",
+        ),
+        _row_rule(
+            lambda: (
+                (pl.col("list_name") != FAMILY_LINK_LIST)
+                | pl.col("parent_entity").is_not_null()
+                | pl.col("entity_name").is_in(pl.col("parent_entity").implode())
+            ),
+            error="a family link row names no parent and is named as no one's parent",
+        ),
+    ],
     unique=["list_name", "entity_name"],
     name="listed_entities.csv",
-    metadata={"summary_dates": ("listed_on",), "key": ("list_name", "entity_name")},
+    metadata={"summary_dates": ("listed_on", "removed_on"), "key": ("list_name", "entity_name")},
 )
 
 GOVERNANCE = pa.DataFrameSchema(

@@ -3,8 +3,9 @@
 Rows are matched by their table's key (:func:`riskengine.reference.contracts.table_key`), so a
 new edition of a production figure is a new fact, and a corrected figure in the same edition is
 a change. Each difference is one line: a row ``added`` or ``removed``, a field ``changed``, or
-an event ``ended`` (its ``ended`` date newly set: a measure lifted, suspended or superseded,
-the fact monitoring most needs to see).
+an event or listing ``ended`` (its ``ended`` or ``removed_on`` date newly set: a measure
+lifted, suspended or superseded, an entity taken off a list: the fact monitoring most needs to
+see).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from riskengine.reference.loader import ReferenceData
 
 DIFF_COLUMNS = ("table", "key", "change", "field", "old", "new")
 CHANGES = ("added", "removed", "changed", "ended")
+#: The columns whose date, newly set, ends a fact: an event's end, a listing's removal.
+END_FIELDS = ("ended", "removed_on")
 
 
 def diff_reference(old: ReferenceData, new: ReferenceData) -> pl.DataFrame:
@@ -53,7 +56,7 @@ def _table_diff(
             for field in fields:
                 if before[field] == after[field]:
                     continue
-                newly_ended = field == "ended" and before[field] is None
+                newly_ended = field in END_FIELDS and before[field] is None
                 change = "ended" if newly_ended else "changed"
                 lines.append(
                     _line(name, row_key, change, field, _text(before[field]), _text(after[field]))

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from riskengine.features.runner import build_features
+from riskengine.reference.contracts import FAMILY_LINK_LIST
 from riskengine.reference.loader import ReferenceData
 
 
@@ -170,3 +171,110 @@ def test_a_family_link_counts_only_once_its_member_is_listed(
     after = build_features(spine, listings, as_of=date(2025, 3, 1))
     assert before["buyer_listed"].to_list() == [False]
     assert after["buyer_listed"].to_list() == [True]
+
+
+LINK = {
+    "list_name": FAMILY_LINK_LIST,
+    "listing_authority_iso3": "USA",
+    "reason": "generated",
+    "source": "generated",
+}
+
+
+def test_an_unlisted_subsidiary_matches_through_its_listed_parent_and_the_parent_not_upward(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    """A family link row is screened only through its listed parent; a link row that is a
+    parent lists nothing, even when its subsidiary is listed."""
+    rows = [
+        *FAMILY,
+        {
+            **LINK,
+            "entity_name": "Vexlar Foundry Services",
+            "listed_on": date(2024, 1, 1),
+            "parent_entity": "Vexlar Holdings Corporation",
+            "relation": "business",
+        },
+        {**LINK, "entity_name": "Orlinda Group Holdings", "listed_on": date(2024, 1, 1)},
+        {
+            "list_name": "CN Unreliable Entity List",
+            "listing_authority_iso3": "CHN",
+            "entity_name": "Orlinda Precision Optics",
+            "listed_on": date(2025, 1, 2),
+            "reason": "generated",
+            "source": "generated",
+            "parent_entity": "Orlinda Group Holdings",
+            "relation": "subsidiary",
+        },
+    ]
+    spine = make_spine(
+        [
+            ("ndpr_oxide", "CHN", "USA", None, "Vexlar Foundry Services"),
+            ("ndpr_oxide", "CHN", "USA", None, "Orlinda Group Holdings"),
+            ("ndpr_oxide", "CHN", "USA", None, "Orlinda Precision Optics"),
+        ]
+    )
+    features = build_features(spine, _with_listings(reference, rows), as_of=date(2025, 6, 1))
+    assert features["buyer_listed"].to_list() == [True, False, True]
+    assert features["buyer_listing_entity"].to_list() == [
+        "Vexlar Foundry Services (business of Vexlar Holdings Corporation)"
+        "|CN Unreliable Entity List|2025-01-02",
+        None,
+        "Orlinda Precision Optics|CN Unreliable Entity List|2025-01-02",
+    ]
+
+
+def test_a_removed_listing_counts_until_the_day_before_its_removal(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    """A removed parent takes its subsidiaries' family matches with it."""
+    removed = [
+        {**FAMILY[0], "removed_on": date(2025, 8, 12), "removal_source": "generated"},
+        FAMILY[1],
+    ]
+    spine = make_spine(
+        [
+            ("ndpr_oxide", "CHN", "USA", None, "Vexlar Holdings Corporation"),
+            ("ndpr_oxide", "CHN", "USA", None, "Vexlar Optik"),
+        ]
+    )
+    listings = _with_listings(reference, removed)
+    last_day = build_features(spine, listings, as_of=date(2025, 8, 11))
+    removal_day = build_features(spine, listings, as_of=date(2025, 8, 12))
+    assert last_day["buyer_listed"].to_list() == [True, True]
+    assert removal_day["buyer_listed"].to_list() == [False, False]
+
+
+def test_shipped_rtx_family_matches_through_the_2022_countermeasures(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    """RTX Corporation (Raytheon Technologies' name since 2023) and its subsidiary Raytheon
+    Company both match China's 2022 countermeasures, the subsidiary through its parent."""
+    spine = make_spine(
+        [
+            ("ndpr_oxide", "CHN", "USA", None, "RTX Corporation"),
+            ("ndpr_oxide", "CHN", "USA", None, "Raytheon Company"),
+            ("ndpr_oxide", "CHN", "USA", None, "Pratt & Whitney"),
+        ]
+    )
+    before = build_features(spine, reference, as_of=date(2022, 2, 20))
+    after = build_features(spine, reference, as_of=date(2022, 2, 21))
+    assert before["buyer_listed"].to_list() == [False, False, False]
+    assert after["buyer_listed"].to_list() == [True, True, True]
+    countermeasures = "CN MFA Countermeasure List (反制清单)|2022-02-21"
+    assert after["buyer_listing_entity"].to_list() == [
+        f"Raytheon Technologies Corporation|{countermeasures}",
+        f"Raytheon Company (subsidiary of Raytheon Technologies Corporation)|{countermeasures}",
+        f"Pratt & Whitney (business of Raytheon Technologies Corporation)|{countermeasures}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "listed"), [(date(2025, 8, 11), True), (date(2025, 8, 12), False)]
+)
+def test_shipped_listing_that_mofcom_stopped_applying_ends_on_its_date(
+    reference: ReferenceData, make_spine: Callable[..., pl.DataFrame], as_of: date, listed: bool
+) -> None:
+    """MOFCOM stopped applying its 2025-04-09 export control listings from 2025-08-12."""
+    spine = make_spine([("gallium_metal", "CHN", "USA", None, "Novotech, Inc.")])
+    assert build_features(spine, reference, as_of=as_of)["buyer_listed"].to_list() == [listed]

@@ -123,6 +123,16 @@ def future_facts(draw: st.DrawFn, reference: ReferenceData) -> tuple[date, Refer
         ],
         schema=reference.governance.schema,
     )
+    listed_entities = reference.listed_entities
+    # A removal that only takes effect after as_of is a future fact too.
+    if draw(st.booleans()):
+        listed_entities = listed_entities.with_columns(
+            pl.when(pl.col("removed_on").is_null() & (pl.col("listed_on") <= as_of))
+            .then(pl.lit(_later(as_of, draw)))
+            .otherwise(pl.col("removed_on"))
+            .alias("removed_on"),
+            pl.lit("generated").alias("removal_source"),
+        )
     extended = dataclasses.replace(
         reference,
         policy_events=policy_events,
@@ -134,7 +144,7 @@ def future_facts(draw: st.DrawFn, reference: ReferenceData) -> tuple[date, Refer
         ),
         listed_entities=pl.concat(
             [
-                reference.listed_entities,
+                listed_entities,
                 pl.DataFrame(listings, schema=reference.listed_entities.schema),
             ]
         ),
@@ -286,3 +296,65 @@ def test_the_calm_period_property_is_not_vacuous(
         < after.filter(gallium)["export_control_severity"].item()
     )
     assert not before.equals(after)
+
+
+SCREENED = ("Quillmark Gallium Refining", "Tessaro Magnet Works", "Vantor Wafer Foundry")
+LISTING_DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 6, 1))
+
+
+@st.composite
+def listing_periods(draw: st.DrawFn) -> list[dict]:
+    """Up to one listing per screened name, each with a start and perhaps a removal."""
+    periods = []
+    for name in SCREENED:
+        if not draw(st.booleans()):
+            continue
+        listed_on = draw(LISTING_DATES)
+        removed = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=1500)))
+        periods.append(
+            {
+                "list_name": "Generated Export Control List",
+                "listing_authority_iso3": "CHN",
+                "entity_name": name,
+                "listed_on": listed_on,
+                "reason": "generated",
+                "source": "generated",
+                "removed_on": None if removed is None else listed_on + timedelta(days=removed),
+                "removal_source": None if removed is None else "generated",
+            }
+        )
+    return periods
+
+
+def _boundaries(periods: list[dict]) -> list[date]:
+    """The days around each listing's start and removal, where an off-by-one would show."""
+    days = []
+    for period in periods:
+        for edge in (period["listed_on"], period["removed_on"]):
+            if edge is not None:
+                days += [edge - timedelta(days=1), edge]
+    return days
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_screening_as_of_a_date_uses_only_listings_in_force_then(
+    data: st.DataObject, reference: ReferenceData, make_spine: Callable[..., pl.DataFrame]
+) -> None:
+    """A buyer is listed exactly when its listing started by as_of and is not yet removed."""
+    periods = data.draw(listing_periods())
+    edges = _boundaries(periods)
+    as_of = data.draw(st.one_of(LISTING_DATES, st.sampled_from(edges)) if edges else LISTING_DATES)
+    listings = pl.DataFrame(periods, schema=reference.listed_entities.schema)
+    generated = dataclasses.replace(reference, listed_entities=listings)
+    spine = make_spine([("gallium_metal", "CHN", "USA", None, name) for name in SCREENED])
+    screening = [spec for spec in registry() if spec.name == "buyer_listed"]
+    features = build_features(spine, generated, as_of=as_of, specs=screening)
+    by_name = {period["entity_name"]: period for period in periods}
+    expected = [
+        name in by_name
+        and by_name[name]["listed_on"] <= as_of
+        and (by_name[name]["removed_on"] is None or as_of < by_name[name]["removed_on"])
+        for name in SCREENED
+    ]
+    assert features["buyer_listed"].to_list() == expected

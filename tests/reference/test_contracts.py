@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 from riskengine.cli import EXIT_USAGE, app
 from riskengine.errors import ReferenceDataError
 from riskengine.names import has_distinctive_word
+from riskengine.reference.contracts import FAMILY_LINK_LIST
 from riskengine.reference.loader import load_reference, shipped_reference_dir
 
 pytestmark = pytest.mark.usefixtures("isolated_command")
@@ -315,3 +316,37 @@ def test_a_warning_does_not_stop_loading(reference_copy: Path) -> None:
     undated = next(line for line in result.stdout.splitlines() if "undated" in line)
     assert "E003" in undated
     assert load_reference(reference_copy).policy_events.height > 0
+
+
+def test_a_listing_removed_before_it_starts_is_refused(reference_copy: Path) -> None:
+    path = reference_copy / "listed_entities.csv"
+    row = first_row(path, entity_name="Novotech, Inc.")
+    line = edit(path, row, removed_on="2025-04-09")
+
+    assert_refused(
+        reference_copy,
+        f"listed_entities.csv:{line}: list_name=CN MOFCOM Export Control List (出口管制管控名单), "
+        "entity_name=Novotech, Inc.: the listing is removed on or before the day it is listed",
+    )
+
+
+def test_a_removal_without_its_source_is_refused(reference_copy: Path) -> None:
+    path = reference_copy / "listed_entities.csv"
+    line = edit(path, first_row(path, entity_name="Novotech, Inc."), removal_source="")
+
+    assert_refused(
+        reference_copy,
+        f"listed_entities.csv:{line}: list_name=CN MOFCOM Export Control List (出口管制管控名单), "
+        "entity_name=Novotech, Inc.: a removal date needs its removal_source",
+    )
+
+
+def test_a_family_link_row_tied_to_no_one_is_refused(reference_copy: Path) -> None:
+    path = reference_copy / "listed_entities.csv"
+    line = edit(path, first_row(path, entity_name="Pratt & Whitney"), parent_entity="", relation="")
+
+    assert_refused(
+        reference_copy,
+        f"listed_entities.csv:{line}: list_name={FAMILY_LINK_LIST}, entity_name=Pratt & Whitney: "
+        "a family link row names no parent and is named as no one's parent",
+    )

@@ -29,8 +29,8 @@ TABLES = {
     ),
     "listed_entities.csv": (
         "list_name,listing_authority_iso3,entity_name,entity_country_iso3,listed_on,reason,source,"
-        "aliases,parent_entity,relation,confidence\n"
-        "UEL,CHN,Acme Aerospace Co.,USA,2025-01-02,arms sales,MOFCOM,,,,\n"
+        "aliases,parent_entity,relation,confidence,removed_on,removal_source\n"
+        "UEL,CHN,Acme Aerospace Co.,USA,2025-01-02,arms sales,MOFCOM,,,,,,\n"
     ),
     "governance_wgi.csv": (
         "country_iso3,year,wgi_score,published,source\n"
@@ -83,6 +83,19 @@ def test_an_end_newly_set_is_reported_as_ended(tmp_path: Path) -> None:
     )
 
     assert rows(differences) == [("policy_events", "E1", "ended", "ended", "", "2025-11-07")]
+
+
+def test_a_removal_newly_set_ends_a_listing(tmp_path: Path) -> None:
+    differences = diff(
+        tmp_path,
+        {"listed_entities.csv": ("MOFCOM,,,,,,", "MOFCOM,,,,,2025-08-12,MOFCOM spokesperson")},
+    )
+
+    listing = "list_name=UEL, entity_name=Acme Aerospace Co."
+    assert rows(differences) == [
+        ("listed_entities", listing, "ended", "removed_on", "", "2025-08-12"),
+        ("listed_entities", listing, "changed", "removal_source", "", "MOFCOM spokesperson"),
+    ]
 
 
 def test_a_changed_end_date_is_a_change_not_an_end(tmp_path: Path) -> None:

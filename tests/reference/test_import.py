@@ -213,6 +213,52 @@ def test_targets_simple_gives_one_listing_per_dataset_title(tmp_path: Path) -> N
     assert "first saw" in tungsten["reason"]
 
 
+@pytest.mark.parametrize(
+    ("end_dates", "removed_on"),
+    [((["2025-08-12"], ["2025-09-01"]), date(2025, 9, 1)), ((["2025-08-12"], []), None)],
+)
+def test_opensanctions_end_dates_become_a_removal_only_when_every_sanction_ended(
+    tmp_path: Path, end_dates: tuple[list[str], list[str]], removed_on: date | None
+) -> None:
+    lines = [
+        {
+            "id": "NK-ended",
+            "caption": "Ended Sample Magnet Works",
+            "schema": "Company",
+            "properties": {"name": ["Ended Sample Magnet Works"], "country": ["cn"]},
+            "datasets": ["us_trade_csl"],
+            "target": True,
+        },
+        *(
+            {
+                "id": f"sanction-{index}",
+                "schema": "Sanction",
+                "properties": {
+                    "entity": ["NK-ended"],
+                    "country": ["us"],
+                    "startDate": ["2024-05-02"],
+                    "endDate": ends,
+                },
+                "datasets": ["us_trade_csl"],
+                "target": False,
+            }
+            for index, ends in enumerate(end_dates)
+        ),
+    ]
+    path = tmp_path / "ended.ftm.json"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+
+    run_import(path, tmp_path / "overlay")
+
+    listing = (
+        load_reference(tmp_path / "overlay")
+        .listed_entities.filter(pl.col("entity_name") == "Ended Sample Magnet Works")
+        .row(0, named=True)
+    )
+    assert listing["listed_on"] == date(2024, 5, 2)
+    assert listing["removed_on"] == removed_on
+
+
 def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Path) -> None:
     outcome = run_import(SAMPLES / "consolidated.csv", tmp_path / "overlay")
 
@@ -221,7 +267,12 @@ def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Pa
         (
             "listed_entities",
             f"list_name={entity_list}, entity_name=Sample Ganzhou Rare Earth Separation Co.",
-        )
+        ),
+        (
+            "listed_entities",
+            "list_name=Denied Persons List (DPL) - Bureau of Industry and Security, "
+            "entity_name=SAMPLE EXPIRED EXPORTS LTD",
+        ),
     ]
     # The same Entity List entry as a shipped row: its key, new reason and source.
     assert outcome.changed == [
@@ -234,7 +285,14 @@ def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Pa
     rejected = reasons(outcome)
     assert "a person" in rejected["row 4 (_id sample0003)"]
     assert "no start_date" in rejected["row 5 (_id sample0004)"]
-    assert "ended on 2020-03-01" in rejected["row 6 (_id sample0005)"]
+    # An ended listing keeps its dates: screening before the end still finds it.
+    expired = (
+        load_reference(tmp_path / "overlay")
+        .listed_entities.filter(pl.col("entity_name") == "SAMPLE EXPIRED EXPORTS LTD")
+        .row(0, named=True)
+    )
+    assert (expired["listed_on"], expired["removed_on"]) == (date(2015, 3, 1), date(2020, 3, 1))
+    assert "sample0005, end_date" in expired["removal_source"]
     ganzhou = (
         load_reference(tmp_path / "overlay")
         .listed_entities.filter(pl.col("entity_name").str.starts_with("Sample Ganzhou"))
@@ -370,6 +428,8 @@ def test_reference_diff_lists_what_an_overlay_adds_and_changes(tmp_path: Path) -
     assert changes.filter(pl.col("change") == "added")["key"].to_list() == [
         "GTA-990001",
         "GTA-990002",
+        "list_name=Denied Persons List (DPL) - Bureau of Industry and Security, "
+        "entity_name=SAMPLE EXPIRED EXPORTS LTD",
         "list_name=US BIS Entity List (EAR Supp. No. 4 to Part 744), "
         "entity_name=Sample Ganzhou Rare Earth Separation Co.",
     ]
@@ -409,7 +469,7 @@ def test_the_manifest_records_each_import_with_file_hash_and_time(tmp_path: Path
     )
     assert entry["imported_at"] == "2026-12-01T12:00:00+00:00"
     assert entry["format"] == CSL
-    assert (entry["added"], entry["changed"], entry["rejected"]) == (1, 1, 3)
+    assert (entry["added"], entry["changed"], entry["rejected"]) == (2, 1, 2)
     assert entry["tables_written"] == ["listed_entities.csv"]
     assert sorted(path.name for path in overlay.iterdir()) == [
         "listed_entities.csv",
@@ -439,7 +499,8 @@ def test_the_overlay_sits_on_the_shipped_data_and_changes_the_fingerprint(tmp_pa
     assert merged.fingerprint != shipped.fingerprint
     assert merged.base_directory == str(shipped_reference_dir())
     assert merged.policy_events.height == shipped.policy_events.height + 2
-    assert merged.listed_entities.height == shipped.listed_entities.height + 1  # one replaced
+    # Two added (one of them ended in 2020), one replaced.
+    assert merged.listed_entities.height == shipped.listed_entities.height + 2
     assert merged.production.equals(shipped.production)
     casc = merged.listed_entities.filter(
         pl.col("entity_name") == "CASC 9th Academy 772 Research Institute"

@@ -122,6 +122,8 @@ def listing_row(
     source: str,
     aliases: Iterable[str],
     confidence: str,
+    removed_on: str | None = None,
+    removal_source: str | None = None,
 ) -> Row:
     """A ``listed_entities`` row; aliases equal to the name are dropped, repeats kept once."""
     other_names = [alias.replace(";", ",") for alias in aliases if alias.strip() != name]
@@ -137,4 +139,6 @@ def listing_row(
         "parent_entity": None,
         "relation": None,
         "confidence": confidence,
+        "removed_on": removed_on,
+        "removal_source": removal_source,
     }

@@ -159,6 +159,7 @@ def _ftm_records(
         if country:
             break
     listed_on, note = _ftm_listing_date(entity, sanctions)
+    removed_on = _ftm_removal_date(sanctions)
     if not listed_on:
         return [
             Record(
@@ -209,9 +210,28 @@ def _ftm_records(
             source or "",
             aliases,
             OPENSANCTIONS_CONFIDENCE,
+            removed_on=removed_on,
+            removal_source=f"endDate of the sanctions naming entity {entity_id} (OpenSanctions)"
+            if removed_on
+            else None,
         )
         records.append(Record(label, "listed_entities", row))
     return records
+
+
+def _ftm_removal_date(sanctions: list[dict[str, Any]]) -> str | None:
+    """The day the listing ended: the latest sanction ``endDate``, when every sanction has one.
+
+    A sanction without an end keeps the listing in force, so then there is no removal.
+    """
+    ends = []
+    for sanction in sanctions:
+        days = [partial_day(value)[0] for value in _values(sanction, "endDate")]
+        known = [day for day in days if day]
+        if not known:
+            return None
+        ends.append(max(known))
+    return max(ends) if ends else None
 
 
 def _ftm_listing_date(

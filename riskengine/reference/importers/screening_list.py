@@ -3,8 +3,6 @@ that is not an individual, a vessel or an aircraft, ``alt_names`` as ``aliases``
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
 from riskengine.reference.importers.common import (
@@ -37,7 +35,6 @@ def _address_countries(cell: str | None) -> list[str]:
 def parse_csl(frame: pl.DataFrame) -> ParsedImport:
     """Map the rows of the Consolidated Screening List to ``listed_entities`` records."""
     records: list[Record] = []
-    today = date.today().isoformat()
     for number, row in enumerate(frame.iter_rows(named=True), start=2):
         entry = cell_text(row.get("_id")) or cell_text(row.get("entity_number")) or "?"
         where = f"row {number} (_id {entry})"
@@ -57,22 +54,12 @@ def parse_csl(frame: pl.DataFrame) -> ParsedImport:
             )
             continue
         end = cell_text(row.get("end_date"))
-        if end and end[:10] <= today:
-            records.append(
-                Record(
-                    where,
-                    reason=f"the listing ended on {end[:10]} (listed_entities holds listings in "
-                    "force; it has no end date)",
-                )
-            )
-            continue
         source_list = cell_text(row["source"]) or "US Consolidated Screening List"
         reason = joined(
             [
                 row.get("programs"),
                 row.get("license_requirement"),
                 row.get("license_policy"),
-                f"listing ends {end[:10]}" if end else None,
             ]
         )
         source = joined(
@@ -93,6 +80,13 @@ def parse_csl(frame: pl.DataFrame) -> ParsedImport:
             source or "",
             (alias for alias in (row.get("alt_names") or "").split(";") if alias.strip()),
             "primary",
+            # A listing that has ended (or will) keeps its dates: screening as of a date
+            # before the end still finds it.
+            removed_on=end[:10] if end else None,
+            removal_source=f"US Consolidated Screening List (trade.gov), {source_list}, entry "
+            f"{entry}, end_date"
+            if end
+            else None,
         )
         records.append(Record(where, "listed_entities", listing))
     return ParsedImport(CSL, tuple(records))
