@@ -103,7 +103,7 @@ def alternatives_file(
         read_scores,
     )
     from riskengine.io import read_table
-    from riskengine.models.resolution import load_model
+    from riskengine.models.loading import load_model
 
     constraints = Constraints(
         move=DEFAULT_MOVE if move is None else move,

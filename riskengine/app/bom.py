@@ -55,7 +55,7 @@ def score_bom_file(
     encoding, or are written for Excel (as ``riskengine score`` writes them)."""
     from riskengine.bom import score_bom
     from riskengine.bom.reading import product_from_title
-    from riskengine.models.resolution import load_model
+    from riskengine.models.loading import load_model
     from riskengine.prediction import score_pairs
 
     stage = on_stage or (lambda name: None)

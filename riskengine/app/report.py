@@ -43,7 +43,7 @@ def report_file(settings: Settings, request: ReportRequest) -> str:
     """
     from riskengine.io import write_text
     from riskengine.io.columns import resolve_columns
-    from riskengine.models.resolution import load_model
+    from riskengine.models.loading import load_model
     from riskengine.prediction import score_pairs
     from riskengine.report import (
         REQUIRED_ALTERNATIVES_COLUMNS,

@@ -174,7 +174,7 @@ def score_file(
     catalog, and its SHA-256 is written in a ``mapping_sha256`` column. A CSV output is
     written as :func:`output_style` says (``excel`` for Excel in any locale).
     """
-    from riskengine.models.resolution import load_model
+    from riskengine.models.loading import load_model
 
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)

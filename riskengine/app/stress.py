@@ -114,7 +114,7 @@ def stress_file(settings: Settings, request: StressRequest) -> StressOutcome:
     end users, so measures on such users stop their flows. Nothing is written on error.
     """
     from riskengine.bom import score_bom
-    from riskengine.models.resolution import load_model
+    from riskengine.models.loading import load_model
     from riskengine.prediction import score_pairs
 
     scenarios = request.scenarios

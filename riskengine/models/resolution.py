@@ -180,15 +180,3 @@ def _load_checked(
         metrics=dict(entry["metrics"]),
         artifact_sha256=digest,
     )
-
-
-def load_model(settings: Settings, alias_or_version: str = CHAMPION_ALIAS) -> RegisteredModel:
-    """A registered version by alias or number: from the record while the registry is
-    unchanged, else through MLflow (:func:`riskengine.models.tracking.load_registered_model`,
-    whose errors this raises)."""
-    remembered = load_remembered(settings, alias_or_version)
-    if remembered is not None:
-        return remembered
-    from riskengine.models.tracking import load_registered_model
-
-    return load_registered_model(settings, alias_or_version)

@@ -82,7 +82,7 @@ def test_a_remembered_load_imports_neither_mlflow_nor_scikit_learn(registered: S
         f"""
         import sys
         from riskengine.config import load_settings
-        from riskengine.models.resolution import load_model
+        from riskengine.models.loading import load_model
         settings = load_settings(home={str(registered.home)!r},
                                  tracking_uri={registered.tracking_uri!r})
         model = load_model(settings)
