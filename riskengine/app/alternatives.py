@@ -103,7 +103,7 @@ def alternatives_file(
         read_scores,
     )
     from riskengine.io import read_table
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.loading import load_model
 
     constraints = Constraints(
         move=DEFAULT_MOVE if move is None else move,
@@ -116,7 +116,7 @@ def alternatives_file(
     scores = read_scores(read_table(scores_path), source=source)
     bom = (read_options or ReadOptions()).read(bom_path) if bom_path else None
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, scores.model_version)
+    model = load_model(settings, scores.model_version)
     result = find_alternatives(
         scores,
         reference,

@@ -55,7 +55,7 @@ def score_bom_file(
     encoding, or are written for Excel (as ``riskengine score`` writes them)."""
     from riskengine.bom import score_bom
     from riskengine.bom.reading import product_from_title
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.loading import load_model
     from riskengine.prediction import score_pairs
 
     stage = on_stage or (lambda name: None)
@@ -73,7 +73,7 @@ def score_bom_file(
     context, prepared_chunks, table = prepare_input(scoring, mapping=mapping)
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, scoring.model_alias)
+    model = load_model(settings, scoring.model_alias)
     stage(f"scoring {context.rows:,} sourcing rows as of {as_of}")
     # The roll-up needs every scored row, so the scored chunks are gathered.
     driver_cache: dict[tuple, str] = {}

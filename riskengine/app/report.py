@@ -43,7 +43,7 @@ def report_file(settings: Settings, request: ReportRequest) -> str:
     """
     from riskengine.io import write_text
     from riskengine.io.columns import resolve_columns
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.loading import load_model
     from riskengine.prediction import score_pairs
     from riskengine.report import (
         REQUIRED_ALTERNATIVES_COLUMNS,
@@ -87,7 +87,7 @@ def report_file(settings: Settings, request: ReportRequest) -> str:
         )
     as_of = date.fromisoformat(as_of_values[0])
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, versions[0])
+    model = load_model(settings, versions[0])
 
     top = top_pairs(scores)
     input_columns = [name for name in scores.columns if name not in SCORE_OUTPUT_COLUMNS]

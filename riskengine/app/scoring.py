@@ -174,7 +174,7 @@ def score_file(
     catalog, and its SHA-256 is written in a ``mapping_sha256`` column. A CSV output is
     written as :func:`output_style` says (``excel`` for Excel in any locale).
     """
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.loading import load_model
 
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
@@ -185,7 +185,7 @@ def score_file(
     context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping)
     stage("loading reference data and the model")
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, request.model_alias)
+    model = load_model(settings, request.model_alias)
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
     blocked = 0

@@ -114,7 +114,7 @@ def stress_file(settings: Settings, request: StressRequest) -> StressOutcome:
     end users, so measures on such users stop their flows. Nothing is written on error.
     """
     from riskengine.bom import score_bom
-    from riskengine.models.tracking import load_registered_model
+    from riskengine.models.loading import load_model
     from riskengine.prediction import score_pairs
 
     scenarios = request.scenarios
@@ -145,7 +145,7 @@ def stress_file(settings: Settings, request: StressRequest) -> StressOutcome:
         else None
     )
     reference = load_reference(settings.reference_dir)
-    model = load_registered_model(settings, request.model_alias)
+    model = load_model(settings, request.model_alias)
 
     prepared_by_start: dict[date, list[PreparedPairs]] = {}
     product_tables: list[pl.DataFrame] = []

@@ -65,6 +65,12 @@ def store_directory(settings: Settings) -> Path:
     return settings.models_dir.resolve()
 
 
+def local_artifact_path(uri: str) -> Path | None:
+    """The local directory of a ``file:`` artifact URI, ``None`` for other schemes."""
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme in ("", "file") else None
+
+
 def artifact_root(settings: Settings) -> Path:
     """Where a new store keeps its artifacts: :data:`ARTIFACTS_DIRECTORY` in its directory."""
     return store_directory(settings) / ARTIFACTS_DIRECTORY

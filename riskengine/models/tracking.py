@@ -16,8 +16,10 @@ Reliability:
   SQLite file is a :class:`ModelStoreError` naming it;
 - every registered version is pinned in the signed manifest (:mod:`riskengine.models.trust`)
   and checked against it before it is deserialised;
-- a store can move: artifact locations are resolved under the store's own directory (see
-  :data:`ARTIFACT_ROOT_TAG`), so a copy never reads or writes the original's files;
+- a store can move: artifact locations are resolved under the store's own directory
+  (:mod:`riskengine.models.locations`), so a copy never reads or writes the original's files;
+- a load through the registry is remembered (:mod:`riskengine.models.resolution`), so the
+  next process can load the same version without MLflow while the registry is unchanged;
 - the champion's history is a registered-model tag, so ``rollback`` can undo a promotion.
 """
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,14 +44,14 @@ from sqlalchemy.exc import DatabaseError
 
 from riskengine.config import CHAMPION_ALIAS, Settings
 from riskengine.errors import ModelIntegrityError, ModelNotFoundError, ModelStoreError
-from riskengine.models import trust
+from riskengine.models import locations, resolution, tree_scorer, trust
 from riskengine.models.store import (
     ARTIFACTS_DIRECTORY,
     artifact_root,
     damaged_message,
     database_path,
+    local_artifact_path,
     no_store_message,
-    store_directory,
     store_exists,
     store_lock,
 )
@@ -113,93 +114,12 @@ def _configure(settings: Settings, *, write: bool = True) -> MlflowClient:
             mlflow.create_experiment(
                 EXPERIMENT_NAME,
                 artifact_location=artifact_root(settings).as_uri(),
-                tags={ARTIFACT_ROOT_TAG: ARTIFACTS_DIRECTORY} if relocatable else None,
+                tags={locations.ARTIFACT_ROOT_TAG: ARTIFACTS_DIRECTORY} if relocatable else None,
             )
         else:
-            _follow_the_store(client, settings, experiment)
+            locations.follow_the_store(client, settings, experiment)
         mlflow.set_experiment(EXPERIMENT_NAME)
     return client
-
-
-# -- where the artifacts are -----------------------------------------------------------------
-
-# MLflow records every artifact location as an absolute URI (a relative one is resolved against
-# the working directory when the experiment is created), so a copied store would go on reading,
-# and writing, the original's files. The experiment of a store riskengine creates carries this
-# tag, whose value is its artifact directory relative to the store's directory: riskengine
-# resolves every location of such a store there, wherever the store is now.
-ARTIFACT_ROOT_TAG = "riskengine.artifact_root"
-
-
-def _artifact_root_of(settings: Settings, experiment: Any) -> Path | None:
-    """The artifact directory of a relocatable experiment where the store now is, else ``None``."""
-    relative = experiment.tags.get(ARTIFACT_ROOT_TAG)
-    if relative is None or database_path(settings) is None:
-        return None
-    return store_directory(settings) / relative
-
-
-def _follow_the_store(client: MlflowClient, settings: Settings, experiment: Any) -> None:
-    """Before a write: point the experiment of a copied store at the copy's own artifact
-    directory, so new runs and models land there; mark an older store relocatable when its
-    artifacts already are where a relocatable store keeps them."""
-    database = database_path(settings)
-    if database is None:
-        return
-    root = _artifact_root_of(settings, experiment)
-    if root is None:
-        # A store made before riskengine kept artifacts relative to it: marked only when that
-        # changes no location; elsewhere its absolute locations stay as they are.
-        if experiment.artifact_location == artifact_root(settings).as_uri():
-            client.set_experiment_tag(
-                experiment.experiment_id, ARTIFACT_ROOT_TAG, ARTIFACTS_DIRECTORY
-            )
-        return
-    if experiment.artifact_location != root.as_uri():
-        # MLflow has no call that changes an experiment's artifact location. Runs and models
-        # logged before the copy keep their recorded URIs, which reading resolves here.
-        connection = sqlite3.connect(database)
-        try:
-            with connection:
-                connection.execute(
-                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                    (root.as_uri(), int(experiment.experiment_id)),
-                )
-        finally:
-            connection.close()
-
-
-def _in_this_store(
-    client: MlflowClient, settings: Settings, experiment_id: str, recorded: str, relative: str
-) -> str:
-    """``recorded`` (an artifact URI as MLflow stored it) as it is in this store: under the
-    store's own artifact directory when the store is relocatable and the URI ends with the
-    ``relative`` path MLflow gives it there; as recorded otherwise."""
-    root = _artifact_root_of(settings, client.get_experiment(experiment_id))
-    if root is None or not recorded.endswith("/" + relative):
-        return recorded
-    return (root / relative).as_uri()
-
-
-def _run_artifacts(client: MlflowClient, settings: Settings, run_id: str) -> str:
-    """The URI of the directory of a run's artifacts."""
-    info = client.get_run(run_id).info
-    relative = f"{run_id}/artifacts"
-    return _in_this_store(client, settings, info.experiment_id, info.artifact_uri, relative)
-
-
-def _version_artifacts(client: MlflowClient, settings: Settings, version: str) -> str:
-    """The URI of the directory of a registered version's model files."""
-    model_version = client.get_model_version(settings.model_name, version)
-    recorded = client.get_model_version_download_uri(settings.model_name, version)
-    # MLflow 3 registers a logged model by its id (source models:/m-...); the SQLite registry
-    # leaves the version's model_id empty.
-    model_id = (model_version.source or "").removeprefix("models:/")
-    if not model_id.startswith("m-") or "/" in model_id or not model_version.run_id:
-        return recorded
-    experiment_id = client.get_run(model_version.run_id).info.experiment_id
-    relative = f"models/{model_id}/artifacts"
-    return _in_this_store(client, settings, experiment_id, recorded, relative)
 
 
 def _version_by_alias(client: MlflowClient, settings: Settings, alias: str) -> str | None:
@@ -228,7 +148,7 @@ def _download_version(
 ) -> Path:
     target = Path(directory) / "model"
     target.mkdir()
-    uri = _version_artifacts(client, settings, version)
+    uri = locations.version_artifacts(client, settings, version)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
 
 
@@ -246,7 +166,7 @@ def _record_digest(
 
 
 def _run_files(client: MlflowClient, settings: Settings, run_id: str) -> dict[str, str]:
-    uri = _run_artifacts(client, settings, run_id)
+    uri = locations.run_artifacts(client, settings, run_id)
     with tempfile.TemporaryDirectory() as directory:
         local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=directory)
         return trust.artifact_digest(Path(local))[1]
@@ -387,13 +307,15 @@ def _save_full_scorer(
     path: str, mlflow_model: Model, *, scorer_files: dict[str, Any], **options: Any
 ) -> None:
     """Save a version (:meth:`mlflow.models.Model.log` calls this as its flavour's
-    ``save_model``): the scikit-learn model, which :func:`load_registered_model` reads, and as
-    the ``python_function`` flavour the full scorer of :mod:`riskengine.serving.pyfunc`,
-    loaded by module name, its reference snapshot and catalog in ``scorer/``."""
+    ``save_model``): the scikit-learn model with its tree scorer, which
+    :func:`load_registered_model` reads, and as the ``python_function`` flavour the full
+    scorer of :mod:`riskengine.serving.pyfunc`, loaded by module name, its reference snapshot
+    and catalog in ``scorer/``."""
     from riskengine.serving import pyfunc as scorer
 
     options.pop("validate_serving_input", None)
     mlflow.sklearn.save_model(path=path, mlflow_model=mlflow_model, **options)
+    tree_scorer.export(options["sk_model"], Path(path))
     model_file = mlflow_model.flavors["sklearn"]["pickled_model"]
     scorer.write_scorer_files(Path(path), model_file=model_file, **scorer_files)
     environment = mlflow_model.flavors.pop("python_function")["env"]
@@ -454,7 +376,7 @@ def run_document(settings: Settings, run_id: str, name: str) -> Any:
     with _open_store(settings) as client:
         if client is None:
             return None
-        artifacts = _run_artifacts(client, settings, run_id)
+        artifacts = locations.run_artifacts(client, settings, run_id)
         # The repository lists paths relative to the run's artifact directory, as ``name`` is.
         listed = get_artifact_repository(artifacts).list_artifacts()
         if name not in {item.path for item in listed}:
@@ -642,6 +564,7 @@ def load_registered_model(
             ) from error
         version = str(version_info.version)
         run_id = str(version_info.run_id)
+        identity = resolution.registry_identity(settings)
         with tempfile.TemporaryDirectory() as directory:
             local = _download_version(client, settings, version, directory)
             digest = trust.check_recorded_digest(settings, version, dict(version_info.tags), local)
@@ -657,8 +580,8 @@ def load_registered_model(
                 entry["model_files"],
                 trust.artifact_digest(local)[1],
             )
-            trust.check_skops_types(settings, version, local)
-            explain_uri = f"{_run_artifacts(client, settings, run_id)}/{EXPLAIN_ARTIFACT}"
+            run_uri = locations.run_artifacts(client, settings, run_id)
+            explain_uri = f"{run_uri}/{EXPLAIN_ARTIFACT}"
             explain_path = Path(
                 mlflow.artifacts.download_artifacts(artifact_uri=explain_uri, dst_path=directory)
             )
@@ -674,7 +597,9 @@ def load_registered_model(
             trust.compare(settings, version, "run metrics", entry["metrics"], metrics)
             try:
                 # Deserialise the copy whose bytes were just checked, not the store's.
-                model = mlflow.sklearn.load_model(str(local))
+                model = _checked_model(settings, version, local)
+            except ModelIntegrityError:
+                raise
             except Exception as error:
                 # The bytes are the registered ones, so this is an environment that cannot
                 # read them (another scikit-learn), which the user can act on.
@@ -683,6 +608,17 @@ def load_registered_model(
                     f"cannot be loaded here ({type(error).__name__}: {str(error)[:200]}); "
                     "retrain with this installation"
                 ) from error
+        resolution.remember(
+            settings,
+            alias_or_version,
+            identity=identity,
+            version=version,
+            run_id=run_id,
+            model_directory=local_artifact_path(
+                locations.version_artifacts(client, settings, version)
+            ),
+            run_directory=local_artifact_path(run_uri),
+        )
         return RegisteredModel(
             model=model,
             version=version,
@@ -694,3 +630,14 @@ def load_registered_model(
             metrics=metrics,
             artifact_sha256=digest,
         )
+
+
+def _checked_model(settings: Settings, version: str, local: Path) -> Any:
+    """The version's tree scorer when it carries one (no unpickling, no scikit-learn), else
+    its skops file read with riskengine's allow-list."""
+    if tree_scorer.present(local):
+        # The skops file is not read, but MLflow's own loader would trust what MLmodel declares.
+        trust.check_declared_types(settings, version, (local / "MLmodel").read_text())
+        return tree_scorer.load(local)
+    trust.check_skops_types(settings, version, local)
+    return mlflow.sklearn.load_model(str(local))

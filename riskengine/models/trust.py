@@ -68,11 +68,23 @@ def artifact_digest(directory: Path) -> tuple[str, dict[str, str]]:
     The combined digest covers names and contents, so a renamed, added or removed file
     changes it as much as an edited one.
     """
-    files: dict[str, str] = {}
-    for path in sorted(directory.rglob("*")):
-        relative = path.relative_to(directory).as_posix()
-        if path.is_file() and relative not in DOWNLOAD_ONLY_FILES:
-            files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest_of_files(stored_files(directory))
+
+
+def stored_files(directory: Path) -> dict[str, bytes]:
+    """The bytes of every file under ``directory`` by relative path, as
+    :func:`artifact_digest` hashes them (so a caller can load what it checked)."""
+    return {
+        path.relative_to(directory).as_posix(): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.relative_to(directory).as_posix() not in DOWNLOAD_ONLY_FILES
+    }
+
+
+def digest_of_files(contents: dict[str, bytes]) -> tuple[str, dict[str, str]]:
+    """The digests of :func:`artifact_digest` for files already read, in the order given
+    (:func:`stored_files`'s), which the combined digest depends on."""
+    files = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
     combined = hashlib.sha256(
         "".join(f"{name}\0{digest}\n" for name, digest in files.items()).encode()
     ).hexdigest()
@@ -104,6 +116,38 @@ def check_recorded_digest(
     return digest
 
 
+def check_declared_types(settings: Settings, version: str, mlmodel_text: str) -> dict[str, Any]:
+    """The MLmodel's ``sklearn`` flavour, refused if it declares a skops type outside
+    :data:`SKOPS_TRUSTED_TYPES` (MLflow's own loader would trust what it declares).
+
+    Raises
+    ------
+    ModelIntegrityError
+        Naming the types outside the allow-list, or what is wrong with the MLmodel.
+    """
+    import yaml
+
+    try:
+        flavor = yaml.safe_load(mlmodel_text)["flavors"]["sklearn"]
+        flavor["pickled_model"]
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        raise ModelIntegrityError(
+            f"MLmodel of model {settings.model_name!r} version {version} does not describe a "
+            f"scikit-learn model ({type(error).__name__}: {error}); refusing to load it"
+        ) from error
+    _refuse_extra(settings, version, set(flavor.get("skops_trusted_types") or []))
+    return dict(flavor)
+
+
+def _refuse_extra(settings: Settings, version: str, types: set[str]) -> None:
+    extra = sorted(types - set(SKOPS_TRUSTED_TYPES))
+    if extra:
+        raise ModelIntegrityError(
+            f"model {settings.model_name!r} version {version} needs types outside riskengine's "
+            f"allow-list: {', '.join(extra)}; refusing to load it"
+        )
+
+
 def check_skops_types(settings: Settings, version: str, local: Path) -> None:
     """Refuse a model whose MLmodel or skops file needs a type outside
     :data:`SKOPS_TRUSTED_TYPES`, or that is not a scikit-learn model in skops format.
@@ -114,18 +158,15 @@ def check_skops_types(settings: Settings, version: str, local: Path) -> None:
         Naming the types outside the allow-list, or what is wrong with the files.
     """
     import skops.io
-    import yaml
 
-    allowed = set(SKOPS_TRUSTED_TYPES)
     try:
-        flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
-        model_file = local / flavor["pickled_model"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        mlmodel_text = (local / "MLmodel").read_text()
+    except OSError as error:
         raise ModelIntegrityError(
-            f"MLmodel of model {settings.model_name!r} version {version} does not describe a "
-            f"scikit-learn model ({type(error).__name__}: {error}); refusing to load it"
+            f"MLmodel of model {settings.model_name!r} version {version} cannot be read "
+            f"({error}); refusing to load it"
         ) from error
-    declared = set(flavor.get("skops_trusted_types") or [])
+    model_file = local / check_declared_types(settings, version, mlmodel_text)["pickled_model"]
     try:
         needed = set(skops.io.get_untrusted_types(file=model_file))
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
@@ -133,12 +174,7 @@ def check_skops_types(settings: Settings, version: str, local: Path) -> None:
             f"{model_file.name} of model {settings.model_name!r} version {version} is not a "
             f"skops model file (a zip archive): {error}; refusing to load it"
         ) from error
-    extra = sorted((declared | needed) - allowed)
-    if extra:
-        raise ModelIntegrityError(
-            f"model {settings.model_name!r} version {version} needs types outside riskengine's "
-            f"allow-list: {', '.join(extra)}; refusing to load it"
-        )
+    _refuse_extra(settings, version, needed)
 
 
 # -- the signed manifest ----------------------------------------------------------------------

@@ -291,7 +291,7 @@ def load_scorer(model_directory: Path) -> SourcingScorer:
             f"{description['reference_fingerprint']} recorded at training; it was edited"
         )
     model = ScorerModel(
-        model=_estimator(model_directory / description["model_file"]),
+        model=_estimator(model_directory, description["model_file"]),
         version=str(description["model_version"]),
         feature_names=tuple(description["feature_names"]),
         neutral_values=description["neutral_values"],
@@ -311,11 +311,19 @@ def _description(path: Path) -> dict[str, Any]:
     return description
 
 
-def _estimator(path: Path) -> Any:
+def _estimator(model_directory: Path, model_file: str) -> Any:
+    """The tree scorer the version carries (as ``riskengine score`` loads it, so both give the
+    same bits), else the skops file read with riskengine's allow-list."""
+    from riskengine.models import tree_scorer
+
+    if tree_scorer.present(model_directory):
+        return tree_scorer.load(model_directory)
     import skops.io
     from skops.io.exceptions import UntrustedTypesFoundException
 
     from riskengine.models.trust import SKOPS_TRUSTED_TYPES
+
+    path = model_directory / model_file
 
     try:
         return skops.io.load(path, trusted=SKOPS_TRUSTED_TYPES)

@@ -23,7 +23,7 @@ from riskengine.errors import (
     ModelNotFoundError,
     ModelStoreError,
 )
-from riskengine.models import tracking, trust
+from riskengine.models import locations, tracking, trust
 from riskengine.models.store import lock_path
 
 FEATURES = ("material_hhi", "export_control_severity")
@@ -276,12 +276,12 @@ def test_an_older_store_keeps_working_and_becomes_movable_at_its_next_write(
     mlflow.set_tracking_uri(store_settings.tracking_uri)
     artifacts = (store_settings.models_dir / "artifacts").resolve().as_uri()
     experiment_id = mlflow.create_experiment(tracking.EXPERIMENT_NAME, artifact_location=artifacts)
-    assert tracking.ARTIFACT_ROOT_TAG not in mlflow.get_experiment(experiment_id).tags
+    assert locations.ARTIFACT_ROOT_TAG not in mlflow.get_experiment(experiment_id).tags
     assert tiny_model_registrar(store_settings) == "1"
     tracking.set_champion(store_settings, "1")
     assert tracking.load_registered_model(store_settings).version == "1"
     tags = mlflow.get_experiment(experiment_id).tags
-    assert tags[tracking.ARTIFACT_ROOT_TAG] == "artifacts"
+    assert tags[locations.ARTIFACT_ROOT_TAG] == "artifacts"
     copy = _copy_of(store_settings, tmp_path / "elsewhere")
     shutil.rmtree(store_settings.models_dir)
     assert tracking.load_registered_model(copy).version == "1"
@@ -297,7 +297,7 @@ def test_an_older_store_with_artifacts_elsewhere_keeps_its_locations(
     experiment_id = mlflow.create_experiment(tracking.EXPERIMENT_NAME, artifact_location=elsewhere)
     assert tiny_model_registrar(store_settings) == "1"
     experiment = mlflow.get_experiment(experiment_id)
-    assert tracking.ARTIFACT_ROOT_TAG not in experiment.tags
+    assert locations.ARTIFACT_ROOT_TAG not in experiment.tags
     assert experiment.artifact_location == elsewhere
     assert tracking.load_registered_model(store_settings, "1").version == "1"
     assert any((tmp_path / "shared-artifacts").rglob("model.skops"))

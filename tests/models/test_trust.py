@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from riskengine.config import Settings
 from riskengine.errors import ModelIntegrityError
-from riskengine.models import tracking, trust
+from riskengine.models import tracking, tree_scorer, trust
 from riskengine.models.store import manifest_path
 
 StoredFile = Callable[[Settings, str], Path]
@@ -193,8 +194,20 @@ def test_the_first_registration_creates_the_signing_key_readable_by_its_owner_on
 def test_a_model_file_that_is_not_a_zip_archive_is_named(
     registered: Settings, stored_file: StoredFile
 ) -> None:
-    """Pinned anew by the key holder, so only the format check stands in the way."""
+    """Pinned anew by the key holder, so only the format check stands in the way. Without a
+    tree scorer (a version written before it, or one Treelite could not convert), the skops
+    file is what loads."""
+    shutil.rmtree(stored_file(registered, tree_scorer.FOREST_FILE).parent)
     stored_file(registered, "model.skops").write_bytes(b"not a zip archive\n")
     tracking.repin_version(registered, "1")
     with pytest.raises(ModelIntegrityError, match=r"model\.skops .* is not a skops model file"):
+        tracking.load_registered_model(registered)
+
+
+def test_a_tree_scorer_that_treelite_cannot_read_is_refused_by_name(
+    registered: Settings, stored_file: StoredFile
+) -> None:
+    stored_file(registered, tree_scorer.FOREST_FILE).write_bytes(b"not a checkpoint\n")
+    tracking.repin_version(registered, "1")
+    with pytest.raises(ModelIntegrityError, match="cannot be loaded here"):
         tracking.load_registered_model(registered)

@@ -1,0 +1,182 @@
+"""Load a registered version without importing MLflow, while the registry is unchanged.
+
+Importing MLflow costs about two seconds per process (``bench/``), most of a one-row score.
+Each time :mod:`riskengine.models.tracking` loads a version through MLflow's registry, it
+remembers here where the alias or number led: the version, its run, and its files' places in
+the store. That record is kept beside the database with the database's identity then (size and
+modification time of the database and its journals). While the identity is unchanged, no alias
+can have moved and no version changed, so :func:`load_model` reads the remembered files
+directly; any write to the registry (by riskengine, the MLflow UI or a client) makes the record
+stale and the next load goes through MLflow again.
+
+The record is a shortcut, never a source of trust: the files are checked against the signed
+manifest exactly as through MLflow (the version's entry and signature, the alias's signed
+record, every file's SHA-256, the run's explanation), so an edited record can only send a load
+back through MLflow. Only versions that carry a tree scorer (:mod:`.tree_scorer`) are loaded
+this way, since the point is to import neither MLflow nor scikit-learn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from riskengine.config import CHAMPION_ALIAS, Settings
+from riskengine.errors import ModelIntegrityError
+from riskengine.models import tree_scorer, trust
+from riskengine.models.store import database_path, store_directory, store_lock
+from riskengine.models.versions import RegisteredModel
+
+RECORD_FORMAT = "riskengine-resolved/1"
+# The aliases whose targets riskengine signs (tracking.PINNED_ALIASES).
+SIGNED_ALIASES = (CHAMPION_ALIAS, "challenger")
+EXPLAIN_FILE = "explain.json"
+
+logger = logging.getLogger("riskengine")
+
+
+def record_path(settings: Settings) -> Path | None:
+    """The record of resolved versions, beside a SQLite database; ``None`` for other stores."""
+    database = database_path(settings)
+    return None if database is None else database.with_name(database.name + ".resolved.json")
+
+
+def registry_identity(settings: Settings) -> list[list[Any]] | None:
+    """Size and modification time (ns) of the database and its journals: any write changes
+    them. ``None`` when the store is not a SQLite file."""
+    database = database_path(settings)
+    if database is None or not database.is_file():
+        return None
+    identity = []
+    for suffix in ("", "-journal", "-wal"):
+        path = database.with_name(database.name + suffix)
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            continue
+        identity.append([suffix, status.st_size, status.st_mtime_ns])
+    return identity
+
+
+def remember(
+    settings: Settings,
+    alias_or_version: str,
+    *,
+    identity: list[list[Any]] | None,
+    version: str,
+    run_id: str,
+    model_directory: Path | None,
+    run_directory: Path | None,
+) -> None:
+    """Record where ``alias_or_version`` led, if the registry is still as it was when the load
+    began (``identity``) and the files lie inside the store (so the record survives a move of
+    the store). Best effort: a store this user cannot write is simply not remembered."""
+    path = record_path(settings)
+    if path is None or identity is None or identity != registry_identity(settings):
+        return
+    if model_directory is None or run_directory is None:
+        return
+    root = store_directory(settings)
+    try:
+        places = {
+            "model_directory": model_directory.resolve().relative_to(root).as_posix(),
+            "run_directory": run_directory.resolve().relative_to(root).as_posix(),
+        }
+    except ValueError:
+        return
+    if not tree_scorer.present(model_directory):
+        return
+    document = _read(path)
+    if document.get("identity") != identity or document.get("model_name") != settings.model_name:
+        document = {"format": RECORD_FORMAT, "model_name": settings.model_name, "resolved": {}}
+    document["identity"] = identity
+    document["resolved"][alias_or_version] = {"version": version, "run_id": run_id, **places}
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, indent=2, sort_keys=True)
+        os.replace(temporary, path)
+    except OSError as error:
+        logger.debug("not remembering the resolved version in %s: %s", path, error)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    if not isinstance(document, dict) or document.get("format") != RECORD_FORMAT:
+        return {}
+    return document
+
+
+def load_remembered(settings: Settings, alias_or_version: str) -> RegisteredModel | None:
+    """The version ``alias_or_version`` led to when the registry was last read, checked like
+    a load through MLflow; ``None`` when there is no current record or any check fails (the
+    load through MLflow then says what is wrong)."""
+    path = record_path(settings)
+    if path is None or not path.is_file():
+        return None
+    with store_lock(settings, read_only=True):
+        document = _read(path)
+        if document.get("model_name") != settings.model_name:
+            return None
+        if document.get("identity") != registry_identity(settings):
+            return None
+        place = document.get("resolved", {}).get(alias_or_version)
+        if not isinstance(place, dict):
+            return None
+        try:
+            return _load_checked(settings, alias_or_version, place)
+        except (ModelIntegrityError, OSError, KeyError, TypeError, ValueError) as error:
+            logger.debug("the remembered version of %s is not used: %s", alias_or_version, error)
+            return None
+
+
+def _load_checked(
+    settings: Settings, alias_or_version: str, place: dict[str, Any]
+) -> RegisteredModel:
+    version, run_id = str(place["version"]), str(place["run_id"])
+    if alias_or_version.isdigit() and alias_or_version != version:
+        raise ModelIntegrityError(f"the record maps version {alias_or_version} to {version}")
+    entry = trust.verified_entry(settings, version, run_id)
+    if alias_or_version in SIGNED_ALIASES:
+        trust.check_alias(settings, alias_or_version, version)
+    elif not alias_or_version.isdigit():
+        # Other aliases are not signed: where they point is the database's word only.
+        raise ModelIntegrityError(f"the alias {alias_or_version!r} is not signed")
+    root = store_directory(settings)
+    contents = trust.stored_files(root / place["model_directory"])
+    digest, files = trust.digest_of_files(contents)
+    trust.compare(settings, version, "model files", entry["model_files"], files)
+    trust.check_declared_types(settings, version, contents["MLmodel"].decode("utf-8"))
+    explain_bytes = (root / place["run_directory"] / EXPLAIN_FILE).read_bytes()
+    trust.compare(
+        settings,
+        version,
+        "run artifacts",
+        {EXPLAIN_FILE: entry["run_files"].get(EXPLAIN_FILE)},
+        {EXPLAIN_FILE: hashlib.sha256(explain_bytes).hexdigest()},
+    )
+    explain = json.loads(explain_bytes)
+    scorer_files = tree_scorer.DIRECTORY
+    model = tree_scorer.from_bytes(
+        contents[f"{scorer_files}/{tree_scorer.FOREST_FILE}"],
+        contents[f"{scorer_files}/{tree_scorer.LINK_FILE}"],
+    )
+    return RegisteredModel(
+        model=model,
+        version=version,
+        run_id=run_id,
+        feature_names=tuple(explain["feature_names"]),
+        neutral_values=explain["neutral_values"],
+        calibration=explain.get("calibration", {}),
+        band_cutoffs=explain.get("band_cutoffs", {}),
+        metrics=dict(entry["metrics"]),
+        artifact_sha256=digest,
+    )

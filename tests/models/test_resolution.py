@@ -1,0 +1,97 @@
+"""Loading a version without MLflow while the registry is unchanged, and never on trust."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from riskengine.config import Settings, load_settings
+from riskengine.models import resolution, tracking, tree_scorer
+
+
+def _record(settings: Settings) -> dict:
+    path = resolution.record_path(settings)
+    assert path is not None
+    return json.loads(path.read_text())
+
+
+def test_a_load_through_the_registry_is_remembered_and_reloads_identically(
+    registered: Settings,
+) -> None:
+    assert resolution.load_remembered(registered, "champion") is None
+    through_mlflow = tracking.load_registered_model(registered)
+    assert _record(registered)["resolved"]["champion"]["version"] == "1"
+
+    remembered = resolution.load_remembered(registered, "champion")
+
+    assert remembered is not None
+    assert isinstance(remembered.model, tree_scorer.TreeScorer)
+    for field in ("version", "run_id", "feature_names", "neutral_values", "metrics"):
+        assert getattr(remembered, field) == getattr(through_mlflow, field)
+    assert remembered.artifact_sha256 == through_mlflow.artifact_sha256
+    rows = np.full((2, len(remembered.feature_names)), 0.5)
+    rows[1, 0] = np.nan
+    assert (remembered.model.predict_proba(rows) == through_mlflow.model.predict_proba(rows)).all()
+
+
+def test_any_write_to_the_registry_sends_the_next_load_through_mlflow(
+    registered: Settings,
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    tracking.load_registered_model(registered)
+    client = MlflowClient(registered.tracking_uri, registered.tracking_uri)
+    client.set_registered_model_tag(registered.model_name, "note", "anything")
+    assert resolution.load_remembered(registered, "champion") is None
+
+
+def test_an_edited_file_or_record_is_never_loaded_from_the_record(registered: Settings) -> None:
+    tracking.load_registered_model(registered)
+    path = resolution.record_path(registered)
+    assert path is not None
+    document = _record(registered)
+    document["resolved"]["champion"]["version"] = "2"
+    path.write_text(json.dumps(document))
+    assert resolution.load_remembered(registered, "champion") is None
+
+    tracking.load_registered_model(registered)
+    place = _record(registered)["resolved"]["champion"]["model_directory"]
+    forest = Path(registered.models_dir, place, tree_scorer.DIRECTORY, tree_scorer.FOREST_FILE)
+    forest.write_bytes(forest.read_bytes() + b"\0")
+    assert resolution.load_remembered(registered, "champion") is None
+
+
+def test_the_record_follows_a_copied_store(registered: Settings, tmp_path: Path) -> None:
+    tracking.load_registered_model(registered)
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(registered.models_dir, copy / "models")
+    copied = load_settings(home=copy, tracking_uri=f"sqlite:///{copy / 'models' / 'mlflow.db'}")
+    loaded = resolution.load_remembered(copied, "champion")
+    assert loaded is not None and loaded.version == "1"
+
+
+def test_a_remembered_load_imports_neither_mlflow_nor_scikit_learn(registered: Settings) -> None:
+    tracking.load_registered_model(registered)
+    program = textwrap.dedent(
+        f"""
+        import sys
+        from riskengine.config import load_settings
+        from riskengine.models.loading import load_model
+        settings = load_settings(home={str(registered.home)!r},
+                                 tracking_uri={registered.tracking_uri!r})
+        model = load_model(settings)
+        heavy = sorted(name for name in ("mlflow", "sklearn", "skops") if name in sys.modules)
+        print(model.version, heavy)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "[]"]
