@@ -70,9 +70,9 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
     reference: ReferenceData,
 ) -> None:
     """The first production edition (2013-06-30) gives China's gallium; Korea first appears
-    as a gallium refiner in the 2022-01-31 edition; China's rare-earth export quotas (E002,
-    attested in force by 2005, dated to the year) made its dysprosium known from 2005-12-31,
-    before any edition."""
+    as a gallium refiner in USGS MCS 2019 (published 2019-02-28); China's 2008 export quota
+    allocations (E102, announced in November 2007, dated to the month) made its dysprosium known from
+    2007-11-30, before any edition."""
     spine = panel_spine(reference, ("JPN",))
     assert spine["known_from"].null_count() == 0
 
@@ -84,8 +84,8 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
         return flow["known_from"].to_list()
 
     assert known_from("gallium_metal", "CHN") == [date(2013, 6, 30)]
-    assert known_from("gallium_metal", "KOR") == [date(2022, 1, 31)]
-    assert known_from("dysprosium_oxide", "CHN") == [date(2005, 12, 31)]
+    assert known_from("gallium_metal", "KOR") == [date(2019, 2, 28)]
+    assert known_from("dysprosium_oxide", "CHN") == [date(2007, 11, 30)]
 
     def has(as_of: date, material_id: str, supplier_country: str) -> bool:
         flows = flows_known_at(spine, as_of)
@@ -99,8 +99,8 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
 
     assert not has(date(2013, 6, 29), "gallium_metal", "CHN")
     assert has(date(2013, 6, 30), "gallium_metal", "CHN")
-    assert not has(date(2022, 1, 1), "gallium_metal", "KOR")
-    assert has(date(2022, 2, 1), "gallium_metal", "KOR")
+    assert not has(date(2019, 2, 27), "gallium_metal", "KOR")
+    assert has(date(2019, 2, 28), "gallium_metal", "KOR")
     assert has(date(2011, 1, 1), "dysprosium_oxide", "CHN")
 
 
