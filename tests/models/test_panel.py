@@ -71,8 +71,8 @@ def test_producer_flows_join_the_panel_when_their_figure_is_published(
 ) -> None:
     """The first production edition (2013-06-30) gives China's gallium; Korea first appears
     as a gallium refiner in USGS MCS 2019 (published 2019-02-28); China's 2008 export quota
-    allocations (E102, announced in November 2007, dated to the month) made its dysprosium known from
-    2007-11-30, before any edition."""
+    allocations (E102, announced in November 2007, dated to the month) made its dysprosium
+    known from 2007-11-30, before any edition."""
     spine = panel_spine(reference, ("JPN",))
     assert spine["known_from"].null_count() == 0
 
