@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ RECORD_FORMAT = "riskengine-resolved/1"
 # The aliases whose targets riskengine signs (tracking.PINNED_ALIASES).
 SIGNED_ALIASES = (CHAMPION_ALIAS, "challenger")
 EXPLAIN_FILE = "explain.json"
+SETTLED_SECONDS = 2
 
 logger = logging.getLogger("riskengine")
 
@@ -63,6 +65,21 @@ def registry_identity(settings: Settings) -> list[list[Any]] | None:
     return identity
 
 
+def settled_identity(settings: Settings) -> list[list[Any]] | None:
+    """:func:`registry_identity`, or ``None`` while the database was written in the last
+    :data:`SETTLED_SECONDS`.
+
+    A file's modification time moves in clock ticks of a few milliseconds, so two writes in
+    one tick can leave the same size and time. A load that starts only once the database has
+    been still for longer than that sees any later write as a new identity.
+    """
+    identity = registry_identity(settings)
+    if identity is None:
+        return None
+    newest = max(modified for _, _, modified in identity)
+    return identity if time.time_ns() - newest >= SETTLED_SECONDS * 1e9 else None
+
+
 def remember(
     settings: Settings,
     alias_or_version: str,
@@ -74,8 +91,9 @@ def remember(
     run_directory: Path | None,
 ) -> None:
     """Record where ``alias_or_version`` led, if the registry is still as it was when the load
-    began (``identity``) and the files lie inside the store (so the record survives a move of
-    the store). Best effort: a store this user cannot write is simply not remembered."""
+    began (``identity``, from :func:`settled_identity`) and the files lie inside the store (so
+    the record survives a move of the store). Best effort: a store this user cannot write is
+    simply not remembered."""
     path = record_path(settings)
     if path is None or identity is None or identity != registry_identity(settings):
         return

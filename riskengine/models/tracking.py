@@ -550,6 +550,8 @@ def load_registered_model(
     with _open_store(settings) as client:
         if client is None:
             raise ModelNotFoundError(no_store_message(settings))
+        # Taken before the alias is read, so a write after it changes what is remembered.
+        identity = resolution.settled_identity(settings)
         try:
             if alias_or_version.isdigit():
                 version_info = client.get_model_version(settings.model_name, alias_or_version)
@@ -564,7 +566,6 @@ def load_registered_model(
             ) from error
         version = str(version_info.version)
         run_id = str(version_info.run_id)
-        identity = resolution.registry_identity(settings)
         with tempfile.TemporaryDirectory() as directory:
             local = _download_version(client, settings, version, directory)
             digest = trust.check_recorded_digest(settings, version, dict(version_info.tags), local)

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 
 from riskengine.config import Settings, load_settings
 from riskengine.models import resolution, tracking, tree_scorer
+
+
+def _settled(settings: Settings) -> Settings:
+    """The store as it is once its database has been still for a while (its files dated back)."""
+    database = settings.models_dir / "mlflow.db"
+    past = time.time() - 10 * resolution.SETTLED_SECONDS
+    os.utime(database, (past, past))
+    return settings
 
 
 def _record(settings: Settings) -> dict:
@@ -25,7 +35,7 @@ def test_a_load_through_the_registry_is_remembered_and_reloads_identically(
     registered: Settings,
 ) -> None:
     assert resolution.load_remembered(registered, "champion") is None
-    through_mlflow = tracking.load_registered_model(registered)
+    through_mlflow = tracking.load_registered_model(_settled(registered))
     assert _record(registered)["resolved"]["champion"]["version"] == "1"
 
     remembered = resolution.load_remembered(registered, "champion")
@@ -45,14 +55,14 @@ def test_any_write_to_the_registry_sends_the_next_load_through_mlflow(
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    tracking.load_registered_model(registered)
+    tracking.load_registered_model(_settled(registered))
     client = MlflowClient(registered.tracking_uri, registered.tracking_uri)
     client.set_registered_model_tag(registered.model_name, "note", "anything")
     assert resolution.load_remembered(registered, "champion") is None
 
 
 def test_an_edited_file_or_record_is_never_loaded_from_the_record(registered: Settings) -> None:
-    tracking.load_registered_model(registered)
+    tracking.load_registered_model(_settled(registered))
     path = resolution.record_path(registered)
     assert path is not None
     document = _record(registered)
@@ -60,7 +70,7 @@ def test_an_edited_file_or_record_is_never_loaded_from_the_record(registered: Se
     path.write_text(json.dumps(document))
     assert resolution.load_remembered(registered, "champion") is None
 
-    tracking.load_registered_model(registered)
+    tracking.load_registered_model(_settled(registered))
     place = _record(registered)["resolved"]["champion"]["model_directory"]
     forest = Path(registered.models_dir, place, tree_scorer.DIRECTORY, tree_scorer.FOREST_FILE)
     forest.write_bytes(forest.read_bytes() + b"\0")
@@ -68,7 +78,7 @@ def test_an_edited_file_or_record_is_never_loaded_from_the_record(registered: Se
 
 
 def test_the_record_follows_a_copied_store(registered: Settings, tmp_path: Path) -> None:
-    tracking.load_registered_model(registered)
+    tracking.load_registered_model(_settled(registered))
     copy = tmp_path / "elsewhere"
     shutil.copytree(registered.models_dir, copy / "models")
     copied = load_settings(home=copy, tracking_uri=f"sqlite:///{copy / 'models' / 'mlflow.db'}")
@@ -77,7 +87,7 @@ def test_the_record_follows_a_copied_store(registered: Settings, tmp_path: Path)
 
 
 def test_a_remembered_load_imports_neither_mlflow_nor_scikit_learn(registered: Settings) -> None:
-    tracking.load_registered_model(registered)
+    tracking.load_registered_model(_settled(registered))
     program = textwrap.dedent(
         f"""
         import sys
@@ -95,3 +105,12 @@ def test_a_remembered_load_imports_neither_mlflow_nor_scikit_learn(registered: S
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "[]"]
+
+
+def test_a_registry_written_a_moment_ago_is_not_remembered(registered: Settings) -> None:
+    """Two writes in one tick of the file clock can leave the same size and time, so a load
+    right after a write is not remembered."""
+    database = registered.models_dir / "mlflow.db"
+    os.utime(database)
+    tracking.load_registered_model(registered)
+    assert resolution.load_remembered(registered, "champion") is None
