@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from filelock import FileLock
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -30,12 +31,19 @@ from riskengine.reference.loader import ReferenceData, load_reference
 
 
 @pytest.fixture(scope="session", autouse=True)
-def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def signing_key(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
     """The key that signs model stores' manifests: one of the session's own, never the user's
-    (``~/.config/riskengine/store.key``); child processes inherit it through the environment."""
-    from riskengine.config import SIGNING_KEY_ENV
+    (``~/.config/riskengine/store.key``), shared by the workers (which share trained stores);
+    child processes inherit it through the environment."""
+    from riskengine.config import SIGNING_KEY_ENV, load_settings
+    from riskengine.models import trust
 
-    path = tmp_path_factory.mktemp("signing") / "store.key"
+    def create(directory: Path) -> None:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv(SIGNING_KEY_ENV, str(directory / "store.key"))
+            trust.signing_key(load_settings(), create=True)
+
+    path = built_once(tmp_path_factory, worker_id, "signing", create) / "store.key"
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(SIGNING_KEY_ENV, str(path))
         yield path
@@ -177,6 +185,13 @@ def empty_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return database
 
 
+def load_settings_for(home: Path) -> Any:
+    """Settings for the store under ``home`` (as :func:`new_store` made it)."""
+    from riskengine.config import load_settings
+
+    return load_settings(home=home, tracking_uri=f"sqlite:///{home / 'models' / 'mlflow.db'}")
+
+
 def new_store(home: Path, template: Path) -> Any:
     """Settings for an MLflow store of its own under ``home``, its tables already created."""
     from riskengine.config import load_settings
@@ -193,17 +208,45 @@ def store_settings(tmp_path: Path, empty_store_template: Path) -> Any:
     return new_store(tmp_path, empty_store_template)
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], None],
+) -> Path:
+    """A directory ``build`` fills once per test session, shared by pytest-xdist's workers (a
+    session fixture otherwise runs once in every worker, and a training costs seconds)."""
+    if worker_id == "master":
+        directory = tmp_path_factory.mktemp(name)
+        build(directory)
+        return directory
+    # The workers' temporary directories share this parent, which is new for every session.
+    directory = tmp_path_factory.getbasetemp().parent / name
+    with FileLock(f"{directory}.lock"):
+        if not (directory / ".built").exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            build(directory)
+            (directory / ".built").touch()
+    return directory
+
+
 @pytest.fixture(scope="session")
-def trained_settings(tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path) -> Any:
+def trained_settings(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, empty_store_template: Path
+) -> Any:
     """A quick but real public-events training (see ``quick_training``) into its own MLflow
-    store, read-only for the tests that use it."""
+    store, made once per session and read-only for the tests that use it."""
     from riskengine.app.training import train_public
 
-    settings = new_store(tmp_path_factory.mktemp("trained"), empty_store_template)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        outcome = train_public(settings, **_quick_training(monkeypatch).kwargs())
-    assert outcome.version == "1" and outcome.champion == "1"
-    return settings
+    def train(home: Path) -> None:
+        settings = new_store(home, empty_store_template)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            outcome = train_public(settings, **_quick_training(monkeypatch).kwargs())
+        assert outcome.version == "1" and outcome.champion == "1"
+
+    home = built_once(tmp_path_factory, worker_id, "trained", train)
+    return load_settings_for(home)
 
 
 @pytest.fixture(scope="session")
@@ -291,17 +334,19 @@ def tiny_model_source() -> str:
 
 @pytest.fixture(scope="session")
 def registered_template(
-    tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, empty_store_template: Path
 ) -> Path:
     """The ``models/`` directory of a store with the tiny model registered as version 1 and
     champion, made once: registering costs seconds, copying the directory does not (a store
     can move: its artifact locations resolve under the directory it is opened in)."""
     from riskengine.models import tracking
 
-    settings = new_store(tmp_path_factory.mktemp("registered"), empty_store_template)
-    assert register_tiny_model(settings) == "1"
-    tracking.set_champion(settings, "1")
-    return settings.models_dir
+    def register(home: Path) -> None:
+        settings = new_store(home, empty_store_template)
+        assert register_tiny_model(settings) == "1"
+        tracking.set_champion(settings, "1")
+
+    return built_once(tmp_path_factory, worker_id, "registered", register) / "models"
 
 
 @pytest.fixture
