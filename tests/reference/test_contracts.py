@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
+from riskengine.catalog import PRODUCTION_STAGE_KINDS, load_catalog
 from riskengine.cli import EXIT_USAGE, app
 from riskengine.errors import ReferenceDataError
 from riskengine.names import has_distinctive_word
@@ -97,6 +98,29 @@ def test_every_shipped_event_is_dated_to_the_month_at_least() -> None:
     # known), so only an imported overlay may still bring a year.
     events = load_reference(shipped_reference_dir()).policy_events
     assert events.filter(pl.col("date_precision") == "year")["event_id"].to_list() == []
+
+
+def test_every_production_dataset_the_catalog_names_has_shipped_rows_at_its_stage() -> None:
+    # Issue 12 item 4: a dataset added to the catalog without rows would leave its materials on
+    # their fallback silently; a dataset's rows must be at the stage kind the catalog names it for.
+    catalog = load_catalog()
+    named: set[tuple[str, str]] = set()
+    for tag in catalog.known_tags():
+        try:
+            catalog.commodity_lineage(tag)
+        except KeyError:
+            continue  # a policy tag, not a commodity
+        for kind in PRODUCTION_STAGE_KINDS:
+            dataset = catalog.production_dataset(tag, kind)
+            if dataset is not None:
+                named.add((dataset, kind))
+    production = load_reference(shipped_reference_dir()).production
+    shipped = set(production.select("material", "stage").unique().iter_rows())
+    assert named - shipped == set()
+    assert ("tellurium", "refining") in named
+    assert catalog.production_dataset(catalog.material("ilmenite").primary_commodity, "mine") == (
+        "ilmenite"
+    )
 
 
 def test_a_duplicated_production_row_is_refused_on_both_lines(reference_copy: Path) -> None:
