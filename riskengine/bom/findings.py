@@ -62,7 +62,7 @@ def cycle_findings(
     unexploded = _rows_leaving_cycles(graph, cycles)
     entries = (
         lines.filter(pl.col("status") == "cycle")
-        .group_by("product_order", "node_id")
+        .group_by("product_order", "node_id", maintain_order=True)
         .agg(pl.col("path").min())
         .sort("product_order", "path")
     )
@@ -113,7 +113,7 @@ def depth_findings(
     """A problem and a refusal for each product cut at ``max_depth``."""
     deepest = (
         lines.filter(pl.col("status") == "too_deep")
-        .group_by("product_order")
+        .group_by("product_order", maintain_order=True)
         .agg(pl.col("path").min())
         .sort("product_order")
     )
@@ -165,7 +165,7 @@ def left_out_findings(
         lines.filter(
             pl.col("material").is_in(list(unknown)) | pl.col("material_id").is_in(list(missing))
         )
-        .group_by("product_order", "material")
+        .group_by("product_order", "material", maintain_order=True)
         .agg(pl.col("path").min(), pl.col("material_id").first())
         .sort("product_order", "material")
     )

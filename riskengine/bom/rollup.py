@@ -56,7 +56,7 @@ def _product_risk(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     inputs = pl.col("share") > 0
     countries = (
         pairs.filter(inputs)
-        .group_by("product_order", "supplier_country_iso3")
+        .group_by("product_order", "supplier_country_iso3", maintain_order=True)
         .agg(pl.col("pair_risk").max().alias("country_risk"))
         .with_columns(
             (-(-pl.col("country_risk").clip(0.0, _RISK_CEILING_FOR_WEIGHTS)).log1p()).alias(
@@ -64,7 +64,7 @@ def _product_risk(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             )
         )
     )
-    products = countries.group_by("product_order").agg(
+    products = countries.group_by("product_order", maintain_order=True).agg(
         # Rounding in 1 − Π(1 − r) can land a hair below the largest r; the bound is exact.
         pl.max_horizontal(
             1.0 - (1.0 - pl.col("country_risk")).product(), pl.col("country_risk").max()
@@ -73,7 +73,7 @@ def _product_risk(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .alias("risk_score"),
         pl.col("weight").sum().alias("weight_total"),
     )
-    countries = countries.join(products, on="product_order").with_columns(
+    countries = countries.join(products, on="product_order", maintain_order="left").with_columns(
         pl.when(pl.col("weight_total") > 0)
         .then(pl.col("risk_score") * pl.col("weight") / pl.col("weight_total"))
         .otherwise(0.0)
@@ -88,6 +88,7 @@ def _product_risk(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             on=["product_order", "supplier_country_iso3"],
             how="left",
             nulls_equal=True,
+            maintain_order="left",
         )
         .with_columns(at_maximum.fill_null(False).alias("at_maximum"))
         .with_columns(
@@ -140,7 +141,7 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
     suppliers, averaged = sourcing_for_lines(sourcing, scored)
     # Sums over paths first, one row per product, material and plant: the exploded lines
     # are many, the suppliers per material few, so they meet only at the end.
-    uses = scored.group_by(_USE).agg(
+    uses = scored.group_by(_USE, maintain_order=True).agg(
         pl.col("quantity").sum().alias("material_quantity"),
         pl.len().alias("path_count"),
         # The route carrying most of the material is the one named in the drivers.
@@ -154,6 +155,7 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
         suppliers.rename({"unit_value": "supplier_value"}),
         on=["material_id", "plant"],
         nulls_equal=True,
+        maintain_order="left_right",
     ).with_columns(
         (pl.col("material_quantity") * pl.col("share") * pl.col("pair_risk")).alias("exposure"),
         (
@@ -166,13 +168,13 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
     counted = pairs.filter(~pl.col("product_order").is_in(refused.implode()))
     risk, counted = _product_risk(counted)
     figures = (
-        counted.group_by("product_order")
+        counted.group_by("product_order", maintain_order=True)
         .agg(
             pl.col("pair_risk").filter(pl.col("share") > 0).max().alias("max_pair_risk"),
             pl.col("exposure").sum(),
             _sum_or_null(pl.col("value_at_risk"), "value_at_risk"),
         )
-        .join(risk, on="product_order")
+        .join(risk, on="product_order", maintain_order="left")
     )
     # Drivers go country by country, riskiest first: an input that shares its country's
     # shock adds nothing to the risk but is hit with the country's largest one.
@@ -196,6 +198,7 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
         on=[*_USE, "entry"],
         how="left",
         nulls_equal=True,
+        maintain_order="left",
     )
     lines = (
         lines.sort("product_order", "path", "quantity", nulls_last=True)

@@ -258,7 +258,7 @@ def sourcing_shares(
         .sort("material_id", "entry")
     )
     summary = (
-        suppliers.group_by(group)
+        suppliers.group_by(group, maintain_order=True)
         .agg(
             pl.col("suppliers", "given", "given_sum", "share_total").first(), pl.col("entry").min()
         )

@@ -107,7 +107,7 @@ def mixed_kind_details(frame: pl.DataFrame) -> pl.Series:
     used = pl.col("usable") & pl.col("component").is_not_null() & pl.col("unit_kind").is_not_null()
     kinds_of = (
         frame.filter(used)
-        .group_by("component", "unit_kind")
+        .group_by("component", "unit_kind", maintain_order=True)
         .agg(pl.col("row").min().alias("first"), (pl.col("row") + 1).sort().alias("rows"))
         .sort("component", "first")
         .group_by("component", maintain_order=True)

@@ -170,7 +170,7 @@ def _existing_suppliers(pairs: pl.DataFrame) -> pl.DataFrame:
     """Per supplier country of the team's scored rows, its suppliers in words."""
     named = (
         pairs.filter("scored")
-        .group_by("supplier_country_iso3")
+        .group_by("supplier_country_iso3", maintain_order=True)
         .agg(pl.col("supplier").drop_nulls().unique().sort())
     )
     return named.select(
