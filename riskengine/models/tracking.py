@@ -694,3 +694,44 @@ def load_registered_model(
             metrics=metrics,
             artifact_sha256=digest,
         )
+
+
+def download_verified_version(
+    settings: Settings, alias_or_version: str, directory: str
+) -> tuple[str, Path]:
+    """Download a version's model files into ``directory`` and check them as
+    :func:`load_registered_model` does (recorded SHA-256, signed entry, pinned alias, skops
+    types); returns the version and the local directory, for loaders that read the files
+    themselves (``mlflow.pyfunc.load_model`` on Spark's workers).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the version or alias does not exist.
+    ModelIntegrityError
+        When the files differ from those recorded at registration.
+    """
+    with _open_store(settings) as client:
+        if client is None:
+            raise ModelNotFoundError(no_store_message(settings))
+        try:
+            if alias_or_version.isdigit():
+                info = client.get_model_version(settings.model_name, alias_or_version)
+            else:
+                info = client.get_model_version_by_alias(settings.model_name, alias_or_version)
+        except MlflowException as error:
+            raise ModelNotFoundError(
+                f"no model {settings.model_name!r} version or alias {alias_or_version!r} in "
+                f"{settings.tracking_uri}; run `make train` first"
+            ) from error
+        version = str(info.version)
+        local = _download_version(client, settings, version, directory)
+        trust.check_recorded_digest(settings, version, dict(info.tags), local)
+        entry = trust.verified_entry(settings, version, str(info.run_id))
+        if alias_or_version in PINNED_ALIASES:
+            trust.check_alias(settings, alias_or_version, version)
+        trust.compare(
+            settings, version, "model files", entry["model_files"], trust.artifact_digest(local)[1]
+        )
+        trust.check_skops_types(settings, version, local)
+        return version, local
