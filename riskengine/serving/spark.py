@@ -205,9 +205,11 @@ def score_batches(
     the broadcast ``first_pass`` (JSON), as Arrow batches of ``schema``."""
     import pyarrow as pa
 
-    table = pa.Table.from_batches(list(batches))
-    if table.num_rows == 0:
+    # A partition may hold no rows (more partitions than rows): then no batch at all comes.
+    received = [batch for batch in batches if batch.num_rows]
+    if not received:
         return
+    table = pa.Table.from_batches(received)
     model = _LOADED.get(model_directory)
     if model is None:
         import mlflow.pyfunc

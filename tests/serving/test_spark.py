@@ -112,3 +112,16 @@ def test_a_version_whose_pyfunc_takes_no_first_pass_is_refused(tmp_path: Path) -
 
     with pytest.raises(UserInputError, match="takes no first_pass parameter"):
         check_scorer_parameters(tmp_path)
+
+
+def test_a_partition_without_rows_gives_no_batch_and_loads_no_model() -> None:
+    import pyarrow as pa
+
+    from riskengine.serving.spark import score_batches
+
+    schema = pa.schema([pa.field("material", pa.large_string())])
+    empty = pa.RecordBatch.from_pylist([], schema=schema)
+
+    # More partitions than rows: Spark hands some no batch at all, others an empty one.
+    for batches in ([], [empty]):
+        assert list(score_batches(iter(batches), "no model here", {}, "{}", schema)) == []
