@@ -30,7 +30,7 @@ DEMO_CHANGES := outputs/demo_changes_since_$(OLD_AS_OF).csv
 DEMO_REPORT_INPUTS := outputs/demo_scores.csv --bom outputs/demo_products.csv \
 	--stress $(DEMO_STRESS) --alternatives $(DEMO_ALTERNATIVES) --changes $(DEMO_CHANGES)
 
-.PHONY: help install demo test test-slow lint typecheck format features train retrain backtest labels score score-bom \
+.PHONY: help install demo test test-slow test-spark lint typecheck format features train retrain backtest labels score score-bom \
 	report browser report-check screening bench reference ui clean
 
 help: ## Show the targets and what they do
@@ -91,6 +91,10 @@ test: $(INSTALLED) ## Run the test suite on every core (the slow end-to-end case
 
 test-slow: $(INSTALLED) ## The slow end-to-end tests: full training, real processes, headless Chromium
 	$(BIN)/python -m pytest -m slow
+
+test-spark: $(INSTALLED) ## Install the spark extra (pyspark, ~456 MB) and run the Spark local-mode test
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	$(BIN)/python -m pytest -m slow tests/serving/test_spark.py
 
 lint: $(INSTALLED) ## ruff lint and format check
 	$(BIN)/ruff check riskengine tests bench tools

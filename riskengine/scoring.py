@@ -16,7 +16,7 @@ import polars as pl
 
 from riskengine.errors import UserInputError
 from riskengine.mapping import MaterialMapping
-from riskengine.sourcing import PreparedPairs, prepare_chunks
+from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks, prepare_part
 
 if TYPE_CHECKING:
     from riskengine.prediction import ScoringModel
@@ -107,3 +107,38 @@ def score_frame(
     )
     (output,) = score_prepared(prepared, reference, model, as_of=as_of)
     return output, (*date_notes, *context.notes)
+
+
+def score_part(
+    frame: pl.DataFrame,
+    row_numbers: pl.Series,
+    first_pass: InputContext,
+    reference: ReferenceData,
+    model: ScoringModel,
+) -> pl.DataFrame:
+    """Score one part of a larger input (a Spark partition, say) with the whole input's first
+    pass: each row gets exactly the answer the whole input scored at once gives it.
+
+    ``first_pass`` is the :class:`~riskengine.sourcing.InputContext` that
+    :func:`~riskengine.sourcing.prepare_chunks` gathered over the whole input (duplicate
+    pairs, supplier ids with several countries, how the share column reads, the sourcing mix,
+    the date and defaults the rows are resolved with); ``row_numbers`` the part's rows'
+    places in the whole input (1 for its first data row). The first pass's notes are the
+    whole input's, for its caller to show once, so none are returned here.
+
+    Raises
+    ------
+    UserInputError
+        For a first pass without a date, or one before :data:`EARLIEST_AS_OF`, row numbers
+        that are not one distinct place in the input per row, missing required columns, or an
+        input column named like an output column.
+    """
+    if first_pass.as_of is None:
+        raise UserInputError("the first pass gives no as-of date; gather it with one")
+    check_as_of(first_pass.as_of)
+    try:
+        prepared = prepare_part(frame, first_pass, row_numbers)
+    except ValueError as error:
+        raise UserInputError(f"{first_pass.source}: {error}") from error
+    (output,) = score_prepared([prepared], reference, model, as_of=first_pass.as_of)
+    return output

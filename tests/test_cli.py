@@ -170,7 +170,7 @@ def test_heavy_modules_stay_off_the_cli_start_up_path() -> None:
             sys.executable,
             "-c",
             "import riskengine.cli, sys; "
-            "print(sorted(m for m in ('mlflow','sklearn','starlette','uvicorn') "
+            "print(sorted(m for m in ('mlflow','sklearn','starlette','uvicorn','pyspark') "
             "if m in sys.modules))",
         ],
         capture_output=True,

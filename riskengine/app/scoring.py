@@ -204,7 +204,7 @@ def score_file(
             blocked += output.filter(pl.col("status") == STATUS_BLOCKED).height
             reasons.add(output)
             earlier = [] if riskiest is None else [riskiest]
-            riskiest = _riskiest(pl.concat([*earlier, usable]))
+            riskiest = top_rows(pl.concat([*earlier, usable]))
             done += output.height
             progress(done, context.rows)
             yield output
@@ -228,7 +228,8 @@ def score_file(
     )
 
 
-def _riskiest(scored: pl.DataFrame) -> pl.DataFrame:
+def top_rows(scored: pl.DataFrame) -> pl.DataFrame:
+    """The riskiest of ``scored`` rows (at most :data:`TOP_ROWS_KEPT`), riskiest first."""
     # A stable sort keeps input order among equal scores, whatever the chunk size.
     top = scored.sort("risk_score", descending=True, maintain_order=True).head(TOP_ROWS_KEPT)
     # A copy of the few rows: a slice would keep the whole chunk's buffers alive.

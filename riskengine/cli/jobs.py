@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -28,6 +29,13 @@ from riskengine.config import load_settings
 from riskengine.errors import UserInputError
 
 
+class Engine(StrEnum):
+    """Where ``score`` scores: in this process, or in Spark's local mode."""
+
+    LOCAL = "local"
+    SPARK = "spark"
+
+
 @app.command()
 @reads_input
 def score(
@@ -44,6 +52,22 @@ def score(
     mapping: MappingOption = None,
     supplier_sites: SupplierSitesOption = None,
     excel: ExcelOption = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="spark: score in Spark's local mode through the registered model (needs "
+            "pip install 'riskengine[spark]'); the output is the same.",
+        ),
+    ] = Engine.LOCAL,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            min=1,
+            help="With --engine spark: partitions and cores (default: the cores available).",
+        ),
+    ] = None,
     *,
     reading: Reading,
 ) -> None:
@@ -51,6 +75,8 @@ def score(
 
     Example: riskengine score sourcing.csv -o scores.csv --as-of 2026-03-01 --buyer-country JP
     """
+    if partitions is not None and engine != Engine.SPARK:
+        raise typer.BadParameter("--partitions applies to --engine spark only")
 
     def body() -> None:
         from riskengine.app.requests import OutputFile, ScoringRequest, parse_as_of
@@ -66,12 +92,22 @@ def score(
             model_alias=model,
         )
         with run_progress() as (on_stage, on_progress):
-            outcome = score_file(
-                load_settings(reference_dir=reference_dir),
-                request,
-                on_stage=on_stage,
-                on_progress=on_progress,
-            )
+            if engine == Engine.SPARK:
+                from riskengine.app.spark import score_file_with_spark
+
+                outcome = score_file_with_spark(
+                    load_settings(reference_dir=reference_dir),
+                    request,
+                    partitions=partitions,
+                    on_stage=on_stage,
+                )
+            else:
+                outcome = score_file(
+                    load_settings(reference_dir=reference_dir),
+                    request,
+                    on_stage=on_stage,
+                    on_progress=on_progress,
+                )
         for note in outcome.notes:
             say(f"note: {note}")
         mapping_text = f", mapping {outcome.mapping_sha256[:16]}" if outcome.mapping_sha256 else ""

@@ -37,7 +37,8 @@ from riskengine.reference.contracts import TABLE_SCHEMAS, file_name
 from riskengine.reference.loader import ReferenceData, load_reference
 from riskengine.reference.overlay import MANIFEST_FILE
 from riskengine.schemas import SCORE_OUTPUT_COLUMNS
-from riskengine.scoring import score_frame
+from riskengine.scoring import score_frame, score_part
+from riskengine.sourcing import InputContext
 
 LOADER_MODULE = __name__
 SCORER_DIRECTORY = "scorer"
@@ -46,9 +47,14 @@ DESCRIPTION_FORMAT = "riskengine-scorer/1"
 TABLES_DIRECTORY = "reference"
 OVERLAY_DIRECTORY = "reference_overlay"
 CATALOG_DIRECTORY = "catalog"
-#: The parameters of ``predict``: the date the scores describe (required), and the buyer
-#: country and buyer of rows that do not give one (``--buyer-country``, ``--buyer``).
-PARAMETERS = ("as_of", "buyer_country", "buyer")
+#: The parameters of ``predict``: the date the scores describe (required), the buyer
+#: country and buyer of rows that do not give one (``--buyer-country``, ``--buyer``), and the
+#: whole input's first pass when the input is one part of a larger one (:data:`FIRST_PASS`).
+FIRST_PASS = "first_pass"
+PARAMETERS = ("as_of", "buyer_country", "buyer", FIRST_PASS)
+#: With a first pass, the input column of each row's place in the whole input (1 for its first
+#: data row); it comes back as the output's first column, to sort the parts' outputs by.
+ROW_COLUMN = "input_row"
 #: The output columns that hold numbers; the others hold text.
 NUMBER_COLUMNS = ("risk_score", "risk_score_low", "risk_score_high", "model_score", "state_score")
 #: The date of the logged input example's parameters.
@@ -183,28 +189,55 @@ class SourcingScorer:
         rejected row carries its reason. The notes
         ``score`` prints (shares summing above 1, a future date) are logged as warnings.
 
+        When the input is one part of a larger one (a Spark partition), ``first_pass`` is the
+        whole input's :class:`~riskengine.sourcing.InputContext` as JSON
+        (:meth:`~riskengine.sourcing.InputContext.to_json`) and the input has a
+        :data:`ROW_COLUMN` column: each row is then answered as the whole input scored at
+        once answers it (duplicates and conflicting supplier countries across parts, the
+        share column as a whole reads), and the output starts with :data:`ROW_COLUMN`. The
+        first pass's notes are not logged (they are the whole input's).
+
         Raises
         ------
         UserInputError
             For a missing or malformed parameter, an input that is not a frame, missing
-            required columns, or a column named like an output column.
+            required columns, or a column named like an output column; with a first pass,
+            one gathered with another date or defaults, or a missing or bad row column.
         """
         as_of, buyer_country, buyer = _parameters(params)
-        output, notes = score_frame(
-            _input_frame(model_input),
-            self.reference,
-            self.model,
-            as_of=as_of,
-            source=INPUT_LABEL,
-            buyer_country=buyer_country,
-            buyer_name=buyer,
-        )
-        for note in notes:
-            logger.warning(note)
-        frame = output.to_pandas()
-        # pandas marks a missing cell NaN, which MLflow's server writes as a bare NaN (not
-        # JSON); a None is written null.
-        return frame.astype(object).where(frame.notna(), None)
+        frame = _input_frame(model_input)
+        first_pass = (params or {}).get(FIRST_PASS)
+        if first_pass:
+            context = _first_pass(str(first_pass), as_of, buyer_country, buyer)
+            if ROW_COLUMN not in frame.columns:
+                raise UserInputError(
+                    f"{INPUT_LABEL}: with a first pass, a column {ROW_COLUMN} gives each row's "
+                    "place in the whole input"
+                )
+            output = score_part(
+                frame.drop(ROW_COLUMN), frame[ROW_COLUMN], context, self.reference, self.model
+            ).insert_column(0, frame[ROW_COLUMN])
+        else:
+            output, notes = score_frame(
+                frame,
+                self.reference,
+                self.model,
+                as_of=as_of,
+                source=INPUT_LABEL,
+                buyer_country=buyer_country,
+                buyer_name=buyer,
+            )
+            for note in notes:
+                logger.warning(note)
+        return _python_values(output)
+
+
+def _python_values(output: pl.DataFrame) -> Any:
+    """The output as a pandas frame of Python values."""
+    frame = output.to_pandas()
+    # pandas marks a missing cell NaN, which MLflow's server writes as a bare NaN (not
+    # JSON); a None is written null.
+    return frame.astype(object).where(frame.notna(), None)
 
 
 def _parameters(params: dict[str, Any] | None) -> tuple[date, str | None, str | None]:
@@ -229,6 +262,30 @@ def _parameters(params: dict[str, Any] | None) -> tuple[date, str | None, str | 
         None if buyer_country is None else str(buyer_country),
         None if buyer is None else str(buyer),
     )
+
+
+def _first_pass(
+    text: str, as_of: date, buyer_country: str | None, buyer: str | None
+) -> InputContext:
+    """The first pass a part is scored with, gathered with the request's date and defaults
+    (else the part's rows would be resolved otherwise than the first pass counted them)."""
+    try:
+        context = InputContext.from_json(text)
+    except ValueError as error:
+        raise UserInputError(f"params {FIRST_PASS}: {error}") from error
+    requested = {"as_of": as_of, "buyer_country": buyer_country, "buyer": buyer}
+    gathered = {
+        "as_of": context.as_of,
+        "buyer_country": context.buyer_country,
+        "buyer": context.buyer_name,
+    }
+    differing = [name for name in requested if requested[name] != gathered[name]]
+    if differing:
+        raise UserInputError(
+            f"params {FIRST_PASS} was gathered with other "
+            + ", ".join(f"{name} ({gathered[name]}, not {requested[name]})" for name in differing)
+        )
+    return context
 
 
 def _input_frame(model_input: Any) -> pl.DataFrame:

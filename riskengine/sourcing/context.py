@@ -4,8 +4,11 @@ buyer's sourcing mix that the sourcing-concentration features read."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -73,6 +76,78 @@ class InputContext:
     """The usable rows' summed shares per material, plant and supplier country
     (:data:`~riskengine.features.sourcing_mix.SOURCING_MIX_SCHEMA`)."""
     notes: tuple[str, ...] = ()
+    source: str = ""
+    """The input's name in messages, which a part of it is then named by too."""
+    as_of: date | None = None
+    buyer_country: str | None = None
+    buyer_name: str | None = None
+    """The date and the defaults for rows without a buyer or buyer country that the rows were
+    resolved with: a part of the input is resolved with the same."""
+    mapping_sha256: str | None = None
+    """The SHA-256 of the team's mapping applied, if any: a part needs the same mapping."""
+
+    def to_json(self) -> str:
+        """The context as JSON (:data:`FIRST_PASS_FORMAT`), to hand to the scorers of the
+        input's parts (Spark's executors, the registered model's ``first_pass`` parameter).
+        Floats are written as Python's shortest exact text, so :meth:`from_json` gives back
+        the same values."""
+        document: dict[str, Any] = {
+            "format": FIRST_PASS_FORMAT,
+            "rows": self.rows,
+            "source": self.source,
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "buyer_country": self.buyer_country,
+            "buyer_name": self.buyer_name,
+            "mapping_sha256": self.mapping_sha256,
+            "notes": list(self.notes),
+        }
+        for name in _FRAME_SCHEMAS:
+            document[name] = getattr(self, name).to_dict(as_series=False)
+        return json.dumps(document, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> InputContext:
+        """The context :meth:`to_json` wrote.
+
+        Raises
+        ------
+        ValueError
+            When ``text`` is not a first pass of this format.
+        """
+        try:
+            document = json.loads(text)
+            if document.get("format") != FIRST_PASS_FORMAT:
+                raise ValueError(f"not a first pass of format {FIRST_PASS_FORMAT}")
+            frames = {
+                name: pl.DataFrame(document[name], schema=schema)
+                for name, schema in _FRAME_SCHEMAS.items()
+            }
+            as_of = document["as_of"]
+            return cls(
+                rows=int(document["rows"]),
+                notes=tuple(document["notes"]),
+                source=str(document["source"]),
+                as_of=None if as_of is None else date.fromisoformat(as_of),
+                buyer_country=document["buyer_country"],
+                buyer_name=document["buyer_name"],
+                mapping_sha256=document["mapping_sha256"],
+                **frames,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, pl.exceptions.PolarsError) as err:
+            raise ValueError(f"not a readable first pass: {err}") from err
+
+
+#: The format of :meth:`InputContext.to_json`.
+FIRST_PASS_FORMAT = "riskengine-first-pass/1"
+
+#: The frames of an :class:`InputContext`, with the types :meth:`InputContext.from_json`
+#: reads them back with.
+_FRAME_SCHEMAS: dict[str, pl.Schema] = {
+    "shares": pl.Schema({"share": pl.String, "share_value": pl.Float64, "share_reason": pl.String}),
+    "duplicate_reasons": pl.Schema({"row_number": pl.UInt32, "duplicate_reason": pl.String}),
+    "conflict_reasons": pl.Schema({"supplier_key": pl.String, "conflict_reason": pl.String}),
+    "sourcing_mix": SOURCING_MIX_SCHEMA,
+}
 
 
 def own_reasons() -> list[pl.Expr]:

@@ -1,5 +1,7 @@
 """Preparing a sourcing list, whole or in chunks: a first pass gathers the
-:class:`~riskengine.sourcing.context.InputContext`, the next prepares each chunk with it."""
+:class:`~riskengine.sourcing.context.InputContext`, the next prepares each chunk with it; a
+part of the input scored elsewhere (a Spark partition) is prepared with the same context
+(:func:`prepare_part`)."""
 
 from __future__ import annotations
 
@@ -85,12 +87,21 @@ def prepare_chunks(
     context = collect_context(
         resolved.resolved, share_column=lambda: resolved.share_column, source=source
     )
-    context = replace(context, notes=(*resolved.header_notes, *context.notes))
+    context = replace(
+        context,
+        notes=(*resolved.header_notes, *context.notes),
+        source=source,
+        as_of=as_of,
+        buyer_country=buyer_country,
+        buyer_name=buyer_name,
+        mapping_sha256=None if mapping is None else mapping.sha256,
+    )
 
     def prepared() -> Iterator[PreparedPairs]:
         first_row = 1
         for raw, resolved_chunk in resolved.pairs():
-            yield _finish(raw, resolved_chunk, context, first_row)
+            rows = pl.int_range(first_row, first_row + raw.height, dtype=pl.UInt32, eager=True)
+            yield _finish(raw, resolved_chunk, context, rows)
             first_row += raw.height
 
     return context, prepared()
@@ -170,12 +181,63 @@ def prepare_pairs(
     return next(prepared)
 
 
-def _finish(
-    raw: pl.DataFrame, resolved: pl.DataFrame, context: InputContext, first_row: int
+def prepare_part(
+    raw: pl.DataFrame,
+    context: InputContext,
+    row_numbers: pl.Series,
+    *,
+    mapping: MaterialMapping | None = None,
+    sites: SupplierSites | None = None,
 ) -> PreparedPairs:
+    """Prepare one part of an input whose first pass gathered ``context``: each row as the
+    whole input's preparation (:func:`prepare_chunks`) prepares it, whatever the other parts.
+
+    ``row_numbers`` are the part's rows' places in the whole input (1 for its first data
+    row), which the context's duplicate pairs are named by; the rows are resolved with the
+    context's date, defaults and source name. ``mapping`` and ``sites`` must be those the
+    first pass was gathered with.
+
+    Raises
+    ------
+    ValueError
+        When ``row_numbers`` are not one distinct place in the input per row of ``raw``, or
+        the mapping is not the first pass's.
+    """
+    given = None if mapping is None else mapping.sha256
+    if given != context.mapping_sha256:
+        raise ValueError(
+            f"the first pass was gathered with mapping {context.mapping_sha256}, not {given}"
+        )
+    rows = row_numbers.cast(pl.UInt32, strict=False)
+    if (
+        rows.len() != raw.height
+        or rows.null_count()
+        or rows.n_unique() != rows.len()
+        or not rows.is_between(1, context.rows).all()
+    ):
+        raise ValueError(
+            f"row numbers: one distinct number from 1 to {context.rows} is needed per row of "
+            f"the part ({raw.height} rows)"
+        )
+    resolved = resolve_chunk(
+        raw,
+        source=context.source,
+        buyer_country=context.buyer_country,
+        buyer_name=context.buyer_name,
+        as_of=context.as_of,
+        mapping=mapping,
+        sites=sites,
+    )
+    return _finish(raw, resolved, context, rows)
+
+
+def _finish(
+    raw: pl.DataFrame, resolved: pl.DataFrame, context: InputContext, row_numbers: pl.Series
+) -> PreparedPairs:
+    """A resolved chunk or part with the whole input's answers (``context``) joined by the
+    rows' places in the input: the one path of every row, read whole or in parts."""
     resolved = (
-        resolved.with_row_index("row_number", offset=first_row)
-        .with_columns(pl.col("row_number").cast(pl.UInt32))
+        resolved.with_columns(row_numbers.alias("row_number"))
         .join(context.shares, on="share", how="left", maintain_order="left")
         .join(context.duplicate_reasons, on="row_number", how="left", maintain_order="left")
         .join(context.conflict_reasons, on="supplier_key", how="left", maintain_order="left")

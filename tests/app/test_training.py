@@ -69,13 +69,15 @@ def test_training_logs_metrics_baseline_and_a_signature(any_trained_settings: Se
     }
     info = mlflow.models.get_model_info(f"models:/{any_trained_settings.model_name}@champion")
     # The version is the full scorer: raw pairs in (any columns, so no input schema), the
-    # scoring columns out, the question as parameters.
+    # scoring columns out, the question as parameters (and the first pass of a whole input
+    # that a part is scored with).
     assert info.signature is not None and info.signature.inputs is None
     assert {"risk_score", "risk_band", "drivers"} <= set(info.signature.outputs.input_names())
     assert [spec.name for spec in info.signature.params.params] == [
         "as_of",
         "buyer_country",
         "buyer",
+        "first_pass",
     ]
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,89 @@ def test_a_bad_parameter_is_refused_naming_it(
 
     with pytest.raises(UserInputError, match=words):
         scorer.predict(demo_rows().head(2), params=params)
+
+
+#: Supplier id 0001 with CN in the first part and VN in the second, rows 2 and 5 one pair, and
+#: shares that read as percent only with the first part's 60 and 40.
+SPLIT_ROWS = pl.DataFrame(
+    {
+        "material": ["Dy2O3", "NdPr oxide", "gallium", "Dy2O3", "NdPr oxide", "gallium"],
+        "supplier": ["Baotou Co", "Kuantan Co", "Yunnan Co", "Baotou Co", "Kuantan Co", "Hanoi Co"],
+        "supplier_country": ["CN", "MY", "CN", "VN", "MY", "VN"],
+        "supplier_id": ["0001", "0002", "0003", "0001", "0002", "0004"],
+        "share": ["60", "40", "", "", "", "1"],
+    }
+)
+
+
+def test_parts_scored_with_the_first_pass_answer_as_the_whole_input(
+    trained_settings: Settings, tracking_at: Callable[[Settings], None]
+) -> None:
+    import mlflow
+
+    from riskengine.serving.pyfunc import FIRST_PASS, INPUT_LABEL, ROW_COLUMN
+    from riskengine.sourcing import prepare_chunks
+
+    tracking_at(trained_settings)
+    scorer = mlflow.pyfunc.load_model(champion_uri(trained_settings))
+    whole = pl.from_pandas(scorer.predict(SPLIT_ROWS, params=PARAMS))
+    first_pass, _ = prepare_chunks(
+        [SPLIT_ROWS],
+        source=INPUT_LABEL,
+        buyer_country="JP",
+        buyer_name=None,
+        as_of=date(2026, 3, 1),
+    )
+    numbered = SPLIT_ROWS.with_row_index(ROW_COLUMN, offset=1)
+    params = {**PARAMS, FIRST_PASS: first_pass.to_json()}
+
+    parts = [
+        pl.from_pandas(
+            scorer.predict(numbered.filter(pl.col(ROW_COLUMN).is_in(rows)), params=params)
+        )
+        for rows in ([5, 1, 3], [6, 2, 4])
+    ]
+
+    answer = pl.concat(parts).sort(ROW_COLUMN)
+    assert answer[ROW_COLUMN].to_list() == [1, 2, 3, 4, 5, 6]
+    assert_frame_equal(answer.drop(ROW_COLUMN), whole)
+    assert [reason.split(" (")[0] if reason else None for reason in whole["reason"]] == [
+        "supplier_id 0001 appears with several countries",
+        "duplicate pair: data rows 2, 5 repeat it",
+        None,
+        "supplier_id 0001 appears with several countries",
+        "duplicate pair: data rows 2, 5 repeat it",
+        None,
+    ]
+
+
+def test_a_first_pass_of_another_request_is_refused(
+    trained_settings: Settings, tracking_at: Callable[[Settings], None]
+) -> None:
+    import mlflow
+
+    from riskengine.serving.pyfunc import FIRST_PASS, INPUT_LABEL, ROW_COLUMN
+    from riskengine.sourcing import prepare_chunks
+
+    tracking_at(trained_settings)
+    scorer = mlflow.pyfunc.load_model(champion_uri(trained_settings))
+    first_pass, _ = prepare_chunks(
+        [SPLIT_ROWS],
+        source=INPUT_LABEL,
+        buyer_country="DE",
+        buyer_name=None,
+        as_of=date(2026, 3, 1),
+    )
+    numbered = SPLIT_ROWS.with_row_index(ROW_COLUMN, offset=1)
+
+    with pytest.raises(UserInputError, match=r"buyer_country \(DE, not JP\)"):
+        scorer.predict(numbered, params={**PARAMS, FIRST_PASS: first_pass.to_json()})
+    with pytest.raises(UserInputError, match=f"a column {ROW_COLUMN}"):
+        scorer.predict(
+            SPLIT_ROWS, params={**PARAMS, FIRST_PASS: first_pass.to_json().replace("DE", "JP")}
+        )
+    with pytest.raises(UserInputError, match="not a readable first pass"):
+        scorer.predict(numbered, params={**PARAMS, FIRST_PASS: "{}"})
 
 
 def test_an_input_without_a_required_column_is_refused_naming_it(

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from riskengine.features.sourcing_mix import spine_sourcing_mix
+from riskengine.sourcing.context import InputContext
 from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs
 
 
@@ -128,3 +130,37 @@ def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks() 
         ("dysprosium_oxide", "CHN", 0.5),
         ("dysprosium_oxide", "VNM", 0.3),
     ]
+
+
+def test_the_first_pass_reads_back_from_its_json_exactly() -> None:
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3", "gallium", "dysprosium oxide", "gallium", "gallium"],
+            "supplier": ["Baotou Co", "Yunnan Co", "Baotou Co", "Yunnan Co", "Hanoi JSC"],
+            "supplier_country": ["CN", "CN", "China", "VN", "VN"],
+            "supplier_id": ["", "0002", "", "0002", "0003"],
+            "share": ["0.1", "1/3", "0.1", "0.3", "0.30000000000000004"],
+        }
+    )
+    context, _ = prepare_chunks(
+        [sourcing], source="s.csv", buyer_country="JP", buyer_name="Kanto", as_of=date(2026, 3, 1)
+    )
+
+    back = InputContext.from_json(context.to_json())
+
+    assert back.duplicate_reasons.height == 2 and back.conflict_reasons.height == 1
+    for name in ("shares", "duplicate_reasons", "conflict_reasons", "sourcing_mix"):
+        assert_frame_equal(getattr(back, name), getattr(context, name))
+    assert (back.rows, back.notes, back.source, back.as_of) == (
+        5,
+        context.notes,
+        "s.csv",
+        date(2026, 3, 1),
+    )
+    assert (back.buyer_country, back.buyer_name, back.mapping_sha256) == ("JP", "Kanto", None)
+
+
+def test_a_document_that_is_not_a_first_pass_is_refused() -> None:
+    for text in ("[]", '{"format": "other"}', "{", '{"format": "riskengine-first-pass/1"}'):
+        with pytest.raises(ValueError, match="not a readable first pass"):
+            InputContext.from_json(text)

@@ -6,11 +6,13 @@ from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskengine.features.registry import PAIR_KEY
-from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs
+from riskengine.sourcing.context import InputContext
+from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs, prepare_part
 
 _MATERIALS = ["Dy2O3", "dysprosium oxide", "NdPr oxide", "gallium", "unobtainium", ""]
 
@@ -75,3 +77,85 @@ def test_a_quoted_line_break_streams_across_chunks_as_the_file_prepared_whole(
     assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
     assert context.rows == 3
     assert pieces[0]["reason"][0] == "duplicate pair: data rows 1, 3 repeat it"
+
+
+@settings(max_examples=60, deadline=None)
+@given(sourcing=sourcing_lists(), sides=st.lists(st.booleans(), min_size=25, max_size=25))
+def test_parts_prepared_with_the_broadcast_first_pass_get_the_answers_of_the_whole(
+    sourcing: pl.DataFrame, sides: list[bool]
+) -> None:
+    # Two parts of rows in any order, as Spark's partitions may hold them; the first pass
+    # travels as JSON, as it is broadcast.
+    context, prepared = prepare_chunks(
+        [sourcing], source="s.csv", buyer_country="JP", buyer_name=None
+    )
+    whole = next(prepared).resolved.drop(PAIR_KEY)
+    broadcast = InputContext.from_json(context.to_json())
+    numbered = sourcing.with_row_index("row", offset=1)
+    answers = []
+    for side in (True, False):
+        part = numbered.filter(pl.Series(sides[: sourcing.height]) == side)
+        prepared_part = prepare_part(part.drop("row"), broadcast, part["row"])
+        answers.append(prepared_part.resolved.drop(PAIR_KEY).with_columns(part["row"]))
+        assert prepared_part.sourcing_mix is not None
+        assert prepared_part.sourcing_mix.equals(context.sourcing_mix)
+    assert pl.concat(answers).sort("row").drop("row").equals(whole)
+
+
+#: Rows 1 to 3 make one partition, 6, 5 and 4 (in that order) the other: supplier id 0001 is
+#: given with CN in one and VN in the other, rows 2 and 5 are one pair, and only the first
+#: part's shares (60, 40) show that the column is in percent.
+_SPLIT = pl.DataFrame(
+    {
+        "material": ["Dy2O3", "NdPr oxide", "gallium", "Dy2O3", "NdPr oxide", "gallium"],
+        "supplier": [
+            "Baotou Co",
+            "Kuantan Sdn Bhd",
+            "Yunnan Co",
+            "Baotou Co",
+            "Kuantan Sdn Bhd",
+            "Hanoi JSC",
+        ],
+        "supplier_country": ["CN", "MY", "CN", "VN", "MY", "VN"],
+        "supplier_id": ["0001", "0002", "0003", "0001", "0002", "0004"],
+        "share": ["60", "40", "", "", "", "1"],
+    }
+)
+_PARTS = ([1, 2, 3], [6, 5, 4])
+
+
+def test_split_rejections_and_percentages_survive_only_with_the_first_pass() -> None:
+    context, _ = prepare_chunks([_SPLIT], source="s.csv", buyer_country="JP", buyer_name=None)
+    broadcast = InputContext.from_json(context.to_json())
+    with_first_pass: dict[int, tuple[float | None, str | None]] = {}
+    alone: dict[int, tuple[float | None, str | None]] = {}
+    for rows in _PARTS:
+        part = _SPLIT[[row - 1 for row in rows]]
+        shared = prepare_part(part, broadcast, pl.Series(rows)).resolved
+        _, own = prepare_chunks([part], source="s.csv", buyer_country="JP", buyer_name=None)
+        by_itself = next(own).resolved
+        for index, row in enumerate(rows):
+            with_first_pass[row] = (shared["share"][index], shared["reason"][index])
+            alone[row] = (by_itself["share"][index], by_itself["reason"][index])
+
+    conflict = "supplier_id 0001 appears with several countries (CHN, VNM)"
+    duplicate = "duplicate pair: data rows 2, 5 repeat it"
+    assert with_first_pass == {
+        1: (0.6, conflict),
+        2: (0.4, duplicate),
+        3: (None, None),
+        4: (None, conflict),
+        5: (None, duplicate),
+        6: (0.01, None),
+    }
+    # What each part finds by itself: both rejections lost, and 1 read as 100 %.
+    assert [reason for _, reason in alone.values()] == [None] * 6
+    assert alone[6] == (1.0, None)
+
+
+def test_a_part_must_name_each_of_its_rows_place_in_the_input_once() -> None:
+    context, _ = prepare_chunks([_SPLIT], source="s.csv", buyer_country="JP", buyer_name=None)
+    part = _SPLIT.head(2)
+    for rows in ([1, 1], [1], [0, 1], [6, 7], [1, None]):
+        with pytest.raises(ValueError, match="one distinct number from 1 to 6"):
+            prepare_part(part, context, pl.Series(rows))
