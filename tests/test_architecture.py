@@ -138,3 +138,21 @@ def test_the_buyers_page_calls_the_application_and_inputs_outputs_only() -> None
         if not any(name == prefix or name.startswith(prefix + ".") for prefix in allowed)
     )
     assert not other, f"riskengine.web imports {other}"
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The top-level package of every import in ``path``, inside functions too."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_the_tracking_module_talks_to_mlflow() -> None:
+    talking = {
+        name for name, path in package_modules().items() if "mlflow" in _top_level_imports(path)
+    }
+    assert talking == {"riskengine.models.tracking"}

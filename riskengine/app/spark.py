@@ -53,7 +53,7 @@ def score_file_with_spark(
         When pyspark is missing, ``--mapping`` or ``--supplier-sites`` is given (the pyfunc
         takes neither), or the registered version takes no first pass (retrain).
     """
-    from riskengine.models.verified import download_verified_version
+    from riskengine.models.tracking import download_verified_version
     from riskengine.serving import spark as spark_scoring
     from riskengine.serving.pyfunc import DESCRIPTION_FILE, SCORER_DIRECTORY
 

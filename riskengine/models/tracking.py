@@ -642,3 +642,50 @@ def _checked_model(settings: Settings, version: str, local: Path) -> Any:
         return tree_scorer.load(local)
     trust.check_skops_types(settings, version, local)
     return mlflow.sklearn.load_model(str(local))
+
+
+# -- for loaders of their own (Spark's workers) ------------------------------------------
+
+
+def download_verified_version(
+    settings: Settings, alias_or_version: str, directory: str
+) -> tuple[str, Path]:
+    """Download a version's model files into ``directory`` and check them as
+    :func:`load_registered_model` does (recorded SHA-256, signed
+    entry, pinned alias, skops types); returns the version and the local directory.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the version or alias does not exist.
+    ModelIntegrityError
+        When the files differ from those recorded at registration.
+    """
+    details = version_details(settings, alias_or_version)
+    version = details.version
+    with _open_store(settings) as client:
+        assert client is not None  # version_details found the version in this store
+        local = _download_version(client, settings, version, directory)
+    trust.check_recorded_digest(settings, version, details.tags, local)
+    entry = trust.verified_entry(settings, version, details.run_id)
+    if alias_or_version in PINNED_ALIASES:
+        trust.check_alias(settings, alias_or_version, version)
+    trust.compare(
+        settings, version, "model files", entry["model_files"], trust.artifact_digest(local)[1]
+    )
+    trust.check_skops_types(settings, version, local)
+    return version, local
+
+
+def scorer_parameters(model_directory: Path) -> set[str]:
+    """The parameters a version's pyfunc declares in its signature (MLflow drops any other)."""
+    signature = Model.load(str(model_directory / "MLmodel")).signature
+    params = signature.params if signature is not None else None
+    return {spec.name for spec in params.params} if params is not None else set()
+
+
+def load_pyfunc(model_directory: str) -> Any:
+    """A version's pyfunc, as MLflow loads it (its signature and parameters enforced)."""
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.load_model(model_directory)

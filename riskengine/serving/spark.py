@@ -74,11 +74,9 @@ def check_scorer_parameters(model_directory: Path) -> None:
     UserInputError
         When the version's signature has no ``first_pass`` parameter.
     """
-    from mlflow.models import Model
+    from riskengine.models.tracking import scorer_parameters
 
-    signature = Model.load(str(model_directory / "MLmodel")).signature
-    params = signature.params if signature is not None else None
-    named = {spec.name for spec in params.params} if params is not None else set()
+    named = scorer_parameters(model_directory)
     if FIRST_PASS not in named:
         raise UserInputError(
             f"the model version in {model_directory} takes no {FIRST_PASS} parameter (it "
@@ -212,9 +210,9 @@ def score_batches(
     table = pa.Table.from_batches(received)
     model = _LOADED.get(model_directory)
     if model is None:
-        import mlflow.pyfunc
+        from riskengine.models.tracking import load_pyfunc
 
-        model = _LOADED[model_directory] = mlflow.pyfunc.load_model(model_directory)
+        model = _LOADED[model_directory] = load_pyfunc(model_directory)
     params = {name: parameters.get(name) for name in PARAMETERS}
     params[FIRST_PASS] = first_pass
     answer = model.predict(table.to_pandas(), params=params)

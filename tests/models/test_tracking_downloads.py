@@ -1,4 +1,5 @@
-"""A version's files downloaded for a loader of their own are checked as ``score`` checks them."""
+"""A version's files downloaded for a loader of their own (Spark's workers) are checked as
+``score`` checks them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from riskengine.config import Settings
 from riskengine.errors import ModelIntegrityError, ModelNotFoundError
-from riskengine.models.verified import download_verified_version
+from riskengine.models.tracking import download_verified_version
 
 
 def test_the_champions_files_come_down_checked(registered: Settings, tmp_path: Path) -> None:
