@@ -260,7 +260,36 @@ def load_reference(
     base = Path(directory) if directory is not None else shipped_reference_dir()
     if not base.is_dir():
         raise ReferenceDataError(f"{base}: reference directory does not exist")
-    if directory is not None and is_overlay(base):
+    key = _content_key(base, overlay_base)
+    loaded = _LOADED.get(key)
+    if loaded is None:
+        loaded = _load_reference(base, overlay_base=overlay_base, shipped=directory is None)
+        if len(_LOADED) >= LOADED_LIMIT:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = loaded
+    return loaded
+
+
+# Loading parses and validates every table, a quarter of a second on the shipped data; a
+# long-running process (`riskengine serve`, the tests) reads the same files again and again.
+# The key holds the bytes' SHA-256 of every file that can be read, so an edited file is always
+# loaded anew.
+_LOADED: dict[tuple[Any, ...], ReferenceData] = {}
+LOADED_LIMIT = 8
+
+
+def _content_key(base: Path, overlay_base: Path | None) -> tuple[Any, ...]:
+    files = tuple(
+        (path.name, _file_sha256(path))
+        for directory in (base, overlay_base or shipped_reference_dir())
+        for path in sorted(directory.iterdir())
+        if path.is_file()
+    )
+    return (str(base), str(overlay_base) if overlay_base else None, files)
+
+
+def _load_reference(base: Path, *, overlay_base: Path | None, shipped: bool) -> ReferenceData:
+    if not shipped and is_overlay(base):
         return _load_overlay(base, shipped=overlay_base or shipped_reference_dir())
     missing = [
         file_name(schema)

@@ -325,3 +325,25 @@ def test_an_unreadable_cell_is_reported_once(reference_copy: Path) -> None:
     assert message == (
         f"invalid reference data:\n{path}:{line}: column wgi_score: cannot read 'high' as Float64"
     )
+
+
+def test_the_same_files_load_once_and_an_edited_file_loads_anew(tmp_path: Path) -> None:
+    """A long-running process reuses a load while the bytes are the same; an edit of the same
+    length (as fast as the file clock's tick) is still seen."""
+    directory = tmp_path / "reference"
+    shutil.copytree(shipped_reference_dir(), directory)
+    first = load_reference(directory)
+    assert load_reference(directory) is first
+
+    governance = directory / "governance_wgi.csv"
+    text = governance.read_text(encoding="utf-8")
+    header, first_row, rest = text.split("\n", 2)
+    country, year, score, rest_of_row = first_row.split(",", 3)
+    score = score[:-1] + ("1" if score[-1] != "1" else "2")  # the last digit of the WGI score
+    edited = ",".join([country, year, score, rest_of_row])
+    assert edited != first_row and len(edited) == len(first_row)
+    governance.write_text("\n".join([header, edited, rest]), encoding="utf-8")
+
+    again = load_reference(directory)
+    assert again is not first
+    assert again.fingerprint != first.fingerprint
