@@ -17,6 +17,10 @@ SIGNING_KEY_ENV = "RISKENGINE_SIGNING_KEY"
 
 DEFAULT_MODEL_NAME = "riskengine"
 CHAMPION_ALIAS = "champion"
+CHALLENGER_ALIAS = "challenger"
+# riskengine moves these aliases itself, and signs where each points; an alias set by other
+# means (the MLflow UI) still resolves through the database to a version whose files are checked.
+PINNED_ALIASES = (CHAMPION_ALIAS, CHALLENGER_ALIAS)
 
 
 @dataclass(frozen=True)

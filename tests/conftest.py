@@ -31,7 +31,7 @@ from riskengine.reference.loader import ReferenceData, load_reference
 
 
 @pytest.fixture(scope="session", autouse=True)
-def signing_key(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The key that signs model stores' manifests: one of the session's own, never the user's
     (``~/.config/riskengine/store.key``), shared by the workers (which share trained stores);
     child processes inherit it through the environment."""
@@ -43,7 +43,7 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Ite
             monkeypatch.setenv(SIGNING_KEY_ENV, str(directory / "store.key"))
             trust.signing_key(load_settings(), create=True)
 
-    path = built_once(tmp_path_factory, worker_id, "signing", create) / "store.key"
+    path = built_once(tmp_path_factory, "signing", create) / "store.key"
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(SIGNING_KEY_ENV, str(path))
         yield path
@@ -209,14 +209,12 @@ def store_settings(tmp_path: Path, empty_store_template: Path) -> Any:
 
 
 def built_once(
-    tmp_path_factory: pytest.TempPathFactory,
-    worker_id: str,
-    name: str,
-    build: Callable[[Path], None],
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
 ) -> Path:
     """A directory ``build`` fills once per test session, shared by pytest-xdist's workers (a
     session fixture otherwise runs once in every worker, and a training costs seconds)."""
-    if worker_id == "master":
+    # Read from the environment, not xdist's fixture, so `-p no:xdist` works too.
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
         directory = tmp_path_factory.mktemp(name)
         build(directory)
         return directory
@@ -232,9 +230,7 @@ def built_once(
 
 
 @pytest.fixture(scope="session")
-def trained_settings(
-    tmp_path_factory: pytest.TempPathFactory, worker_id: str, empty_store_template: Path
-) -> Any:
+def trained_settings(tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path) -> Any:
     """A quick but real public-events training (see ``quick_training``) into its own MLflow
     store, made once per session and read-only for the tests that use it."""
     from riskengine.app.training import train_public
@@ -245,7 +241,7 @@ def trained_settings(
             outcome = train_public(settings, **_quick_training(monkeypatch).kwargs())
         assert outcome.version == "1" and outcome.champion == "1"
 
-    home = built_once(tmp_path_factory, worker_id, "trained", train)
+    home = built_once(tmp_path_factory, "trained", train)
     return load_settings_for(home)
 
 
@@ -334,7 +330,7 @@ def tiny_model_source() -> str:
 
 @pytest.fixture(scope="session")
 def registered_template(
-    tmp_path_factory: pytest.TempPathFactory, worker_id: str, empty_store_template: Path
+    tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path
 ) -> Path:
     """The ``models/`` directory of a store with the tiny model registered as version 1 and
     champion, made once: registering costs seconds, copying the directory does not (a store
@@ -346,7 +342,7 @@ def registered_template(
         assert register_tiny_model(settings) == "1"
         tracking.set_champion(settings, "1")
 
-    return built_once(tmp_path_factory, worker_id, "registered", register) / "models"
+    return built_once(tmp_path_factory, "registered", register) / "models"
 
 
 @pytest.fixture

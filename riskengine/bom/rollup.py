@@ -56,6 +56,8 @@ def _product_risk(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     inputs = pl.col("share") > 0
     countries = (
         pairs.filter(inputs)
+        # One order for the product and sums below, whatever order the joins gave.
+        .sort("product_order", "supplier_country_iso3", "pair_risk", nulls_last=True)
         .group_by("product_order", "supplier_country_iso3", maintain_order=True)
         .agg(pl.col("pair_risk").max().alias("country_risk"))
         .with_columns(
@@ -165,7 +167,9 @@ def roll_up(lines: pl.DataFrame, sourcing: Sourcing, refused: pl.Series) -> Roll
             * pl.coalesce(pl.col("supplier_value") * pl.col("material_quantity"), "bom_value")
         ).alias("value_at_risk"),
     )
-    counted = pairs.filter(~pl.col("product_order").is_in(refused.implode()))
+    counted = pairs.filter(~pl.col("product_order").is_in(refused.implode())).sort(
+        *_USE, "entry", nulls_last=True
+    )
     risk, counted = _product_risk(counted)
     figures = (
         counted.group_by("product_order", maintain_order=True)

@@ -1,6 +1,7 @@
 """Where a store's artifacts are, wherever the store now is.
 
-:mod:`riskengine.models.tracking` hands in its MLflow client; this module imports no MLflow.
+:mod:`riskengine.models.tracking` hands in its MLflow client, so this module reaches MLflow only
+through that client (and MLflow's experiments table, for the one change MLflow has no call for).
 """
 
 from __future__ import annotations

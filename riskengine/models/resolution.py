@@ -27,16 +27,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from riskengine.config import CHAMPION_ALIAS, Settings
+from riskengine.config import PINNED_ALIASES, Settings
 from riskengine.errors import ModelIntegrityError
 from riskengine.models import tree_scorer, trust
 from riskengine.models.store import database_path, store_directory, store_lock
 from riskengine.models.versions import RegisteredModel
 
 RECORD_FORMAT = "riskengine-resolved/1"
-# The aliases whose targets riskengine signs (tracking.PINNED_ALIASES).
-SIGNED_ALIASES = (CHAMPION_ALIAS, "challenger")
 EXPLAIN_FILE = "explain.json"
+PLACE_FIELDS = ("version", "run_id", "model_directory", "run_directory")
 SETTLED_SECONDS = 2
 
 logger = logging.getLogger("riskengine")
@@ -54,8 +53,12 @@ def registry_identity(settings: Settings) -> list[list[Any]] | None:
     database = database_path(settings)
     if database is None or not database.is_file():
         return None
+    if database.with_name(database.name + "-wal").exists():
+        # In WAL mode a commit can land in a write-ahead log that keeps its size and leaves
+        # the database untouched, so no file's size and time tell that it happened.
+        return None
     identity = []
-    for suffix in ("", "-journal", "-wal"):
+    for suffix in ("", "-journal"):
         path = database.with_name(database.name + suffix)
         try:
             status = path.stat()
@@ -107,7 +110,7 @@ def remember(
         }
     except ValueError:
         return
-    if not tree_scorer.present(model_directory):
+    if not tree_scorer.present(model_directory) or not _loadable_by_record(alias_or_version):
         return
     document = _read(path)
     if document.get("identity") != identity or document.get("model_name") != settings.model_name:
@@ -116,11 +119,27 @@ def remember(
     document["resolved"][alias_or_version] = {"version": version, "run_id": run_id, **places}
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        logger.debug("not remembering the resolved version in %s: %s", path, error)
+        return
+    try:
+        # Readable by whoever may read the database, like the manifest beside it.
+        database = path.with_name(path.name.removesuffix(".resolved.json"))
+        os.fchmod(handle, database.stat().st_mode & 0o666)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(document, stream, indent=2, sort_keys=True)
         os.replace(temporary, path)
     except OSError as error:
         logger.debug("not remembering the resolved version in %s: %s", path, error)
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _loadable_by_record(alias_or_version: str) -> bool:
+    """Whether :func:`load_remembered` may answer for ``alias_or_version``: a signed alias or a
+    version number as the registry writes it."""
+    if alias_or_version.isdigit():
+        return str(int(alias_or_version)) == alias_or_version
+    return alias_or_version in PINNED_ALIASES
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -129,6 +148,10 @@ def _read(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError):
         return {}
     if not isinstance(document, dict) or document.get("format") != RECORD_FORMAT:
+        return {}
+    if not isinstance(document.get("resolved"), dict) or not isinstance(
+        document.get("identity"), list
+    ):
         return {}
     return document
 
@@ -146,8 +169,10 @@ def load_remembered(settings: Settings, alias_or_version: str) -> RegisteredMode
             return None
         if document.get("identity") != registry_identity(settings):
             return None
-        place = document.get("resolved", {}).get(alias_or_version)
-        if not isinstance(place, dict):
+        place = document["resolved"].get(alias_or_version)
+        if not _loadable_by_record(alias_or_version) or not isinstance(place, dict):
+            return None
+        if not all(isinstance(place.get(name), str) for name in PLACE_FIELDS):
             return None
         try:
             return _load_checked(settings, alias_or_version, place)
@@ -163,11 +188,8 @@ def _load_checked(
     if alias_or_version.isdigit() and alias_or_version != version:
         raise ModelIntegrityError(f"the record maps version {alias_or_version} to {version}")
     entry = trust.verified_entry(settings, version, run_id)
-    if alias_or_version in SIGNED_ALIASES:
+    if alias_or_version in PINNED_ALIASES:
         trust.check_alias(settings, alias_or_version, version)
-    elif not alias_or_version.isdigit():
-        # Other aliases are not signed: where they point is the database's word only.
-        raise ModelIntegrityError(f"the alias {alias_or_version!r} is not signed")
     root = store_directory(settings)
     contents = trust.stored_files(root / place["model_directory"])
     digest, files = trust.digest_of_files(contents)

@@ -42,7 +42,7 @@ from mlflow.store.artifact.artifact_repository_registry import get_artifact_repo
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import DatabaseError
 
-from riskengine.config import CHAMPION_ALIAS, Settings
+from riskengine.config import CHALLENGER_ALIAS, CHAMPION_ALIAS, PINNED_ALIASES, Settings
 from riskengine.errors import ModelIntegrityError, ModelNotFoundError, ModelStoreError
 from riskengine.models import locations, resolution, tree_scorer, trust
 from riskengine.models.store import (
@@ -62,7 +62,6 @@ EXPERIMENT_NAME = "riskengine"
 MODEL_ARTIFACT_NAME = "model"
 EXPLAIN_ARTIFACT = "explain.json"
 CONFIG_ARTIFACT = "model_config.json"
-CHALLENGER_ALIAS = "challenger"
 CHAMPION_HISTORY_TAG = "champion_history"
 # SQLite's words for a file that is not a sound database, as MLflow and SQLAlchemy pass them on.
 DAMAGED_DATABASE_WORDS = ("file is not a database", "malformed", "no such table")
@@ -188,11 +187,6 @@ def _pin(
         run_files=_run_files(client, settings, run_id),
         metrics=dict(client.get_run(run_id).data.metrics),
     )
-
-
-# riskengine moves these aliases itself, and signs where each points; an alias set by other
-# means (the MLflow UI) still resolves through the database to a version whose files are checked.
-PINNED_ALIASES = (CHAMPION_ALIAS, CHALLENGER_ALIAS)
 
 
 def missing_pins(settings: Settings, version: str, alias: str | None = None) -> str | None:

@@ -55,12 +55,18 @@ class TreeScorer:
 
     def predict_proba(self, matrix: Any) -> np.ndarray:
         """Probabilities of the negative and the positive class, one row per input row."""
+        names = self.link.get("feature_names")
+        if names is not None and hasattr(matrix, "columns") and list(matrix.columns) != names:
+            # scikit-learn refuses columns other than those it was fit on; so does this, as
+            # the trees only know positions.
+            raise ValueError(
+                f"the model was fit on the columns {names}, not {list(matrix.columns)}"
+            )
         raw = self.raw(matrix)
         if self.link["kind"] == "platt":
             positive = _expit(-(self.link["a"] * raw + self.link["b"]))
         else:
             positive = _expit(raw)
-        positive[(positive > 1.0) & (positive <= 1.0 + 1e-5)] = 1.0
         return np.column_stack([1.0 - positive, positive])
 
 
@@ -125,22 +131,22 @@ def export(model: Any, directory: Path) -> bool:
         logger.info("tree scorer: %s is not converted; loading uses skops", type(model).__name__)
         return False
     classifier, link = parts
+    if hasattr(model, "feature_names_in_"):
+        link = {**link, "feature_names": [str(name) for name in model.feature_names_in_]}
     try:
         forest = treelite.sklearn.import_model(classifier)
-    except Exception as error:  # Treelite raises its own error types for what it cannot read.
-        logger.warning(
-            "tree scorer: Treelite cannot read the model (%s); loading uses skops", error
-        )
-        return False
-    scorer = TreeScorer(forest, link)
-    probe = probe_rows(classifier)
-    named = probe
-    if hasattr(model, "feature_names_in_"):
-        import pandas as pd
+        scorer = TreeScorer(forest, link)
+        probe = probe_rows(classifier)
+        named: Any = probe
+        if "feature_names" in link:
+            import pandas as pd
 
-        # As scoring hands the model its inputs: a frame with the names it was fit on.
-        named = pd.DataFrame(probe, columns=list(model.feature_names_in_))
-    difference = float(np.max(np.abs(scorer.predict_proba(probe) - model.predict_proba(named))))
+            # As scoring hands the model its inputs: a frame with the names it was fit on.
+            named = pd.DataFrame(probe, columns=link["feature_names"])
+        difference = float(np.max(np.abs(scorer.predict_proba(named) - model.predict_proba(named))))
+    except Exception as error:  # Treelite raises its own types; the probe reads private state.
+        logger.warning("tree scorer: not written (%s); loading uses skops", error)
+        return False
     if not difference <= AGREEMENT_TOLERANCE:
         logger.warning(
             "tree scorer: Treelite differs from scikit-learn by %.3g on %d probe rows; "
@@ -169,7 +175,11 @@ def from_bytes(forest_bytes: bytes, link_bytes: bytes) -> TreeScorer:
     link = json.loads(link_bytes)
     if link.get("format") != LINK_FORMAT or link.get("kind") not in ("logistic", "platt"):
         raise ValueError(f"not a tree scorer link of format {LINK_FORMAT}")
-    return TreeScorer(treelite.Model.deserialize_bytes(forest_bytes), link)
+    try:
+        forest = treelite.Model.deserialize_bytes(forest_bytes)
+    except Exception as error:  # Treelite's own error types
+        raise ValueError(f"Treelite cannot read {FOREST_FILE}: {error}") from error
+    return TreeScorer(forest, link)
 
 
 def load(model_directory: Path) -> TreeScorer:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -260,14 +261,22 @@ def load_reference(
     base = Path(directory) if directory is not None else shipped_reference_dir()
     if not base.is_dir():
         raise ReferenceDataError(f"{base}: reference directory does not exist")
+    if overlay_base is not None and not overlay_base.is_dir():
+        raise ReferenceDataError(f"{overlay_base}: reference directory does not exist")
     key = _content_key(base, overlay_base)
-    loaded = _LOADED.get(key)
+    with _LOADED_LOCK:
+        loaded = _LOADED.get(key)
     if loaded is None:
         loaded = _load_reference(base, overlay_base=overlay_base, shipped=directory is None)
-        if len(_LOADED) >= LOADED_LIMIT:
-            _LOADED.pop(next(iter(_LOADED)))
-        _LOADED[key] = loaded
-    return loaded
+        # Kept only if no file changed while it was read, so the key names what was loaded.
+        if _content_key(base, overlay_base) == key:
+            with _LOADED_LOCK:
+                while len(_LOADED) >= LOADED_LIMIT:
+                    _LOADED.pop(next(iter(_LOADED)))
+                _LOADED[key] = loaded
+    # Each caller gets its own frames and hashes: polars frames can be changed in place.
+    frames: dict[str, Any] = {name: loaded.table(name).clone() for name in TABLE_SCHEMAS}
+    return replace(loaded, table_hashes=dict(loaded.table_hashes), **frames)
 
 
 # Loading parses and validates every table, a quarter of a second on the shipped data; a
@@ -275,15 +284,19 @@ def load_reference(
 # The key holds the bytes' SHA-256 of every file that can be read, so an edited file is always
 # loaded anew.
 _LOADED: dict[tuple[Any, ...], ReferenceData] = {}
+_LOADED_LOCK = threading.Lock()
 LOADED_LIMIT = 8
 
 
 def _content_key(base: Path, overlay_base: Path | None) -> tuple[Any, ...]:
+    """The directories and the SHA-256 of every file a load of ``base`` can read: the tables
+    and an overlay's manifest, in ``base`` and in the directory an overlay sits on."""
+    names = [*(file_name(schema) for schema in TABLE_SCHEMAS.values()), MANIFEST_FILE]
     files = tuple(
-        (path.name, _file_sha256(path))
+        (str(directory), name, _file_sha256(directory / name))
         for directory in (base, overlay_base or shipped_reference_dir())
-        for path in sorted(directory.iterdir())
-        if path.is_file()
+        for name in names
+        if (directory / name).is_file()
     )
     return (str(base), str(overlay_base) if overlay_base else None, files)
 

@@ -374,7 +374,10 @@ def _estimator(model_directory: Path, model_file: str) -> Any:
     from riskengine.models import tree_scorer
 
     if tree_scorer.present(model_directory):
-        return tree_scorer.load(model_directory)
+        try:
+            return tree_scorer.load(model_directory)
+        except ValueError as error:
+            raise ModelIntegrityError(f"{model_directory}: {error}; refusing to load it") from error
     import skops.io
     from skops.io.exceptions import UntrustedTypesFoundException
 

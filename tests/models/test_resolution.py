@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from riskengine.config import Settings, load_settings
 from riskengine.models import resolution, tracking, tree_scorer
+from riskengine.models.loading import load_model
 
 
 def _settled(settings: Settings) -> Settings:
@@ -113,4 +117,63 @@ def test_a_registry_written_a_moment_ago_is_not_remembered(registered: Settings)
     database = registered.models_dir / "mlflow.db"
     os.utime(database)
     tracking.load_registered_model(registered)
+    assert resolution.load_remembered(registered, "champion") is None
+
+
+def test_a_malformed_record_sends_the_load_through_mlflow(registered: Settings) -> None:
+    tracking.load_registered_model(_settled(registered))
+    path = resolution.record_path(registered)
+    assert path is not None
+    document = _record(registered)
+    document["resolved"] = []
+    path.write_text(json.dumps(document))
+    assert resolution.load_remembered(registered, "champion") is None
+    assert load_model(registered).version == "1"
+    assert _record(registered)["resolved"]["champion"]["version"] == "1"
+
+
+def test_a_record_naming_another_signed_version_is_refused_and_a_promotion_is_followed(
+    registered: Settings, tiny_model_registrar: Callable[[Settings], str]
+) -> None:
+    assert tiny_model_registrar(registered) == "2"
+    tracking.load_registered_model(_settled(registered), "2")
+    tracking.load_registered_model(registered)
+    path = resolution.record_path(registered)
+    assert path is not None
+    document = _record(registered)
+    document["resolved"]["champion"] = document["resolved"]["2"]
+    path.write_text(json.dumps(document))
+    # Version 2 is signed, but the signed champion is version 1.
+    assert resolution.load_remembered(registered, "champion") is None
+
+    tracking.set_champion(registered, "2")
+    assert load_model(_settled(registered)).version == "2"
+    remembered = resolution.load_remembered(registered, "champion")
+    assert remembered is not None and remembered.version == "2"
+
+
+def test_a_database_in_wal_mode_is_never_remembered(registered: Settings) -> None:
+    """A commit can land in the write-ahead log without changing any file's size and time."""
+    database = registered.models_dir / "mlflow.db"
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA journal_mode=WAL")
+    tracking.load_registered_model(_settled(registered))
+    connection.close()
+    assert resolution.registry_identity(registered) is None or not (
+        database.with_name("mlflow.db-wal").exists()
+    )
+    assert resolution.load_remembered(registered, "champion") is None
+
+
+def test_a_checkpoint_treelite_cannot_read_sends_the_load_through_mlflow(
+    registered: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracking.load_registered_model(_settled(registered))
+
+    def unreadable(_: bytes) -> None:
+        raise RuntimeError("not a checkpoint this Treelite reads")
+
+    import treelite
+
+    monkeypatch.setattr(treelite.Model, "deserialize_bytes", unreadable)
     assert resolution.load_remembered(registered, "champion") is None

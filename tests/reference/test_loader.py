@@ -327,13 +327,31 @@ def test_an_unreadable_cell_is_reported_once(reference_copy: Path) -> None:
     )
 
 
-def test_the_same_files_load_once_and_an_edited_file_loads_anew(tmp_path: Path) -> None:
+def test_the_same_files_load_once_and_an_edited_file_loads_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A long-running process reuses a load while the bytes are the same; an edit of the same
-    length (as fast as the file clock's tick) is still seen."""
+    length (as fast as the file clock's tick) is still seen, and no caller's changes leak."""
+    from riskengine.reference import loader
+
+    loads: list[Path] = []
+    uncached = loader._load_reference
+
+    def counted(base: Path, **options: object) -> object:
+        loads.append(base)
+        return uncached(base, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "_load_reference", counted)
     directory = tmp_path / "reference"
     shutil.copytree(shipped_reference_dir(), directory)
     first = load_reference(directory)
-    assert load_reference(directory) is first
+    first.table_hashes["production"] = "changed by a caller"
+    first.production.insert_column(0, pl.Series("extra", [0] * first.production.height))
+    second = load_reference(directory)
+    assert len(loads) == 1
+    assert second.fingerprint == first.fingerprint
+    assert second.table_hashes["production"] != "changed by a caller"
+    assert "extra" not in second.production.columns
 
     governance = directory / "governance_wgi.csv"
     text = governance.read_text(encoding="utf-8")
@@ -345,5 +363,5 @@ def test_the_same_files_load_once_and_an_edited_file_loads_anew(tmp_path: Path) 
     governance.write_text("\n".join([header, edited, rest]), encoding="utf-8")
 
     again = load_reference(directory)
-    assert again is not first
+    assert len(loads) == 2
     assert again.fingerprint != first.fingerprint
