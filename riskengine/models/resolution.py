@@ -209,14 +209,11 @@ def _load_checked(
         contents[f"{scorer_files}/{tree_scorer.FOREST_FILE}"],
         contents[f"{scorer_files}/{tree_scorer.LINK_FILE}"],
     )
-    return RegisteredModel(
-        model=model,
+    return RegisteredModel.from_explanation(
+        model,
         version=version,
         run_id=run_id,
-        feature_names=tuple(explain["feature_names"]),
-        neutral_values=explain["neutral_values"],
-        calibration=explain.get("calibration", {}),
-        band_cutoffs=explain.get("band_cutoffs", {}),
+        explanation=explain,
         metrics=dict(entry["metrics"]),
         artifact_sha256=digest,
     )

@@ -614,14 +614,11 @@ def load_registered_model(
             ),
             run_directory=local_artifact_path(run_uri),
         )
-        return RegisteredModel(
-            model=model,
+        return RegisteredModel.from_explanation(
+            model,
             version=version,
             run_id=run_id,
-            feature_names=tuple(explain["feature_names"]),
-            neutral_values=explain["neutral_values"],
-            calibration=explain.get("calibration", {}),
-            band_cutoffs=explain.get("band_cutoffs", {}),
+            explanation=explain,
             metrics=metrics,
             artifact_sha256=digest,
         )

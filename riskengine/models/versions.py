@@ -23,6 +23,31 @@ class RegisteredModel:
     calibration: dict[str, Any] = field(default_factory=dict)
     band_cutoffs: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def from_explanation(
+        cls,
+        model: Any,
+        *,
+        version: str,
+        run_id: str,
+        explanation: dict[str, Any],
+        metrics: dict[str, float],
+        artifact_sha256: str,
+    ) -> RegisteredModel:
+        """The record of a loaded version, its scoring metadata read from the training run's
+        ``explain.json`` (``explanation``)."""
+        return cls(
+            model=model,
+            version=version,
+            run_id=run_id,
+            feature_names=tuple(explanation["feature_names"]),
+            neutral_values=explanation["neutral_values"],
+            calibration=explanation.get("calibration", {}),
+            band_cutoffs=explanation.get("band_cutoffs", {}),
+            metrics=metrics,
+            artifact_sha256=artifact_sha256,
+        )
+
 
 @dataclass(frozen=True)
 class VersionDetails:
