@@ -115,7 +115,9 @@ def test_a_registry_written_a_moment_ago_is_not_remembered(registered: Settings)
     """Two writes in one tick of the file clock can leave the same size and time, so a load
     right after a write is not remembered."""
     database = registered.models_dir / "mlflow.db"
-    os.utime(database)
+    # Dated a minute ahead, so the load still finds it freshly written on a slow machine.
+    ahead = time.time() + 60
+    os.utime(database, (ahead, ahead))
     tracking.load_registered_model(registered)
     assert resolution.load_remembered(registered, "champion") is None
 
