@@ -7,7 +7,6 @@ without them.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 
@@ -55,7 +54,7 @@ def score_file_with_spark(
     """
     from riskengine.models.tracking import download_verified_version
     from riskengine.serving import spark as spark_scoring
-    from riskengine.serving.pyfunc import DESCRIPTION_FILE, SCORER_DIRECTORY
+    from riskengine.serving.pyfunc import DESCRIPTION_FILE, SCORER_DIRECTORY, read_description
 
     spark_scoring.require_pyspark()
     if request.input.mapping_path is not None or request.input.supplier_sites is not None:
@@ -86,9 +85,7 @@ def score_file_with_spark(
         version, model_directory = download_verified_version(
             settings, request.model_alias, directory
         )
-        description = json.loads(
-            (model_directory / SCORER_DIRECTORY / DESCRIPTION_FILE).read_text(encoding="utf-8")
-        )
+        description = read_description(model_directory / SCORER_DIRECTORY / DESCRIPTION_FILE)
         reference_fingerprint = str(description["reference_fingerprint"])
         stage(f"scoring {first_pass.rows:,} rows as of {as_of} in {cores} Spark partitions")
         session = spark_scoring.local_session(cores, work_directory=directory)

@@ -18,7 +18,6 @@ this way, since the point is to import neither MLflow nor scikit-learn.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,10 +30,10 @@ from riskengine.config import PINNED_ALIASES, Settings
 from riskengine.errors import ModelIntegrityError
 from riskengine.models import tree_scorer, trust
 from riskengine.models.store import database_path, store_directory, store_lock
-from riskengine.models.versions import RegisteredModel
+from riskengine.models.versions import EXPLAIN_ARTIFACT, RegisteredModel
 
 RECORD_FORMAT = "riskengine-resolved/1"
-EXPLAIN_FILE = "explain.json"
+RECORD_SUFFIX = ".resolved.json"
 PLACE_FIELDS = ("version", "run_id", "model_directory", "run_directory")
 SETTLED_SECONDS = 2
 
@@ -44,7 +43,7 @@ logger = logging.getLogger("riskengine")
 def record_path(settings: Settings) -> Path | None:
     """The record of resolved versions, beside a SQLite database; ``None`` for other stores."""
     database = database_path(settings)
-    return None if database is None else database.with_name(database.name + ".resolved.json")
+    return None if database is None else database.with_name(database.name + RECORD_SUFFIX)
 
 
 def registry_identity(settings: Settings) -> list[list[Any]] | None:
@@ -124,7 +123,8 @@ def remember(
         return
     try:
         # Readable by whoever may read the database, like the manifest beside it.
-        database = path.with_name(path.name.removesuffix(".resolved.json"))
+        database = database_path(settings)
+        assert database is not None  # record_path gave a path, so the store is SQLite
         os.fchmod(handle, database.stat().st_mode & 0o666)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(document, stream, indent=2, sort_keys=True)
@@ -195,14 +195,8 @@ def _load_checked(
     digest, files = trust.digest_of_files(contents)
     trust.compare(settings, version, "model files", entry["model_files"], files)
     trust.check_declared_types(settings, version, contents["MLmodel"].decode("utf-8"))
-    explain_bytes = (root / place["run_directory"] / EXPLAIN_FILE).read_bytes()
-    trust.compare(
-        settings,
-        version,
-        "run artifacts",
-        {EXPLAIN_FILE: entry["run_files"].get(EXPLAIN_FILE)},
-        {EXPLAIN_FILE: hashlib.sha256(explain_bytes).hexdigest()},
-    )
+    explain_bytes = (root / place["run_directory"] / EXPLAIN_ARTIFACT).read_bytes()
+    trust.check_run_file(settings, version, entry, EXPLAIN_ARTIFACT, explain_bytes)
     explain = json.loads(explain_bytes)
     scorer_files = tree_scorer.DIRECTORY
     model = tree_scorer.from_bytes(

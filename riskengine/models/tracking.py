@@ -55,12 +55,11 @@ from riskengine.models.store import (
     store_exists,
     store_lock,
 )
-from riskengine.models.versions import RegisteredModel, VersionDetails
+from riskengine.models.versions import EXPLAIN_ARTIFACT, RegisteredModel, VersionDetails
 from riskengine.reference.loader import ReferenceData, load_reference
 
 EXPERIMENT_NAME = "riskengine"
 MODEL_ARTIFACT_NAME = "model"
-EXPLAIN_ARTIFACT = "explain.json"
 CONFIG_ARTIFACT = "model_config.json"
 CHAMPION_HISTORY_TAG = "champion_history"
 # SQLite's words for a file that is not a sound database, as MLflow and SQLAlchemy pass them on.
@@ -142,12 +141,10 @@ def alias_version(settings: Settings, alias: str) -> str | None:
 # -- integrity -------------------------------------------------------------------------------
 
 
-def _download_version(
-    client: MlflowClient, settings: Settings, version: str, directory: str
-) -> Path:
+def _download_version(uri: str, directory: str) -> Path:
+    """Download a version's files from their artifact ``uri`` into ``directory/model``."""
     target = Path(directory) / "model"
     target.mkdir()
-    uri = locations.version_artifacts(client, settings, version)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
 
 
@@ -155,7 +152,7 @@ def _record_digest(
     client: MlflowClient, settings: Settings, version: str
 ) -> tuple[str, dict[str, str]]:
     with tempfile.TemporaryDirectory() as directory:
-        local = _download_version(client, settings, version, directory)
+        local = _download_version(locations.version_artifacts(client, settings, version), directory)
         digest, files = trust.artifact_digest(local)
     client.set_model_version_tag(settings.model_name, version, trust.MODEL_SHA256_TAG, digest)
     client.set_model_version_tag(
@@ -560,8 +557,9 @@ def load_registered_model(
             ) from error
         version = str(version_info.version)
         run_id = str(version_info.run_id)
+        version_uri = locations.version_artifacts(client, settings, version)
         with tempfile.TemporaryDirectory() as directory:
-            local = _download_version(client, settings, version, directory)
+            local = _download_version(version_uri, directory)
             digest = trust.check_recorded_digest(settings, version, dict(version_info.tags), local)
             # The tags live in the database beside the files they describe; the signed entry
             # does not, so it decides.
@@ -580,14 +578,9 @@ def load_registered_model(
             explain_path = Path(
                 mlflow.artifacts.download_artifacts(artifact_uri=explain_uri, dst_path=directory)
             )
-            trust.compare(
-                settings,
-                version,
-                "run artifacts",
-                {EXPLAIN_ARTIFACT: entry["run_files"].get(EXPLAIN_ARTIFACT)},
-                {EXPLAIN_ARTIFACT: hashlib.sha256(explain_path.read_bytes()).hexdigest()},
-            )
-            explain = json.loads(explain_path.read_text())
+            explain_bytes = explain_path.read_bytes()
+            trust.check_run_file(settings, version, entry, EXPLAIN_ARTIFACT, explain_bytes)
+            explain = json.loads(explain_bytes)
             metrics = dict(client.get_run(run_id).data.metrics)
             trust.compare(settings, version, "run metrics", entry["metrics"], metrics)
             try:
@@ -609,9 +602,7 @@ def load_registered_model(
             identity=identity,
             version=version,
             run_id=run_id,
-            model_directory=local_artifact_path(
-                locations.version_artifacts(client, settings, version)
-            ),
+            model_directory=local_artifact_path(version_uri),
             run_directory=local_artifact_path(run_uri),
         )
         return RegisteredModel.from_explanation(
@@ -656,7 +647,7 @@ def download_verified_version(
     version = details.version
     with _open_store(settings) as client:
         assert client is not None  # version_details found the version in this store
-        local = _download_version(client, settings, version, directory)
+        local = _download_version(locations.version_artifacts(client, settings, version), directory)
     trust.check_recorded_digest(settings, version, details.tags, local)
     entry = trust.verified_entry(settings, version, details.run_id)
     if alias_or_version in PINNED_ALIASES:

@@ -28,7 +28,6 @@ LINK_FILE = "link.json"
 LINK_FORMAT = "riskengine-tree-link/1"
 # Sums of the same leaf values in another order differ by a few units in the last place.
 AGREEMENT_TOLERANCE = 1e-12
-PROBE_ROWS_PER_THRESHOLD = 3
 
 logger = logging.getLogger("riskengine")
 

@@ -116,6 +116,20 @@ def check_recorded_digest(
     return digest
 
 
+def check_run_file(
+    settings: Settings, version: str, entry: dict[str, Any], name: str, data: bytes
+) -> None:
+    """Refuse a training-run artifact (``explain.json``) whose bytes differ from the hash the
+    version's signed ``entry`` pins."""
+    compare(
+        settings,
+        version,
+        "run artifacts",
+        {name: entry["run_files"].get(name)},
+        {name: hashlib.sha256(data).hexdigest()},
+    )
+
+
 def check_declared_types(settings: Settings, version: str, mlmodel_text: str) -> dict[str, Any]:
     """The MLmodel's ``sklearn`` flavour, refused if it declares a skops type outside
     :data:`SKOPS_TRUSTED_TYPES` (MLflow's own loader would trust what it declares).

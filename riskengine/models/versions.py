@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The training run's artifact with what scoring needs beside the model (feature names,
+# neutral values, calibration, band cut-offs).
+EXPLAIN_ARTIFACT = "explain.json"
+
 
 @dataclass(frozen=True)
 class RegisteredModel:

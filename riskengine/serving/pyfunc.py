@@ -316,7 +316,7 @@ def load_scorer(model_directory: Path) -> SourcingScorer:
         needs types outside :data:`riskengine.models.trust.SKOPS_TRUSTED_TYPES`.
     """
     scorer = model_directory / SCORER_DIRECTORY
-    description = _description(scorer / DESCRIPTION_FILE)
+    description = read_description(scorer / DESCRIPTION_FILE)
     recorded = description["catalog_sha256"]
     carried = _catalog_hashes(
         {path.name: path.read_bytes() for path in (scorer / CATALOG_DIRECTORY).glob("*.csv")}
@@ -358,7 +358,8 @@ def load_scorer(model_directory: Path) -> SourcingScorer:
     return SourcingScorer(model, reference)
 
 
-def _description(path: Path) -> dict[str, Any]:
+def read_description(path: Path) -> dict[str, Any]:
+    """A version's ``scorer.json``, refused unless it is a scorer description of this format."""
     try:
         description = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
