@@ -26,10 +26,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-import pandera.polars as pa
 import polars as pl
 import pycountry
-from pandera.errors import SchemaErrors
 from rapidfuzz import fuzz, process
 
 from riskengine.catalog_contracts import (
@@ -43,6 +41,7 @@ from riskengine.catalog_contracts import (
 )
 from riskengine.errors import CountryError, UnknownMaterialError
 from riskengine.io.columns import require_columns
+from riskengine.pandera_polars import SchemaErrors, pa
 from riskengine.schemas import contract_failures, describe_failure
 
 __all__ = [

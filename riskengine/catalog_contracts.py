@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
+
+from riskengine.pandera_polars import PolarsData, pa
 
 STAGES: tuple[str, ...] = ("ore_concentrate", "oxide_compound", "metal_alloy", "magnet_product")
 ALL_ROOT_COMMODITIES = "*"

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaErrors
 
 from riskengine.bands import RISK_BANDS
+from riskengine.pandera_polars import SchemaErrors, pa
 
 STATUS_SCORED = "scored"
 STATUS_REJECTED = "rejected"

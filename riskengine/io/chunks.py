@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from riskengine.errors import InputFileError
 from riskengine.io.decoding import (
@@ -192,6 +190,10 @@ class ChunkedTable:
         return _Plan(codec, detected, delimiter, header)
 
     def _stream(self, plan: _Plan) -> Iterator[pl.DataFrame]:
+        # Here rather than at the top: a small file never streams, and pyarrow takes 0.15 s
+        # of a one-row score's start-up to import.
+        import pyarrow as pa
+
         header = plan.header
         named = [name for name in header if name]
         if not named or len(set(named)) != len(named):
@@ -277,6 +279,9 @@ def _first_record(text: str, delimiter: str) -> list[str]:
 
 
 def _open(stream: io.RawIOBase, plan: _Plan, block_size: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     return pa_csv.open_csv(
         stream,
         # No reader threads: they call back into the Python stream, and an error raised there

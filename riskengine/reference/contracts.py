@@ -28,12 +28,11 @@ from collections.abc import Callable
 from datetime import date
 from functools import cache
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
 
 from riskengine.catalog import PRODUCTION_STAGE_KINDS, load_catalog
 from riskengine.names import has_distinctive_word
+from riskengine.pandera_polars import PolarsData, pa
 
 PSEUDO_COUNTRY_CODES = frozenset({"ROW", "WLD", "XKX"})
 RESTRICTIVE_MEASURES = ("export_licensing", "export_tax", "export_quota", "export_ban")

@@ -18,12 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaErrors
 
 from riskengine.errors import ReferenceDataError
 from riskengine.io.columns import require_columns
+from riskengine.pandera_polars import SchemaErrors, pa
 from riskengine.reference.contracts import (
     TABLE_SCHEMAS,
     WARNING_SCHEMAS,

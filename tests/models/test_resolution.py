@@ -111,6 +111,46 @@ def test_a_remembered_load_imports_neither_mlflow_nor_scikit_learn(registered: S
     assert result.stdout.split() == ["1", "[]"]
 
 
+def test_a_one_row_score_imports_none_of_the_heavy_libraries(
+    registered: Settings, tmp_path: Path
+) -> None:
+    """The whole ``riskengine score`` of one row, on a remembered load: a user's cold start
+    pays for none of MLflow, scikit-learn, skops, pandas or pyarrow."""
+    tracking.load_registered_model(_settled(registered))
+    sourcing = tmp_path / "one.csv"
+    sourcing.write_text("supplier,supplier_country,material\nAcme,Vietnam,Dysprosium oxide\n")
+    output = tmp_path / "scored.csv"
+    program = textwrap.dedent(
+        f"""
+        import sys
+        from riskengine.cli import main
+        sys.argv = ["riskengine", "score", {str(sourcing)!r}, "-o", {str(output)!r},
+                    "--as-of", "2026-10-01"]
+        try:
+            main()
+        except SystemExit as exit_:
+            code = exit_.code
+        heavy = ("mlflow", "sklearn", "skops", "pandas", "pyarrow", "hypothesis")
+        print(code, sorted(name for name in heavy if name in sys.modules))
+        """
+    )
+    environment = {
+        **os.environ,
+        "RISKENGINE_HOME": str(registered.home),
+        "RISKENGINE_TRACKING_URI": registered.tracking_uri,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["0", "[]"], result.stdout + result.stderr
+    assert output.read_text().count("\n") == 2
+
+
 def test_a_registry_written_a_moment_ago_is_not_remembered(registered: Settings) -> None:
     """Two writes in one tick of the file clock can leave the same size and time, so a load
     right after a write is not remembered."""

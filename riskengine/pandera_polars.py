@@ -1,0 +1,66 @@
+"""pandera's polars API, imported as a polars-only installation imports it.
+
+``import pandera`` imports pandas (0.35 s here) and, where they are installed, hypothesis (0.1
+s) and pyspark, to offer its pandas API, data synthesis and Spark backends, none of which
+riskengine uses. pandera
+supports installations without pandas: when importing pandas raises ``ModuleNotFoundError``
+it sets up its polars API alone. A one-row ``riskengine score`` spends about a quarter of its
+wall time on those two imports, so pandera is imported here with both hidden, unless either
+is already imported (then pandera imports as usual; its polars API is the same either way).
+Both stay importable afterwards for the code that needs them (training, the MLflow flavour).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+from types import ModuleType
+
+_NOT_NEEDED_BY_PANDERA_POLARS = ("pandas", "hypothesis", "pyspark")
+
+
+class _Hidden(importlib.abc.MetaPathFinder):
+    """Answer "no such module" for the packages pandera can do without."""
+
+    def find_spec(self, name: str, path: object = None, target: ModuleType | None = None) -> None:
+        if name.split(".", 1)[0] in _NOT_NEEDED_BY_PANDERA_POLARS:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def _import_pandera_polars() -> ModuleType:
+    if "pandera" in sys.modules or any(
+        package in sys.modules for package in _NOT_NEEDED_BY_PANDERA_POLARS
+    ):
+        import pandera.polars
+
+        return pandera.polars
+    hidden = _Hidden()
+    sys.meta_path.insert(0, hidden)
+    try:
+        import pandera.polars
+
+        # The first validation would otherwise look for hypothesis and pandas again, once
+        # they are no longer hidden; both lookups are made here and remembered by pandera.
+        import pandera.strategies.base_strategies
+        from pandera.backends import register_checks
+
+        remember_pandas_absent = getattr(register_checks, "_load_get_backend_types_from_mro", None)
+        if remember_pandas_absent is not None:
+            remember_pandas_absent()
+    finally:
+        sys.meta_path.remove(hidden)
+        # A failed import can leave partial entries behind; the real packages load cleanly later.
+        partial = [
+            name for name in sys.modules if name.split(".", 1)[0] in _NOT_NEEDED_BY_PANDERA_POLARS
+        ]
+        for name in partial:
+            del sys.modules[name]
+    return pandera.polars
+
+
+pa = _import_pandera_polars()
+
+from pandera.api.polars.types import PolarsData  # noqa: E402
+from pandera.errors import SchemaError, SchemaErrors  # noqa: E402
+
+__all__ = ["PolarsData", "SchemaError", "SchemaErrors", "pa"]
