@@ -9,11 +9,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from riskengine.app.requests import InputFile, OutputFile
-from riskengine.bom.reading import BOM_ALIASES
 from riskengine.catalog import load_catalog, normalise_material_text
 from riskengine.errors import UserInputError
 from riskengine.io import read_table_with_metadata, write_table
-from riskengine.io.columns import SOURCING_ALIASES, STAND_IN_COLUMNS, resolve_columns
+from riskengine.io.columns import BOM_ALIASES, SOURCING_ALIASES, STAND_IN_COLUMNS, resolve_columns
 from riskengine.mapping import (
     DESCRIPTION_ALIASES,
     MAPPING_COLUMNS,

@@ -20,7 +20,6 @@ of polars frames; reading and writing files happen in :mod:`riskengine.io`.
 """
 
 from riskengine.bom.pipeline import score_bom
-from riskengine.bom.reading import BOM_ALIASES, BOM_REQUIRED
 from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
@@ -33,6 +32,7 @@ from riskengine.bom.results import (
     BomProblem,
     BomResult,
 )
+from riskengine.io.columns import BOM_ALIASES, BOM_REQUIRED
 
 __all__ = [
     "BOM_ALIASES",

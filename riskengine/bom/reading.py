@@ -17,38 +17,8 @@ from riskengine.bom.results import PATH_SEPARATOR, BomProblem
 from riskengine.bom.units import mixed_kind_details, read_units
 from riskengine.errors import ECHO_LIMIT, UserInputError
 from riskengine.io.cells import detect_decimal_separator, parse_decimal
-from riskengine.io.columns import UNIT_OF_MEASURE_ALIASES, resolve_columns
+from riskengine.io.columns import BOM_ALIASES, BOM_REQUIRED, resolve_columns
 
-BOM_ALIASES: dict[str, tuple[str, ...]] = {
-    "parent": (
-        "parent",
-        "parent_material",
-        "parent_material_id",
-        "parent_part",
-        "assembly",
-        "header_material",
-        "matnr",
-    ),
-    "component": (
-        "component",
-        "component_material",
-        "component_material_id",
-        "component_part",
-        "child",
-        "idnrk",
-    ),
-    "quantity": ("quantity", "component_quantity", "component_qty", "qty", "menge"),
-    "base_quantity": ("base_quantity", "base_qty", "bmeng"),
-    "scrap_percent": ("scrap_percent", "scrap_pct", "component_scrap", "scrap", "ausch"),
-    "item_category": ("item_category", "postp"),
-    # Which plant the BOM is for (SAP STKO/MAST WERKS): its lines use that plant's sourcing.
-    "plant": ("plant", "werks", "plant_id"),
-    # Value of one unit of the component (a price, SAP NETPR); gives the value at risk.
-    "unit_value": ("unit_value", "price", "unit_price", "netpr"),
-    # What the quantity counts (SAP MEINS): converted to kilograms or pieces at the leaves.
-    "unit": UNIT_OF_MEASURE_ALIASES,
-}
-BOM_REQUIRED = ("parent", "component", "quantity")
 # SAP item categories (STPO.POSTP) that carry no material: text and document items.
 EXCLUDED_ITEM_CATEGORIES = ("T", "D")
 

@@ -184,6 +184,38 @@ UNIT_OF_MEASURE_ALIASES = (
     "component_unit",
     "meins",
 )
+
+#: The columns of a bill of materials (SAP CS12/STPO names among them), as for a sourcing list.
+BOM_ALIASES: dict[str, tuple[str, ...]] = {
+    "parent": (
+        "parent",
+        "parent_material",
+        "parent_material_id",
+        "parent_part",
+        "assembly",
+        "header_material",
+        "matnr",
+    ),
+    "component": (
+        "component",
+        "component_material",
+        "component_material_id",
+        "component_part",
+        "child",
+        "idnrk",
+    ),
+    "quantity": ("quantity", "component_quantity", "component_qty", "qty", "menge"),
+    "base_quantity": ("base_quantity", "base_qty", "bmeng"),
+    "scrap_percent": ("scrap_percent", "scrap_pct", "component_scrap", "scrap", "ausch"),
+    "item_category": ("item_category", "postp"),
+    # Which plant the BOM is for (SAP STKO/MAST WERKS): its lines use that plant's sourcing.
+    "plant": ("plant", "werks", "plant_id"),
+    # Value of one unit of the component (a price, SAP NETPR); gives the value at risk.
+    "unit_value": ("unit_value", "price", "unit_price", "netpr"),
+    # What the quantity counts (SAP MEINS): converted to kilograms or pieces at the leaves.
+    "unit": UNIT_OF_MEASURE_ALIASES,
+}
+BOM_REQUIRED = ("parent", "component", "quantity")
 #: Aliases used only when no other alias of the same column is present. SAP exports carry the
 #: material number (MATNR) next to its description (MAKTX/TXZ01); the catalog resolves names,
 #: so the description is read and MATNR is kept as an input column.
