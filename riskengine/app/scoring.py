@@ -230,8 +230,15 @@ def score_file(
 
 def top_rows(scored: pl.DataFrame) -> pl.DataFrame:
     """The riskiest of ``scored`` rows (at most :data:`TOP_ROWS_KEPT`), riskiest first."""
-    # A stable sort keeps input order among equal scores, whatever the chunk size.
-    top = scored.sort("risk_score", descending=True, maintain_order=True).head(TOP_ROWS_KEPT)
+    # The highest scores and, among equal scores, the earliest rows (input order, whatever
+    # the chunk size); a selection rather than a sort of every row.
+    position = "__position"
+    top = (
+        scored.with_row_index(position)
+        .top_k(TOP_ROWS_KEPT, by=["risk_score", position], reverse=[False, True])
+        .sort(["risk_score", position], descending=[True, False], nulls_last=True)
+        .drop(position)
+    )
     # A copy of the few rows: a slice would keep the whole chunk's buffers alive.
     return pl.DataFrame(top.rows(), schema=top.schema, orient="row")
 
