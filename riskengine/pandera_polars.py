@@ -1,29 +1,37 @@
 """pandera's polars API, imported as a polars-only installation imports it.
 
 ``import pandera`` imports pandas (0.35 s here) and, where they are installed, hypothesis (0.1
-s) and pyspark, to offer its pandas API, data synthesis and Spark backends, none of which
-riskengine uses. pandera
-supports installations without pandas: when importing pandas raises ``ModuleNotFoundError``
-it sets up its polars API alone. A one-row ``riskengine score`` spends about a quarter of its
-wall time on those two imports, so pandera is imported here with both hidden, unless either
-is already imported (then pandera imports as usual; its polars API is the same either way).
-Both stay importable afterwards for the code that needs them (training, the MLflow flavour).
+s) and pyspark, for its pandas API, data synthesis and Spark backends, none of which
+riskengine uses. pandera supports installations without pandas: when importing pandas raises
+``ModuleNotFoundError`` it sets up its polars API alone. Those imports were about a fifth of a
+one-row ``riskengine score``, so pandera is imported here with the three hidden, unless one of
+them (or pandera) is already imported; then pandera imports as usual, with the same polars
+API. A refused lookup leaves nothing in ``sys.modules``, so all three import normally later
+for the code that needs them (training, the MLflow flavour, Spark).
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import sys
+import threading
 from types import ModuleType
 
 _NOT_NEEDED_BY_PANDERA_POLARS = ("pandas", "hypothesis", "pyspark")
 
 
 class _Hidden(importlib.abc.MetaPathFinder):
-    """Answer "no such module" for the packages pandera can do without."""
+    """Answer "no such module" for the packages pandera can do without, to the thread that
+    imports pandera only: another thread importing pandas meanwhile (the web app's) gets it."""
+
+    def __init__(self) -> None:
+        self._thread = threading.get_ident()
 
     def find_spec(self, name: str, path: object = None, target: ModuleType | None = None) -> None:
-        if name.split(".", 1)[0] in _NOT_NEEDED_BY_PANDERA_POLARS:
+        if (
+            threading.get_ident() == self._thread
+            and name.split(".", 1)[0] in _NOT_NEEDED_BY_PANDERA_POLARS
+        ):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
@@ -49,12 +57,6 @@ def _import_pandera_polars() -> ModuleType:
             remember_pandas_absent()
     finally:
         sys.meta_path.remove(hidden)
-        # A failed import can leave partial entries behind; the real packages load cleanly later.
-        partial = [
-            name for name in sys.modules if name.split(".", 1)[0] in _NOT_NEEDED_BY_PANDERA_POLARS
-        ]
-        for name in partial:
-            del sys.modules[name]
     return pandera.polars
 
 
