@@ -9,8 +9,8 @@ published, and world rare-earth mine output before that.
 Shares are each country's output over the sum of country rows (``WLD`` excluded). ``ROW`` (the
 rest of the world) counts as one producer in the HHI, so the HHI stays within [1/n, 1] for n
 rows; that overstates it by ROW's share squared (in the shipped data at most 0.08, germanium
-2020; 0.03 for zinc mine and 0.015 for copper mine output; under 0.01 elsewhere). It is never
-the top producer.
+2020; 0.03 for zinc mine, 0.022 for IEA refined nickel and 0.015 for copper mine output; under
+0.01 elsewhere). It is never the top producer.
 """
 
 from __future__ import annotations
@@ -67,6 +67,75 @@ def _dataset_preferences() -> pl.DataFrame:
             "dataset": pl.String,
             "production_stage": pl.String,
         },
+    )
+
+
+def production_coverage(production: pl.LazyFrame) -> pl.DataFrame:
+    """Per catalog material, the production dataset its shares come from and whether it is at
+    the material's own stage kind.
+
+    The dataset is the one the concentration features use once every row of ``production`` is
+    known (the first of the material's preferences with rows). The own stage kind is ``mine``
+    for ore and concentrate and ``refining`` for every processed stage.
+
+    Parameters
+    ----------
+    production
+        The production table (``material``, ``stage`` and at least one row per dataset used).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per material in catalog order: ``material_id``, ``stage``, ``own_stage_kind``,
+        ``dataset`` and ``production_stage`` (null when no dataset has rows) and ``own_stage``
+        (true when ``production_stage`` equals ``own_stage_kind``).
+    """
+    catalog = load_catalog()
+    materials = pl.DataFrame(
+        [
+            {
+                "order": order,
+                "material_id": material_id,
+                "stage": catalog.material(material_id).stage,
+                "own_stage_kind": "mine"
+                if catalog.material(material_id).stage == "ore_concentrate"
+                else "refining",
+            }
+            for order, material_id in enumerate(catalog.material_ids)
+        ],
+        schema={
+            "order": pl.Int32,
+            "material_id": pl.String,
+            "stage": pl.String,
+            "own_stage_kind": pl.String,
+        },
+    )
+    available = (
+        production.select(
+            pl.col("material").alias("dataset"), pl.col("stage").alias("production_stage")
+        )
+        .unique()
+        .collect()
+    )
+    chosen = (
+        _dataset_preferences()
+        .join(available, on=["dataset", "production_stage"])
+        .filter(pl.col("rank") == pl.col("rank").min().over("material_id"))
+        .select("material_id", "dataset", "production_stage")
+    )
+    return (
+        materials.join(chosen, on="material_id", how="left")
+        .sort("order")
+        .select(
+            "material_id",
+            "stage",
+            "own_stage_kind",
+            "dataset",
+            "production_stage",
+            (pl.col("production_stage") == pl.col("own_stage_kind"))
+            .fill_null(False)
+            .alias("own_stage"),
+        )
     )
 
 
