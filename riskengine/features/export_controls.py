@@ -214,6 +214,19 @@ def listings_in_force(listed_entities: pl.LazyFrame, *, as_of: date) -> pl.LazyF
     return listed_entities.filter(in_force)
 
 
+def screened_entity_names(listed_entities: pl.DataFrame) -> list[str]:
+    """The entity names a name is screened against, one per row, in table order.
+
+    Every listing's name, and the name of each :data:`FAMILY_LINK_LIST` row that names a
+    parent (screened through the parent's listings). A link row that only stands as a
+    parent is left out: it lists nothing (see :func:`screening_names`).
+    """
+    screened = (pl.col("list_name") != FAMILY_LINK_LIST) | pl.col("parent_entity").is_not_null()
+    if "parent_entity" not in listed_entities.columns:
+        screened = pl.col("list_name") != FAMILY_LINK_LIST
+    return listed_entities.filter(screened)["entity_name"].to_list()
+
+
 def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
     """One row per name a listing is screened under, with the listing it stands for.
 

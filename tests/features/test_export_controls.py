@@ -9,6 +9,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from riskengine.features.export_controls import screened_entity_names
 from riskengine.features.runner import build_features
 from riskengine.reference.contracts import FAMILY_LINK_LIST
 from riskengine.reference.loader import ReferenceData
@@ -278,3 +279,16 @@ def test_shipped_listing_that_mofcom_stopped_applying_ends_on_its_date(
     """MOFCOM stopped applying its 2025-04-09 export control listings from 2025-08-12."""
     spine = make_spine([("gallium_metal", "CHN", "USA", None, "Novotech, Inc.")])
     assert build_features(spine, reference, as_of=as_of)["buyer_listed"].to_list() == [listed]
+
+
+def test_screened_names_keep_listings_and_member_links_and_drop_parent_only_links() -> None:
+    """A parent-only family link row lists nothing, so no name is screened against it."""
+    entities = pl.DataFrame(
+        {
+            "list_name": ["UEL", FAMILY_LINK_LIST, FAMILY_LINK_LIST, "UEL"],
+            "entity_name": ["Vexlar Holdings", "Vexlar Foundry", "Orlinda Group", "Orlinda Optics"],
+            "parent_entity": [None, "Vexlar Holdings", None, "Orlinda Group"],
+        }
+    )
+    screened = screened_entity_names(entities)
+    assert screened == ["Vexlar Holdings", "Vexlar Foundry", "Orlinda Optics"]
