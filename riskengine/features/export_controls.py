@@ -217,13 +217,16 @@ def listings_in_force(listed_entities: pl.LazyFrame, *, as_of: date) -> pl.LazyF
 def screened_entity_names(listed_entities: pl.DataFrame) -> list[str]:
     """The entity names a name is screened against, one per row, in table order.
 
-    Every listing's name, and the name of each :data:`FAMILY_LINK_LIST` row that names a
-    parent (screened through the parent's listings). A link row that only stands as a
-    parent is left out: it lists nothing (see :func:`screening_names`).
+    Every listing's name, and the name of each :data:`FAMILY_LINK_LIST` row whose parent is
+    listed (it is screened through the parent's listings). Any other link row lists nothing
+    and is left out: a parent-only row, or one whose parent is itself only a link row (see
+    :func:`screening_names`).
     """
-    screened = (pl.col("list_name") != FAMILY_LINK_LIST) | pl.col("parent_entity").is_not_null()
+    listing = pl.col("list_name") != FAMILY_LINK_LIST
     if "parent_entity" not in listed_entities.columns:
-        screened = pl.col("list_name") != FAMILY_LINK_LIST
+        return listed_entities.filter(listing)["entity_name"].to_list()
+    listed = listed_entities.filter(listing)["entity_name"].unique().to_list()
+    screened = listing | pl.col("parent_entity").is_in(listed).fill_null(False)
     return listed_entities.filter(screened)["entity_name"].to_list()
 
 

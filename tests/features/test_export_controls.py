@@ -281,13 +281,19 @@ def test_shipped_listing_that_mofcom_stopped_applying_ends_on_its_date(
     assert build_features(spine, reference, as_of=as_of)["buyer_listed"].to_list() == [listed]
 
 
-def test_screened_names_keep_listings_and_member_links_and_drop_parent_only_links() -> None:
-    """A parent-only family link row lists nothing, so no name is screened against it."""
+def test_screened_names_are_listings_and_link_rows_whose_parent_is_listed() -> None:
+    """A link row lists nothing: screened only through a listed parent, never as a parent."""
     entities = pl.DataFrame(
         {
-            "list_name": ["UEL", FAMILY_LINK_LIST, FAMILY_LINK_LIST, "UEL"],
-            "entity_name": ["Vexlar Holdings", "Vexlar Foundry", "Orlinda Group", "Orlinda Optics"],
-            "parent_entity": [None, "Vexlar Holdings", None, "Orlinda Group"],
+            "list_name": ["UEL", FAMILY_LINK_LIST, FAMILY_LINK_LIST, "UEL", FAMILY_LINK_LIST],
+            "entity_name": [
+                "Vexlar Holdings",
+                "Vexlar Foundry",
+                "Orlinda Group",
+                "Orlinda Optics",
+                "Orlinda Academy",
+            ],
+            "parent_entity": [None, "Vexlar Holdings", None, "Orlinda Group", "Orlinda Group"],
         }
     )
     screened = screened_entity_names(entities)
