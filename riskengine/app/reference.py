@@ -59,7 +59,8 @@ def compare_reference(
 
 
 def evaluate_screening(settings: Settings, pairs_path: str) -> dict:
-    """Precision and recall of name screening on labelled pairs, against the whole list."""
+    """Precision and recall of name screening on labelled pairs, against every screened name."""
+    from riskengine.features.export_controls import screened_entity_names
     from riskengine.names import evaluate_name_matching
 
     pairs = read_table(pairs_path)
@@ -73,7 +74,7 @@ def evaluate_screening(settings: Settings, pairs_path: str) -> dict:
         )
         for row in pairs.iter_rows(named=True)
     ]
-    listed_names = reference.listed_entities["entity_name"].unique(maintain_order=True).to_list()
+    listed_names = list(dict.fromkeys(screened_entity_names(reference.listed_entities)))
     result = evaluate_name_matching(labelled, listed_names)
     return {**result, "pairs": len(labelled)}
 

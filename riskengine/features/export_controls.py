@@ -214,6 +214,22 @@ def listings_in_force(listed_entities: pl.LazyFrame, *, as_of: date) -> pl.LazyF
     return listed_entities.filter(in_force)
 
 
+def screened_entity_names(listed_entities: pl.DataFrame) -> list[str]:
+    """The entity names a name is screened against, one per row, in table order.
+
+    Every listing's name, and the name of each :data:`FAMILY_LINK_LIST` row whose parent is
+    listed (it is screened through the parent's listings). Any other link row lists nothing
+    and is left out: a parent-only row, or one whose parent is itself only a link row (see
+    :func:`screening_names`).
+    """
+    listing = pl.col("list_name") != FAMILY_LINK_LIST
+    if "parent_entity" not in listed_entities.columns:
+        return listed_entities.filter(listing)["entity_name"].to_list()
+    listed = listed_entities.filter(listing)["entity_name"].unique().to_list()
+    screened = listing | pl.col("parent_entity").is_in(listed).fill_null(False)
+    return listed_entities.filter(screened)["entity_name"].to_list()
+
+
 def screening_names(listed_entities: pl.DataFrame) -> pl.DataFrame:
     """One row per name a listing is screened under, with the listing it stands for.
 

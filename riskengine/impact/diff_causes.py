@@ -58,7 +58,7 @@ REACHES = (REACH_FLOW, REACH_BUYER_COUNTRY, REACH_SUPPLIER_COUNTRY, REACH_MATERI
 #: Evidence columns the causes read besides the model inputs.
 EVIDENCE_FEATURES = ("production_basis", "buyer_listing_entity", "supplier_listing_entity")
 GOVERNANCE_FEATURES = ("material_hhi_wgi", "supplier_country_governance")
-_RELATION = re.compile(r"^(?P<member>.*) \((?P<relation>[^()]*) of (?P<parent>[^()]*)\)$")
+_RELATION = re.compile(r" \((?P<relation>[^()]*?) of (?P<parent>.*)\)$")
 
 
 @dataclass(frozen=True)
@@ -370,13 +370,38 @@ def _evidence_parts(evidence: str) -> tuple[str, str, str]:
     return entity, list_name, listed_on
 
 
+def _balanced(text: str) -> bool:
+    """Whether every parenthesis in ``text`` closes one opened before it, and all close."""
+    depth = 0
+    for character in text:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def split_relation(entity: str) -> tuple[str, str, str] | None:
+    """A family match's entity text ``"Member (relation of Parent)"`` as its three parts.
+
+    Either name may hold parentheses ("China Traffic Construction USA (subsidiary of China
+    Communications Construction Group (Limited))"): the split is the last `` (`` whose rest
+    reads ``relation of Parent)`` with the parent's parentheses balanced. None for a plain name.
+    """
+    for start in reversed([i for i in range(len(entity)) if entity.startswith(" (", i)]):
+        found = _RELATION.fullmatch(entity, start)
+        if found and _balanced(found["parent"]) and _balanced(entity[:start]):
+            return entity[:start], found["relation"], found["parent"]
+    return None
+
+
 def _listing_row(reference: ReferenceData, evidence: str) -> tuple[str, str]:
     """The listing behind a screening evidence text ``entity|list|date``: its id and source."""
     entity, list_name, _ = _evidence_parts(evidence)
     names = [entity]
-    relation = _RELATION.match(entity)
+    relation = split_relation(entity)
     if relation:
-        names += [relation["parent"], relation["member"]]
+        member, _, parent = relation
+        names += [parent, member]
     listings = reference.listed_entities
     for name in names:
         found = listings.filter(

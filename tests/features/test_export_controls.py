@@ -9,6 +9,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from riskengine.features.export_controls import screened_entity_names
 from riskengine.features.runner import build_features
 from riskengine.reference.contracts import FAMILY_LINK_LIST
 from riskengine.reference.loader import ReferenceData
@@ -278,3 +279,22 @@ def test_shipped_listing_that_mofcom_stopped_applying_ends_on_its_date(
     """MOFCOM stopped applying its 2025-04-09 export control listings from 2025-08-12."""
     spine = make_spine([("gallium_metal", "CHN", "USA", None, "Novotech, Inc.")])
     assert build_features(spine, reference, as_of=as_of)["buyer_listed"].to_list() == [listed]
+
+
+def test_screened_names_are_listings_and_link_rows_whose_parent_is_listed() -> None:
+    """A link row lists nothing: screened only through a listed parent, never as a parent."""
+    entities = pl.DataFrame(
+        {
+            "list_name": ["UEL", FAMILY_LINK_LIST, FAMILY_LINK_LIST, "UEL", FAMILY_LINK_LIST],
+            "entity_name": [
+                "Vexlar Holdings",
+                "Vexlar Foundry",
+                "Orlinda Group",
+                "Orlinda Optics",
+                "Orlinda Academy",
+            ],
+            "parent_entity": [None, "Vexlar Holdings", None, "Orlinda Group", "Orlinda Group"],
+        }
+    )
+    screened = screened_entity_names(entities)
+    assert screened == ["Vexlar Holdings", "Vexlar Foundry", "Orlinda Optics"]

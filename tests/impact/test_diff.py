@@ -16,6 +16,7 @@ from riskengine.impact.diff import (
     diff_scores,
     read_score_run,
 )
+from riskengine.impact.diff_causes import _listing_row, split_relation
 from riskengine.reference.loader import ReferenceData
 
 Row = dict[str, Any]
@@ -321,3 +322,45 @@ def test_a_file_of_two_as_of_dates_is_refused(reference: ReferenceData) -> None:
     )
     with pytest.raises(UserInputError, match="'as_of' holds 2 values"):
         read_score_run(mixed, label="old.csv")
+
+
+@pytest.mark.parametrize(
+    ("entity", "parts"),
+    [
+        (
+            "Vexlar Optik (subsidiary of Vexlar Holdings)",
+            ("Vexlar Optik", "subsidiary", "Vexlar Holdings"),
+        ),
+        (
+            "Traffic USA (subsidiary of Communications Group (Limited))",
+            ("Traffic USA", "subsidiary", "Communications Group (Limited)"),
+        ),
+        (
+            "Optik (HK) (research institute of Academy of Sciences (CAS))",
+            ("Optik (HK)", "research institute", "Academy of Sciences (CAS)"),
+        ),
+        ("Vexlar Holdings (VH)", None),
+    ],
+)
+def test_a_family_match_splits_into_member_relation_and_parent_parentheses_and_all(
+    entity: str, parts: tuple[str, str, str] | None
+) -> None:
+    assert split_relation(entity) == parts
+
+
+def test_a_listing_through_a_parent_with_parentheses_finds_the_parents_row(
+    reference: ReferenceData,
+) -> None:
+    """The cause of a family match carries the listed parent's id and source."""
+    listings = pl.DataFrame(
+        {
+            "list_name": ["UEL"],
+            "entity_name": ["Communications Group (Limited)"],
+            "source": ["MOFCOM notice"],
+        }
+    )
+    evidence = "Traffic USA (subsidiary of Communications Group (Limited))|UEL|2025-01-02"
+    assert _listing_row(replace(reference, listed_entities=listings), evidence) == (
+        "UEL: Communications Group (Limited)",
+        "MOFCOM notice",
+    )

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskengine.features.export_controls import screened_entity_names
 from riskengine.names.characters import canonical_name, canonical_names
 from riskengine.names.entities import normalise_entity_name
 from riskengine.names.matching import LISTING_MATCH_THRESHOLD, match_names
@@ -21,7 +22,8 @@ LISTED_ENTITIES_CSV = PACKAGE_DIRECTORY / "reference" / "data" / "listed_entitie
 
 
 def _listed_names() -> list[str]:
-    return pl.read_csv(LISTED_ENTITIES_CSV)["entity_name"].to_list()
+    """The names screening matches against (a parent-only family link row lists nothing)."""
+    return screened_entity_names(pl.read_csv(LISTED_ENTITIES_CSV))
 
 
 LISTED_NAMES = _listed_names()

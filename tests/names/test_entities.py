@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from riskengine.features.export_controls import screened_entity_names
 from riskengine.names.entities import normalise_entity_name
 from riskengine.names.matching import DIFFERENT_ENTITY_CEILING, match_names
 
@@ -18,7 +19,8 @@ LISTED_ENTITIES_CSV = PACKAGE_DIRECTORY / "reference" / "data" / "listed_entitie
 
 
 def _listed_names() -> list[str]:
-    return pl.read_csv(LISTED_ENTITIES_CSV)["entity_name"].to_list()
+    """The names screening matches against (a parent-only family link row lists nothing)."""
+    return screened_entity_names(pl.read_csv(LISTED_ENTITIES_CSV))
 
 
 LISTED_NAMES = _listed_names()

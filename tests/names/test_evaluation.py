@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from riskengine.features.export_controls import screened_entity_names
 from riskengine.names.evaluation import evaluate_name_matching
 from riskengine.names.matching import LISTING_MATCH_THRESHOLD
 
@@ -22,7 +23,8 @@ NAME_PAIRS_CSV = Path(__file__).resolve().parents[1] / "data" / "name_pairs.csv"
 
 
 def _listed_names() -> list[str]:
-    return pl.read_csv(LISTED_ENTITIES_CSV)["entity_name"].to_list()
+    """The names screening matches against (a parent-only family link row lists nothing)."""
+    return screened_entity_names(pl.read_csv(LISTED_ENTITIES_CSV))
 
 
 def _name_pairs() -> list[tuple[str, str, bool, str]]:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from riskengine.features.export_controls import screened_entity_names
 from riskengine.names.entities import ABBREVIATIONS, normalise_entity_name
 from riskengine.names.matching import DIFFERENT_ENTITY_CEILING, LISTING_MATCH_THRESHOLD, match_names
 
@@ -34,7 +35,8 @@ NON_IDENTIFYING_WORDS = frozenset(
 
 
 def _listed_names() -> list[str]:
-    return pl.read_csv(LISTED_ENTITIES_CSV)["entity_name"].to_list()
+    """The names screening matches against (a parent-only family link row lists nothing)."""
+    return screened_entity_names(pl.read_csv(LISTED_ENTITIES_CSV))
 
 
 def _name_pairs() -> list[tuple[str, str, bool, str]]:

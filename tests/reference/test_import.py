@@ -274,12 +274,14 @@ def test_the_screening_list_adds_entities_and_changes_a_shipped_row(tmp_path: Pa
             "entity_name=SAMPLE EXPIRED EXPORTS LTD",
         ),
     ]
-    # The same Entity List entry as a shipped row: its key, new reason and source.
+    # The same Entity List entry as a shipped row: its key, new reason and source; the
+    # screening list names no parent, so the imported row has none (the shipped row links the
+    # institute to CASC).
     assert outcome.changed == [
         (
             "listed_entities",
             f"list_name={entity_list}, entity_name=CASC 9th Academy 772 Research Institute",
-            ("reason", "source"),
+            ("reason", "source", "parent_entity", "relation"),
         )
     ]
     rejected = reasons(outcome)
@@ -433,7 +435,14 @@ def test_reference_diff_lists_what_an_overlay_adds_and_changes(tmp_path: Path) -
         "list_name=US BIS Entity List (EAR Supp. No. 4 to Part 744), "
         "entity_name=Sample Ganzhou Rare Earth Separation Co.",
     ]
-    assert set(changes.filter(pl.col("change") == "changed")["field"]) == {"reason", "source"}
+    # The screening list's row for CASC 9th Academy 772 names no parent: the import drops the
+    # shipped row's link to CASC along with the new reason and source.
+    assert set(changes.filter(pl.col("change") == "changed")["field"]) == {
+        "reason",
+        "source",
+        "parent_entity",
+        "relation",
+    }
     assert changes.filter(pl.col("change") == "removed").is_empty()
 
 
