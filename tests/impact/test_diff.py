@@ -223,9 +223,11 @@ def test_a_change_with_no_cause_says_so(reference: ReferenceData) -> None:
         risk_score="0.01",
         risk_band="low",
     )
+    # No fact about NdPr oxide or France changed between these dates (the IEA's 2024 magnet
+    # rare-earth shares were published before, on 2025-05-21).
     result = diff(
-        scores([french], "2025-03-01", reference),
-        scores([{**french, "risk_score": "0.2"}], "2025-06-01", reference),
+        scores([french], "2025-06-01", reference),
+        scores([{**french, "risk_score": "0.2"}], "2025-09-01", reference),
         reference,
     )
     row = only_change(result)
