@@ -8,7 +8,6 @@ entities listed by ``as_of``.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 
 import polars as pl
 
@@ -173,12 +172,28 @@ def destination_measure_event(
     return spine.select(PAIR_KEY).join(worst, on=PAIR_KEY, how="left")
 
 
-@lru_cache(maxsize=16)
+#: Best matches found so far, per list of listed names and then per screened name. Several
+#: builders screen the same names against the same list, and every chunk of a large input
+#: screens mostly the same suppliers again (10M pairs: 18 chunks of the same 200k names), so
+#: each name is matched once per list. A name's match depends on that list alone.
+_MATCHES_BY_LIST: dict[tuple[str, ...], dict[str | None, tuple[float, int | None]]] = {}
+_LISTS_REMEMBERED = 16
+
+
 def _cached_matches(
     names: tuple[str | None, ...], listed_names: tuple[str, ...]
 ) -> list[tuple[float, int | None]]:
-    # Several builders screen the same names against the same list; match once.
-    return match_names(list(names), list(listed_names))
+    known = _MATCHES_BY_LIST.pop(listed_names, None)
+    if known is None:
+        known = {}
+        if len(_MATCHES_BY_LIST) >= _LISTS_REMEMBERED:
+            del _MATCHES_BY_LIST[next(iter(_MATCHES_BY_LIST))]
+    # Re-inserted last: the least recently used list is the first to go.
+    _MATCHES_BY_LIST[listed_names] = known
+    unseen = [name for name in dict.fromkeys(names) if name not in known]
+    if unseen:
+        known.update(zip(unseen, match_names(unseen, list(listed_names)), strict=True))
+    return [known[name] for name in names]
 
 
 def list_severity(list_name: pl.Expr) -> pl.Expr:

@@ -298,3 +298,47 @@ def test_screened_names_are_listings_and_link_rows_whose_parent_is_listed() -> N
     )
     screened = screened_entity_names(entities)
     assert screened == ["Vexlar Holdings", "Vexlar Foundry", "Orlinda Optics"]
+
+
+LISTED = ("Huawei Technologies Co., Ltd.", "Raytheon Company", "Lockheed Martin Corporation")
+
+
+def test_names_screened_in_chunks_match_as_the_whole_list_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every chunk of a large input screens mostly the same names: each is matched once per
+    list, and the answers are those of one call on all the names."""
+    from riskengine.features import export_controls
+    from riskengine.names.matching import match_names
+
+    monkeypatch.setattr(export_controls, "_MATCHES_BY_LIST", {})
+    screened: list[str | None] = []
+
+    def counting(names: list[str | None], listed: list[str]) -> list:
+        screened.extend(names)
+        return match_names(names, listed)
+
+    monkeypatch.setattr(export_controls, "match_names", counting)
+    chunks = [
+        ("Huawei Technologies", None, "Acme Metals"),
+        ("Acme Metals", "Raytheon Co.", "Huawei Technologies"),
+        ("Lockheed Martin", "Acme Metals"),
+    ]
+    answers = [export_controls._cached_matches(chunk, LISTED) for chunk in chunks]
+
+    assert answers == [match_names(list(chunk), list(LISTED)) for chunk in chunks]
+    assert sorted(screened, key=str) == sorted(
+        ["Huawei Technologies", None, "Acme Metals", "Raytheon Co.", "Lockheed Martin"], key=str
+    )
+
+
+def test_a_name_is_matched_again_against_another_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskengine.features import export_controls
+
+    monkeypatch.setattr(export_controls, "_MATCHES_BY_LIST", {})
+    first = export_controls._cached_matches(("Raytheon Company",), LISTED)
+    other = export_controls._cached_matches(("Raytheon Company",), ("Raytheon Company",))
+
+    # The index is into each list: the answer for the first list is not reused.
+    assert first == [(1.0, 1)]
+    assert other == [(1.0, 0)]
