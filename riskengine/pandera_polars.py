@@ -16,6 +16,7 @@ import importlib.abc
 import sys
 import threading
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 _NOT_NEEDED_BY_PANDERA_POLARS = ("pandas", "hypothesis", "pyspark")
 
@@ -60,7 +61,10 @@ def _import_pandera_polars() -> ModuleType:
     return pandera.polars
 
 
-pa = _import_pandera_polars()
+if TYPE_CHECKING:
+    import pandera.polars as pa
+else:
+    pa = _import_pandera_polars()
 
 from pandera.api.polars.types import PolarsData  # noqa: E402
 from pandera.errors import SchemaError, SchemaErrors  # noqa: E402

@@ -193,11 +193,13 @@ def _usable_alone() -> pl.Expr:
 
 def collect_context(
     resolved_chunks: Callable[[], Iterable[pl.DataFrame]],
+    resolved_rows: Callable[[pl.Series], Iterable[pl.DataFrame]],
     *,
     share_column: Callable[[], str],
     source: str,
 ) -> InputContext:
-    """One pass over every chunk (two when some pair hashes repeat) for :class:`InputContext`."""
+    """One pass over every chunk for :class:`InputContext`, and a pass over the rows whose
+    pair hashes repeat (``resolved_rows``: those rows resolved, with their ``row_number``)."""
     hashes: list[pl.Series] = []
     supplier_countries: list[pl.DataFrame] = []
     share_counts: list[pl.DataFrame] = []
@@ -252,7 +254,7 @@ def collect_context(
         .filter(pl.col("pair_hash").is_not_null() & (pl.len().over("pair_hash") > 1))["row_number"]
     )
     del hashes
-    duplicate_reasons, duplicate_mix_rows = _duplicate_reasons(resolved_chunks, repeated)
+    duplicate_reasons, duplicate_mix_rows = _duplicate_reasons(resolved_rows, repeated)
     conflict_reasons = _conflict_reasons(supplier_countries)
     return InputContext(
         rows=rows,
@@ -341,7 +343,7 @@ def _share_sum_notes(
 
 
 def _duplicate_reasons(
-    resolved_chunks: Callable[[], Iterable[pl.DataFrame]], candidates: pl.Series
+    resolved_rows: Callable[[pl.Series], Iterable[pl.DataFrame]], candidates: pl.Series
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows that repeat the same pair are all refused, naming each other: keeping one would
     be a silent choice between them. ``candidates`` share a hash; the pairs are compared
@@ -363,20 +365,15 @@ def _duplicate_reasons(
     )
     if candidates.is_empty():
         return pl.DataFrame(schema=schema), no_mix_rows
-    wanted = candidates.cast(pl.UInt32)
-    rows: list[pl.DataFrame] = []
-    offset = 1
-    for resolved in resolved_chunks():
-        rows.append(
-            resolved.select(
-                *_pair_identity(),
-                *_mix_row_columns(),
-                _usable_alone().alias("usable_alone"),
-            )
-            .with_row_index("row_number", offset=offset)
-            .filter(pl.col("row_number").is_in(wanted.implode()))
+    rows = [
+        resolved.select(
+            "row_number",
+            *_pair_identity(),
+            *_mix_row_columns(),
+            _usable_alone().alias("usable_alone"),
         )
-        offset += resolved.height
+        for resolved in resolved_rows(candidates.cast(pl.UInt32))
+    ]
     copies = pl.concat(rows).filter(pl.len().over(_IDENTITY_COLUMNS) > 1)
     row_numbers = pl.col("row_number").implode().over(_IDENTITY_COLUMNS, mapping_strategy="join")
     reasons = copies.select(

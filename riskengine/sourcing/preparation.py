@@ -85,7 +85,10 @@ def prepare_chunks(
     resolved = _ResolvedChunks(chunks, options)
     # The share column's own name, for messages, is known once the first chunk is read.
     context = collect_context(
-        resolved.resolved, share_column=lambda: resolved.share_column, source=source
+        resolved.resolved,
+        resolved.resolved_rows,
+        share_column=lambda: resolved.share_column,
+        source=source,
     )
     context = replace(
         context,
@@ -150,6 +153,29 @@ class _ResolvedChunks:
                     self._may_keep = False
             yield resolved
         self._all_kept = keeping
+
+    def resolved_rows(self, wanted: pl.Series) -> Iterator[pl.DataFrame]:
+        """One pass over the rows numbered ``wanted`` only (1 for the first data row), each
+        resolved with its ``row_number``. A row resolves alike alone or in any chunk, so the
+        rows are picked before they are resolved: a pass for a few rows of a file too large
+        to keep costs its reading, not the resolution of every row again."""
+        wanted_rows = wanted.cast(pl.UInt32).implode()
+        chunks: Iterable[tuple[pl.DataFrame, pl.DataFrame | None]] = (
+            self._kept if self._all_kept else ((raw, None) for raw in self._chunks)
+        )
+        first_row = 1
+        for raw, kept in chunks:
+            rows = pl.int_range(first_row, first_row + raw.height, dtype=pl.UInt32, eager=True)
+            first_row += raw.height
+            picked = rows.is_in(wanted_rows)
+            if not picked.any():
+                continue
+            part = (
+                resolve_chunk(raw.filter(picked), **self._options)
+                if kept is None
+                else kept.filter(picked)
+            )
+            yield part.with_columns(rows.filter(picked).alias("row_number"))
 
     def pairs(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
         """The last pass: each raw chunk with its resolved frame; kept chunks are let go as
