@@ -24,7 +24,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from filelock import FileLock
-from hypothesis import assume
+from hypothesis import assume, settings
 from hypothesis import strategies as st
 
 from riskengine.reference.loader import ReferenceData, load_reference
@@ -47,6 +47,47 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(SIGNING_KEY_ENV, str(path))
         yield path
+
+
+# --- hypothesis: few examples in `make test`, all of them in `make test-slow` ------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A property marked ``few_examples(n)`` runs twice: ``[few]`` on ``n`` examples in the
+    default run, and ``[thorough]`` (``slow``) on the examples its ``@settings`` names."""
+    marker = metafunc.definition.get_closest_marker("few_examples")
+    if marker is None:
+        return
+    (examples,) = marker.args
+    if not getattr(metafunc.function, "is_hypothesis_test", False):
+        raise TypeError(f"{metafunc.function.__name__}: few_examples marks a @given test")
+    metafunc.parametrize(
+        "hypothesis_examples",
+        [
+            pytest.param(examples, id="few"),
+            pytest.param(None, id="thorough", marks=pytest.mark.slow),
+        ],
+        indirect=True,
+    )
+
+
+@pytest.fixture(autouse=True)
+def hypothesis_examples(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For a ``[few]`` run, the property's own settings with fewer examples (restored after)."""
+    examples = getattr(request, "param", None)
+    if examples is None:
+        yield
+        return
+    test = request.function
+    # Hypothesis reads a test's settings from this attribute each time the test is called;
+    # @settings may not be applied a second time, so the attribute is swapped and restored.
+    written = test._hypothesis_internal_use_settings
+    assert examples < written.max_examples, f"{test.__name__}: {examples} examples are not fewer"
+    test._hypothesis_internal_use_settings = settings(written, max_examples=examples)
+    try:
+        yield
+    finally:
+        test._hypothesis_internal_use_settings = written
 
 
 @pytest.fixture
@@ -179,10 +220,11 @@ def empty_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     location are created by the first use, in the copy's own home."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    directory = tmp_path_factory.mktemp("store_template")
-    database = directory / "mlflow.db"
-    SqlAlchemyStore(f"sqlite:///{database}", (directory / "unused").as_uri())
-    return database
+    def create(directory: Path) -> None:
+        SqlAlchemyStore(f"sqlite:///{directory / 'mlflow.db'}", (directory / "unused").as_uri())
+
+    # Made once for all the workers, as the migrations cost seconds in each.
+    return built_once(tmp_path_factory, "store_template", create) / "mlflow.db"
 
 
 def load_settings_for(home: Path) -> Any:

@@ -63,6 +63,7 @@ def read_chunks(path: Path, chunk_bytes: int, **options: str) -> list[pl.DataFra
     return first
 
 
+@pytest.mark.few_examples(30)
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
