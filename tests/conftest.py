@@ -287,6 +287,31 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory, empty_store_templ
     return load_settings_for(home)
 
 
+# --- the trained store is made while the other workers test --------------------------------------
+
+TRAINED_FIXTURES = ("trained_settings", "any_trained_settings")
+
+
+def _uses_trained_store(item: pytest.Item) -> bool:
+    return any(name in getattr(item, "fixturenames", ()) for name in TRAINED_FIXTURES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the trained store run last (in their order), so that while one worker
+    trains the store (see ``train_first``) the others run the tests that need none; a worker
+    that asked for the store at once would wait seconds for it."""
+    items.sort(key=_uses_trained_store)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def train_first(request: pytest.FixtureRequest, signing_key: Path) -> None:
+    """The first xdist worker trains the store before its first test if any test needs it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw0" and any(
+        _uses_trained_store(item) for item in request.session.items
+    ):
+        request.getfixturevalue("trained_settings")
+
+
 @pytest.fixture(scope="session")
 def fully_trained_settings(
     tmp_path_factory: pytest.TempPathFactory, empty_store_template: Path
