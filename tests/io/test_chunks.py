@@ -119,6 +119,20 @@ def test_line_breaks_in_quotes_and_stray_quotes_stream_as_the_file_reads_whole(
         assert pl.concat(read_chunks(path, chunk_bytes)).equals(whole)
 
 
+def test_a_title_above_the_header_is_read_whole_as_the_whole_file_reads(tmp_path: Path) -> None:
+    # The property above reaches this only with some of its random tables: a header below a
+    # title line is not streamed; the file is read whole and its header found there.
+    text = (
+        "Supplier list March 2026\n\nmaterial,supplier,country\n"
+        "Dy2O3,Acme,CN\ngallium,Yunnan Co,CN\nNdPr oxide,Kuantan,MY\n"
+    )
+    path = write_bytes(tmp_path, "titled.csv", text.encode("utf-8"))
+    whole = read_table(str(path))
+    assert whole.columns == ["material", "supplier", "country"] and whole.height == 3
+    for chunk_bytes in (5, 40):
+        assert pl.concat(read_chunks(path, chunk_bytes)).equals(whole)
+
+
 def test_chunks_name_lines_counted_from_the_top_of_the_file(tmp_path: Path) -> None:
     rows = "".join(f"{index},name {index}\n" for index in range(1, 40))
     path = write_bytes(tmp_path, "long.csv", f"id,name\n{rows}40\n41,ok\n".encode())
