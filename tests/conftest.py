@@ -8,6 +8,15 @@ import os
 # Spinning OpenMP threads make scikit-learn many times slower on a busy machine (CI included);
 # the policy only takes effect if set before scikit-learn is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Under pytest-xdist every core runs a worker: polars' and OpenMP's thread pools, each sized to
+# the whole machine in every worker, fought over the cores (a run of 211 feature-building tests
+# on 2 cores took 32-42 s against 25 s). Each worker gets its share of the cores; a setting of
+# the caller's wins. Read before polars and scikit-learn are imported (xdist names the worker
+# count before it loads this file); child processes of the tests inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _variable in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_variable, str(_threads))
 
 import bisect
 import functools
