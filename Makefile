@@ -89,7 +89,7 @@ stress: $(INSTALLED) ## Stress the demo BOM under SCENARIO (a shipped name or a 
 test: $(INSTALLED) ## Run the test suite on every core (the slow end-to-end cases apart: make test-slow)
 	$(BIN)/python -m pytest -n auto
 
-test-slow: $(INSTALLED) ## The slow end-to-end tests: full training, real processes, headless Chromium
+test-slow: $(INSTALLED) ## The slow tests: full training, real processes, Chromium; properties on all examples
 	$(BIN)/python -m pytest -m slow
 
 test-spark: $(INSTALLED) ## Install the spark extra (pyspark, ~456 MB) and run the Spark local-mode test

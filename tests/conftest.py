@@ -8,6 +8,15 @@ import os
 # Spinning OpenMP threads make scikit-learn many times slower on a busy machine (CI included);
 # the policy only takes effect if set before scikit-learn is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Under pytest-xdist every core runs a worker: polars' and OpenMP's thread pools, each sized to
+# the whole machine in every worker, fought over the cores (a run of 211 feature-building tests
+# on 2 cores took 32-42 s against 25 s). Each worker gets its share of the cores; a setting of
+# the caller's wins. Read before polars and scikit-learn are imported (xdist names the worker
+# count before it loads this file); child processes of the tests inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _variable in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_variable, str(_threads))
 
 import bisect
 import functools
@@ -24,7 +33,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from filelock import FileLock
-from hypothesis import assume
+from hypothesis import assume, settings
 from hypothesis import strategies as st
 
 from riskengine.reference.loader import ReferenceData, load_reference
@@ -47,6 +56,47 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(SIGNING_KEY_ENV, str(path))
         yield path
+
+
+# --- hypothesis: few examples in `make test`, all of them in `make test-slow` ------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A property marked ``few_examples(n)`` runs twice: ``[few]`` on ``n`` examples in the
+    default run, and ``[thorough]`` (``slow``) on the examples its ``@settings`` names."""
+    marker = metafunc.definition.get_closest_marker("few_examples")
+    if marker is None:
+        return
+    (examples,) = marker.args
+    if not getattr(metafunc.function, "is_hypothesis_test", False):
+        raise TypeError(f"{metafunc.function.__name__}: few_examples marks a @given test")
+    metafunc.parametrize(
+        "hypothesis_examples",
+        [
+            pytest.param(examples, id="few"),
+            pytest.param(None, id="thorough", marks=pytest.mark.slow),
+        ],
+        indirect=True,
+    )
+
+
+@pytest.fixture(autouse=True)
+def hypothesis_examples(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For a ``[few]`` run, the property's own settings with fewer examples (restored after)."""
+    examples = getattr(request, "param", None)
+    if examples is None:
+        yield
+        return
+    test = request.function
+    # Hypothesis reads a test's settings from this attribute each time the test is called;
+    # @settings may not be applied a second time, so the attribute is swapped and restored.
+    written = test._hypothesis_internal_use_settings
+    assert examples < written.max_examples, f"{test.__name__}: {examples} examples are not fewer"
+    test._hypothesis_internal_use_settings = settings(written, max_examples=examples)
+    try:
+        yield
+    finally:
+        test._hypothesis_internal_use_settings = written
 
 
 @pytest.fixture
@@ -179,10 +229,11 @@ def empty_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     location are created by the first use, in the copy's own home."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    directory = tmp_path_factory.mktemp("store_template")
-    database = directory / "mlflow.db"
-    SqlAlchemyStore(f"sqlite:///{database}", (directory / "unused").as_uri())
-    return database
+    def create(directory: Path) -> None:
+        SqlAlchemyStore(f"sqlite:///{directory / 'mlflow.db'}", (directory / "unused").as_uri())
+
+    # Made once for all the workers, as the migrations cost seconds in each.
+    return built_once(tmp_path_factory, "store_template", create) / "mlflow.db"
 
 
 def load_settings_for(home: Path) -> Any:
@@ -243,6 +294,31 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory, empty_store_templ
 
     home = built_once(tmp_path_factory, "trained", train)
     return load_settings_for(home)
+
+
+# --- the trained store is made while the other workers test --------------------------------------
+
+TRAINED_FIXTURES = ("trained_settings", "any_trained_settings")
+
+
+def _uses_trained_store(item: pytest.Item) -> bool:
+    return any(name in getattr(item, "fixturenames", ()) for name in TRAINED_FIXTURES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the trained store run last (in their order), so that while one worker
+    trains the store (see ``train_first``) the others run the tests that need none; a worker
+    that asked for the store at once would wait seconds for it."""
+    items.sort(key=_uses_trained_store)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def train_first(request: pytest.FixtureRequest, signing_key: Path) -> None:
+    """The first xdist worker trains the store before its first test if any test needs it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw0" and any(
+        _uses_trained_store(item) for item in request.session.items
+    ):
+        request.getfixturevalue("trained_settings")
 
 
 @pytest.fixture(scope="session")

@@ -616,6 +616,7 @@ def boms_and_sourcing(draw: st.DrawFn) -> tuple[list[tuple[str, str, str]], list
     return rows, sourcing
 
 
+@pytest.mark.few_examples(10)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(boms_and_sourcing())
 def test_product_risk_is_never_below_its_riskiest_material_and_lies_in_0_1(
@@ -641,6 +642,7 @@ def test_product_risk_is_never_below_its_riskiest_material_and_lies_in_0_1(
         )
 
 
+@pytest.mark.few_examples(5)
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(boms_and_sourcing(), st.randoms(use_true_random=False))
 def test_the_order_of_bom_rows_does_not_change_the_result(

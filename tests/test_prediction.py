@@ -94,6 +94,7 @@ def test_drivers_name_facts_and_sources(
     assert "2026" not in drivers
 
 
+@pytest.mark.few_examples(2)
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_with_no_new_fact_the_score_and_band_stay(

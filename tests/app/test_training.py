@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,7 +16,17 @@ from riskengine.config import Settings
 from riskengine.models import tracking, trust
 from riskengine.models.tracking import load_registered_model
 
-QuickTraining = Any  # the ``quick_training`` fixture's type (tests/conftest.py)
+# The figures train_public reports of a training whose refit is a tiny model's registration.
+TINY_METRICS = dict.fromkeys(
+    [
+        "event_auc_6m",
+        "event_auc_6m_ci_low",
+        "event_auc_6m_ci_high",
+        "held_out_decisions",
+        "heuristic_event_auc_6m",
+    ],
+    0.5,
+)
 
 # ``train --if-missing`` in a child process, with the half-minute panel and validation replaced
 # by a wait for the test's go-ahead and the refit by a tiny model's registration.
@@ -35,9 +46,7 @@ def validated_procedure(*args, **kwargs):
         time.sleep(0.05)
 
 def register_validated(settings, validated):
-    metrics = dict.fromkeys(
-        ["event_auc_6m", "event_auc_6m_ci_low", "event_auc_6m_ci_high", "held_out_decisions",
-         "heuristic_event_auc_6m"], 0.5)
+    metrics = {metrics!r}
     return "run", register_tiny_model(settings), SimpleNamespace(metrics=metrics)
 
 training.validated_procedure = validated_procedure
@@ -90,23 +99,35 @@ def test_train_if_missing_keeps_the_champion(trained_settings: Settings) -> None
 
 def test_train_if_missing_replaces_a_champion_registered_without_a_hash(
     store_settings: Settings,
-    quick_training: QuickTraining,
     tiny_model_registrar: Callable[[Settings], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    from riskengine.app.training import train_public
+    from riskengine.app import training
 
     settings = store_settings
     tiny_model_registrar(settings)
     tracking.set_champion(settings, "1")
     client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
     client.delete_model_version_tag(settings.model_name, "1", trust.MODEL_SHA256_TAG)
-    outcome = train_public(settings, if_missing=True, **quick_training.kwargs())
+    # What is tested is the decision to train and promote, not the training (the quick
+    # training's fixture and tests run that): as in the script above, the validation is skipped
+    # and the refit is a tiny model's registration.
+    trained: list[str] = []
+
+    def register_validated(settings: Settings, validated: None) -> tuple[str, str, Any]:
+        trained.append(tiny_model_registrar(settings))
+        return "run", trained[-1], SimpleNamespace(metrics=TINY_METRICS)
+
+    monkeypatch.setattr(training, "validated_procedure", lambda *args, **kwargs: None)
+    monkeypatch.setattr(training, "register_validated", register_validated)
+    outcome = training.train_public(settings, if_missing=True)
     assert (outcome.skipped, outcome.version, outcome.champion) == (False, "2", "2")
     assert "version 1 has no recorded SHA-256" in outcome.message
-    again = train_public(settings, if_missing=True, **quick_training.kwargs())
+    again = training.train_public(settings, if_missing=True)
     assert again.skipped and again.champion == "2"
+    assert trained == ["2"]
 
 
 # Two child processes importing mlflow take 25 s on the shared 2-core machine.
@@ -118,6 +139,7 @@ def test_two_train_if_missing_at_once_train_one_champion(
     started, go = tmp_path / "started", tmp_path / "go"
     script = TRAIN_IF_MISSING_SCRIPT.format(
         source=tiny_model_source,
+        metrics=TINY_METRICS,
         started=str(started),
         go=str(go),
         home=str(store_settings.home),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -153,6 +154,7 @@ def future_facts(draw: st.DrawFn, reference: ReferenceData) -> tuple[date, Refer
     return as_of, extended
 
 
+@pytest.mark.few_examples(4)
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_facts_known_after_as_of_never_change_a_feature(
@@ -164,6 +166,7 @@ def test_facts_known_after_as_of_never_change_a_feature(
     assert_frame_equal(before, after)
 
 
+@pytest.mark.few_examples(3)
 @settings(max_examples=10, deadline=None)
 @given(as_of=AS_OF_DATES, seed=st.integers(min_value=0, max_value=10_000))
 def test_features_do_not_depend_on_row_order(
@@ -210,6 +213,7 @@ def test_a_fact_known_on_as_of_does_change_the_features(
     assert after["flow_ban_in_force"].item()
 
 
+@pytest.mark.few_examples(3)
 @settings(max_examples=6, deadline=None)
 @given(as_of=AS_OF_DATES, precision=st.sampled_from(["month", "year"]))
 def test_an_event_dated_only_to_its_month_or_year_is_known_from_the_period_end(
@@ -252,6 +256,7 @@ def test_an_event_dated_only_to_its_month_or_year_is_known_from_the_period_end(
     assert to_the_day["flow_ban_in_force"].item()
 
 
+@pytest.mark.few_examples(4)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_model_inputs_change_only_with_a_dated_fact(

@@ -324,6 +324,7 @@ FINITE = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infin
 GERMAN = str.maketrans({",": ".", ".": ","})
 
 
+@pytest.mark.few_examples(30)
 @settings(deadline=None)
 @given(number=FINITE)
 def test_formatted_floats_round_trip_in_every_style(number: float) -> None:
@@ -356,6 +357,7 @@ def test_a_column_with_two_decimals_needs_no_pinned_separator(
     assert all(error is None for _, error in results)
 
 
+@pytest.mark.few_examples(60)
 @settings(max_examples=300, deadline=None)
 @given(cells=st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=20))
 def test_random_text_never_raises_and_each_cell_gets_a_value_or_a_reason(
@@ -371,6 +373,7 @@ def test_random_text_never_raises_and_each_cell_gets_a_value_or_a_reason(
         assert value is None or (error is None and 0.0 <= value <= 1.0)
 
 
+@pytest.mark.few_examples(100)
 @settings(max_examples=300, deadline=None)
 @given(cells=st.lists(st.text(alphabet="0123456789.,-+%eE ", max_size=12), min_size=1, max_size=20))
 def test_number_like_text_never_raises(cells: list[str]) -> None:

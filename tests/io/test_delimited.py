@@ -222,6 +222,7 @@ def test_only_blank_lines_is_refused(tmp_path: Path) -> None:
         read_table(str(path))
 
 
+@pytest.mark.few_examples(60)
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -255,6 +256,7 @@ def test_well_formed_csv_reads_back_exactly_with_its_delimiter(
     assert frame.rows() == expected
 
 
+@pytest.mark.few_examples(40)
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -273,6 +275,7 @@ def test_well_formed_csv_with_a_sniffed_delimiter_gives_a_frame_or_a_clean_error
         assert frame.height <= len(rows)
 
 
+@pytest.mark.few_examples(100)
 @settings(max_examples=300, deadline=None)
 @given(
     lines=st.lists(

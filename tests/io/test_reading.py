@@ -274,6 +274,7 @@ def test_json_is_read_as_text(tmp_path: Path) -> None:
 READABLE_FORMATS = ["csv", "tsv", "json", "jsonl", "xlsx", "parquet"]
 
 
+@pytest.mark.few_examples(60)
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -289,6 +290,7 @@ def test_random_bytes_give_a_frame_or_a_clean_error(tmp_path: Path, data: bytes,
         assert isinstance(frame, pl.DataFrame)
 
 
+@pytest.mark.few_examples(40)
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -136,6 +136,7 @@ def test_listed_siblings_each_match_themselves() -> None:
     assert [_flagged_name(name.upper()) for name in siblings] == siblings
 
 
+@pytest.mark.few_examples(40)
 @settings(max_examples=200, deadline=None)
 @given(
     listed_name=st.sampled_from(LISTED_NAMES),
@@ -160,6 +161,7 @@ def test_adding_a_distinctive_word_to_a_listed_name_makes_another_entity(
 PLACE_NAME_HALVES = frozenset({"hong", "kong"})
 
 
+@pytest.mark.few_examples(40)
 @settings(max_examples=200, deadline=None)
 @given(listed_name=st.sampled_from(LISTED_NAMES), data=st.data())
 def test_dropping_an_identifying_word_from_a_listed_name_makes_another_entity(

@@ -39,6 +39,7 @@ def sourcing_lists(draw: st.DrawFn) -> pl.DataFrame:
     )
 
 
+@pytest.mark.few_examples(15)
 @settings(max_examples=60, deadline=None)
 @given(sourcing=sourcing_lists(), cuts=st.lists(st.integers(0, 25), max_size=4))
 def test_preparing_in_chunks_gives_every_row_the_answer_it_gets_whole(
@@ -79,6 +80,7 @@ def test_a_quoted_line_break_streams_across_chunks_as_the_file_prepared_whole(
     assert pieces[0]["reason"][0] == "duplicate pair: data rows 1, 3 repeat it"
 
 
+@pytest.mark.few_examples(15)
 @settings(max_examples=60, deadline=None)
 @given(sourcing=sourcing_lists(), sides=st.lists(st.booleans(), min_size=25, max_size=25))
 def test_parts_prepared_with_the_broadcast_first_pass_get_the_answers_of_the_whole(
