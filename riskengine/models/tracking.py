@@ -81,14 +81,17 @@ def _open_store(
     store unless ``create`` (training). SQLite errors that mean a damaged database become a
     :class:`ModelStoreError` naming it.
     """
-    exists = store_exists(settings)
-    if not exists and not create:
+    if not create and not store_exists(settings):
         if write:
             raise ModelNotFoundError(no_store_message(settings))
         yield None
         return
     try:
         with store_lock(settings, read_only=not write):
+            if create:
+                # Checked under the lock: another process creating the store holds it while
+                # its database has some of MLflow's tables and not yet others.
+                store_exists(settings)
             yield _configure(settings, write=write)
     except (DatabaseError, MlflowException) as error:
         if not any(words in str(error) for words in DAMAGED_DATABASE_WORDS):
