@@ -23,6 +23,23 @@ CHALLENGER_ALIAS = "challenger"
 PINNED_ALIASES = (CHAMPION_ALIAS, CHALLENGER_ALIAS)
 
 
+_started_as_command = False
+
+
+def start_as_command() -> None:
+    """Mark this process as a ``riskengine`` command (the entry point calls it before anything
+    imports pandera): a command imports what it needs as lightly as it can
+    (:mod:`riskengine.pandera_polars`), while a process using riskengine as a library is left
+    as its own imports make it."""
+    global _started_as_command
+    _started_as_command = True
+
+
+def started_as_command() -> bool:
+    """Whether :func:`start_as_command` was called in this process."""
+    return _started_as_command
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for one command.

@@ -1,13 +1,16 @@
-"""pandera's polars API, imported as a polars-only installation imports it.
+"""pandera's polars API; in a ``riskengine`` command, imported as a polars-only installation
+imports it.
 
 ``import pandera`` imports pandas (0.35 s here) and, where they are installed, hypothesis (0.1
 s) and pyspark, for its pandas API, data synthesis and Spark backends, none of which
 riskengine uses. pandera supports installations without pandas: when importing pandas raises
 ``ModuleNotFoundError`` it sets up its polars API alone. Those imports were about a fifth of a
-one-row ``riskengine score``, so pandera is imported here with the three hidden, unless one of
-them (or pandera) is already imported; then pandera imports as usual, with the same polars
-API. A refused lookup leaves nothing in ``sys.modules``, so all three import normally later
-for the code that needs them (training, the MLflow flavour, Spark).
+one-row ``riskengine score``, so in a command (:func:`riskengine.config.start_as_command`)
+pandera is imported with the three hidden from the importing thread, unless one of them
+(or pandera) is already imported. A refused lookup leaves nothing in ``sys.modules``, so all
+three import normally later (training, the MLflow flavour, Spark); pandera's own pandas API
+(``pandera.pandas``) does not work in such a process, and a command never uses it. Imported as
+a library, riskengine leaves pandera's import alone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import sys
 import threading
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+from riskengine.config import started_as_command
 
 _NOT_NEEDED_BY_PANDERA_POLARS = ("pandas", "hypothesis", "pyspark")
 
@@ -37,12 +42,23 @@ class _Hidden(importlib.abc.MetaPathFinder):
 
 
 def _import_pandera_polars() -> ModuleType:
-    if "pandera" in sys.modules or any(
+    already = "pandera" in sys.modules or any(
         package in sys.modules for package in _NOT_NEEDED_BY_PANDERA_POLARS
-    ):
-        import pandera.polars
+    )
+    if started_as_command() and not already:
+        try:
+            return _import_hidden()
+        except ImportError:
+            # A pandera that cannot do without them after all: forget the half-imported
+            # modules and import it as usual, rather than fail with "no module named pandas".
+            for name in [name for name in sys.modules if name.split(".", 1)[0] == "pandera"]:
+                del sys.modules[name]
+    import pandera.polars
 
-        return pandera.polars
+    return pandera.polars
+
+
+def _import_hidden() -> ModuleType:
     hidden = _Hidden()
     sys.meta_path.insert(0, hidden)
     try:

@@ -120,10 +120,9 @@ def family_contributions(features: pl.DataFrame, model: ScoringModel) -> pl.Data
     names = list(model.feature_names)
     distinct = features.select(names).unique(maintain_order=True)
     by_position = isinstance(model.model, TreeScorer)
-    if by_position and model.model.link.get("feature_names", names) != names:
-        raise ValueError(
-            f"the model was fit on the columns {model.model.link['feature_names']}, not {names}"
-        )
+    if by_position:
+        model.model.check_columns(names)
+    position = {name: index for index, name in enumerate(names)}
     matrix = (
         feature_array(distinct, model.feature_names)
         if by_position
@@ -142,7 +141,7 @@ def family_contributions(features: pl.DataFrame, model: ScoringModel) -> pl.Data
             for name in family_names:
                 value = model.neutral_values.get(name, 0.0)
                 if by_position:
-                    neutral[:, names.index(name)] = value
+                    neutral[:, position[name]] = value
                 else:
                     neutral[name] = value
             results[f"contribution_{family}"] = (

@@ -233,6 +233,8 @@ def top_rows(scored: pl.DataFrame) -> pl.DataFrame:
     # The highest scores and, among equal scores, the earliest rows (input order, whatever
     # the chunk size); a selection rather than a sort of every row.
     position = "__position"
+    while position in scored.columns:  # never one of the input's own columns
+        position = f"_{position}"
     top = (
         scored.with_row_index(position)
         .top_k(TOP_ROWS_KEPT, by=["risk_score", position], reverse=[False, True])

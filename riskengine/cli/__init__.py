@@ -17,6 +17,7 @@ from riskengine.cli.runtime import (
     EXIT_TERMINATED,
     EXIT_USAGE,
 )
+from riskengine.config import start_as_command
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -34,6 +35,7 @@ def main() -> None:
     # OpenMP threads that spin while waiting slow scikit-learn down many times over on a busy
     # machine; the policy must be set before scikit-learn is imported.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    start_as_command()
     try:
         app()
     except SystemExit as exit_:

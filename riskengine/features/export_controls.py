@@ -7,6 +7,7 @@ entities listed by ``as_of``.
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import polars as pl
@@ -175,25 +176,36 @@ def destination_measure_event(
 #: Best matches found so far, per list of listed names and then per screened name. Several
 #: builders screen the same names against the same list, and every chunk of a large input
 #: screens mostly the same suppliers again (10M pairs: 18 chunks of the same 200k names), so
-#: each name is matched once per list. A name's match depends on that list alone.
+#: each name is matched once per list. A name's match depends on that list alone. Bounded, as
+#: ``riskengine serve`` lives on: a few lists, and a list's names are forgotten once it holds
+#: :data:`_NAMES_REMEMBERED` (about 0.5 KB each).
 _MATCHES_BY_LIST: dict[tuple[str, ...], dict[str | None, tuple[float, int | None]]] = {}
-_LISTS_REMEMBERED = 16
+_LISTS_REMEMBERED = 8
+_NAMES_REMEMBERED = 1 << 18
+_MATCHES_LOCK = threading.Lock()
 
 
 def _cached_matches(
     names: tuple[str | None, ...], listed_names: tuple[str, ...]
 ) -> list[tuple[float, int | None]]:
-    known = _MATCHES_BY_LIST.pop(listed_names, None)
-    if known is None:
-        known = {}
-        if len(_MATCHES_BY_LIST) >= _LISTS_REMEMBERED:
+    with _MATCHES_LOCK:
+        known = _MATCHES_BY_LIST.pop(listed_names, None)
+        if known is None or len(known) >= _NAMES_REMEMBERED:
+            known = {}
+        while len(_MATCHES_BY_LIST) >= _LISTS_REMEMBERED:
             del _MATCHES_BY_LIST[next(iter(_MATCHES_BY_LIST))]
-    # Re-inserted last: the least recently used list is the first to go.
-    _MATCHES_BY_LIST[listed_names] = known
-    unseen = [name for name in dict.fromkeys(names) if name not in known]
+        # Re-inserted last: the least recently used list is the first to go.
+        _MATCHES_BY_LIST[listed_names] = known
+        answers = {name: known[name] for name in names if name in known}
+    unseen = [name for name in dict.fromkeys(names) if name not in answers]
     if unseen:
-        known.update(zip(unseen, match_names(unseen, list(listed_names)), strict=True))
-    return [known[name] for name in names]
+        # Matched outside the lock; another thread may match the same names meanwhile, and
+        # both find the same answers.
+        found = dict(zip(unseen, match_names(unseen, list(listed_names)), strict=True))
+        answers.update(found)
+        with _MATCHES_LOCK:
+            known.update(found)
+    return [answers[name] for name in names]
 
 
 def list_severity(list_name: pl.Expr) -> pl.Expr:

@@ -52,15 +52,17 @@ class TreeScorer:
         rows = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64))
         return np.asarray(treelite.gtil.predict(self.forest, rows, pred_margin=True)).reshape(-1)
 
+    def check_columns(self, names: list[str]) -> None:
+        """Refuse columns other than those the model was fit on, as scikit-learn does: the
+        trees only know positions."""
+        fitted = self.link.get("feature_names")
+        if fitted is not None and list(names) != fitted:
+            raise ValueError(f"the model was fit on the columns {fitted}, not {list(names)}")
+
     def predict_proba(self, matrix: Any) -> np.ndarray:
         """Probabilities of the negative and the positive class, one row per input row."""
-        names = self.link.get("feature_names")
-        if names is not None and hasattr(matrix, "columns") and list(matrix.columns) != names:
-            # scikit-learn refuses columns other than those it was fit on; so does this, as
-            # the trees only know positions.
-            raise ValueError(
-                f"the model was fit on the columns {names}, not {list(matrix.columns)}"
-            )
+        if hasattr(matrix, "columns"):
+            self.check_columns(list(matrix.columns))
         raw = self.raw(matrix)
         if self.link["kind"] == "platt":
             positive = _expit(-(self.link["a"] * raw + self.link["b"]))

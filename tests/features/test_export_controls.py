@@ -307,7 +307,7 @@ def test_names_screened_in_chunks_match_as_the_whole_list_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every chunk of a large input screens mostly the same names: each is matched once per
-    list, and the answers are those of one call on all the names."""
+    list, and each chunk gets the answers a call on that chunk alone gives."""
     from riskengine.features import export_controls
     from riskengine.names.matching import match_names
 
@@ -342,3 +342,23 @@ def test_a_name_is_matched_again_against_another_list(monkeypatch: pytest.Monkey
     # The index is into each list: the answer for the first list is not reused.
     assert first == [(1.0, 1)]
     assert other == [(1.0, 0)]
+
+
+def test_the_memo_forgets_the_least_recently_used_list_and_a_full_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from riskengine.features import export_controls
+
+    monkeypatch.setattr(export_controls, "_MATCHES_BY_LIST", {})
+    monkeypatch.setattr(export_controls, "_LISTS_REMEMBERED", 2)
+    monkeypatch.setattr(export_controls, "_NAMES_REMEMBERED", 2)
+    lists = [("Raytheon Company",), ("Huawei Technologies Co., Ltd.",), ("Boeing",)]
+    for listed in lists[:2]:
+        export_controls._cached_matches(("Acme",), listed)
+    export_controls._cached_matches(("Acme",), lists[0])  # the first list used again
+    export_controls._cached_matches(("Acme",), lists[2])
+
+    assert list(export_controls._MATCHES_BY_LIST) == [lists[0], lists[2]]
+    export_controls._cached_matches(("Raytheon", "Raytheon Co"), lists[0])
+    export_controls._cached_matches(("Raytheon Company",), lists[0])
+    assert list(export_controls._MATCHES_BY_LIST[lists[0]]) == ["Raytheon Company"]

@@ -130,7 +130,7 @@ def test_a_one_row_score_imports_none_of_the_heavy_libraries(
             main()
         except SystemExit as exit_:
             code = exit_.code
-        heavy = ("mlflow", "sklearn", "skops", "pandas", "pyarrow", "hypothesis")
+        heavy = ("mlflow", "sklearn", "skops", "pandas", "pyarrow", "hypothesis", "xlsxwriter")
         print(code, sorted(name for name in heavy if name in sys.modules))
         """
     )

@@ -3,11 +3,15 @@ refusing their row by name."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from riskengine.sourcing.preparation import prepare_pairs
-from riskengine.sourcing.resolution import country_line
+from riskengine.sourcing.resolution import country_line, resolve_chunk
 
 
 def _reasons(sourcing: pl.DataFrame) -> list[str | None]:
@@ -111,3 +115,30 @@ def test_an_address_beside_a_country_column_is_left_alone() -> None:
     resolved = prepare_pairs(raw, source="list.csv", buyer_country="JP", buyer_name=None).resolved
     assert resolved["supplier_country"].to_list() == ["CHN"]
     assert resolved["reason"].to_list() == [None]
+
+
+# Rows of every kind a list holds: resolved, unknown, empty, spreadsheet errors, SAP ids with
+# and without zeros, validity dates in three layouts and broken, blocked sources, percentages.
+MIXED_ROWS = pl.DataFrame(
+    {
+        "supplier_id": ["0000001234", "1234", "#N/A", None, "ab-1", "AB-1", "77", "0"],
+        "supplier": ["Acme", "Acme", "Baotou Co", "#REF!", "Hanoi Co", None, "Lynas", "X"],
+        "supplier_country": ["CN", "China", "Vietnam", "VN", "Narnia", "#N/A", "MY", None],
+        "material": ["Dy2O3", "Dy oxide", "Unobtainium", "NdPr", None, "#VALUE!", "Tb", "Co"],
+        "share": ["40", "60", "x", "100", "0.5", None, "#N/A", "1"],
+        "buyer_country": ["JP", None, "JP", "Japan", "US", "XX", None, "DE"],
+        "VDATU": ["20200101", "", "01.01.2027", "2026-13-01", None, "2025-01-01", "", "1.1.2024"],
+        "source_status": [None, "Debarred", None, "X", None, None, "blocked", None],
+    }
+)
+
+
+@given(st.lists(st.booleans(), min_size=MIXED_ROWS.height, max_size=MIXED_ROWS.height))
+def test_a_row_resolves_alike_alone_or_among_others(picked: list[bool]) -> None:
+    """The duplicate check resolves only the rows it needs, and Spark resolves parts: both
+    rely on a row's resolution not depending on the other rows of its chunk."""
+    options = {"source": "list.csv", "buyer_country": "JP", "buyer_name": "Kansai K.K."}
+    mask = pl.Series(picked)
+    whole = resolve_chunk(MIXED_ROWS, as_of=date(2026, 3, 1), **options).filter(mask)
+    alone = resolve_chunk(MIXED_ROWS.filter(mask), as_of=date(2026, 3, 1), **options)
+    assert alone.equals(whole)
