@@ -133,6 +133,7 @@ MIXED_ROWS = pl.DataFrame(
 )
 
 
+@pytest.mark.few_examples(15)
 @given(st.lists(st.booleans(), min_size=MIXED_ROWS.height, max_size=MIXED_ROWS.height))
 def test_a_row_resolves_alike_alone_or_among_others(picked: list[bool]) -> None:
     """The duplicate check resolves only the rows it needs, and Spark resolves parts: both
