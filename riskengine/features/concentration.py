@@ -38,13 +38,20 @@ def governance_scale(wgi_score: pl.Expr) -> pl.Expr:
     return ((2.5 - wgi_score) * 2.0).clip(0.0, 10.0)
 
 
+def _own_stage_kind(stage: str) -> str:
+    """The production stage a material of catalog ``stage`` is made at: ``mine`` for ore and
+    concentrate, ``refining`` for every processed stage."""
+    return "mine" if stage == "ore_concentrate" else "refining"
+
+
 @cache
 def _dataset_preferences() -> pl.DataFrame:
     catalog = load_catalog()
     rows = []
     for material_id in catalog.material_ids:
         material = catalog.material(material_id)
-        kinds = ("mine",) if material.stage == "ore_concentrate" else ("refining", "mine")
+        own_kind = _own_stage_kind(material.stage)
+        kinds = (own_kind,) if own_kind == "mine" else (own_kind, "mine")
         rank = 0
         for kind in kinds:
             for commodity in catalog.commodity_lineage(material.primary_commodity):
@@ -55,7 +62,7 @@ def _dataset_preferences() -> pl.DataFrame:
                             "material_id": material_id,
                             "rank": rank,
                             "dataset": dataset,
-                            "production_stage": "refining" if kind == "refining" else "mine",
+                            "production_stage": kind,
                         }
                     )
                     rank += 1
@@ -95,13 +102,11 @@ def production_coverage(production: pl.LazyFrame) -> pl.DataFrame:
         [
             {
                 "order": order,
-                "material_id": material_id,
-                "stage": catalog.material(material_id).stage,
-                "own_stage_kind": "mine"
-                if catalog.material(material_id).stage == "ore_concentrate"
-                else "refining",
+                "material_id": material.material_id,
+                "stage": material.stage,
+                "own_stage_kind": _own_stage_kind(material.stage),
             }
-            for order, material_id in enumerate(catalog.material_ids)
+            for order, material in enumerate(map(catalog.material, catalog.material_ids))
         ],
         schema={
             "order": pl.Int32,

@@ -65,8 +65,8 @@ def store_directory(settings: Settings) -> Path:
     return settings.models_dir.resolve()
 
 
-def local_artifact_path(uri: str) -> Path | None:
-    """The local directory of a ``file:`` artifact URI, ``None`` for other schemes."""
+def local_path(uri: str) -> Path | None:
+    """The local path of a ``file:`` (or scheme-less) URI, ``None`` for other schemes."""
     parsed = urlparse(uri)
     return Path(unquote(parsed.path)) if parsed.scheme in ("", "file") else None
 
@@ -159,11 +159,9 @@ def store_exists(settings: Settings) -> bool:
     """
     database = database_path(settings)
     if database is None:
-        parsed = urlparse(settings.tracking_uri)
-        if parsed.scheme in ("", "file"):
-            # A file store: MLflow would create the directory on first use.
-            return Path(unquote(parsed.path)).is_dir()
-        return True
+        # A file store: MLflow would create the directory on first use.
+        directory = local_path(settings.tracking_uri)
+        return directory is None or directory.is_dir()
     if not database.exists():
         return False
     if not database.is_file():

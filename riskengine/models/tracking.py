@@ -50,7 +50,7 @@ from riskengine.models.store import (
     artifact_root,
     damaged_message,
     database_path,
-    local_artifact_path,
+    local_path,
     no_store_message,
     store_exists,
     store_lock,
@@ -605,8 +605,8 @@ def load_registered_model(
             identity=identity,
             version=version,
             run_id=run_id,
-            model_directory=local_artifact_path(version_uri),
-            run_directory=local_artifact_path(run_uri),
+            model_directory=local_path(version_uri),
+            run_directory=local_path(run_uri),
         )
         return RegisteredModel.from_explanation(
             model,

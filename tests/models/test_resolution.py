@@ -35,6 +35,16 @@ def _record(settings: Settings) -> dict:
     return json.loads(path.read_text())
 
 
+def _rewrite_record(settings: Settings, change: Callable[[dict], None]) -> None:
+    """Remember a load through MLflow, then apply ``change`` to the record written."""
+    tracking.load_registered_model(_settled(settings))
+    document = _record(settings)
+    change(document)
+    path = resolution.record_path(settings)
+    assert path is not None
+    path.write_text(json.dumps(document))
+
+
 def test_a_load_through_the_registry_is_remembered_and_reloads_identically(
     registered: Settings,
 ) -> None:
@@ -66,12 +76,9 @@ def test_any_write_to_the_registry_sends_the_next_load_through_mlflow(
 
 
 def test_an_edited_file_or_record_is_never_loaded_from_the_record(registered: Settings) -> None:
-    tracking.load_registered_model(_settled(registered))
-    path = resolution.record_path(registered)
-    assert path is not None
-    document = _record(registered)
-    document["resolved"]["champion"]["version"] = "2"
-    path.write_text(json.dumps(document))
+    _rewrite_record(
+        registered, lambda document: document["resolved"]["champion"].update(version="2")
+    )
     assert resolution.load_remembered(registered, "champion") is None
 
     tracking.load_registered_model(_settled(registered))
@@ -163,12 +170,7 @@ def test_a_registry_written_a_moment_ago_is_not_remembered(registered: Settings)
 
 
 def test_a_malformed_record_sends_the_load_through_mlflow(registered: Settings) -> None:
-    tracking.load_registered_model(_settled(registered))
-    path = resolution.record_path(registered)
-    assert path is not None
-    document = _record(registered)
-    document["resolved"] = []
-    path.write_text(json.dumps(document))
+    _rewrite_record(registered, lambda document: document.update(resolved=[]))
     assert resolution.load_remembered(registered, "champion") is None
     assert load_model(registered).version == "1"
     assert _record(registered)["resolved"]["champion"]["version"] == "1"
