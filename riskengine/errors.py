@@ -6,6 +6,8 @@ only the message; anything else is an internal error (exit code 1).
 
 from __future__ import annotations
 
+import signal
+
 #: The most characters of a user's value a message repeats.
 ECHO_LIMIT = 200
 
@@ -20,6 +22,30 @@ def shorten(value: object, limit: int = ECHO_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; unwinding removes temporary files like Ctrl-C does."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+
+
+#: The signal the running command received (at most one), recorded by the CLI's handler.
+RECEIVED_SIGNALS: list[int] = []
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` if the command has received a signal.
+
+    The handler raises at once, but where the exception lands inside a C extension that checks
+    for signals in its own loop (pyarrow's reader, rapidfuzz's matcher), the extension may
+    clear it and carry on. The loops over chunks call this between chunks, so a lost interrupt
+    stops the run within one chunk instead of after the whole file.
+    """
+    if RECEIVED_SIGNALS:
+        raise Interrupted(RECEIVED_SIGNALS[0])
 
 
 class RiskEngineError(Exception):

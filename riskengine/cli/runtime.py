@@ -18,7 +18,13 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
-from riskengine.errors import ModelIntegrityError, ModelNotFoundError, UserInputError
+from riskengine.errors import (
+    RECEIVED_SIGNALS,
+    Interrupted,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    UserInputError,
+)
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -41,14 +47,6 @@ def say(message: str) -> None:
 MAX_REDELIVERIES = 3
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived; unwinding removes temporary files like Ctrl-C does."""
-
-    def __init__(self, signal_number: int) -> None:
-        super().__init__(signal.Signals(signal_number).name)
-        self.signal_number = signal_number
-
-
 @contextlib.contextmanager
 def signals_handled() -> Iterator[list[int]]:
     """Turn the first SIGINT or SIGTERM into :class:`Interrupted`; ignore every one after it.
@@ -58,10 +56,12 @@ def signals_handled() -> Iterator[list[int]]:
     first one started. After a signal the handler stays installed (the process is on its way
     out, see :func:`exit_interrupted`). Yields the signals received (at most one).
     """
-    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield received  # signal handlers can only be set from the main thread
+        yield []  # signal handlers can only be set from the main thread
         return
+    # Shared with the loops over chunks (see riskengine.errors.raise_if_interrupted).
+    received = RECEIVED_SIGNALS
+    received.clear()
     watched = {signal.SIGINT, signal.SIGTERM}
 
     # Set while an interrupt swallowed where Python could not pass it on waits to be raised

@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from riskengine.errors import InputFileError
+from riskengine.errors import InputFileError, raise_if_interrupted
 from riskengine.io.decoding import (
     BYTE_ORDER_MARKS,
     DETECTABLE_ENCODINGS,
@@ -215,6 +215,7 @@ class ChunkedTable:
                 if reader.schema.names != header:
                     self._locate(plan, None)
                 for batch in reader:
+                    raise_if_interrupted()
                     if skip >= batch.num_rows:
                         skip -= batch.num_rows
                         continue

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-from riskengine.errors import UserInputError
+from riskengine.errors import UserInputError, raise_if_interrupted
 from riskengine.io.formats import COMPRESSION_SUFFIXES, STDOUT_NAMES, infer_format
 from riskengine.io.workbook import check_fits_workbook, escape_spreadsheet_formulas, write_workbook
 
@@ -222,6 +222,7 @@ def write_table_chunks(
         parquet_writer = None
         try:
             for index, frame in enumerate(chunks):
+                raise_if_interrupted()
                 if kind == "parquet":
                     table = frame.to_arrow()
                     if parquet_writer is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import signal
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +14,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import riskengine.io as rio
-from riskengine.errors import InputFileError, UserInputError
+from riskengine import errors
+from riskengine.errors import InputFileError, Interrupted, UserInputError
 from riskengine.io import chunks as io_chunks
 from riskengine.io import read_table
 
@@ -225,3 +227,18 @@ def test_a_quoted_crlf_split_by_a_block_boundary_keeps_both_characters(tmp_path:
     for chunk_bytes in range(2, len(text) + 1):
         chunks = list(rio.ChunkedTable(str(path), delimiter=",", chunk_bytes=chunk_bytes))
         assert pl.concat(chunks).equals(whole), chunk_bytes
+
+
+def test_an_interrupt_lost_inside_a_library_stops_the_read_at_the_next_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signal arrived and its exception was cleared by pyarrow's reader: only the record is left.
+    monkeypatch.setattr(errors, "RECEIVED_SIGNALS", [])
+    lines = "".join(f"Dy2O3,Supplier {index},CN\n" for index in range(2_000))
+    path = write_bytes(tmp_path, "in.csv", f"material,supplier,country\n{lines}".encode())
+    frames = iter(rio.ReadOptions().chunks(str(path), chunk_bytes=4_000))
+    assert next(frames).height > 0
+    errors.RECEIVED_SIGNALS.append(signal.SIGINT)
+
+    with pytest.raises(Interrupted):
+        next(frames)

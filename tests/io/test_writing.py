@@ -15,13 +15,15 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 import riskengine.io as rio
-from riskengine.errors import UserInputError
+from riskengine import errors
+from riskengine.errors import Interrupted, UserInputError
 from riskengine.io import read_table, write_table, write_text, writing
 
 FRAME = pl.DataFrame({"material": ["Dy2O3", "NdPr oxide"], "supplier": ["Acme", "Beta"]})
@@ -236,6 +238,28 @@ def test_the_temporary_file_name_holds_the_process_id(
         writing.write_table(FRAME, str(tmp_path / "out.csv"))
     assert len(seen) == 1 and seen[0].startswith(f".out.csv.{os.getpid()}.")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_interrupt_lost_inside_a_library_stops_the_write_at_the_next_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signal arrived and its exception was cleared by a C extension: only the record is left.
+    monkeypatch.setattr(errors, "RECEIVED_SIGNALS", [])
+    computed: list[int] = []
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for index in range(3):
+            computed.append(index)
+            if index == 1:
+                errors.RECEIVED_SIGNALS.append(signal.SIGTERM)
+            yield FRAME
+
+    with pytest.raises(Interrupted) as raised:
+        writing.write_table_chunks(chunks(), str(tmp_path / "out.csv"))
+
+    assert raised.value.signal_number == signal.SIGTERM
+    assert computed == [0, 1]
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- real signals to a child process -------------------------------------------------------------
