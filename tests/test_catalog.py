@@ -215,7 +215,8 @@ def test_production_dataset_is_inherited_from_the_nearest_ancestor(catalog: Cata
     assert catalog.production_dataset("dysprosium", "refining") == "heavy_rare_earths_separated"
     assert catalog.production_dataset("dysprosium", "mine") == "rare_earths_reo"
     assert catalog.production_dataset("ndpr", "refining") == "rare_earths_magnet_ree"
-    assert catalog.production_dataset("lanthanum", "refining") is None
+    # the light rare-earth separation shares of the EU CRM 2023 study, set on light_rare_earths
+    assert catalog.production_dataset("lanthanum", "refining") == "light_rare_earths_separated"
     assert catalog.production_dataset("graphite_synthetic", "mine") is None
 
 
