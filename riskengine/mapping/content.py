@@ -40,11 +40,18 @@ def purity_grade(text: str) -> str | None:
 
 
 def content_share(
-    material: Material, text: str, formulas: Mapping[str, tuple[str, str]]
+    material: Material,
+    text: str,
+    formulas: Mapping[str, tuple[str, str]],
+    element: str | None = None,
 ) -> tuple[str | None, float | None, str | None]:
     """Content share of the material's main element: from an alloy percentage or code in the
-    text (FeV80, "Cr 65%"), else from the formula's stoichiometry for compounds."""
-    symbol = COMMODITY_ELEMENTS.get(material.primary_commodity)
+    text (FeV80, "Cr 65%"), else from the formula's stoichiometry for compounds.
+
+    ``element`` is that element when the caller knows it (the matcher resolves it through the
+    commodity's lineage, so a product commodity such as ferrochrome has Cr); else it is looked
+    up for the material's primary commodity alone."""
+    symbol = element or COMMODITY_ELEMENTS.get(material.primary_commodity)
     if symbol is None:
         return None, None, None
     if material.stage == "metal_alloy" and material.material_id.startswith(("ferro", "silico")):

@@ -100,11 +100,21 @@ def formula_key(text: str) -> str:
     return re.sub(r"[\s·•∙*.\-]", "", text).casefold()
 
 
+def commodity_element(catalog: Catalog, commodity_id: str) -> str | None:
+    """The element describing a commodity's content: its own, else its nearest ancestor's (a
+    product commodity such as ferrochrome, under chromium, takes Cr); None if none has one."""
+    for commodity in catalog.commodity_lineage(commodity_id):
+        symbol = COMMODITY_ELEMENTS.get(commodity)
+        if symbol is not None:
+            return symbol
+    return None
+
+
 def catalog_formulas(catalog: Catalog, material_id: str) -> list[str]:
     """The aliases of a material that are chemical formulas containing its main element
     (Dy2O3, GeCl4, CoSO4·7H2O, FeV), so "SC6" (a spodumene grade) is not read as S + C6."""
     material = catalog.material(material_id)
-    symbol = COMMODITY_ELEMENTS.get(material.primary_commodity)
+    symbol = commodity_element(catalog, material.primary_commodity)
     formulas = []
     for name in catalog.material_aliases(material_id):
         compact = name.replace(" ", "")

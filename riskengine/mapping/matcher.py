@@ -22,6 +22,7 @@ from riskengine.mapping.content import (
 from riskengine.mapping.formulas import (
     COMMODITY_ELEMENTS,
     catalog_formulas,
+    commodity_element,
     formula_key,
     parse_formula,
 )
@@ -312,7 +313,12 @@ class MaterialMatcher:
         if conflicts:
             others = dict.fromkeys(f"{item.material_id} ({item.said})" for item in conflicts)
             reason += f"; also suggests {', '.join(others)}"
-        element, share, basis = content_share(material, text, self._formulas)
+        element, share, basis = content_share(
+            material,
+            text,
+            self._formulas,
+            commodity_element(self._catalog, material.primary_commodity),
+        )
         return Proposal(
             material.material_id,
             material.stage,
