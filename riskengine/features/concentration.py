@@ -8,10 +8,10 @@ published, and world rare-earth mine output before that.
 
 Shares are each country's output over the sum of country rows (``WLD`` excluded). ``ROW`` (the
 rest of the world) counts as one producer in the HHI, so the HHI stays within [1/n, 1] for n
-rows; that overstates it by at most ROW's share squared (in the shipped data 0.096 for
-silicomanganese 2019, 0.08 for germanium 2020, 0.058 for ferrochrome 2016, 0.03 for zinc mine,
-0.022 for IEA refined nickel, 0.015 for copper mine output and 0.013 for the EU CRM 2023
-vanadium processing shares; 0.01 or less elsewhere). It is never the top producer.
+rows; that overstates it by at most ROW's share squared (in the shipped data 0.08 for germanium
+2020, 0.058 for ferrochrome 2016, 0.03 for zinc mine, 0.022 for IEA refined nickel, 0.015 for
+copper mine output and 0.013 for the EU CRM 2023 vanadium processing shares; 0.01 or less
+elsewhere). It is never the top producer.
 """
 
 from __future__ import annotations
