@@ -180,6 +180,39 @@ def read_delimited_text(
     layout = _fast_layout(data, label, delimiter, line_end) or scan_records(
         text, label, delimiter, line_end
     )
+    frame = _polars_frame(data, layout, delimiter, line_end)
+    del data
+    if frame is None:
+        # polars is stricter than the csv module about a quote inside an unquoted value
+        # (x"y, read literally by Excel too); the csv module's reading, already checked
+        # row by row, is the reference, so use it rather than lose or merge rows.
+        return (
+            _frame_from_records(text, delimiter, line_end, layout.header),
+            delimiter,
+            len(layout.blank_positions),
+        )
+    return frame, delimiter, len(layout.blank_positions)
+
+
+def read_plain_records(data: bytes, label: str, delimiter: str) -> pl.DataFrame | None:
+    """The table in ``data`` (UTF-8, its header line first, lines ending in LF) as
+    :func:`read_delimited_text` reads it, when every line is plainly well formed (see
+    :func:`_fast_layout`); None otherwise, for the strict pass to read or refuse.
+
+    A large file is streamed block by block through here: each block, with the header line
+    put in front, is read by polars as a small file of its own is.
+    """
+    layout = _fast_layout(data, label, delimiter, "\n")
+    if layout is None:
+        return None
+    return _polars_frame(data, layout, delimiter, "\n")
+
+
+def _polars_frame(
+    data: bytes, layout: _Layout, delimiter: str, line_end: str
+) -> pl.DataFrame | None:
+    """The records of ``data`` read by polars, blank lines dropped and unnamed columns left
+    out; None when polars reads another number of records or columns than ``layout`` says."""
     header = layout.header
     try:
         frame = pl.read_csv(
@@ -194,17 +227,9 @@ def read_delimited_text(
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError:
-        frame = None
-    del data
-    if frame is None or frame.height != layout.records or frame.width != len(header):
-        # polars is stricter than the csv module about a quote inside an unquoted value
-        # (x"y, read literally by Excel too); the csv module's reading, already checked
-        # row by row, is the reference, so use it rather than lose or merge rows.
-        return (
-            _frame_from_records(text, delimiter, line_end, header),
-            delimiter,
-            len(layout.blank_positions),
-        )
+        return None
+    if frame.height != layout.records or frame.width != len(header):
+        return None
     if layout.blank_positions:
         frame = (
             frame.with_row_index("__position")
@@ -214,7 +239,7 @@ def read_delimited_text(
     keep = [index for index, name in enumerate(header) if name != ""]
     frame = frame.select(pl.nth(keep))
     frame.columns = [header[index] for index in keep]
-    return frame, delimiter, len(layout.blank_positions)
+    return frame
 
 
 def _fast_field_pattern(delimiter: str) -> str:

@@ -169,7 +169,16 @@ def own_reasons() -> list[pl.Expr]:
 
 #: Per row, what its place in the sourcing mix is known by in the first pass: the mix's keys,
 #: the supplier id (a conflicting one makes the row unusable) and the share cell as written.
-_MIX_ROW_COLUMNS = ["material_id", "plant", "supplier_country", "supplier_key", "share"]
+_MIX_ROW_COLUMNS = ["material_id", "plant", "supplier_country", "share"]
+_MIX_ROW_SCHEMA = pl.Schema(
+    {
+        "material_id": pl.String,
+        "plant": pl.String,
+        "supplier_country": pl.String,
+        "share": pl.String,
+        "rows": pl.UInt32,
+    }
+)
 
 
 def _mix_row_columns() -> list[pl.Expr]:
@@ -178,9 +187,20 @@ def _mix_row_columns() -> list[pl.Expr]:
         pl.col("material_id"),
         pl.col("plant"),
         pl.col("supplier_country_id").alias("supplier_country"),
-        pl.col("supplier_key"),
         pl.col("share"),
     ]
+
+
+def _mix_row_counts(rows: pl.DataFrame) -> pl.DataFrame:
+    """Usable-alone rows counted per :data:`_MIX_ROW_COLUMNS`: per supplier country and share
+    cell, not per supplier, so a chunk's counts are bounded by the catalog and the share
+    cells rather than by its rows (counted per supplier, 10M rows took 1.4 GB more)."""
+    return (
+        rows.filter(_usable_alone())
+        .group_by(_mix_row_columns())
+        .agg(pl.len().alias("rows"))
+        .cast(_MIX_ROW_SCHEMA)
+    )
 
 
 def _usable_alone() -> pl.Expr:
@@ -193,13 +213,14 @@ def _usable_alone() -> pl.Expr:
 
 def collect_context(
     resolved_chunks: Callable[[], Iterable[pl.DataFrame]],
-    resolved_rows: Callable[[pl.Series], Iterable[pl.DataFrame]],
+    resolved_rows: Callable[[pl.Series, pl.Series], Iterable[pl.DataFrame]],
     *,
     share_column: Callable[[], str],
     source: str,
 ) -> InputContext:
     """One pass over every chunk for :class:`InputContext`, and a pass over the rows whose
-    pair hashes repeat (``resolved_rows``: those rows resolved, with their ``row_number``)."""
+    pair hashes repeat or whose supplier id has several countries (``resolved_rows(row
+    numbers, supplier keys)``: those rows resolved, with their ``row_number``)."""
     hashes: list[pl.Series] = []
     supplier_countries: list[pl.DataFrame] = []
     share_counts: list[pl.DataFrame] = []
@@ -221,11 +242,7 @@ def collect_context(
             )
             .unique()
         )
-        mix_rows.append(
-            resolved.filter(_usable_alone())
-            .group_by(_mix_row_columns())
-            .agg(pl.len().alias("rows"))
-        )
+        mix_rows.append(_mix_row_counts(resolved))
         share_counts.append(
             resolved.group_by(
                 "share",
@@ -254,16 +271,16 @@ def collect_context(
         .filter(pl.col("pair_hash").is_not_null() & (pl.len().over("pair_hash") > 1))["row_number"]
     )
     del hashes
-    duplicate_reasons, duplicate_mix_rows = _duplicate_reasons(resolved_rows, repeated)
     conflict_reasons = _conflict_reasons(supplier_countries)
+    duplicate_reasons, refused_mix_rows = _refused_rows(
+        resolved_rows, repeated, conflict_reasons["supplier_key"]
+    )
     return InputContext(
         rows=rows,
         shares=share_table,
         duplicate_reasons=duplicate_reasons,
         conflict_reasons=conflict_reasons,
-        sourcing_mix=_sourcing_mix(
-            mix_rows, duplicate_mix_rows, share_table=share_table, conflicts=conflict_reasons
-        ),
+        sourcing_mix=_sourcing_mix(mix_rows, refused_mix_rows, share_table=share_table),
         notes=(
             *((parsed.note,) if parsed.note else ()),
             *_share_sum_notes(share_groups, share_table, source=source),
@@ -342,39 +359,34 @@ def _share_sum_notes(
     return tuple(notes)
 
 
-def _duplicate_reasons(
-    resolved_rows: Callable[[pl.Series], Iterable[pl.DataFrame]], candidates: pl.Series
+def _refused_rows(
+    resolved_rows: Callable[[pl.Series, pl.Series], Iterable[pl.DataFrame]],
+    candidates: pl.Series,
+    conflicting_suppliers: pl.Series,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows that repeat the same pair are all refused, naming each other: keeping one would
-    be a silent choice between them. ``candidates`` share a hash; the pairs are compared
-    exactly here, so a hash collision cannot refuse a row.
+    """The duplicate pairs' reasons, and the mix rows the whole input refuses, from one pass
+    over the rows concerned.
 
-    Also returns the refused rows that would otherwise be usable, counted as the first pass
-    counts the sourcing mix's rows (:func:`_sourcing_mix` takes them out again).
+    Rows that repeat the same pair are all refused, naming each other: keeping one would be a
+    silent choice between them. ``candidates`` share a hash; the pairs are compared exactly
+    here, so a hash collision cannot refuse a row. A supplier id given with several countries
+    (``conflicting_suppliers``, supplier keys) is refused on every row. The refused rows that
+    would otherwise be usable are counted as the first pass counts the sourcing mix's rows,
+    each row once (:func:`_sourcing_mix` takes them out again).
     """
     schema = pl.Schema({"row_number": pl.UInt32, "duplicate_reason": pl.String})
-    no_mix_rows = pl.DataFrame(
-        schema={
-            "material_id": pl.String,
-            "plant": pl.String,
-            "supplier_country": pl.String,
-            "supplier_key": pl.String,
-            "share": pl.String,
-            "rows": pl.UInt32,
-        }
+    if candidates.is_empty() and conflicting_suppliers.is_empty():
+        return pl.DataFrame(schema=schema), pl.DataFrame(schema=_MIX_ROW_SCHEMA)
+    candidate_rows = candidates.cast(pl.UInt32)
+    rows = pl.concat(
+        [
+            resolved.with_columns(*_pair_identity())
+            for resolved in resolved_rows(candidate_rows, conflicting_suppliers)
+        ]
     )
-    if candidates.is_empty():
-        return pl.DataFrame(schema=schema), no_mix_rows
-    rows = [
-        resolved.select(
-            "row_number",
-            *_pair_identity(),
-            *_mix_row_columns(),
-            _usable_alone().alias("usable_alone"),
-        )
-        for resolved in resolved_rows(candidates.cast(pl.UInt32))
-    ]
-    copies = pl.concat(rows).filter(pl.len().over(_IDENTITY_COLUMNS) > 1)
+    copies = rows.filter(pl.col("row_number").is_in(candidate_rows.implode())).filter(
+        pl.len().over(_IDENTITY_COLUMNS) > 1
+    )
     row_numbers = pl.col("row_number").implode().over(_IDENTITY_COLUMNS, mapping_strategy="join")
     reasons = copies.select(
         "row_number",
@@ -382,21 +394,18 @@ def _duplicate_reasons(
             "duplicate_reason"
         ),
     ).cast(schema)
-    mix_rows = (
-        copies.filter("usable_alone")
-        .group_by(_MIX_ROW_COLUMNS)
-        .agg(pl.len().alias("rows"))
-        .cast(no_mix_rows.schema)
+    refused = rows.filter(
+        pl.col("row_number").is_in(copies["row_number"].implode())
+        | pl.col("supplier_key").is_in(conflicting_suppliers.implode())
     )
-    return reasons, mix_rows
+    return reasons, _mix_row_counts(refused)
 
 
 def _sourcing_mix(
     mix_rows: list[pl.DataFrame],
-    duplicate_mix_rows: pl.DataFrame,
+    refused_mix_rows: pl.DataFrame,
     *,
     share_table: pl.DataFrame,
-    conflicts: pl.DataFrame,
 ) -> pl.DataFrame:
     """The mix of the rows a chunk's features see: rows usable alone, less those the whole
     input refuses (an unreadable share, a duplicate pair, a conflicting supplier id), with
@@ -409,7 +418,7 @@ def _sourcing_mix(
         .group_by(_MIX_ROW_COLUMNS)
         .agg(pl.col("rows").sum().cast(pl.Int64))
         .join(
-            duplicate_mix_rows.select(
+            refused_mix_rows.select(
                 *_MIX_ROW_COLUMNS, pl.col("rows").cast(pl.Int64).alias("refused")
             ),
             on=_MIX_ROW_COLUMNS,
@@ -418,7 +427,6 @@ def _sourcing_mix(
         )
         .with_columns(pl.col("rows") - pl.col("refused").fill_null(0))
         .filter(pl.col("rows") > 0)
-        .join(conflicts.select("supplier_key"), on="supplier_key", how="anti")
         .join(share_table, on="share", how="left")
         .filter(pl.col("share_reason").is_null())
     )

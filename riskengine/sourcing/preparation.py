@@ -18,7 +18,7 @@ from riskengine.io.columns import column_choice_notes
 from riskengine.mapping import MaterialMapping
 from riskengine.schemas import validate_prepared_chunk
 from riskengine.sourcing.context import InputContext, collect_context, own_reasons
-from riskengine.sourcing.resolution import resolve_chunk, sourcing_columns
+from riskengine.sourcing.resolution import resolve_chunk, sourcing_columns, supplier_key
 from riskengine.sourcing.sites import SupplierSites
 
 
@@ -154,12 +154,14 @@ class _ResolvedChunks:
             yield resolved
         self._all_kept = keeping
 
-    def resolved_rows(self, wanted: pl.Series) -> Iterator[pl.DataFrame]:
-        """One pass over the rows numbered ``wanted`` only (1 for the first data row), each
-        resolved with its ``row_number``. A row resolves alike alone or in any chunk, so the
-        rows are picked before they are resolved: a pass for a few rows of a file too large
-        to keep costs its reading, not the resolution of every row again."""
+    def resolved_rows(self, wanted: pl.Series, suppliers: pl.Series) -> Iterator[pl.DataFrame]:
+        """One pass over the rows numbered ``wanted`` (1 for the first data row) and the rows
+        of the supplier keys ``suppliers`` only, each resolved with its ``row_number``. A row
+        resolves alike alone or in any chunk, so the rows are picked before they are
+        resolved: a pass for a few rows of a file too large to keep costs its reading, not
+        the resolution of every row again."""
         wanted_rows = wanted.cast(pl.UInt32).implode()
+        wanted_suppliers = suppliers.cast(pl.String).implode()
         chunks: Iterable[tuple[pl.DataFrame, pl.DataFrame | None]] = (
             self._kept if self._all_kept else ((raw, None) for raw in self._chunks)
         )
@@ -168,6 +170,9 @@ class _ResolvedChunks:
             rows = pl.int_range(first_row, first_row + raw.height, dtype=pl.UInt32, eager=True)
             first_row += raw.height
             picked = rows.is_in(wanted_rows)
+            if not suppliers.is_empty():
+                keys = kept["supplier_key"] if kept is not None else self._supplier_keys(raw)
+                picked = picked | keys.is_in(wanted_suppliers).fill_null(False)
             if not picked.any():
                 continue
             part = (
@@ -176,6 +181,17 @@ class _ResolvedChunks:
                 else kept.filter(picked)
             )
             yield part.with_columns(rows.filter(picked).alias("row_number"))
+
+    def _supplier_keys(self, raw: pl.DataFrame) -> pl.Series:
+        """Each raw row's supplier key, as :func:`resolve_chunk` derives it."""
+        column = sourcing_columns(
+            raw.columns, source=self._options["source"], sites=self._options["sites"]
+        ).get("supplier_id")
+        if column is None:
+            return pl.repeat(None, raw.height, dtype=pl.String, eager=True)
+        return raw.select(
+            pl.col(column).cast(pl.String).str.strip_chars().replace("", None).alias("supplier_id")
+        ).select(supplier_key())["supplier_key"]
 
     def pairs(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
         """The last pass: each raw chunk with its resolved frame; kept chunks are let go as

@@ -242,3 +242,43 @@ def test_an_interrupt_lost_inside_a_library_stops_the_read_at_the_next_chunk(
 
     with pytest.raises(Interrupted):
         next(frames)
+
+
+@pytest.mark.parametrize(("line_end", "mark"), [("\n", b""), ("\r\n", b"\xef\xbb\xbf")])
+def test_a_plain_utf8_file_streams_through_polars_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, mark: bytes
+) -> None:
+    def refused(*arguments: object) -> None:
+        raise AssertionError("a plain file needs no checked reader")
+
+    monkeypatch.setattr(io_chunks.ChunkedTable, "_stream_checked", refused)
+    rows = [[f"Dy2O3 {index}", f"Zhōng {index}", "" if index % 7 else "CN"] for index in range(300)]
+    text = render_csv(["material", "supplier", "country"], rows, ",", line_end)
+    text = text.replace(line_end, line_end * 2, 3)  # blank lines, as exports have
+    path = write_bytes(tmp_path, "plain.csv", mark + text.encode("utf-8"))
+
+    chunks = read_chunks(path, 500)
+
+    assert len(chunks) > 5
+    assert pl.concat(chunks).equals(read_table(str(path)))
+
+
+def test_a_file_that_stops_being_plain_is_read_on_by_the_checked_reader_from_that_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed_over: list[int] = []
+    checked = io_chunks.ChunkedTable._stream_checked
+
+    def recording(table: io_chunks.ChunkedTable, plan: object, already: int) -> object:
+        handed_over.append(already)
+        return checked(table, plan, already)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(io_chunks.ChunkedTable, "_stream_checked", recording)
+    plain = "".join(f"{index},plain\n" for index in range(200))
+    text = f'id,note\n{plain}200,"two\nlines"\n201,end\n'
+    path = write_bytes(tmp_path, "turns.csv", text.encode("utf-8"))
+
+    whole = pl.concat(rio.ChunkedTable(str(path), chunk_bytes=400))
+
+    assert handed_over and handed_over[0] > 0  # the plain blocks were read by polars first
+    assert whole.equals(read_table(str(path)))

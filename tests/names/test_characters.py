@@ -112,3 +112,6 @@ def test_one_normaliser_makes_case_and_invisible_characters_one_name() -> None:
 def test_the_vectorised_normaliser_agrees_with_the_one_name_normaliser(names: list[str]) -> None:
     cells = pl.Series("name", [*names, None], dtype=pl.String)
     assert canonical_names(cells).to_list() == [*map(canonical_name, names), None]
+    # Repeated cells take the path that normalises each distinct value once.
+    repeated = pl.Series("name", [None, *names, *names, *names], dtype=pl.String)
+    assert canonical_names(repeated).to_list() == [None, *map(canonical_name, names * 3)]

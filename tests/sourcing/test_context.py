@@ -10,6 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from riskengine.features.sourcing_mix import spine_sourcing_mix
+from riskengine.sourcing import preparation
 from riskengine.sourcing.context import InputContext
 from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs
 
@@ -99,7 +100,13 @@ def test_a_share_with_a_percent_sign_is_refused_citing_only_its_own_cell() -> No
     assert second is not None and "'200' is above 1 (100 %)" in second
 
 
-def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks() -> None:
+@pytest.mark.parametrize("kept", [True, False], ids=["chunks kept", "chunks read again"])
+def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks(
+    monkeypatch: pytest.MonkeyPatch, kept: bool
+) -> None:
+    if not kept:
+        # A large input is read and resolved again for the rows the whole input refuses.
+        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
     sourcing = pl.DataFrame(
         {
             "material": ["Dy2O3", "Dy2O3", "Dy2O3", "gallium", "gallium", "Dy2O3", "Dy2O3"],
