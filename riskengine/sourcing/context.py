@@ -203,6 +203,11 @@ def _mix_row_counts(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: How many chunks' counts the first pass holds before merging them (a merge costs a few
+#: milliseconds, which inputs streamed in many small chunks would pay on every one).
+_CHUNKS_MERGED = 4
+
+
 def _merged_counts(frames: list[pl.DataFrame], count: str) -> pl.DataFrame:
     """``frames`` of counts (column ``count``) per the other columns, as one frame with each
     key once."""
@@ -258,11 +263,12 @@ def collect_context(
                 *_share_group(),
             ).agg(pl.len().alias("count"))
         )
-        # Merged as they come: each chunk repeats most of the suppliers, groups and mixes of
-        # the ones before, and 17 chunks' worth of them unmerged took 10M rows to 2.4 GB.
-        supplier_countries = [pl.concat(supplier_countries).unique()]
-        mix_rows = [_merged_counts(mix_rows, "rows")]
-        share_counts = [_merged_counts(share_counts, "count")]
+        if len(mix_rows) == _CHUNKS_MERGED:
+            # Merged as they come: each chunk repeats most of the suppliers, groups and mixes
+            # of the ones before, and 17 chunks' worth of them unmerged took 10M rows to 2.4 GB.
+            supplier_countries = [pl.concat(supplier_countries).unique()]
+            mix_rows = [_merged_counts(mix_rows, "rows")]
+            share_counts = [_merged_counts(share_counts, "count")]
     rows = sum(series.len() for series in hashes)
     share_groups = pl.concat(share_counts)
     shares = (
