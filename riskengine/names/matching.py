@@ -189,6 +189,31 @@ def _best_matches(
     return results
 
 
+# Screening matches one input's names against several lists (every list, then each buyer
+# country's), chunk after chunk: a name's keys and a list's keys are worked out once.
+@lru_cache(maxsize=16)
+def _listed_keys(listed_names: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    """The comparison keys of ``listed_names`` (each key once, for the first name giving it)
+    in listed order, and the listed index of each."""
+    listed_key_index: dict[str, int] = {}
+    for listed_index, listed_name in enumerate(listed_names):
+        if not isinstance(listed_name, str):
+            continue
+        for variant in name_variants(listed_name, acronym_aliases=True):
+            listed_key_index.setdefault(comparison_key(variant), listed_index)
+    ordered_listed = sorted(listed_key_index.items(), key=lambda item: (item[1], item[0]))
+    return (
+        [key for key, _ in ordered_listed],
+        np.array([index for _, index in ordered_listed], dtype=np.int64),
+    )
+
+
+@lru_cache(maxsize=1 << 18)
+def _query_keys(query_name: str) -> list[str]:
+    """The comparison keys a buyer or supplier name is matched under."""
+    return [comparison_key(variant) for variant in name_variants(query_name, acronym_aliases=False)]
+
+
 def match_names(
     query_names: Sequence[str | None], listed_names: Sequence[str]
 ) -> list[tuple[float, int | None]]:
@@ -211,16 +236,7 @@ def match_names(
         index.
     """
     results: list[tuple[float, int | None]] = [(0.0, None)] * len(query_names)
-
-    listed_key_index: dict[str, int] = {}
-    for listed_index, listed_name in enumerate(listed_names):
-        if not isinstance(listed_name, str):
-            continue
-        for variant in name_variants(listed_name, acronym_aliases=True):
-            listed_key_index.setdefault(comparison_key(variant), listed_index)
-    ordered_listed = sorted(listed_key_index.items(), key=lambda item: (item[1], item[0]))
-    listed_keys = [key for key, _ in ordered_listed]
-    listed_key_indices = np.array([index for _, index in ordered_listed], dtype=np.int64)
+    listed_keys, listed_key_indices = _listed_keys(tuple(listed_names))
 
     positions_by_query: dict[str, list[int]] = {}
     for position, query_name in enumerate(query_names):
@@ -229,12 +245,7 @@ def match_names(
     if not listed_keys or not positions_by_query:
         return results
 
-    keys_by_query = {
-        query_name: [
-            comparison_key(variant) for variant in name_variants(query_name, acronym_aliases=False)
-        ]
-        for query_name in positions_by_query
-    }
+    keys_by_query = {query_name: _query_keys(query_name) for query_name in positions_by_query}
     unique_query_keys = list(dict.fromkeys(key for keys in keys_by_query.values() for key in keys))
     best_by_key = dict(
         zip(
