@@ -1,7 +1,12 @@
-"""Large CSV and TSV files read as a stream of frames, through pyarrow's streaming reader.
+"""Large CSV and TSV files read as a stream of frames: through polars while the file is plain,
+through pyarrow's streaming reader from the first block that is not.
 
-The encoding and the delimiter come from the head of the file, as when it is read whole. The
-bytes then pass through :class:`_CheckedStream`, which decodes them strictly block by block
+The encoding and the delimiter come from the head of the file, as when it is read whole. A
+plain UTF-8 file (every line one well-formed record, as exports are) is read by polars block by
+block, each block passing the vectorised check :func:`~riskengine.io.reading.read_table` makes
+before it trusts polars (:func:`~riskengine.io.delimited.read_plain_records`). At the first
+block that fails it, the checked reader below takes over from the next row. Its bytes pass
+through :class:`_CheckedStream`, which decodes them strictly block by block
 (detecting a single-byte code page that appears only further down, refusing NUL and mixed
 encodings with the line) and hands pyarrow UTF-8. pyarrow parses with quoted line breaks
 allowed, so any record boundary is found, and reads every cell as text (empty cells as null).
