@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +16,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
+from riskengine import errors
 from riskengine.cli import EXIT_USAGE, app
+from riskengine.cli.runtime import signals_handled
 from riskengine.reference.loader import load_reference, shipped_reference_dir
 
 AS_OF = "2026-03-01"
@@ -264,3 +269,20 @@ def test_a_fifo_output_is_refused_naming_it(tmp_path: Path) -> None:
     assert_user_error(result)
     assert "out.csv: is a named pipe (FIFO), not a regular file" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_a_signal_is_told_to_the_chunk_loops_for_its_own_command_only() -> None:
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    hook = sys.unraisablehook
+    try:
+        with pytest.raises(errors.Interrupted), signals_handled():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises here
+        # The interrupted command is over: a later one in this process reads on.
+        errors.raise_if_interrupted()
+        assert errors.RECEIVED_SIGNALS == []
+    finally:
+        # After a signal the handlers stay installed for the way out; this process goes on.
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        sys.unraisablehook = hook

@@ -18,8 +18,8 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
+from riskengine import errors
 from riskengine.errors import (
-    RECEIVED_SIGNALS,
     Interrupted,
     ModelIntegrityError,
     ModelNotFoundError,
@@ -59,9 +59,10 @@ def signals_handled() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield []  # signal handlers can only be set from the main thread
         return
-    # Shared with the loops over chunks (see riskengine.errors.raise_if_interrupted).
-    received = RECEIVED_SIGNALS
-    received.clear()
+    received: list[int] = []
+    # Told to the loops over chunks (riskengine.errors.raise_if_interrupted) for this command
+    # only: a record left over from an earlier one would interrupt the next.
+    errors.RECEIVED_SIGNALS.clear()
     watched = {signal.SIGINT, signal.SIGTERM}
 
     # Set while an interrupt swallowed where Python could not pass it on waits to be raised
@@ -76,6 +77,7 @@ def signals_handled() -> Iterator[list[int]]:
         if received:
             return  # the cleanup of the first one is under way; let it finish
         received.append(signal_number)
+        errors.RECEIVED_SIGNALS.append(signal_number)
         raise Interrupted(signal_number)
 
     def swallowed(unraisable: Any) -> None:
@@ -105,6 +107,7 @@ def signals_handled() -> Iterator[list[int]]:
     try:
         yield received
     finally:
+        errors.RECEIVED_SIGNALS.clear()
         if not received:
             sys.unraisablehook = previous_hook
             for number, handler in previous.items():

@@ -291,8 +291,10 @@ def collect_context(
     )
     del hashes
     conflict_reasons = _conflict_reasons(supplier_countries)
+    # A spreadsheet error in the supplier id column has no key: its rows are refused for the
+    # error, and it conflicts with nothing.
     duplicate_reasons, refused_mix_rows = _refused_rows(
-        resolved_rows, repeated, conflict_reasons["supplier_key"]
+        resolved_rows, repeated, conflict_reasons["supplier_key"].drop_nulls()
     )
     return InputContext(
         rows=rows,
@@ -397,12 +399,13 @@ def _refused_rows(
     if candidates.is_empty() and conflicting_suppliers.is_empty():
         return pl.DataFrame(schema=schema), pl.DataFrame(schema=_MIX_ROW_SCHEMA)
     candidate_rows = candidates.cast(pl.UInt32)
-    rows = pl.concat(
-        [
-            resolved.with_columns(*_pair_identity())
-            for resolved in resolved_rows(candidate_rows, conflicting_suppliers)
-        ]
-    )
+    parts = [
+        resolved.with_columns(*_pair_identity())
+        for resolved in resolved_rows(candidate_rows, conflicting_suppliers)
+    ]
+    if not parts:
+        return pl.DataFrame(schema=schema), pl.DataFrame(schema=_MIX_ROW_SCHEMA)
+    rows = pl.concat(parts)
     copies = rows.filter(pl.col("row_number").is_in(candidate_rows.implode())).filter(
         pl.len().over(_IDENTITY_COLUMNS) > 1
     )

@@ -40,6 +40,25 @@ def test_duplicates_and_conflicts_are_named_across_chunks() -> None:
     assert reasons[1] == reasons[3] == "supplier_id 0007 appears with several countries (CHN, VNM)"
 
 
+def test_a_spreadsheet_error_as_supplier_id_in_two_countries_is_refused_for_the_error() -> None:
+    # A VLOOKUP column gives "#N/A" for suppliers in any country: no key, so no conflict.
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3", "Dy2O3"],
+            "supplier": ["A Co", "B Co"],
+            "supplier_country": ["CN", "VN"],
+            "share": ["50", "50"],
+            "supplier_id": ["#N/A", "#N/A"],
+        }
+    )
+    context, prepared = prepare_chunks(
+        [sourcing], source="s.csv", buyer_country="JP", buyer_name=None, as_of=date(2026, 3, 1)
+    )
+    reasons = pl.concat([piece.resolved for piece in prepared])["reason"].to_list()
+    assert all(reason is not None and "spreadsheet error" in reason for reason in reasons)
+    assert context.sourcing_mix.is_empty()
+
+
 def test_a_supplier_in_another_case_or_with_an_invisible_character_is_the_same_supplier() -> None:
     sourcing = pl.DataFrame(
         {
