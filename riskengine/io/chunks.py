@@ -85,8 +85,9 @@ class _Plan:
 class ChunkedTable:
     """A user's table read as a sequence of frames, each a run of whole records in file order.
 
-    CSV and TSV files larger than ``chunk_bytes`` are streamed in blocks of about half that
-    many bytes, so memory follows the chunk size and not the file size; every other input (other
+    CSV and TSV files larger than ``chunk_bytes`` are streamed in blocks of about a third of that
+    many bytes (half, through the checked reader), so memory follows the chunk size and not the
+    file size; every other input (other
     formats, standard input, small files, UTF-16/32 text, files with bare-CR line ends) is one
     chunk holding the whole table. The object is re-iterable: iterating again reads the file
     again, except for a single chunk, which is kept.
@@ -217,7 +218,10 @@ class ChunkedTable:
         header_line = b""
         yielded = 0
         with open(self.path, "rb") as file:
-            for block in _line_blocks(file, max(1, self.chunk_bytes // 2)):
+            # A third of the chunk per block: the block's bytes, its frame and the scoring of
+            # the frame before are alive together. 10M pairs peaked at 1,873,892 KB with halves
+            # and 1,710,228 KB with thirds, 2.5% slower (back to back).
+            for block in _line_blocks(file, max(1, self.chunk_bytes // 3)):
                 if not header_line:
                     block = block.removeprefix(b"\xef\xbb\xbf")
                     # The header as the plan read it, unquoted, on the first line.
