@@ -112,6 +112,13 @@ class DevTools:
         self.process.wait()
 
 
+#: The page's error box text when it shows, else ''; '' too while the page has no such box.
+_ERROR_SHOWN = (
+    "(() => { const box = document.getElementById('error');"
+    " return box && !box.hidden ? box.textContent : ''; })()"
+)
+
+
 @dataclass
 class Page:
     """One tab attached to a :class:`DevTools` session."""
@@ -140,8 +147,8 @@ class Page:
             value = self.evaluate(expression)
             if value:
                 return value
-            error = self.evaluate("document.getElementById('error').hidden ? '' : "
-                                  "document.getElementById('error').textContent")  # fmt: skip
+            # Before the page has loaded (about:blank, or mid-navigation) there is no error box.
+            error = self.evaluate(_ERROR_SHOWN)
             if error:
                 raise RuntimeError(f"the page shows an error while waiting for {what}: {error}")
             time.sleep(0.2)
