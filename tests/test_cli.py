@@ -278,9 +278,10 @@ def test_a_signal_is_told_to_the_chunk_loops_for_its_own_command_only() -> None:
         with pytest.raises(errors.Interrupted), signals_handled():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)  # the handler raises here
-        # The interrupted command is over: a later one in this process reads on.
-        errors.raise_if_interrupted()
+        # The interrupted command is over: a later one in this process reads on. (Checked
+        # before the call: a stale record would raise a KeyboardInterrupt and end the session.)
         assert errors.RECEIVED_SIGNALS == []
+        errors.raise_if_interrupted()
     finally:
         # After a signal the handlers stay installed for the way out; this process goes on.
         for number, handler in handlers.items():

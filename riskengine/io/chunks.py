@@ -87,10 +87,9 @@ class ChunkedTable:
 
     CSV and TSV files larger than ``chunk_bytes`` are streamed in blocks of about a third of that
     many bytes (half, through the checked reader), so memory follows the chunk size and not the
-    file size; every other input (other
-    formats, standard input, small files, UTF-16/32 text, files with bare-CR line ends) is one
-    chunk holding the whole table. The object is re-iterable: iterating again reads the file
-    again, except for a single chunk, which is kept.
+    file size; every other input (other formats, standard input, small files, UTF-16/32 text,
+    files with bare-CR line ends) is one chunk holding the whole table. The object is
+    re-iterable: iterating again reads the file again, except for a single chunk, which is kept.
 
     The chunks together are the table :func:`read_table` reads, and a file it refuses is
     refused with the same message (the line counted from the top of the file). A file whose
@@ -420,7 +419,7 @@ class _CheckedStream(io.RawIOBase):
         self._label = table.label
         self._plan = plan
         self._table = table
-        self._chunk_bytes = table.chunk_bytes
+        self._blocks = _line_blocks(self._file, table.chunk_bytes)
         self._may_detect = table.encoding is None
         self._codec = "utf-8" if plan.codec == "utf-8-sig" else plan.codec
         self._detected = plan.detected
@@ -428,7 +427,6 @@ class _CheckedStream(io.RawIOBase):
         self._lines_before = 0
         self._first = True
         self._checked_whole = False
-        self._carry = b""
         self._out = b""
         self._done = False
 
@@ -459,18 +457,8 @@ class _CheckedStream(io.RawIOBase):
         return data
 
     def _next_block(self) -> bytes | None:
-        while True:
-            data = self._file.read(self._chunk_bytes)
-            block = self._carry + data if self._carry else data
-            if not data:
-                self._carry = b""
-                return self._checked(block) if block else None
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                self._carry = block  # one line longer than a chunk: read on
-                continue
-            self._carry = block[cut:]
-            return self._checked(block[:cut])
+        block = next(self._blocks, None)
+        return None if block is None else self._checked(block)
 
     def _checked(self, block: bytes) -> bytes:
         if self._first and self._plan.codec == "utf-8-sig":

@@ -167,9 +167,8 @@ def own_reasons() -> list[pl.Expr]:
     ]
 
 
-#: Per row, what its place in the sourcing mix is known by in the first pass: the mix's keys,
-#: the supplier id (a conflicting one makes the row unusable) and the share cell as written.
-_MIX_ROW_COLUMNS = ["material_id", "plant", "supplier_country", "share"]
+#: The first pass's counts of usable rows per place in the sourcing mix: the mix's keys and the
+#: share cell as written (rows a conflicting supplier id makes unusable are taken out later).
 _MIX_ROW_SCHEMA = pl.Schema(
     {
         "material_id": pl.String,
@@ -179,6 +178,7 @@ _MIX_ROW_SCHEMA = pl.Schema(
         "rows": pl.UInt32,
     }
 )
+_MIX_ROW_COLUMNS = [name for name in _MIX_ROW_SCHEMA if name != "rows"]
 
 
 def _mix_row_columns() -> list[pl.Expr]:
@@ -194,7 +194,8 @@ def _mix_row_columns() -> list[pl.Expr]:
 def _mix_row_counts(rows: pl.DataFrame) -> pl.DataFrame:
     """Usable-alone rows counted per :data:`_MIX_ROW_COLUMNS`: per supplier country and share
     cell, not per supplier, so a chunk's counts are bounded by the catalog and the share
-    cells rather than by its rows (counted per supplier, 10M rows took 1.4 GB more)."""
+    cells rather than by its rows (counted per supplier, merging them took a 10M-row run's RSS
+    from 2.3 to 3.4 GB)."""
     return (
         rows.filter(_usable_alone())
         .group_by(_mix_row_columns())
