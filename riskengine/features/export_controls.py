@@ -333,7 +333,8 @@ def _listing_matches(
     are collected.
     """
     keys = [name_column, authority_column] if authority_column else [name_column]
-    queries = spine.select(keys).unique().collect().sort(keys, nulls_last=True)
+    # Unsorted: each name's match is its own, and the matches are joined back by name.
+    queries = spine.select(keys).unique().collect()
     entities = screening_names(listed_entities.collect()).with_columns(
         list_severity(pl.col("list_name")).alias("list_severity")
     )

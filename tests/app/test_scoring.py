@@ -85,16 +85,23 @@ def test_cli_score_counts_blocked_sources_apart_from_rejected_rows(
     assert scores["risk_score"][7] is None
 
 
-@pytest.mark.parametrize("kept_bytes", [None, 0], ids=["kept", "read-twice"])
+def _keep_chunks(monkeypatch: pytest.MonkeyPatch, between_passes: str) -> None:
+    """Make the passes over the input's chunks keep them in memory (the default for small
+    inputs), spill them to a temporary directory, or read the file again."""
+    if between_passes != "kept":
+        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+    monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
+
+
+@pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     trained_settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    kept_bytes: int | None,
+    between_passes: str,
     example_sourcing: pl.DataFrame,
 ) -> None:
-    if kept_bytes is not None:
-        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", kept_bytes)
+    _keep_chunks(monkeypatch, between_passes)
     # Three copies of the list; the first two share supplier ids, so their rows repeat.
     ids = [
         f"{index % 8 if index < 16 else index:04d}" for index in range(3 * example_sourcing.height)
@@ -155,15 +162,14 @@ def test_the_scores_say_which_buyer_each_row_was_screened_as(
     assert scores["screened_buyer"].to_list() == ["Kanto K.K.", "Osaka Works Ltd"]
 
 
-@pytest.mark.parametrize("kept_bytes", [None, 0], ids=["kept", "read-twice"])
+@pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_features_in_chunks_of_any_size_see_the_whole_files_sourcing_mix(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept_bytes: int | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, between_passes: str
 ) -> None:
     from riskengine.app.scoring import features_file
     from riskengine.config import load_settings
 
-    if kept_bytes is not None:
-        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", kept_bytes)
+    _keep_chunks(monkeypatch, between_passes)
     monkeypatch.setenv("RISKENGINE_HOME", str(tmp_path))
     # Dysprosium oxide's suppliers are spread over the file, so chunks of 40 bytes see one
     # at a time. Percentages (the column sums past 1.5); an expired record, a duplicate pair

@@ -119,13 +119,15 @@ def test_a_share_with_a_percent_sign_is_refused_citing_only_its_own_cell() -> No
     assert second is not None and "'200' is above 1 (100 %)" in second
 
 
-@pytest.mark.parametrize("kept", [True, False], ids=["chunks kept", "chunks read again"])
+@pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks(
-    monkeypatch: pytest.MonkeyPatch, kept: bool
+    monkeypatch: pytest.MonkeyPatch, between_passes: str
 ) -> None:
-    if not kept:
-        # A large input is read and resolved again for the rows the whole input refuses.
+    if between_passes != "kept":
+        # A large input is spilled, or read and resolved again, for the rows the whole input
+        # refuses.
         monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+        monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
     sourcing = pl.DataFrame(
         {
             "material": ["Dy2O3", "Dy2O3", "Dy2O3", "gallium", "gallium", "Dy2O3", "Dy2O3"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from itertools import pairwise
 from pathlib import Path
 
@@ -161,3 +162,66 @@ def test_a_part_must_name_each_of_its_rows_place_in_the_input_once() -> None:
     for rows in ([1, 1], [1], [0, 1], [6, 7], [1, None]):
         with pytest.raises(ValueError, match="one distinct number from 1 to 6"):
             prepare_part(part, context, pl.Series(rows))
+
+
+def _spilling_into(monkeypatch: pytest.MonkeyPatch, directory: Path) -> Path:
+    """Spill every chunk (nothing fits in memory) into temporary directories under
+    ``directory``."""
+    from riskengine.sourcing import preparation
+
+    directory.mkdir()
+    monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory
+
+
+_SPILLED_LIST = pl.DataFrame(
+    {
+        "material": ["Dy2O3", "gallium", "dysprosium oxide", "gallium", "unobtainium"],
+        "supplier": ["Baotou Co", "Yunnan Co", "Baotou Co", "Yunnan Co", "Hanoi JSC"],
+        "supplier_country": ["CN", "CN", "China", "VN", "VN"],
+        "supplier_id": [None, "0007", None, "0007", None],
+        "share": ["50", "100", "50", "0", "30"],
+    }
+)
+
+
+def test_chunks_spilled_between_passes_get_the_answers_of_the_whole_and_leave_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spill = _spilling_into(monkeypatch, tmp_path / "spill")
+    whole = prepare_pairs(_SPILLED_LIST, source="s.csv", buyer_country="JP", buyer_name=None)
+    chunks = [_SPILLED_LIST.slice(start, 2) for start in range(0, _SPILLED_LIST.height, 2)]
+
+    context, prepared = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name=None)
+    spilled = sorted(path.name for path in spill.rglob("*.arrow"))
+    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
+
+    # Three chunks, each raw and resolved, written by the first pass and read by the others.
+    assert len(spilled) == 6
+    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
+    assert context.notes == whole.notes
+    assert list(spill.iterdir()) == []
+
+
+def test_when_the_spill_cannot_be_written_the_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spill = _spilling_into(monkeypatch, tmp_path / "spill")
+    writes = []
+
+    def disk_full(frame: pl.DataFrame, *args: object, **kwargs: object) -> None:
+        writes.append(frame.height)
+        raise OSError(28, "No space left on device")
+
+    whole = prepare_pairs(_SPILLED_LIST, source="s.csv", buyer_country="JP", buyer_name=None)
+    monkeypatch.setattr(pl.DataFrame, "write_ipc", disk_full)
+    chunks = [_SPILLED_LIST.slice(start, 2) for start in range(0, _SPILLED_LIST.height, 2)]
+
+    context, prepared = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name=None)
+    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
+
+    assert writes == [2]  # tried once, then given up
+    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
+    assert context.notes == whole.notes
+    assert list(spill.iterdir()) == []
