@@ -193,6 +193,7 @@ def load_mapping(path: str) -> MaterialMapping:
         When the file cannot be read or a row is unusable (naming the file and line).
     """
     frame, metadata = read_table_with_metadata(path)
+    assert metadata["sha256"] is not None  # asked for by default
     headers = {column: column.strip().lstrip("\ufeff").casefold() for column in frame.columns}
     frame = frame.rename(headers).with_columns(pl.all().cast(pl.String))
     return parse_mapping(

@@ -333,11 +333,43 @@ def _listing_matches(
     are collected.
     """
     keys = [name_column, authority_column] if authority_column else [name_column]
-    # Unsorted: each name's match is its own, and the matches are joined back by name.
-    queries = spine.select(keys).unique().collect()
-    entities = screening_names(listed_entities.collect()).with_columns(
-        list_severity(pl.col("list_name")).alias("list_severity")
-    )
+    queries = spine.select(keys).unique(maintain_order=True).collect()
+    entities = screening_names(listed_entities.collect())
+    matched = _remembered_matches((name_column, authority_column), queries, entities)
+    if matched is None:
+        matched = _matched_table(queries, entities, name_column, authority_column)
+        with _MATCHES_LOCK:
+            _LAST_MATCHED[(name_column, authority_column)] = (queries, entities, matched)
+    return spine.select(PAIR_KEY, *keys).join(matched.lazy(), on=keys, how="left", nulls_equal=True)
+
+
+#: The last table :func:`_listing_matches` built per screening (whose names, against whose
+#: lists), with the names and lists it was built from: the builders of one spine (the flag,
+#: the score, the evidence ...) screen the same names against the same lists, and need it once.
+_LAST_MATCHED: dict[tuple[str, str | None], tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
+
+
+def _remembered_matches(
+    screened: tuple[str, str | None], queries: pl.DataFrame, entities: pl.DataFrame
+) -> pl.DataFrame | None:
+    """The table built last for ``screened`` if it was built from these very names and lists."""
+    with _MATCHES_LOCK:
+        last = _LAST_MATCHED.get(screened)
+    if last is None:
+        return None
+    last_queries, last_entities, matched = last
+    if last_queries.equals(queries) and last_entities.equals(entities):
+        return matched
+    return None
+
+
+def _matched_table(
+    queries: pl.DataFrame, entities: pl.DataFrame, name_column: str, authority_column: str | None
+) -> pl.DataFrame:
+    """Each of the distinct ``queries`` (name, and the country whose lists are searched) with
+    its best match's score and, above the threshold, the match's evidence, severity and date."""
+    keys = [name_column, authority_column] if authority_column else [name_column]
+    entities = entities.with_columns(list_severity(pl.col("list_name")).alias("list_severity"))
     groups = (
         queries.partition_by(authority_column, as_dict=True)
         if authority_column
@@ -364,8 +396,18 @@ def _listing_matches(
         ).join(candidates, on="candidate", how="left")
         matched_groups.append(scored)
     matched = pl.concat(matched_groups, how="diagonal_relaxed") if matched_groups else None
+    if matched is None or matched.is_empty():
+        return pl.DataFrame(
+            schema={
+                **{key: pl.String for key in keys},
+                "score": pl.Float64,
+                "evidence": pl.String,
+                "list_severity": pl.Int8,
+                "listed_on": pl.Date,
+            }
+        )
     listed = pl.col("score") >= LISTING_MATCH_THRESHOLD
-    columns = [
+    return matched.select(
         *keys,
         "score",
         pl.when(listed)
@@ -377,20 +419,6 @@ def _listing_matches(
         .alias("evidence"),
         pl.when(listed).then(pl.col("list_severity")).alias("list_severity"),
         pl.when(listed).then(pl.col("listed_on")).alias("listed_on"),
-    ]
-    if matched is None or matched.is_empty():
-        empty = pl.DataFrame(
-            schema={
-                **{key: pl.String for key in keys},
-                "score": pl.Float64,
-                "evidence": pl.String,
-                "list_severity": pl.Int8,
-                "listed_on": pl.Date,
-            }
-        )
-        return spine.select(PAIR_KEY, *keys).join(empty.lazy(), on=keys, how="left")
-    return spine.select(PAIR_KEY, *keys).join(
-        matched.select(columns).lazy(), on=keys, how="left", nulls_equal=True
     )
 
 

@@ -156,7 +156,9 @@ class ChunkedTable:
             raise library_read_error(self.label, self.kind, error) from error
 
     def _read_whole(self) -> pl.DataFrame:
-        self._whole, metadata = read_table_with_metadata(self.path, self.kind, **self._options)
+        self._whole, metadata = read_table_with_metadata(
+            self.path, self.kind, **self._options, digest=False
+        )
         self.read_delimiter, self.read_encoding = metadata["delimiter"], metadata["encoding"]
         return self._whole
 

@@ -28,6 +28,9 @@ XLSX_SHEET_NAME = "data"
 _FORMULA_START = r"^[=+\-@\t\r\x00]"
 # A formula character after a delimiter another locale may split on (spaces allowed between).
 _FORMULA_AFTER_DELIMITER = r"[;,\t] *[=+\-@]"
+# A character either of the above needs: a column without any holds nothing to escape, and
+# one scan for a character class costs half the scan for the pattern after a delimiter.
+_FORMULA_OR_DELIMITER_CHARACTER = r"[=+\-@\t\r\x00;,]"
 _FORMULA_SEGMENT = re.compile(r"([;,\t] *)([=+\-@][^;,\t]*)")
 # A signed plain number cannot call a function or reach another application, and escaping it
 # would turn "-5" into text a spreadsheet no longer sums.
@@ -202,50 +205,44 @@ def escape_spreadsheet_formulas(frame: pl.DataFrame, *, delimited: bool = False)
     that starts with a formula character is escaped as well, so that no field of the cell split
     on any of them starts with one: ``a;=cmd`` is written ``a;'=cmd``.
     """
-    if delimited:
-        frame = _escape_formula_segments(frame)
     text_columns = [
         name
         for name, dtype in frame.schema.items()
         if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
     ]
-    # Rewriting a column copies it; most columns hold no formula-like text, so look first.
-    flagged = (
-        frame.select(
-            pl.col(name).cast(pl.String).str.contains(_FORMULA_START).any() for name in text_columns
-        ).row(0)
-        if text_columns and frame.height
-        else ()
+    # Rewriting a column copies it, and most columns hold nothing formula-like: one cheap scan
+    # of each column finds the few to look at again.
+    suspect = _columns_matching(
+        frame, text_columns, _FORMULA_OR_DELIMITER_CHARACTER if delimited else _FORMULA_START
     )
+    if delimited:
+        frame = _escape_formula_segments(frame, suspect)
     escaped = frame.with_columns(
         _escape_text(pl.col(name).cast(pl.String)).alias(name)
-        for name, has_formula_start in zip(text_columns, flagged, strict=False)
-        if has_formula_start
+        for name in _columns_matching(frame, suspect, _FORMULA_START)
     )
     names = pl.Series(escaped.columns, dtype=pl.String)
     escaped.columns = pl.select(_escape_text(pl.lit(names))).to_series().to_list()
     return escaped
 
 
-def _escape_formula_segments(frame: pl.DataFrame) -> pl.DataFrame:
-    """Escape the parts of text cells (and names) that follow a delimiter (see above)."""
-    text_columns = [
-        name
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
-    ]
-    if not text_columns or not frame.height:
-        flagged: tuple[bool, ...] = ()
-    else:
-        flagged = frame.select(
-            pl.col(name).cast(pl.String).str.contains(_FORMULA_AFTER_DELIMITER).any()
-            for name in text_columns
-        ).row(0)
+def _columns_matching(frame: pl.DataFrame, columns: list[str], pattern: str) -> list[str]:
+    """Those of the text ``columns`` in which some cell matches ``pattern``."""
+    if not columns or not frame.height:
+        return []
+    found = frame.select(
+        pl.col(name).cast(pl.String).str.contains(pattern).any() for name in columns
+    ).row(0)
+    return [name for name, matched in zip(columns, found, strict=True) if matched]
+
+
+def _escape_formula_segments(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Escape the parts of text cells (and names) that follow a delimiter (see above), looking
+    only at ``columns``."""
     # Such cells are rare, so only they go through Python; the rest of the column is kept.
     frame = frame.with_columns(
         _escape_segments_of(frame[name].cast(pl.String))
-        for name, has_segment in zip(text_columns, flagged, strict=False)
-        if has_segment
+        for name in _columns_matching(frame, columns, _FORMULA_AFTER_DELIMITER)
     )
     frame.columns = [_escape_segments(name) for name in frame.columns]
     return frame

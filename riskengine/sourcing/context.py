@@ -310,6 +310,10 @@ def collect_context(
     )
 
 
+#: How many mixes whose shares sum above 1 are named one by one; the rest are counted in one
+#: note (a generated million-row list had 4,469 of them, which buried the run's summary).
+MAX_SHARE_SUM_NOTES = 10
+
 #: How far above 1 a material's shares may sum before a note says so (rounded shares such as
 #: three thirds written 0.34 sum to 1.02).
 SHARE_SUM_TOLERANCE = 0.01
@@ -364,7 +368,8 @@ def _share_sum_notes(
     )
     catalog = load_catalog()
     notes = []
-    for material_id, buyer_country, buyer, plant, part_number, total, rows in over.iter_rows():
+    shown = over.head(MAX_SHARE_SUM_NOTES)
+    for material_id, buyer_country, buyer, plant, part_number, total, rows in shown.iter_rows():
         within = [
             f"part number {part_number}" if part_number else "",
             f"plant {plant}" if plant else "",
@@ -377,6 +382,11 @@ def _share_sum_notes(
             + (f" ({where})" if where else "")
             + f" sum to {total:.4g} ({total:.0%}) over {rows} row(s); a material's suppliers "
             "share at most 1 (100 %)"
+        )
+    if over.height > shown.height:
+        notes.append(
+            f"{source}: and {over.height - shown.height:,} more mixes (a material for one buyer, "
+            "plant or part number) whose shares sum to more than 1 (100 %)"
         )
     return tuple(notes)
 

@@ -192,3 +192,24 @@ def test_a_document_that_is_not_a_first_pass_is_refused() -> None:
     for text in ("[]", '{"format": "other"}', "{", '{"format": "riskengine-first-pass/1"}'):
         with pytest.raises(ValueError, match="not a readable first pass"):
             InputContext.from_json(text)
+
+
+def test_past_ten_mixes_summing_above_one_the_rest_are_counted_in_one_note() -> None:
+    buyers = [f"Buyer {index:02d} K.K." for index in range(12)]
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3"] * 24,
+            "supplier": ["A Co", "B Co"] * 12,
+            "supplier_country": ["CN", "VN"] * 12,
+            "share": ["0.8"] * 24,
+            "buyer": [buyer for buyer in buyers for _ in range(2)],
+        }
+    )
+    prepared = prepare_pairs(sourcing, source="s.csv", buyer_country="JP", buyer_name=None)
+    named = [note for note in prepared.notes if " sum to 1.6 " in note]
+    assert len(named) == 10
+    assert "buyer buyer 00 k.k." in named[0]
+    assert prepared.notes[-1] == (
+        "s.csv: and 2 more mixes (a material for one buyer, plant or part number) whose shares "
+        "sum to more than 1 (100 %)"
+    )
