@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -24,6 +26,9 @@ from riskengine.schemas import STATUS_BLOCKED, STATUS_SCORED, row_status
 from riskengine.scoring import check_as_of, score_prepared, with_mapping_fingerprint
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 from riskengine.sourcing.sites import SupplierSites
+
+if TYPE_CHECKING:
+    from riskengine.models.tracking import RegisteredModel
 
 TOP_ROWS_KEPT = 10
 
@@ -174,18 +179,22 @@ def score_file(
     catalog, and its SHA-256 is written in a ``mapping_sha256`` column. A CSV output is
     written as :func:`output_style` says (``excel`` for Excel in any locale).
     """
-    from riskengine.models.loading import load_model
-
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
     as_of = request.as_of
     date_notes = check_as_of(as_of)
     mapping = load_mapping_option(request.input.mapping_path)
-    stage(f"reading {request.input.path}")
-    context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping)
-    stage("loading reference data and the model")
-    reference = load_reference(settings.reference_dir)
-    model = load_model(settings, request.model_alias)
+    # Loaded on a thread of its own while the input's first pass runs, which spends most of
+    # its time in polars, outside the interpreter lock. A loading error is raised only after
+    # the input's own errors, as before.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-load") as loader:
+        reference_loaded = loader.submit(load_reference, settings.reference_dir)
+        model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
+        stage(f"reading {request.input.path}")
+        context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping)
+        stage("loading reference data and the model")
+        reference = reference_loaded.result()
+        model = model_loaded.result()
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
     blocked = 0
@@ -226,6 +235,14 @@ def score_file(
         csv_style=style,
         blocked=blocked,
     )
+
+
+def _load_scoring_model(settings: Settings, alias: str) -> RegisteredModel:
+    """The registered model, with the modules scoring it needs imported."""
+    from riskengine.models.loading import load_model
+    from riskengine.prediction import score_pairs  # noqa: F401  (imported ahead of use)
+
+    return load_model(settings, alias)
 
 
 def top_rows(scored: pl.DataFrame) -> pl.DataFrame:

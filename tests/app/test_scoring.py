@@ -116,7 +116,10 @@ def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     source = tmp_path / "sourcing.csv"
     sourcing.write_csv(source)
     written = {}
-    for chunk_bytes in (None, 40, 300, 1000):
+    # Every size with the chunks kept; one of a few rows a chunk once they are spilled or read
+    # again (what differs there is the passes, not the size).
+    sizes = (None, 40, 300, 1000) if between_passes == "kept" else (None, 40)
+    for chunk_bytes in sizes:
         output = tmp_path / f"scores_{chunk_bytes}.csv"
         outcome = score_file(
             trained_settings,
