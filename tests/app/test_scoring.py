@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -211,3 +212,41 @@ def test_features_in_chunks_of_any_size_see_the_whole_files_sourcing_mix(
     assert table["single_source_country"].to_list() == ["false", "true", "false"] + [None] * 5 + [
         "false"
     ]
+
+
+def test_a_run_that_fails_after_spilling_leaves_neither_output_nor_spill(
+    trained_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    example_sourcing: pl.DataFrame,
+) -> None:
+    from riskengine.errors import UserInputError
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    # An output column in the input is refused when the first chunk is scored, after the
+    # first pass has spilled every chunk.
+    source = tmp_path / "sourcing.csv"
+    example_sourcing.with_columns(pl.lit("x").alias("risk_score")).write_csv(source)
+    output = tmp_path / "scores.csv"
+    request = ScoringRequest.from_paths(
+        str(source), str(output), date(2026, 3, 1), buyer_country="JP"
+    )
+
+    spilled = []
+    add = preparation._SpilledChunks.add
+
+    def counted(self: preparation._SpilledChunks, *chunk: pl.DataFrame) -> object:
+        spilled.append(chunk[0].height)
+        return add(self, *chunk)
+
+    monkeypatch.setattr(preparation._SpilledChunks, "add", counted)
+
+    with pytest.raises(UserInputError, match="already has output column"):
+        score_file(trained_settings, request, chunk_bytes=200)
+
+    assert sum(spilled) == example_sourcing.height  # every chunk was spilled
+    assert not output.exists()
+    assert list(spill.iterdir()) == []
