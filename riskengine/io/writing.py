@@ -555,7 +555,7 @@ def remove_stale_temporaries(target: Path, minimum_age_seconds: float = STALE_AF
                 continue
             if now - entry.stat(follow_symlinks=False).st_mtime < minimum_age_seconds:
                 continue
-            if _process_exists(int(match.group(1))):
+            if process_exists(int(match.group(1))):
                 continue
             os.unlink(entry.path)
             removed += 1
@@ -564,7 +564,8 @@ def remove_stale_temporaries(target: Path, minimum_age_seconds: float = STALE_AF
     return removed
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` is alive (another user's counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

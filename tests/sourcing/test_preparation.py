@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from itertools import pairwise
 from pathlib import Path
@@ -225,3 +226,32 @@ def test_when_the_spill_cannot_be_written_the_file_is_read_again(
     assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
     assert context.notes == whole.notes
     assert list(spill.iterdir()) == []
+
+
+def test_a_spill_left_by_a_killed_run_is_removed_by_the_next_one_and_a_live_runs_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from riskengine.sourcing.preparation import SPILL_PREFIX
+
+    spill = _spilling_into(monkeypatch, tmp_path / "spill")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = spill / f"{SPILL_PREFIX}{gone.pid}-abcd"
+    live = spill / f"{SPILL_PREFIX}{os.getppid()}-efgh"  # the test runner's parent: alive
+    for directory in (stale, live):
+        directory.mkdir()
+        (directory / "000000-raw.arrow").write_bytes(b"")
+    (spill / "unrelated-1-x").mkdir()
+
+    _, prepared = prepare_chunks(
+        [_SPILLED_LIST.slice(0, 2), _SPILLED_LIST.slice(2)],
+        source="s.csv",
+        buyer_country="JP",
+        buyer_name=None,
+    )
+    list(prepared)
+
+    assert sorted(path.name for path in spill.iterdir()) == sorted([live.name, "unrelated-1-x"])
