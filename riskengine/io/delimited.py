@@ -74,10 +74,17 @@ def long_fields_allowed() -> Iterator[None]:
 
 
 def read_delimited(
-    text: str, label: str, delimiter: str | None, explicit: bool, header_row: int | None = None
+    text: str,
+    label: str,
+    delimiter: str | None,
+    explicit: bool,
+    header_row: int | None = None,
+    encoded: bytes | None = None,
 ) -> tuple[pl.DataFrame, str, int, tuple[str, ...]]:
     """The frame, the delimiter used, the number of blank lines skipped and the title lines
-    skipped above the header (each as its non-empty fields joined by a space).
+    skipped above the header (each as its non-empty fields joined by a space). ``encoded``,
+    when given, is ``text`` in UTF-8 already (the file's own bytes), which saves encoding it
+    again.
 
     Lines above the header (``header_row``, 1-based) are blanked, so line numbers in messages
     still count from the top of the file. Without ``header_row``, a file that cannot be read
@@ -88,7 +95,7 @@ def read_delimited(
     with long_fields_allowed():
         if header_row is None:
             try:
-                return (*read_delimited_text(text, label, delimiter, explicit), ())
+                return (*read_delimited_text(text, label, delimiter, explicit, encoded), ())
             except InputFileError:
                 # With a delimiter given, a failed reading is more likely a wrong delimiter
                 # (the message suggests one) than a title; --header-row names the header then.
@@ -167,16 +174,17 @@ def blank_title_lines(text: str, header_row: int | None = None) -> str:
 
 
 def read_delimited_text(
-    text: str, label: str, delimiter: str | None, explicit: bool
+    text: str, label: str, delimiter: str | None, explicit: bool, encoded: bytes | None = None
 ) -> tuple[pl.DataFrame, str, int]:
-    """Read delimited text; see :func:`read_delimited`."""
+    """Read delimited text (``encoded``: the same in UTF-8); see :func:`read_delimited`."""
     # Files from classic Mac OS end lines with a bare CR; polars needs to be told.
     line_end = "\r" if "\n" not in text and "\r" in text else "\n"
     if delimiter is None or not explicit:
         delimiter = sniff_delimiter(text, line_end, preferred=delimiter)
     if explicit:
         check_single_column_hint(text, label, delimiter, line_end)
-    data = text.encode("utf-8")
+    data = encoded if encoded is not None else text.encode("utf-8")
+    del encoded
     layout = _fast_layout(data, label, delimiter, line_end) or scan_records(
         text, label, delimiter, line_end
     )

@@ -6,6 +6,7 @@ and "NA" stays Namibia; only empty cells become null.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 from typing import TypedDict
@@ -157,6 +158,10 @@ def read_table_with_metadata(
                     delimiter_option(delimiter) or preferred,
                     delimiter is not None,
                     header_row,
+                    # A UTF-8 file without a byte-order mark is its text's encoding already.
+                    encoded=data
+                    if metadata["encoding"] == "utf-8" and not data.startswith(codecs.BOM_UTF8)
+                    else None,
                 )
     except LIBRARY_READ_ERRORS as error:
         raise library_read_error(label, kind, error) from error
