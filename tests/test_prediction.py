@@ -133,3 +133,46 @@ def test_drivers_say_when_mine_output_stands_in_or_no_figures_exist(
     assert "stands in" not in writer.concentration(ore)[0]
     (missing,) = writer.concentration({**magnet, "production_basis": None})
     assert missing.startswith("No production figures for NdFeB magnet")
+
+
+def test_chunks_sharing_a_prediction_cache_score_as_alone_and_predict_each_vector_once(
+    trained_settings: Settings, reference: ReferenceData, example_sourcing: pl.DataFrame
+) -> None:
+    from riskengine.prediction import PredictionCache
+
+    model = load_registered_model(trained_settings)
+    predict = model.model.predict_proba
+    as_of = date(2026, 3, 1)
+    # The second chunk repeats the first's rows, and so their input vectors.
+    chunks = [example_sourcing.slice(0, 4), example_sourcing]
+
+    def scored(cache: PredictionCache | None) -> tuple[list[pl.DataFrame], list[int]]:
+        outputs, predicted = [], []
+        for sourcing in chunks:
+            rows: list[int] = []
+
+            def counted(matrix: object, rows: list[int] = rows) -> object:
+                rows.append(len(matrix))  # type: ignore[arg-type]
+                return predict(matrix)
+
+            object.__setattr__(model.model, "predict_proba", counted)
+            try:
+                prepared = prepare_pairs(
+                    sourcing, source="test", buyer_country="JP", buyer_name=None
+                )
+                outputs.append(
+                    score_pairs(prepared, reference, model, as_of=as_of, prediction_cache=cache)
+                )
+            finally:
+                object.__delattr__(model.model, "predict_proba")
+            predicted.append(sum(rows))
+        return outputs, predicted
+
+    alone, predicted_alone = scored(None)
+    shared, predicted_shared = scored(PredictionCache())
+
+    for together, by_itself in zip(shared, alone, strict=True):
+        assert together.equals(by_itself)
+    assert predicted_shared[0] == predicted_alone[0] > 0
+    # Only the second chunk's new vectors went through the model.
+    assert predicted_shared[1] == predicted_alone[1] - predicted_alone[0]
