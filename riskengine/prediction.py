@@ -16,7 +16,7 @@ from riskengine.bands import DEFAULT_CUTOFFS, risk_band
 from riskengine.errors import UserInputError
 from riskengine.features.builders import registry
 from riskengine.features.registry import PAIR_KEY
-from riskengine.features.runner import build_features
+from riskengine.features.runner import FeatureCache, build_features
 from riskengine.reference.loader import ReferenceData
 from riskengine.restriction_state import STATE_BAND_FLOORS, STATE_COLUMNS, combine, with_state
 from riskengine.schemas import (
@@ -55,11 +55,14 @@ def feature_table(
     *,
     as_of: date,
     names: Iterable[str] | None = None,
+    cache: FeatureCache | None = None,
 ) -> pl.DataFrame:
     """Features for the usable rows, one row per usable input row, keyed by ``pair_id``.
 
     ``names`` limits the table to those features (all registered features by default). The
     sourcing mix is the whole input's (``prepared.sourcing_mix``) when the chunk carries it.
+    ``cache`` holds the features built for the input's earlier chunks
+    (:class:`~riskengine.features.runner.FeatureCache`).
     """
     wanted = set(names) if names is not None else None
     specs = [spec for spec in registry() if wanted is None or spec.name in wanted]
@@ -69,6 +72,7 @@ def feature_table(
         as_of=as_of,
         specs=specs,
         sourcing_mix=prepared.sourcing_mix,
+        cache=cache,
     )
 
 
@@ -265,19 +269,23 @@ def score_pairs(
     as_of: date,
     driver_cache: dict[tuple, str] | None = None,
     prediction_cache: PredictionCache | None = None,
+    feature_cache: FeatureCache | None = None,
 ) -> pl.DataFrame:
     """One output row per input row, in input order: the input columns, then the scores.
 
     ``driver_cache`` lets the chunks of one input share rendered driver texts (pass the same
-    dict for the same reference data, model and date only), and ``prediction_cache`` the
-    model's answers (the same model only).
+    dict for the same reference data, model and date only), ``prediction_cache`` the model's
+    answers (the same model only) and ``feature_cache`` the features built (the same
+    reference data, date and input only).
     """
     clashing = [name for name in SCORE_OUTPUT_COLUMNS if name in prepared.raw.columns]
     if clashing:
         raise UserInputError(
             f"input already has output column(s) {', '.join(clashing)}; rename or drop them"
         )
-    features = feature_table(prepared, reference, as_of=as_of, names=scoring_feature_names(model))
+    features = feature_table(
+        prepared, reference, as_of=as_of, names=scoring_feature_names(model), cache=feature_cache
+    )
     scores = pl.DataFrame(
         schema={
             PAIR_KEY: pl.UInt32,

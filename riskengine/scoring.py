@@ -66,16 +66,18 @@ def score_prepared(
 ) -> Iterator[pl.DataFrame]:
     """Score each prepared chunk in turn: one output frame per chunk, rows in input order.
 
-    The chunks share rendered driver texts and the model's answers per input vector (same
-    reference data, model and date); the ``mapping`` applied while preparing, if any, is
-    fingerprinted in each output.
+    The chunks share rendered driver texts, the features built per key and the model's answers
+    per input vector (same reference data, model, date and input); the ``mapping`` applied
+    while preparing, if any, is fingerprinted in each output.
     """
     # Imported here: the command line imports this module, and features and the model pipeline
     # load only when something is scored.
+    from riskengine.features.runner import FeatureCache
     from riskengine.prediction import PredictionCache, score_pairs
 
     driver_cache: dict[tuple, str] = {}
     predictions = PredictionCache()
+    features = FeatureCache()
     for chunk in prepared:
         scored = score_pairs(
             chunk,
@@ -84,6 +86,7 @@ def score_prepared(
             as_of=as_of,
             driver_cache=driver_cache,
             prediction_cache=predictions,
+            feature_cache=features,
         )
         yield with_mapping_fingerprint(scored, mapping)
 

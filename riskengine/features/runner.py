@@ -8,6 +8,7 @@ end date that has not yet passed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -59,6 +60,28 @@ def known_at(reference: ReferenceData, as_of: date) -> dict[str, pl.LazyFrame]:
     }
 
 
+@dataclass
+class FeatureCache:
+    """Features already built for keys of one input, shared by its chunks: per key group
+    (the columns builders read), the keys seen so far with every cached feature's value.
+
+    Pass one cache for one reference data, date and input only. A feature that reads the
+    input's own sourcing mix, or the whole spine, is built for each chunk, never cached.
+    """
+
+    tables: dict[tuple[str, ...], pl.DataFrame] = field(default_factory=dict)
+
+
+#: Keys a :class:`FeatureCache` keeps per key group at most; past that a group starts again.
+MAX_CACHED_KEYS = 1_000_000
+
+
+def _cached_group(group: Sequence[FeatureSpec]) -> bool:
+    """Whether a group's features are each a function of their keys, the reference data and
+    the date alone (so the same for any chunk), and can be cached."""
+    return all(spec.keys is not None and "sourcing_mix" not in spec.sources for spec in group)
+
+
 def build_features(
     spine: pl.DataFrame,
     reference: ReferenceData,
@@ -66,6 +89,7 @@ def build_features(
     as_of: date,
     specs: Sequence[FeatureSpec] | None = None,
     sourcing_mix: pl.DataFrame | None = None,
+    cache: FeatureCache | None = None,
 ) -> pl.DataFrame:
     """One row per spine row (same order), the spine's columns, then every feature column.
 
@@ -83,6 +107,9 @@ def build_features(
         The whole input's sourcing mix
         (:data:`~riskengine.features.sourcing_mix.SOURCING_MIX_SCHEMA`) when the spine is one
         chunk of it; by default the spine is the whole input and its own mix is used.
+    cache
+        Features built for earlier chunks of the same input, reference data and date
+        (:class:`FeatureCache`): only keys not seen yet are built, and the cache learns them.
     """
     specs = tuple(specs) if specs is not None else registry()
     for column in OPTIONAL_SPINE_COLUMNS:
@@ -103,23 +130,33 @@ def build_features(
         groups.setdefault(spec.keys, []).append(spec)
     # Each builder runs on the distinct values of the columns it reads (a sourcing list of a
     # million rows has a few thousand distinct flows); set-level builders see the whole spine.
+    # With a cache, a group of cached builders runs only on the keys no earlier chunk had.
     frames: dict[tuple[str, ...] | None, pl.DataFrame] = {}
+    held: dict[tuple[str, ...], pl.DataFrame] = {}
+    for keys, group in groups.items():
+        if keys is None:
+            frames[keys] = spine
+            continue
+        distinct = spine.select(keys).unique(maintain_order=True)
+        names = [spec.name for spec in group]
+        cached = cache.tables.get(keys) if cache is not None and _cached_group(group) else None
+        if cached is not None and cached.columns == [*keys, *names]:
+            held[keys] = cached
+            distinct = distinct.join(cached.select(keys), on=keys, how="anti", nulls_equal=True)
+        frames[keys] = distinct.with_row_index(PAIR_KEY).with_columns(
+            pl.col(PAIR_KEY).cast(pl.UInt32)
+        )
     plans: list[pl.LazyFrame] = []
     planned: list[tuple[tuple[str, ...] | None, FeatureSpec]] = []
     for keys, group in groups.items():
-        frame = (
-            spine
-            if keys is None
-            else spine.select(keys)
-            .unique(maintain_order=True)
-            .with_row_index(PAIR_KEY)
-            .with_columns(pl.col(PAIR_KEY).cast(pl.UInt32))
-        )
-        frames[keys] = frame
+        if keys in held and frames[keys].is_empty():
+            continue  # every key of the chunk was built before
         for spec in group:
             plans.append(
                 spec.builder(
-                    frame.lazy(), **{name: sources[name] for name in spec.sources}, as_of=as_of
+                    frames[keys].lazy(),
+                    **{name: sources[name] for name in spec.sources},
+                    as_of=as_of,
                 )
             )
             planned.append((keys, spec))
@@ -129,6 +166,15 @@ def build_features(
         _validate_output(spec, output, tables[keys].height)
         typed = output.with_columns(pl.col(spec.name).cast(spec.dtype))
         tables[keys] = tables[keys].join(typed, on=PAIR_KEY, how="left", maintain_order="left")
+    if cache is not None:
+        for keys, group in groups.items():
+            if keys is None or not _cached_group(group):
+                continue
+            built = tables[keys].drop(PAIR_KEY)
+            if keys in held:
+                built = pl.concat([held[keys], built]) if built.width > len(keys) else held[keys]
+            tables[keys] = built
+            cache.tables[keys] = built if built.height <= MAX_CACHED_KEYS else built.clear()
     result = spine
     for keys, table in tables.items():
         if keys is None:
@@ -140,7 +186,7 @@ def build_features(
             )
         else:
             result = result.join(
-                table.drop(PAIR_KEY),
+                table.drop(PAIR_KEY, strict=False),
                 on=list(keys),
                 how="left",
                 nulls_equal=True,
