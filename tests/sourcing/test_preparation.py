@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from hypothesis import strategies as st
 
 from riskengine.features.registry import PAIR_KEY
 from riskengine.sourcing.context import InputContext
-from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs, prepare_part
+from riskengine.sourcing.preparation import (
+    PreparedPairs,
+    prepare_chunks,
+    prepare_pairs,
+    prepare_part,
+)
 
 _MATERIALS = ["Dy2O3", "dysprosium oxide", "NdPr oxide", "gallium", "unobtainium", ""]
 
@@ -187,21 +193,30 @@ _SPILLED_LIST = pl.DataFrame(
 )
 
 
+def _prepare_in_chunks_of_two() -> tuple[InputContext, Iterator[PreparedPairs]]:
+    chunks = [_SPILLED_LIST.slice(start, 2) for start in range(0, _SPILLED_LIST.height, 2)]
+    return prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name=None)
+
+
+def _assert_prepared_as_whole(
+    context: InputContext, prepared: Iterator[PreparedPairs], whole: PreparedPairs
+) -> None:
+    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
+    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
+    assert context.notes == whole.notes
+
+
 def test_chunks_spilled_between_passes_get_the_answers_of_the_whole_and_leave_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spill = _spilling_into(monkeypatch, tmp_path / "spill")
     whole = prepare_pairs(_SPILLED_LIST, source="s.csv", buyer_country="JP", buyer_name=None)
-    chunks = [_SPILLED_LIST.slice(start, 2) for start in range(0, _SPILLED_LIST.height, 2)]
-
-    context, prepared = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name=None)
+    context, prepared = _prepare_in_chunks_of_two()
     spilled = sorted(path.name for path in spill.rglob("*.arrow"))
-    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
 
     # Three chunks, each raw and resolved, written by the first pass and read by the others.
     assert len(spilled) == 6
-    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
-    assert context.notes == whole.notes
+    _assert_prepared_as_whole(context, prepared, whole)
     assert list(spill.iterdir()) == []
 
 
@@ -217,14 +232,11 @@ def test_when_the_spill_cannot_be_written_the_file_is_read_again(
 
     whole = prepare_pairs(_SPILLED_LIST, source="s.csv", buyer_country="JP", buyer_name=None)
     monkeypatch.setattr(pl.DataFrame, "write_ipc", disk_full)
-    chunks = [_SPILLED_LIST.slice(start, 2) for start in range(0, _SPILLED_LIST.height, 2)]
 
-    context, prepared = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name=None)
-    pieces = [piece.resolved.drop(PAIR_KEY) for piece in prepared]
+    context, prepared = _prepare_in_chunks_of_two()
 
+    _assert_prepared_as_whole(context, prepared, whole)
     assert writes == [2]  # tried once, then given up
-    assert pl.concat(pieces).equals(whole.resolved.drop(PAIR_KEY))
-    assert context.notes == whole.notes
     assert list(spill.iterdir()) == []
 
 
