@@ -186,8 +186,10 @@ def score_file(
     mapping = load_mapping_option(request.input.mapping_path)
     # Loaded on a thread of its own while the input's first pass runs, which spends most of
     # its time in polars, outside the interpreter lock. A loading error is raised only after
-    # the input's own errors, as before.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-load") as loader:
+    # the input's own errors, as before; an input error or an interrupt does not wait for the
+    # loading (from a remote MLflow store it may take a while) to end.
+    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-load")
+    try:
         reference_loaded = loader.submit(load_reference, settings.reference_dir)
         model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
         stage(f"reading {request.input.path}")
@@ -195,6 +197,8 @@ def score_file(
         stage("loading reference data and the model")
         reference = reference_loaded.result()
         model = model_loaded.result()
+    finally:
+        loader.shutdown(wait=False, cancel_futures=True)
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
     blocked = 0

@@ -212,17 +212,20 @@ def escape_spreadsheet_formulas(frame: pl.DataFrame, *, delimited: bool = False)
     ]
     # Rewriting a column copies it, and most columns hold nothing formula-like: one cheap scan
     # of each column finds the few to look at again.
-    suspect = _columns_matching(
-        frame, text_columns, _FORMULA_OR_DELIMITER_CHARACTER if delimited else _FORMULA_START
-    )
     if delimited:
+        suspect = _columns_matching(frame, text_columns, _FORMULA_OR_DELIMITER_CHARACTER)
         frame = _escape_formula_segments(frame, suspect)
+        starting = _columns_matching(frame, suspect, _FORMULA_START)
+    else:
+        starting = _columns_matching(frame, text_columns, _FORMULA_START)
     escaped = frame.with_columns(
-        _escape_text(pl.col(name).cast(pl.String)).alias(name)
-        for name in _columns_matching(frame, suspect, _FORMULA_START)
+        _escape_text(pl.col(name).cast(pl.String)).alias(name) for name in starting
     )
-    names = pl.Series(escaped.columns, dtype=pl.String)
-    escaped.columns = pl.select(_escape_text(pl.lit(names))).to_series().to_list()
+    # Names last: the cells above were found by the names they had.
+    names = [_escape_segments(name) for name in escaped.columns] if delimited else escaped.columns
+    escaped.columns = (
+        pl.select(_escape_text(pl.lit(pl.Series(names, dtype=pl.String)))).to_series().to_list()
+    )
     return escaped
 
 
@@ -237,15 +240,13 @@ def _columns_matching(frame: pl.DataFrame, columns: list[str], pattern: str) -> 
 
 
 def _escape_formula_segments(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Escape the parts of text cells (and names) that follow a delimiter (see above), looking
-    only at ``columns``."""
+    """Escape the parts of text cells that follow a delimiter (see above), looking only at
+    ``columns``; the names are escaped by the caller."""
     # Such cells are rare, so only they go through Python; the rest of the column is kept.
-    frame = frame.with_columns(
+    return frame.with_columns(
         _escape_segments_of(frame[name].cast(pl.String))
         for name in _columns_matching(frame, columns, _FORMULA_AFTER_DELIMITER)
     )
-    frame.columns = [_escape_segments(name) for name in frame.columns]
-    return frame
 
 
 def _escape_segments_of(column: pl.Series) -> pl.Series:

@@ -383,10 +383,12 @@ def _share_sum_notes(
             + f" sum to {total:.4g} ({total:.0%}) over {rows} row(s); a material's suppliers "
             "share at most 1 (100 %)"
         )
-    if over.height > shown.height:
+    more = over.height - shown.height
+    if more:
+        mixes = "mix" if more == 1 else "mixes"
         notes.append(
-            f"{source}: and {over.height - shown.height:,} more mixes (a material for one buyer, "
-            "plant or part number) whose shares sum to more than 1 (100 %)"
+            f"{source}: and {more:,} more {mixes} (a material for one buyer, plant or part "
+            "number) whose shares sum to more than 1 (100 %)"
         )
     return tuple(notes)
 

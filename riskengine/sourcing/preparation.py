@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -20,7 +21,7 @@ from riskengine.catalog import normalise_country
 from riskengine.errors import CountryError, UserInputError, raise_if_interrupted
 from riskengine.features.registry import PAIR_KEY
 from riskengine.io.columns import column_choice_notes
-from riskengine.io.writing import process_exists
+from riskengine.io.writing import STALE_AFTER_SECONDS, process_exists
 from riskengine.mapping import MaterialMapping
 from riskengine.schemas import validate_prepared_chunk
 from riskengine.sourcing.context import InputContext, collect_context, own_reasons
@@ -144,7 +145,7 @@ class _ResolvedChunks:
             yield from (resolved for _, resolved in self._kept)
             return
         if self._spilled is not None:
-            yield from (resolved for _, resolved in self._spilled.chunks())
+            yield from self._spilled.resolved_chunks()
             return
         first_pass = not self._first_pass_done
         keeping = first_pass
@@ -236,25 +237,32 @@ class _ResolvedChunks:
 SPILL_PREFIX = "riskengine-chunks-"
 
 
-def remove_stale_spills() -> int:
+def remove_stale_spills(minimum_age_seconds: float = STALE_AFTER_SECONDS) -> int:
     """Delete the spill directories that killed runs left in the temporary directory (their
-    process is gone); return how many. A run still going keeps its own."""
+    process is gone, and nothing was written there for ``minimum_age_seconds``); return how
+    many. A run still going keeps its own, even one in another process namespace sharing the
+    directory, whose process this one cannot see: it writes or deletes a file every chunk."""
     pattern = re.compile(rf"{re.escape(SPILL_PREFIX)}([0-9]+)-.+")
     removed = 0
     try:
         entries = list(os.scandir(tempfile.gettempdir()))
     except OSError:
         return 0
+    now = time.time()
     for entry in entries:
         match = pattern.fullmatch(entry.name)
         if match is None or int(match.group(1)) == os.getpid():
             continue
         try:
-            if not entry.is_dir(follow_symlinks=False) or process_exists(int(match.group(1))):
+            if (
+                not entry.is_dir(follow_symlinks=False)
+                or now - entry.stat(follow_symlinks=False).st_mtime < minimum_age_seconds
+                or process_exists(int(match.group(1)))
+            ):
                 continue
+            shutil.rmtree(entry.path)
         except OSError:
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
+            continue  # another run removed it first, or it is not ours to remove
         removed += 1
     return removed
 
@@ -285,7 +293,9 @@ class _SpilledChunks:
         remove_stale_spills()
         try:
             spill: _SpilledChunks | None = cls(
-                tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+                tempfile.TemporaryDirectory(
+                    prefix=f"{SPILL_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True
+                )
             )
         except OSError:
             return None

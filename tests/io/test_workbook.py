@@ -63,6 +63,15 @@ def test_column_names_are_escaped_too() -> None:
     assert buffer.getvalue().startswith(b"x;'=HYPERLINK(1)\n")
 
 
+def test_a_column_whose_name_is_escaped_has_its_cells_escaped_too() -> None:
+    # The name changes as it is escaped: its cells must still be found by the name they had.
+    frame = pl.DataFrame({"Price, +VAT": ["1-2", "=1+2", "a;@cmd"], "=total": ["-5", "@x", "y"]})
+    escaped = escape_spreadsheet_formulas(frame, delimited=True)
+    assert escaped.columns == ["Price, '+VAT", "'=total"]
+    assert escaped["Price, '+VAT"].to_list() == ["1-2", "'=1+2", "a;'@cmd"]
+    assert escaped["'=total"].to_list() == ["-5", "'@x", "y"]
+
+
 # -- reading sheets, writing workbooks, escaping formulas ------------------------------------
 
 

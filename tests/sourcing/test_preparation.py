@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -253,9 +254,15 @@ def test_a_spill_left_by_a_killed_run_is_removed_by_the_next_one_and_a_live_runs
     gone.wait()
     stale = spill / f"{SPILL_PREFIX}{gone.pid}-abcd"
     live = spill / f"{SPILL_PREFIX}{os.getppid()}-efgh"  # the test runner's parent: alive
-    for directory in (stale, live):
+    # A directory of a process gone, but written to a moment ago: perhaps a run in another
+    # process namespace, whose processes this one cannot see.
+    recent = spill / f"{SPILL_PREFIX}{gone.pid}-ijkl"
+    for directory in (stale, live, recent):
         directory.mkdir()
         (directory / "000000-raw.arrow").write_bytes(b"")
+    an_hour_ago = time.time() - 3600
+    for directory in (stale, live):
+        os.utime(directory, (an_hour_ago, an_hour_ago))
     (spill / "unrelated-1-x").mkdir()
 
     _, prepared = prepare_chunks(
@@ -266,4 +273,6 @@ def test_a_spill_left_by_a_killed_run_is_removed_by_the_next_one_and_a_live_runs
     )
     list(prepared)
 
-    assert sorted(path.name for path in spill.iterdir()) == sorted([live.name, "unrelated-1-x"])
+    assert sorted(path.name for path in spill.iterdir()) == sorted(
+        [live.name, recent.name, "unrelated-1-x"]
+    )
