@@ -33,7 +33,7 @@ def _spine(rows: list[int]) -> pl.DataFrame:
     return prepared.valid.drop("reason")
 
 
-@pytest.mark.few_examples(10)
+@pytest.mark.few_examples(5)
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
