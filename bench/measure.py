@@ -128,7 +128,8 @@ def run_child(
 ) -> ChildOutcome:
     """Run a command, watching its RSS; stop it past the time or memory cap.
 
-    Its peak RSS comes from ``wait4`` (that child alone) and is cross-checked against
+    Its peak RSS is its own ``VmHWM``, polled while it runs (``wait4``'s figure only for a child
+    gone before the first poll: it starts at the parent's), and is reported beside
     ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` (the largest child so far). Before stopping a
     child, SIGUSR1 asks it to dump its Python stack (children that register ``faulthandler``
     on SIGUSR1 do) so the report can say where it was.
@@ -165,7 +166,12 @@ def run_child(
         time.sleep(POLL_SECONDS_FIRST if elapsed < FIRST_SECONDS else POLL_SECONDS_LATER)
     process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    peak = max(usage.ru_maxrss if usage is not None else 0, watched_peak_kib) / 1024
+    # The child's own high-water mark, polled, when there is one: Linux starts a child's
+    # ru_maxrss at its parent's (exec records the memory it replaces, the parent's under
+    # vfork), so after an in-process step held 3.8 GB every later child "peaked" at 3.8 GB.
+    # wait4's figure stands in only for a child gone before the first poll.
+    own_peak_kib = watched_peak_kib or (usage.ru_maxrss if usage is not None else 0)
+    peak = own_peak_kib / 1024
     children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return ChildOutcome(
         exit_code=process.returncode,
