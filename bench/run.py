@@ -740,9 +740,9 @@ def step_memory(bench: Bench) -> None:
         )
     )
     bench.note(
-        f"{rows:,} rows in a child process: {detail}; peak RSS from wait4 "
-        f"{outcome.peak_mib:,.0f} MiB, getrusage(RUSAGE_CHILDREN).ru_maxrss "
-        f"{outcome.children_peak_mib:,.0f} MiB"
+        f"{rows:,} rows in a child process: {detail}; peak RSS (the child's own VmHWM) "
+        f"{outcome.peak_mib:,.0f} MiB, getrusage(RUSAGE_CHILDREN).ru_maxrss (from the "
+        f"parent's high-water mark up) {outcome.children_peak_mib:,.0f} MiB"
     )
     if finished:
         compare_chunk_sizes(bench, path, output, environment)
