@@ -288,6 +288,7 @@ def features_file(
     """
     from riskengine.features.builders import registry
     from riskengine.features.registry import PAIR_KEY
+    from riskengine.features.runner import FeatureCache
     from riskengine.prediction import feature_table
 
     stage = on_stage or (lambda name: None)
@@ -310,6 +311,7 @@ def features_file(
             yield output
 
     def _feature_chunks() -> Iterator[pl.DataFrame]:
+        built = FeatureCache()  # the chunks share the features of the keys they repeat
         for prepared in prepared_chunks:
             clashing = [
                 name
@@ -322,7 +324,7 @@ def features_file(
                 raise UserInputError(
                     f"input already has column(s) {', '.join(clashing)}; rename them"
                 )
-            features = feature_table(prepared, reference, as_of=as_of)
+            features = feature_table(prepared, reference, as_of=as_of, cache=built)
             joined = prepared.resolved.select(PAIR_KEY, "reason").join(
                 features.select(PAIR_KEY, *feature_columns),
                 on=PAIR_KEY,
