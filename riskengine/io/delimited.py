@@ -184,7 +184,6 @@ def read_delimited_text(
     if explicit:
         check_single_column_hint(text, label, delimiter, line_end)
     data = encoded if encoded is not None else text.encode("utf-8")
-    del encoded
     layout = _fast_layout(data, label, delimiter, line_end) or scan_records(
         text, label, delimiter, line_end
     )

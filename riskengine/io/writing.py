@@ -19,6 +19,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import sys
@@ -540,9 +541,29 @@ def remove_stale_temporaries(target: Path, minimum_age_seconds: float = STALE_AF
     writing keeps its file, and so does anything else in the directory.
     """
     pattern = re.compile(rf"\.{re.escape(target.name)}\.([0-9]+)\.[A-Za-z0-9_]+\.tmp")
+    return remove_left_by_killed_runs(
+        target.parent, pattern, minimum_age_seconds=minimum_age_seconds
+    )
+
+
+def remove_left_by_killed_runs(
+    directory: Path | str,
+    pattern: re.Pattern[str],
+    *,
+    directories: bool = False,
+    minimum_age_seconds: float = STALE_AFTER_SECONDS,
+) -> int:
+    """Remove what killed runs left in ``directory``; return how many entries went.
+
+    An entry goes when ``pattern`` matches its whole name with the process id of the run that
+    made it as its first group, that process is gone, and nothing changed it for
+    ``minimum_age_seconds`` (a run in another process namespace, whose process this one cannot
+    see, keeps what it is still writing). Files only, or with ``directories`` directories and
+    all they hold; this process's own entries and anything else are left alone.
+    """
     removed = 0
     try:
-        entries = list(os.scandir(target.parent))
+        entries = list(os.scandir(directory))
     except OSError:
         return 0
     now = time.time()
@@ -551,21 +572,28 @@ def remove_stale_temporaries(target: Path, minimum_age_seconds: float = STALE_AF
         if match is None or int(match.group(1)) == os.getpid():
             continue
         try:
-            if not entry.is_file(follow_symlinks=False):
+            kind_matches = (
+                entry.is_dir(follow_symlinks=False)
+                if directories
+                else entry.is_file(follow_symlinks=False)
+            )
+            if (
+                not kind_matches
+                or now - entry.stat(follow_symlinks=False).st_mtime < minimum_age_seconds
+                or _process_exists(int(match.group(1)))
+            ):
                 continue
-            if now - entry.stat(follow_symlinks=False).st_mtime < minimum_age_seconds:
-                continue
-            if process_exists(int(match.group(1))):
-                continue
-            os.unlink(entry.path)
-            removed += 1
+            if directories:
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
         except OSError:
             continue  # another run removed it first, or it is not ours to remove
+        removed += 1
     return removed
 
 
-def process_exists(pid: int) -> bool:
-    """Whether a process ``pid`` is alive (another user's counts as alive)."""
+def _process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

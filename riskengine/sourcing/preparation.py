@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -21,7 +19,7 @@ from riskengine.catalog import normalise_country
 from riskengine.errors import CountryError, UserInputError, raise_if_interrupted
 from riskengine.features.registry import PAIR_KEY
 from riskengine.io.columns import column_choice_notes
-from riskengine.io.writing import STALE_AFTER_SECONDS, process_exists
+from riskengine.io.writing import remove_left_by_killed_runs
 from riskengine.mapping import MaterialMapping
 from riskengine.schemas import validate_prepared_chunk
 from riskengine.sourcing.context import InputContext, collect_context, own_reasons
@@ -237,34 +235,12 @@ class _ResolvedChunks:
 SPILL_PREFIX = "riskengine-chunks-"
 
 
-def remove_stale_spills(minimum_age_seconds: float = STALE_AFTER_SECONDS) -> int:
-    """Delete the spill directories that killed runs left in the temporary directory (their
-    process is gone, and nothing was written there for ``minimum_age_seconds``); return how
-    many. A run still going keeps its own, even one in another process namespace sharing the
-    directory, whose process this one cannot see: it writes or deletes a file every chunk."""
+def remove_stale_spills() -> int:
+    """Delete the spill directories that killed runs left in the temporary directory; return
+    how many. A run still going keeps its own: it writes or deletes a file every chunk
+    (:func:`~riskengine.io.writing.remove_left_by_killed_runs`)."""
     pattern = re.compile(rf"{re.escape(SPILL_PREFIX)}([0-9]+)-.+")
-    removed = 0
-    try:
-        entries = list(os.scandir(tempfile.gettempdir()))
-    except OSError:
-        return 0
-    now = time.time()
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match is None or int(match.group(1)) == os.getpid():
-            continue
-        try:
-            if (
-                not entry.is_dir(follow_symlinks=False)
-                or now - entry.stat(follow_symlinks=False).st_mtime < minimum_age_seconds
-                or process_exists(int(match.group(1)))
-            ):
-                continue
-            shutil.rmtree(entry.path)
-        except OSError:
-            continue  # another run removed it first, or it is not ours to remove
-        removed += 1
-    return removed
+    return remove_left_by_killed_runs(tempfile.gettempdir(), pattern, directories=True)
 
 
 #: Whether chunks that do not fit in :data:`KEPT_CHUNK_BYTES` are spilled to a temporary
