@@ -179,29 +179,40 @@ def destination_measure_event(
 #: each name is matched once per list. A name's match depends on that list alone. Bounded, as
 #: ``riskengine serve`` lives on: a few lists, and a list's names are forgotten once it holds
 #: :data:`_NAMES_REMEMBERED` (about 0.5 KB each).
-_MATCHES_BY_LIST: dict[tuple[str, ...], dict[str | None, tuple[float, int | None]]] = {}
+_MATCHES_BY_LIST: dict[
+    tuple[tuple[str, ...], float | None], dict[str | None, tuple[float, int | None]]
+] = {}
 _LISTS_REMEMBERED = 8
 _NAMES_REMEMBERED = 1 << 18
 _MATCHES_LOCK = threading.Lock()
 
 
 def _cached_matches(
-    names: tuple[str | None, ...], listed_names: tuple[str, ...]
+    names: tuple[str | None, ...], listed_names: tuple[str, ...], threshold: float | None = None
 ) -> list[tuple[float, int | None]]:
+    """:func:`~riskengine.names.match_names` of ``names``, each name matched once per list
+    and ``threshold``."""
+    remembered = (listed_names, threshold)
     with _MATCHES_LOCK:
-        known = _MATCHES_BY_LIST.pop(listed_names, None)
+        known = _MATCHES_BY_LIST.pop(remembered, None)
         if known is None or len(known) >= _NAMES_REMEMBERED:
             known = {}
         while len(_MATCHES_BY_LIST) >= _LISTS_REMEMBERED:
             del _MATCHES_BY_LIST[next(iter(_MATCHES_BY_LIST))]
         # Re-inserted last: the least recently used list is the first to go.
-        _MATCHES_BY_LIST[listed_names] = known
+        _MATCHES_BY_LIST[remembered] = known
         answers = {name: known[name] for name in names if name in known}
     unseen = [name for name in dict.fromkeys(names) if name not in answers]
     if unseen:
         # Matched outside the lock; another thread may match the same names meanwhile, and
         # both find the same answers.
-        found = dict(zip(unseen, match_names(unseen, list(listed_names)), strict=True))
+        found = dict(
+            zip(
+                unseen,
+                match_names(unseen, list(listed_names), threshold=threshold),
+                strict=True,
+            )
+        )
         answers.update(found)
         with _MATCHES_LOCK:
             known.update(found)
@@ -388,7 +399,9 @@ def _matched_table(
             matches: list[tuple[float, int | None]] = [(0.0, None)] * group.height
         else:
             matches = _cached_matches(
-                tuple(group[name_column].to_list()), tuple(candidates["screened_name"].to_list())
+                tuple(group[name_column].to_list()),
+                tuple(candidates["screened_name"].to_list()),
+                LISTING_MATCH_THRESHOLD if (name_column, authority_column) in FLAG_ONLY else None,
             )
         scored = group.with_columns(
             pl.Series("score", [score for score, _ in matches], dtype=pl.Float64),
@@ -426,6 +439,11 @@ def _matched_table(
 BUYER_AGAINST_SUPPLIER_COUNTRY_LISTS = ("buyer_name", "supplier_country")
 SUPPLIER_AGAINST_ALL_LISTS = ("supplier_name", None)
 SUPPLIER_AGAINST_BUYER_COUNTRY_LISTS = ("supplier_name", "buyer_country")
+
+#: Screenings whose score no feature reports, only whether it reaches the threshold and the
+#: match then: their names are matched with the threshold (``match_names``), which compares
+#: a name with the listed names of similar lengths only, and below it the score reads 0.
+FLAG_ONLY = frozenset({SUPPLIER_AGAINST_BUYER_COUNTRY_LISTS})
 
 
 def _from_matches(

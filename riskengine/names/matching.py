@@ -150,11 +150,64 @@ def _same_identifying_words(query_key: str, listed_key: str) -> bool:
 
 
 def _best_matches(
-    query_keys: list[str], listed_keys: list[str], listed_key_indices: np.ndarray
+    query_keys: list[str],
+    listed_keys: list[str],
+    listed_key_indices: np.ndarray,
+    threshold: float | None = None,
 ) -> list[tuple[float, int | None]]:
-    """Best (score, listed index) per query key; listed keys are ordered by listed index."""
-    results: list[tuple[float, int | None]] = []
+    """Best (score, listed index) per query key; listed keys are ordered by listed index.
+
+    With a ``threshold``, only matches scoring at least that are sought, and a key with none
+    gets ``(0.0, None)``: such a match needs two keys of similar lengths, so each key is
+    compared with the listed keys of lengths near its own only.
+    """
+    if threshold is None:
+        return _scored_best_matches(query_keys, listed_keys, listed_key_indices)
+    results: list[tuple[float, int | None]] = [(0.0, None)] * len(query_keys)
     listed_sorted = [_sorted_words(key) for key in listed_keys]
+    listed_lengths = np.array([len(key) for key in listed_keys], dtype=np.int64)
+    sorted_lengths = np.array([len(key) for key in listed_sorted], dtype=np.int64)
+    rows_by_lengths: dict[tuple[int, int], list[int]] = {}
+    for row, key in enumerate(query_keys):
+        rows_by_lengths.setdefault((len(key), len(_sorted_words(key))), []).append(row)
+    for (length, sorted_length), rows in rows_by_lengths.items():
+        # Columns kept in listed order, so that ties still go to the lowest listed index.
+        columns = np.flatnonzero(
+            _reachable(length, listed_lengths, threshold)
+            | _reachable(sorted_length, sorted_lengths, threshold)
+        )
+        if not columns.size:
+            continue
+        found = _scored_best_matches(
+            [query_keys[row] for row in rows],
+            [listed_keys[column] for column in columns.tolist()],
+            listed_key_indices[columns],
+            [listed_sorted[column] for column in columns.tolist()],
+        )
+        for row, (score, index) in zip(rows, found, strict=True):
+            if score >= threshold:
+                results[row] = (score, index)
+    return results
+
+
+def _reachable(length: int, other_lengths: np.ndarray, threshold: float) -> np.ndarray:
+    """Which of ``other_lengths`` a text of ``length`` characters may score ``threshold``
+    against: the Indel ratio of two texts is at most 2 * shorter / (shorter + longer)."""
+    shorter = np.minimum(other_lengths, length)
+    # Half a rounding step below the threshold, as scores are compared once rounded.
+    return 2 * shorter >= (threshold - 0.5 * 10.0**-_SCORE_DECIMALS) * (other_lengths + length)
+
+
+def _scored_best_matches(
+    query_keys: list[str],
+    listed_keys: list[str],
+    listed_key_indices: np.ndarray,
+    listed_sorted: list[str] | None = None,
+) -> list[tuple[float, int | None]]:
+    """Best (score, listed index) per query key, every listed key compared."""
+    results: list[tuple[float, int | None]] = []
+    if listed_sorted is None:
+        listed_sorted = [_sorted_words(key) for key in listed_keys]
     ceiling = DIFFERENT_ENTITY_CEILING * 100
     rows_per_chunk = max(1, _CELLS_PER_CHUNK // len(listed_keys))
     for chunk_start in range(0, len(query_keys), rows_per_chunk):
@@ -218,7 +271,10 @@ def _query_keys(query_name: str) -> tuple[str, ...]:
 
 
 def match_names(
-    query_names: Sequence[str | None], listed_names: Sequence[str]
+    query_names: Sequence[str | None],
+    listed_names: Sequence[str],
+    *,
+    threshold: float | None = None,
 ) -> list[tuple[float, int | None]]:
     """Best-matching listed name for each query name.
 
@@ -228,6 +284,10 @@ def match_names(
         Buyer or supplier names as entered; None or empty for unknown.
     listed_names : Sequence[str]
         Listed entity names (e.g. ``entity_name`` of the listed-entities table), raw.
+    threshold : float, optional
+        Seek only matches scoring at least this (such as :data:`LISTING_MATCH_THRESHOLD`),
+        for callers that need no lower score: faster, and a query without one gets
+        ``(0.0, None)``. Those that do match get the score and index they get without it.
 
     Returns
     -------
@@ -253,7 +313,7 @@ def match_names(
     best_by_key = dict(
         zip(
             unique_query_keys,
-            _best_matches(unique_query_keys, listed_keys, listed_key_indices),
+            _best_matches(unique_query_keys, listed_keys, listed_key_indices, threshold),
             strict=True,
         )
     )

@@ -11,6 +11,7 @@ import pytest
 
 from riskengine.features.export_controls import screened_entity_names
 from riskengine.features.runner import build_features
+from riskengine.names import LISTING_MATCH_THRESHOLD
 from riskengine.reference.contracts import FAMILY_LINK_LIST
 from riskengine.reference.loader import ReferenceData
 
@@ -314,9 +315,11 @@ def test_names_screened_in_chunks_match_as_the_whole_list_does(
     monkeypatch.setattr(export_controls, "_MATCHES_BY_LIST", {})
     screened: list[str | None] = []
 
-    def counting(names: list[str | None], listed: list[str]) -> list:
+    def counting(
+        names: list[str | None], listed: list[str], *, threshold: float | None = None
+    ) -> list:
         screened.extend(names)
-        return match_names(names, listed)
+        return match_names(names, listed, threshold=threshold)
 
     monkeypatch.setattr(export_controls, "match_names", counting)
     chunks = [
@@ -330,6 +333,20 @@ def test_names_screened_in_chunks_match_as_the_whole_list_does(
     assert sorted(screened, key=str) == sorted(
         ["Huawei Technologies", None, "Acme Metals", "Raytheon Co.", "Lockheed Martin"], key=str
     )
+
+
+def test_a_name_is_matched_again_for_a_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flag-only screening's answers (nothing below the threshold) are remembered apart
+    from the scores another screening of the same list reports."""
+    from riskengine.features import export_controls
+
+    monkeypatch.setattr(export_controls, "_MATCHES_BY_LIST", {})
+    near_miss = ("Raytheon Technologies Aerospace",)
+    scored = export_controls._cached_matches(near_miss, LISTED)
+    flagged = export_controls._cached_matches(near_miss, LISTED, LISTING_MATCH_THRESHOLD)
+    assert 0 < scored[0][0] < LISTING_MATCH_THRESHOLD
+    assert flagged == [(0.0, None)]
+    assert export_controls._cached_matches(near_miss, LISTED) == scored
 
 
 def test_a_name_is_matched_again_against_another_list(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -358,7 +375,7 @@ def test_the_memo_forgets_the_least_recently_used_list_and_a_full_list(
     export_controls._cached_matches(("Acme",), lists[0])  # the first list used again
     export_controls._cached_matches(("Acme",), lists[2])
 
-    assert list(export_controls._MATCHES_BY_LIST) == [lists[0], lists[2]]
+    assert list(export_controls._MATCHES_BY_LIST) == [(lists[0], None), (lists[2], None)]
     export_controls._cached_matches(("Raytheon", "Raytheon Co"), lists[0])
     export_controls._cached_matches(("Raytheon Company",), lists[0])
-    assert list(export_controls._MATCHES_BY_LIST[lists[0]]) == ["Raytheon Company"]
+    assert list(export_controls._MATCHES_BY_LIST[lists[0], None]) == ["Raytheon Company"]

@@ -233,3 +233,46 @@ def test_near_misses_are_capped_below_threshold() -> None:
     )
     assert index == 0
     assert score == DIFFERENT_ENTITY_CEILING < LISTING_MATCH_THRESHOLD
+
+
+def _above(
+    results: list[tuple[float, int | None]], threshold: float
+) -> list[tuple[float, int | None]]:
+    return [(score, index) if score >= threshold else (0.0, None) for score, index in results]
+
+
+def test_threshold_matching_finds_every_match_above_it_and_nothing_else() -> None:
+    queries = [query for query, _, _, _ in NAME_PAIRS] + ["Lockheed Martin Corp", None, ""]
+    full = match_names(queries, LISTED_NAMES)
+    assert any(score >= LISTING_MATCH_THRESHOLD for score, _ in full)
+    assert any(0 < score < LISTING_MATCH_THRESHOLD for score, _ in full)
+    assert match_names(queries, LISTED_NAMES, threshold=LISTING_MATCH_THRESHOLD) == _above(
+        full, LISTING_MATCH_THRESHOLD
+    )
+
+
+@pytest.mark.few_examples(40)
+@settings(max_examples=200, deadline=None)
+@given(
+    listed=st.lists(st.sampled_from(LISTED_NAMES), min_size=1, max_size=30),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 29),
+            st.integers(0, 60),
+            st.sampled_from(["", "x", "e", " ", "1", "co ", "s"]),
+            st.integers(0, 3),
+        ),
+        max_size=12,
+    ),
+    threshold=st.sampled_from([LISTING_MATCH_THRESHOLD, 0.85, 0.95, 0.5]),
+)
+def test_threshold_matching_agrees_with_full_matching_at_and_above_the_threshold(
+    listed: list[str], edits: list[tuple[int, int, str, int]], threshold: float
+) -> None:
+    # Listed names with typos, insertions and deletions: many score near any threshold.
+    queries = list(listed)
+    for which, position, inserted, deleted in edits:
+        name = listed[which % len(listed)]
+        queries.append(name[:position] + inserted + name[position + deleted :])
+    full = match_names(queries, listed)
+    assert match_names(queries, listed, threshold=threshold) == _above(full, threshold)
