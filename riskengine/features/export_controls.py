@@ -176,13 +176,18 @@ def destination_measure_event(
 #: Best matches found so far, per list of listed names and then per screened name. Several
 #: builders screen the same names against the same list, and every chunk of a large input
 #: screens mostly the same suppliers again (10M pairs: 18 chunks of the same 200k names), so
-#: each name is matched once per list. A name's match depends on that list alone. Bounded, as
-#: ``riskengine serve`` lives on: a few lists, and a list's names are forgotten once it holds
-#: :data:`_NAMES_REMEMBERED` (about 0.5 KB each).
+#: each name is matched once per list and threshold (:data:`FLAG_ONLY`). A name's match
+#: depends on that list and threshold alone. Bounded, as ``riskengine serve`` lives on: a few
+#: lists, and a list's names are forgotten once it holds :data:`_NAMES_REMEMBERED` (about
+#: 0.5 KB each).
 _MATCHES_BY_LIST: dict[
     tuple[tuple[str, ...], float | None], dict[str | None, tuple[float, int | None]]
 ] = {}
-_LISTS_REMEMBERED = 8
+#: Every list a large input's chunks screen against, used in the same order chunk after chunk,
+#: must fit, or each chunk would match all its names again: each country's list twice (its
+#: suppliers' buyers for scores, buyers' suppliers for the flag; 5 countries keep lists in the
+#: shipped data) and all lists together.
+_LISTS_REMEMBERED = 24
 _NAMES_REMEMBERED = 1 << 18
 _MATCHES_LOCK = threading.Lock()
 

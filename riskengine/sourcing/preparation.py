@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar, cast
 
 import polars as pl
 
@@ -25,6 +26,8 @@ from riskengine.schemas import validate_prepared_chunk
 from riskengine.sourcing.context import InputContext, collect_context, own_reasons
 from riskengine.sourcing.resolution import resolve_chunk, sourcing_columns, supplier_key
 from riskengine.sourcing.sites import SupplierSites
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ class _ResolvedChunks:
         keeping = first_pass
         spill: _SpilledChunks | None = None
         kept_bytes = 0.0
-        for index, raw in enumerate(self._chunks):
+        for index, raw in enumerate(_read_ahead(self._chunks)):
             resolved = resolve_chunk(raw, **self._options)
             if index == 0:
                 self.share_column = sourcing_columns(
@@ -227,10 +230,30 @@ class _ResolvedChunks:
             return
         if self._spilled is not None:
             spilled, self._spilled = self._spilled, None
-            yield from spilled.chunks(consume=True)
+            yield from _read_ahead(spilled.chunks(consume=True))
             return
         for raw in self._chunks:
             yield raw, resolve_chunk(raw, **self._options)
+
+
+def _read_ahead(chunks: Iterable[T]) -> Iterator[T]:
+    """``chunks``, each next one read on a thread while the one handed on is worked on: the
+    reading (parsing, decompressing) spends its time in polars, outside the interpreter lock,
+    and so runs on the second core alongside the work on the chunk before. One chunk more is
+    in memory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    iterator = iter(chunks)
+    done = object()
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-read")
+    try:
+        coming = reader.submit(next, iterator, done)
+        while (chunk := coming.result()) is not done:
+            coming = reader.submit(next, iterator, done)
+            yield cast(T, chunk)
+    finally:
+        # An error or an interrupt does not wait for the chunk being read.
+        reader.shutdown(wait=False, cancel_futures=True)
 
 
 #: How a spill directory is named in the temporary directory: the prefix, the process id, a

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskengine.errors import UserInputError
 from riskengine.features.registry import PAIR_KEY
 from riskengine.sourcing.context import InputContext
 from riskengine.sourcing.preparation import (
@@ -276,3 +277,39 @@ def test_a_spill_left_by_a_killed_run_is_removed_by_the_next_one_and_a_live_runs
     assert sorted(path.name for path in spill.iterdir()) == sorted(
         [live.name, recent.name, "unrelated-1-x"]
     )
+
+
+def test_chunks_read_ahead_come_in_order_and_an_error_where_it_was_raised() -> None:
+    from riskengine.sourcing.preparation import _read_ahead
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for number in range(3):
+            yield pl.DataFrame({"chunk": [number]})
+        raise UserInputError("list.csv, line 9: 3 fields, the header has 4")
+
+    read = _read_ahead(chunks())
+    assert [next(read)["chunk"].item() for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(UserInputError, match="line 9"):
+        next(read)
+    assert list(_read_ahead(iter([]))) == []
+
+
+def test_a_consumer_that_stops_does_not_wait_for_the_chunk_being_read() -> None:
+    import threading
+
+    from riskengine.sourcing.preparation import _read_ahead
+
+    release, finished = threading.Event(), threading.Event()
+
+    def chunks() -> Iterator[int]:
+        yield 1
+        release.wait(timeout=30)  # the next chunk is read until the test lets it end
+        finished.set()
+        yield 2
+
+    read = _read_ahead(chunks())
+    assert next(read) == 1
+    read.close()
+    # Had closing waited for the read, the read would have timed out and finished first.
+    assert not finished.is_set()
+    release.set()
