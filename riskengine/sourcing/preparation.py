@@ -252,8 +252,13 @@ def _read_ahead(chunks: Iterable[T]) -> Iterator[T]:
             coming = reader.submit(next, iterator, done)
             yield cast(T, chunk)
     finally:
-        # An error or an interrupt does not wait for the chunk being read.
-        reader.shutdown(wait=False, cancel_futures=True)
+        # On an error or an interrupt, the chunk being read (one at most) is waited for, so
+        # that the source is closed here, its files deleted before the error reaches the user,
+        # and not later by whichever thread lets go of it last.
+        reader.shutdown(wait=True)
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 #: How a spill directory is named in the temporary directory: the prefix, the process id, a

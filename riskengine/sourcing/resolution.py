@@ -93,17 +93,29 @@ def supplier_key() -> pl.Expr:
     and an id pasted with a zero-width space is the same id."""
     # An error value such as "#N/A" is no id: its row is refused, and it must not make other
     # rows' ids conflict.
-    supplier_id = (
+    return (
         pl.when(~is_excel_error(pl.col("supplier_id")))
         .then(pl.col("supplier_id"))
-        .map_batches(canonical_names, return_dtype=pl.String)
-    )
-    unpadded = supplier_id.str.strip_chars_start("0")
-    return (
-        pl.when(supplier_id.str.contains(r"^[0-9]+$"))
-        .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
-        .otherwise(supplier_id)
+        # One Python call: an expression naming the call's result three times makes three.
+        .map_batches(_supplier_keys, return_dtype=pl.String)
         .alias("supplier_key")
+    )
+
+
+def _supplier_keys(supplier_ids: pl.Series) -> pl.Series:
+    """:func:`supplier_key` of ids (spreadsheet errors already null)."""
+    canonical = pl.col("canonical")
+    unpadded = canonical.str.strip_chars_start("0")
+    return (
+        canonical_names(supplier_ids)
+        .to_frame("canonical")
+        .select(
+            pl.when(canonical.str.contains(r"^[0-9]+$"))
+            .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
+            .otherwise(canonical)
+        )
+        .to_series()
+        .alias(supplier_ids.name)
     )
 
 
