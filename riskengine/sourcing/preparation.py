@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -17,7 +19,12 @@ from typing import TypeVar, cast
 import polars as pl
 
 from riskengine.catalog import normalise_country
-from riskengine.errors import CountryError, UserInputError, raise_if_interrupted
+from riskengine.errors import (
+    RECEIVED_SIGNALS,
+    CountryError,
+    UserInputError,
+    raise_if_interrupted,
+)
 from riskengine.features.registry import PAIR_KEY
 from riskengine.io.columns import column_choice_notes
 from riskengine.io.writing import remove_left_by_killed_runs
@@ -237,28 +244,71 @@ class _ResolvedChunks:
 
 
 def _read_ahead(chunks: Iterable[T]) -> Iterator[T]:
-    """``chunks``, each next one read on a thread while the one handed on is worked on: the
-    reading (parsing, decompressing) spends its time in polars, outside the interpreter lock,
-    and so runs on the second core alongside the work on the chunk before. One chunk more is
-    in memory."""
-    from concurrent.futures import ThreadPoolExecutor
+    """``chunks``, each after the first read on a thread while the one before is worked on:
+    the reading (parsing, decompressing) spends its time in polars, outside the interpreter
+    lock, and so runs on the second core alongside the work on the chunk before. One chunk more
+    is in memory.
 
+    The first chunk is read on the calling thread: an input read whole (standard input among
+    them) has only that one, and a read there stays interruptible, as signals reach the main
+    thread only. When the consumer stops on an error, the chunk being read is waited for and
+    the source closed here, so that its files are deleted before the error reaches the user;
+    on an interrupt nothing is waited for (the reading thread is a daemon).
+    """
     iterator = iter(chunks)
-    done = object()
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-read")
+    first = next(iterator, _DONE)
+    if first is _DONE:
+        return
+    coming = _ReadOnAThread(iterator)
+    finished = False
     try:
-        coming = reader.submit(next, iterator, done)
-        while (chunk := coming.result()) is not done:
-            coming = reader.submit(next, iterator, done)
+        yield cast(T, first)
+        while (chunk := coming.result()) is not _DONE:
+            coming = _ReadOnAThread(iterator)
             yield cast(T, chunk)
+        finished = True
     finally:
-        # On an error or an interrupt, the chunk being read (one at most) is waited for, so
-        # that the source is closed here, its files deleted before the error reaches the user,
-        # and not later by whichever thread lets go of it last.
-        reader.shutdown(wait=True)
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
+        if not finished and not (
+            RECEIVED_SIGNALS or isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        ):
+            coming.wait()
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+
+_DONE = object()
+
+
+class _ReadOnAThread:
+    """The next item of an iterator, read on a daemon thread of its own."""
+
+    def __init__(self, iterator: Iterator[object]) -> None:
+        self._ready = threading.Event()
+        self._item: object = None
+        self._error: BaseException | None = None
+        threading.Thread(
+            target=self._read, args=(iterator,), name="riskengine-read", daemon=True
+        ).start()
+
+    def _read(self, iterator: Iterator[object]) -> None:
+        try:
+            self._item = next(iterator, _DONE)
+        except BaseException as error:  # handed to the consumer, whatever it is
+            self._error = error
+        finally:
+            self._ready.set()
+
+    def wait(self) -> None:
+        """Wait until the read has ended."""
+        self._ready.wait()
+
+    def result(self) -> object:
+        """The item read (``_DONE`` past the last), or the read's error raised."""
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self._item
 
 
 #: How a spill directory is named in the temporary directory: the prefix, the process id, a

@@ -311,3 +311,50 @@ def test_a_consumer_that_stops_closes_the_source_before_going_on() -> None:
     assert next(read) == 0
     read.close()
     assert cleaned == [True]
+
+
+def test_the_first_chunk_is_read_on_the_calling_thread_and_the_next_ones_ahead() -> None:
+    """An input read whole (standard input among them) is one chunk, read where a signal can
+    interrupt it: only the main thread receives signals."""
+    import threading
+
+    from riskengine.sourcing.preparation import _read_ahead
+
+    readers = []
+
+    def chunks() -> Iterator[int]:
+        for number in range(3):
+            readers.append(threading.current_thread())
+            yield number
+
+    assert list(_read_ahead(chunks())) == [0, 1, 2]
+    assert readers[0] is threading.current_thread()
+    assert all(reader is not threading.current_thread() for reader in readers[1:])
+
+
+def test_an_interrupted_consumer_does_not_wait_for_the_chunk_being_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read that blocks (a stalled pipe, a slow disk) must not keep an interrupted run."""
+    import signal
+    import threading
+
+    from riskengine.sourcing import preparation
+    from riskengine.sourcing.preparation import _read_ahead
+
+    release, finished = threading.Event(), threading.Event()
+
+    def chunks() -> Iterator[int]:
+        yield 1
+        release.wait(timeout=30)  # the second chunk is read until the test lets it end
+        finished.set()
+        yield 2
+
+    read = _read_ahead(chunks())
+    assert next(read) == 1
+    # As the command's signal handler records a signal.
+    monkeypatch.setattr(preparation, "RECEIVED_SIGNALS", [signal.SIGINT])
+    read.close()
+    # Had closing waited for the read, the read would have timed out and finished first.
+    assert not finished.is_set()
+    release.set()
