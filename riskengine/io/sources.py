@@ -124,12 +124,47 @@ def _stdin(label: str) -> BinaryIO:
 def _read_capped(source: BinaryIO, label: str, limit: int) -> bytes:
     blocks: list[bytes] = []
     total = 0
-    while block := source.read(_READ_BLOCK):
+    while block := _read_block(source):
         total += len(block)
         if total > limit:
             raise _too_large(label, limit)
         blocks.append(block)
     return b"".join(blocks)
+
+
+#: How long a read of a pipe waits for data before the interpreter runs again.
+_PIPE_WAIT_SECONDS = 0.2
+
+
+def _read_block(source: BinaryIO) -> bytes:
+    """Up to :data:`_READ_BLOCK` bytes of ``source``; empty at its end.
+
+    A pipe or terminal is waited on in short steps: a signal the kernel hands to another thread
+    of the process (the model loader's, the progress bar's) is only handled once the main
+    thread runs Python again, and a read blocked on a stalled pipe would keep Ctrl-C waiting
+    until data came.
+    """
+    descriptor = _waitable_descriptor(source)
+    if descriptor is None:
+        return source.read(_READ_BLOCK)
+    import select
+
+    while not select.select([descriptor], [], [], _PIPE_WAIT_SECONDS)[0]:
+        pass
+    reader = getattr(source, "read1", source.read)
+    return reader(_READ_BLOCK)
+
+
+def _waitable_descriptor(source: BinaryIO) -> int | None:
+    """The descriptor of a pipe or terminal ``source`` on a POSIX system, else None."""
+    if os.name != "posix":
+        return None
+    try:
+        descriptor = source.fileno()
+        mode = os.fstat(descriptor).st_mode
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return descriptor if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) else None
 
 
 def compression_of(head: bytes) -> str | None:

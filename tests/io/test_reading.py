@@ -306,3 +306,81 @@ def test_random_bytes_after_a_header_give_a_frame_or_a_clean_error(
         assert str(error)
     else:
         assert isinstance(frame, pl.DataFrame)
+
+
+def test_standard_input_read_from_a_pipe_in_pieces_comes_whole() -> None:
+    """A pipe is waited on in short steps; what comes in pieces, with pauses between, is read
+    whole and in order."""
+    reading, writing = os.pipe()
+    pieces = [b"material,supplier\n", b"NdPr oxide,", b"Acme\n" * 50_000, b"Tb,B\n"]
+
+    def feed() -> None:
+        with os.fdopen(writing, "wb") as stream:
+            for piece in pieces:
+                stream.write(piece)
+                stream.flush()
+                threading.Event().wait(0.3)  # longer than one wait for data
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    with os.fdopen(reading, "rb") as source:
+        assert input_sources.read_input_bytes("-", "<stdin>", stdin=source) == b"".join(pieces)
+    feeder.join()
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux's /proc")
+def test_an_interrupt_ends_a_command_waiting_on_a_stalled_pipe(tmp_path: Path) -> None:
+    """Ctrl-C while standard input gives nothing more: the kernel may hand the signal to another
+    thread of the process (the progress display's), and a read blocked on the pipe kept the
+    run waiting until the pipe closed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repository = Path(__file__).resolve().parents[2]
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(repository),
+        "RISKENGINE_HOME": str(tmp_path / "home"),
+    }
+    environment.pop("RISKENGINE_REFERENCE_DIR", None)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "riskengine",
+            "features",
+            "-",
+            "-o",
+            "out.csv",
+            "--as-of",
+            "2026-03-01",
+        ],
+        cwd=tmp_path,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    try:
+        child.stdin.write(b"material,supplier,supplier_country\n")
+        child.stdin.flush()
+        # Until the command sleeps in the kernel waiting for more of the pipe.
+        wchan = Path(f"/proc/{child.pid}/wchan")
+        deadline = time.monotonic() + 60
+        while not any(word in wchan.read_text() for word in ("pipe", "poll", "select")):
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=10)  # with the pipe still open
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+    assert child.stderr is not None
+    error = child.stderr.read().decode()
+    assert child.returncode == 130, error
+    assert "interrupted" in error
