@@ -312,14 +312,16 @@ def test_standard_input_read_from_a_pipe_in_pieces_comes_whole() -> None:
     """A pipe is waited on in short steps; what comes in pieces, with pauses between, is read
     whole and in order."""
     reading, writing = os.pipe()
-    pieces = [b"material,supplier\n", b"NdPr oxide,", b"Acme\n" * 50_000, b"Tb,B\n"]
+    pieces = [b"material,supplier\nNdPr oxide,", b"Acme\n" * 50_000, b"Tb,B\n"]
 
     def feed() -> None:
         with os.fdopen(writing, "wb") as stream:
-            for piece in pieces:
+            for index, piece in enumerate(pieces):
+                if index:
+                    # Longer than one wait for data.
+                    threading.Event().wait(input_sources._PIPE_WAIT_SECONDS + 0.05)
                 stream.write(piece)
                 stream.flush()
-                threading.Event().wait(0.3)  # longer than one wait for data
 
     feeder = threading.Thread(target=feed)
     feeder.start()
