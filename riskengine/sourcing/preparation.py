@@ -287,9 +287,9 @@ _DONE = object()
 
 
 class _ReadingThread:
-    """A daemon thread reading the next items of an iterator, one request after another (one
-    thread for all the chunks: a thread of its own per chunk raised a 10M run's peak by a
-    tenth, as each new thread's allocations start new malloc arenas)."""
+    """A daemon thread reading the next items of an iterator, one request after another: one
+    thread for all the chunks of a pass. A daemon, so that an interrupted run ends without
+    waiting for a read in flight."""
 
     def __init__(self, iterator: Iterator[object]) -> None:
         self._iterator = iterator
