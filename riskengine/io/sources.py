@@ -124,7 +124,8 @@ def _stdin(label: str) -> BinaryIO:
 def _read_capped(source: BinaryIO, label: str, limit: int) -> bytes:
     blocks: list[bytes] = []
     total = 0
-    while block := _read_block(source):
+    descriptor = _waitable_descriptor(source)
+    while block := _read_block(source, descriptor):
         total += len(block)
         if total > limit:
             raise _too_large(label, limit)
@@ -136,15 +137,14 @@ def _read_capped(source: BinaryIO, label: str, limit: int) -> bytes:
 _PIPE_WAIT_SECONDS = 0.2
 
 
-def _read_block(source: BinaryIO) -> bytes:
+def _read_block(source: BinaryIO, descriptor: int | None) -> bytes:
     """Up to :data:`_READ_BLOCK` bytes of ``source``; empty at its end.
 
-    A pipe or terminal is waited on in short steps: a signal the kernel hands to another thread
-    of the process (the model loader's, the progress bar's) is only handled once the main
-    thread runs Python again, and a read blocked on a stalled pipe would keep Ctrl-C waiting
-    until data came.
+    A pipe or terminal (its ``descriptor``, :func:`_waitable_descriptor`) is waited on in short
+    steps: a signal the kernel hands to another thread of the process (the model loader's, the
+    progress bar's) is only handled once the main thread runs Python again, and a read blocked
+    on a stalled pipe would keep Ctrl-C waiting until data came.
     """
-    descriptor = _waitable_descriptor(source)
     if descriptor is None:
         return source.read(_READ_BLOCK)
     import select

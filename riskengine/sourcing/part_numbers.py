@@ -31,16 +31,22 @@ def part_number_keys(raw: pl.DataFrame, source: str) -> pl.Series:
     if written is None:
         return pl.repeat(None, raw.height, dtype=pl.String, eager=True)
     # riskengine.mapping.part_number_key as one expression (no Python call per row).
-    cleaned = pl.col("part").str.to_uppercase()
-    unpadded = cleaned.str.strip_chars_start("0")
     return (
         written.to_frame("part")
-        .select(
-            pl.when(cleaned.str.contains(r"^[0-9]+$"))
-            .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
-            .otherwise(cleaned)
-        )
+        .select(without_padding_zeros(pl.col("part").str.to_uppercase()))
         .to_series()
+    )
+
+
+def without_padding_zeros(text: pl.Expr) -> pl.Expr:
+    """An all-digit identifier without the leading zeros SAP pads it with (ALPHA conversion;
+    exports may or may not carry them, so 0000001234 is 1234, and all zeros are "0"); any
+    other text as it is."""
+    unpadded = text.str.strip_chars_start("0")
+    return (
+        pl.when(text.str.contains(r"^[0-9]+$"))
+        .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
+        .otherwise(text)
     )
 
 

@@ -17,7 +17,11 @@ from riskengine.io.columns import SUPPLIER_SITE_HEADERS, resolve_columns
 from riskengine.mapping import MaterialMapping
 from riskengine.names import canonical_names
 from riskengine.schemas import BLOCKED_REASON_PREFIX
-from riskengine.sourcing.part_numbers import apply_mapping, part_number_keys
+from riskengine.sourcing.part_numbers import (
+    apply_mapping,
+    part_number_keys,
+    without_padding_zeros,
+)
 from riskengine.sourcing.sites import SupplierSites
 
 
@@ -104,16 +108,10 @@ def supplier_key() -> pl.Expr:
 
 def _supplier_keys(supplier_ids: pl.Series) -> pl.Series:
     """:func:`supplier_key` of ids (spreadsheet errors already null)."""
-    canonical = pl.col("canonical")
-    unpadded = canonical.str.strip_chars_start("0")
     return (
         canonical_names(supplier_ids)
         .to_frame("canonical")
-        .select(
-            pl.when(canonical.str.contains(r"^[0-9]+$"))
-            .then(pl.when(unpadded == "").then(pl.lit("0")).otherwise(unpadded))
-            .otherwise(canonical)
-        )
+        .select(without_padding_zeros(pl.col("canonical")))
         .to_series()
         .alias(supplier_ids.name)
     )
