@@ -79,16 +79,19 @@ def score_prepared(
     predictions = PredictionCache()
     features = FeatureCache()
     for chunk in prepared:
-        scored = score_pairs(
-            chunk,
-            reference,
-            model,
-            as_of=as_of,
-            driver_cache=driver_cache,
-            prediction_cache=predictions,
-            feature_cache=features,
+        # No name holds the output once yielded: the writer frees it while the next is scored.
+        yield with_mapping_fingerprint(
+            score_pairs(
+                chunk,
+                reference,
+                model,
+                as_of=as_of,
+                driver_cache=driver_cache,
+                prediction_cache=predictions,
+                feature_cache=features,
+            ),
+            mapping,
         )
-        yield with_mapping_fingerprint(scored, mapping)
 
 
 def score_frame(

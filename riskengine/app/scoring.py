@@ -220,7 +220,10 @@ def score_file(
             riskiest = top_rows(pl.concat([*earlier, usable]))
             done += output.height
             progress(done, context.rows)
+            del usable
             yield output
+            # Written on a thread while the next chunk is scored: not held here meanwhile.
+            del output
 
     write_notes: list[str] = []
     style = output_style(table, excel=request.output.excel)

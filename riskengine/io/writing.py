@@ -27,12 +27,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import polars as pl
 
 from riskengine.errors import UserInputError, raise_if_interrupted
+from riskengine.io.background import Pending, SerialThread, interrupted
 from riskengine.io.formats import COMPRESSION_SUFFIXES, STDOUT_NAMES, infer_format
 from riskengine.io.workbook import check_fits_workbook, escape_spreadsheet_formulas, write_workbook
 
@@ -218,28 +220,68 @@ def write_table_chunks(
         raise UserInputError(f"refusing to write {kind} to a terminal; use -o FILE")
     written = 0
 
-    def write(stream: BinaryIO) -> None:
+    def write_parquet(stream: BinaryIO) -> None:
         nonlocal written
         parquet_writer = None
         try:
-            for index, frame in enumerate(chunks):
+            for frame in chunks:
                 raise_if_interrupted()
-                if kind == "parquet":
-                    table = frame.to_arrow()
-                    if parquet_writer is None:
-                        import pyarrow.parquet as parquet
+                table = frame.to_arrow()
+                if parquet_writer is None:
+                    import pyarrow.parquet as parquet
 
-                        parquet_writer = parquet.ParquetWriter(stream, table.schema)
-                    parquet_writer.write_table(table)
-                else:
-                    _serialise_chunk(frame, kind, stream, index == 0)
+                    parquet_writer = parquet.ParquetWriter(stream, table.schema)
+                parquet_writer.write_table(table)
                 written += frame.height
         finally:
             if parquet_writer is not None:
                 parquet_writer.close()
 
-    _write_atomically(path, write)
+    def write_text(stream: BinaryIO) -> None:
+        nonlocal written
+        # Each chunk is serialised on a thread while the next is computed: the two overlap on
+        # two cores (10M pairs: 68.6 -> 60.6 s, bench/README.md). One chunk in flight at most,
+        # so memory holds one chunk more, not the whole output.
+        writer = SerialThread("riskengine-write")
+        target = _stream_of_its_own(stream)
+        writing: Pending[None] | None = None
+        finished = False
+        try:
+            for index, frame in enumerate(chunks):
+                raise_if_interrupted()
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(partial(_serialise_chunk, frame, kind, target, index == 0))
+                written += frame.height
+                del frame  # held by the call alone, and freed once it is written
+            if writing is not None:
+                writing.result()
+            finished = True
+        finally:
+            writer.stop()
+            # The stream is closed (and the file removed) once this returns: on an error the
+            # write in flight ends first; on an interrupt nothing waits for it, and it goes on
+            # to the removed file through its own descriptor.
+            if finished or not interrupted():
+                if writing is not None:
+                    writing.wait()
+                if target is not stream:
+                    target.close()
+
+    _write_atomically(path, write_parquet if kind == "parquet" else write_text)
     return written
+
+
+def _stream_of_its_own(stream: BinaryIO) -> BinaryIO:
+    """A stream on ``stream``'s file through a descriptor of its own, or ``stream`` itself
+    when it has none (an in-memory buffer): a write left running on a thread when ``stream``
+    is closed goes on to the file it began, never to a file opened later under the same
+    descriptor number."""
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return stream
+    return os.fdopen(os.dup(descriptor), "wb")
 
 
 def write_text(text: str, path: str) -> None:

@@ -6,11 +6,8 @@ part of the input scored elsewhere (a Spark partition) is prepared with the same
 from __future__ import annotations
 
 import os
-import queue
 import re
-import sys
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -21,12 +18,12 @@ import polars as pl
 
 from riskengine.catalog import normalise_country
 from riskengine.errors import (
-    RECEIVED_SIGNALS,
     CountryError,
     UserInputError,
     raise_if_interrupted,
 )
 from riskengine.features.registry import PAIR_KEY
+from riskengine.io.background import SerialThread, interrupted
 from riskengine.io.columns import column_choice_notes
 from riskengine.io.writing import remove_left_by_killed_runs
 from riskengine.mapping import MaterialMapping
@@ -263,20 +260,18 @@ def _read_ahead(chunks: Iterable[T]) -> Iterator[T]:
     first = next(iterator, _DONE)
     if first is _DONE:
         return
-    reader = _ReadingThread(iterator)
-    coming = reader.read_next()
+    reader = SerialThread("riskengine-read")
+    coming = reader.submit(lambda: next(iterator, _DONE))
     finished = False
     try:
         yield cast(T, first)
         while (chunk := coming.result()) is not _DONE:
-            coming = reader.read_next()
+            coming = reader.submit(lambda: next(iterator, _DONE))
             yield cast(T, chunk)
         finished = True
     finally:
         reader.stop()
-        if not finished and not (
-            RECEIVED_SIGNALS or isinstance(sys.exc_info()[1], KeyboardInterrupt)
-        ):
+        if not finished and not interrupted():
             coming.wait()
             close = getattr(iterator, "close", None)
             if close is not None:
@@ -284,59 +279,6 @@ def _read_ahead(chunks: Iterable[T]) -> Iterator[T]:
 
 
 _DONE = object()
-
-
-class _ReadingThread:
-    """A daemon thread reading the next items of an iterator, one request after another: one
-    thread for all the chunks of a pass. A daemon, so that an interrupted run ends without
-    waiting for a read in flight."""
-
-    def __init__(self, iterator: Iterator[object]) -> None:
-        self._iterator = iterator
-        self._requests: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="riskengine-read", daemon=True).start()
-
-    def read_next(self) -> _Read:
-        """The next item, being read."""
-        read = _Read()
-        self._requests.put(read)
-        return read
-
-    def stop(self) -> None:
-        """Let the thread end once the read under way, if any, has."""
-        self._requests.put(None)
-
-    def _serve(self) -> None:
-        while (read := self._requests.get()) is not None:
-            read.run(self._iterator)
-
-
-class _Read:
-    """One item of an iterator, read on a :class:`_ReadingThread`."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._item: object = None
-        self._error: BaseException | None = None
-
-    def run(self, iterator: Iterator[object]) -> None:
-        try:
-            self._item = next(iterator, _DONE)
-        except BaseException as error:  # handed to the consumer, whatever it is
-            self._error = error
-        finally:
-            self._ready.set()
-
-    def wait(self) -> None:
-        """Wait until the read has ended."""
-        self._ready.wait()
-
-    def result(self) -> object:
-        """The item read (``_DONE`` past the last), or the read's error raised."""
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-        return self._item
 
 
 #: How a spill directory is named in the temporary directory: the prefix, the process id, a

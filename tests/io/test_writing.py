@@ -510,6 +510,99 @@ def test_a_failing_chunk_leaves_no_output(tmp_path: Path) -> None:
     assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]
 
 
+def test_the_next_chunk_is_computed_while_the_one_before_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing overlaps the work on the next chunk (two cores), one chunk in flight at most."""
+    import threading
+
+    serialise = writing._serialise_chunk
+    computing_next = threading.Event()
+    overlapped: list[bool] = []
+    written: list[int] = []
+
+    def slow_serialise(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        if first:  # the first chunk's write waits until the next chunk is being computed
+            overlapped.append(computing_next.wait(timeout=10))
+        serialise(frame, kind, target, first)
+        written.append(frame["n"].item())
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for number in range(4):
+            if number == 1:
+                computing_next.set()
+            # At most one chunk is in flight: all but the last one yielded are written.
+            assert len(written) >= number - 1
+            yield pl.DataFrame({"n": [number]})
+
+    monkeypatch.setattr(writing, "_serialise_chunk", slow_serialise)
+    target = tmp_path / "out.csv"
+    assert rio.write_table_chunks(chunks(), str(target)) == 4
+
+    assert overlapped == [True]
+    assert written == [0, 1, 2, 3]
+    assert target.read_text() == "n\n0\n1\n2\n3\n"
+
+
+def test_a_write_that_fails_on_the_thread_is_reported_and_leaves_no_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[int] = []
+
+    def disk_full(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        raise OSError(28, "No space left on device")
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for number in range(5):
+            computed.append(number)
+            yield pl.DataFrame({"n": [number]})
+
+    monkeypatch.setattr(writing, "_serialise_chunk", disk_full)
+    target = tmp_path / "out.csv"
+    with pytest.raises(UserInputError, match=r"out\.csv: cannot write: No space left"):
+        rio.write_table_chunks(chunks(), str(target))
+    assert computed == [0, 1]  # stopped at the next chunk, not at the end
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_write_goes_on_to_its_own_file_and_never_to_one_opened_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt does not wait for the chunk being written; that write, through the
+    descriptor it began with, must not land in a file opened later under the same number."""
+    import threading
+
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def stalled_write(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        try:
+            descriptor = target.fileno()  # as polars writes a real file: by its descriptor
+            started.set()
+            release.wait(timeout=10)
+            os.write(descriptor, b"late bytes\n")
+        finally:
+            finished.set()
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        yield pl.DataFrame({"n": [0]})
+        assert started.wait(timeout=10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writing, "_serialise_chunk", stalled_write)
+    with pytest.raises(KeyboardInterrupt):
+        rio.write_table_chunks(chunks(), str(tmp_path / "out.csv"))
+    assert not finished.is_set()  # the interrupt did not wait for the write
+    assert list(tmp_path.iterdir()) == []
+
+    opened_after = tmp_path / "opened-after.txt"
+    with opened_after.open("wb") as other:
+        other.flush()
+        release.set()
+        assert finished.wait(timeout=10)
+    assert opened_after.read_bytes() == b""
+    assert list(tmp_path.iterdir()) == [opened_after]
+
+
 def test_a_temporary_whose_cleanup_was_cut_short_is_removed_when_the_process_exits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

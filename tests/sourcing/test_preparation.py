@@ -339,7 +339,7 @@ def test_an_interrupted_consumer_does_not_wait_for_the_chunk_being_read(
     import signal
     import threading
 
-    from riskengine.sourcing import preparation
+    from riskengine import errors
     from riskengine.sourcing.preparation import _read_ahead
 
     release, finished = threading.Event(), threading.Event()
@@ -353,7 +353,7 @@ def test_an_interrupted_consumer_does_not_wait_for_the_chunk_being_read(
     read = _read_ahead(chunks())
     assert next(read) == 1
     # As the command's signal handler records a signal.
-    monkeypatch.setattr(preparation, "RECEIVED_SIGNALS", [signal.SIGINT])
+    monkeypatch.setattr(errors, "RECEIVED_SIGNALS", [signal.SIGINT])
     read.close()
     # Had closing waited for the read, the read would have timed out and finished first.
     assert not finished.is_set()

@@ -1,0 +1,80 @@
+"""One daemon thread that runs calls one after another while the caller goes on: the next
+chunk of a file parsed, or the last chunk serialised, while the main thread works on another.
+
+polars parses and serialises outside the interpreter lock, so such a call runs on the second
+core. A daemon thread, so that an interrupted run ends without waiting for a call in flight;
+the callers wait for it themselves on an error, before they close what it reads or writes.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar, cast
+
+from riskengine import errors
+
+T = TypeVar("T")
+
+
+class SerialThread:
+    """A daemon thread running the calls submitted to it in order, one at a time."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[Pending[object] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def submit(self, call: Callable[[], T]) -> Pending[T]:
+        """``call`` queued behind the calls submitted before it."""
+        pending = Pending(call)
+        self._calls.put(cast("Pending[object]", pending))
+        return pending
+
+    def stop(self) -> None:
+        """Let the thread end once the calls submitted so far have."""
+        self._calls.put(None)
+
+    def _serve(self) -> None:
+        while (pending := self._calls.get()) is not None:
+            pending.run()
+
+
+class Pending(Generic[T]):
+    """A call submitted to a :class:`SerialThread`: its result, once it has run."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._call: Callable[[], T] | None = call
+        self._ready = threading.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run the call (on the serving thread), keeping its value or its error."""
+        # Let go of the call as it runs: what it holds (a chunk) is freed once it is done.
+        call, self._call = self._call, None
+        try:
+            if call is not None:
+                self._value = call()
+        except BaseException as error:  # handed to whoever waits, whatever it is
+            self._error = error
+        finally:
+            self._ready.set()
+
+    def wait(self) -> None:
+        """Wait until the call has run."""
+        self._ready.wait()
+
+    def result(self) -> T:
+        """The call's value, or its error raised here."""
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+
+def interrupted() -> bool:
+    """Whether the exception being handled (if any) is an interrupt, or a signal arrived:
+    then a caller leaves without waiting for a call in flight, which may be blocked."""
+    return bool(errors.RECEIVED_SIGNALS) or isinstance(sys.exc_info()[1], KeyboardInterrupt)
