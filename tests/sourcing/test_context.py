@@ -7,6 +7,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from riskengine.features.sourcing_mix import spine_sourcing_mix
@@ -213,3 +215,30 @@ def test_past_ten_mixes_summing_above_one_the_rest_are_counted_in_one_note() -> 
         "s.csv: and 2 more mixes (a material for one buyer, plant or part number) whose shares "
         "sum to more than 1 (100 %)"
     )
+
+
+@given(
+    hashes=st.lists(st.one_of(st.none(), st.integers(0, 6), st.integers(0, 2**64 - 1))),
+    chunk_rows=st.integers(1, 5),
+    rows_at_once=st.integers(1, 8),
+)
+@settings(max_examples=200, deadline=None)
+def test_repeated_rows_are_those_whose_hash_another_row_repeats(
+    hashes: list[int | None], chunk_rows: int, rows_at_once: int
+) -> None:
+    """Whatever the chunks and however many parts the hashes are compared in: the rows (from 1,
+    ascending) whose non-null hash occurs more than once."""
+    from riskengine.sourcing import context
+
+    chunks = [
+        pl.Series("pair_hash", hashes[start : start + chunk_rows], dtype=pl.UInt64)
+        for start in range(0, len(hashes), chunk_rows)
+    ]
+    expected = [
+        number
+        for number, value in enumerate(hashes, start=1)
+        if value is not None and hashes.count(value) > 1
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(context, "ROWS_COMPARED_AT_ONCE", rows_at_once)
+        assert context.repeated_rows(chunks).to_list() == expected
