@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -23,7 +24,7 @@ from riskengine.errors import (
     raise_if_interrupted,
 )
 from riskengine.features.registry import PAIR_KEY
-from riskengine.io.background import SerialThread, interrupted
+from riskengine.io.background import Pending, SerialThread, interrupted
 from riskengine.io.columns import column_choice_notes
 from riskengine.io.writing import remove_left_by_killed_runs
 from riskengine.mapping import MaterialMapping
@@ -162,24 +163,37 @@ class _ResolvedChunks:
         # The file's next chunk is read while this one is resolved. The spill is not read
         # ahead in the last pass: there a chunk more in memory raised a 10M run's peak from
         # 1,791,812 to 2,061,984 KB, too near 2 GiB, for about 4 s.
-        for index, raw in enumerate(_read_ahead(self._chunks)):
-            resolved = resolve_chunk(raw, **self._options)
-            if index == 0:
-                self.share_column = sourcing_columns(
-                    raw.columns, source=self._options["source"], sites=self._options["sites"]
-                ).get("share", "share")
-                self.header_notes = column_choice_notes(raw.columns, source=self._options["source"])
-            if keeping:
-                kept_bytes += raw.estimated_size() + resolved.estimated_size()
-                keeping = kept_bytes <= KEPT_CHUNK_BYTES
+        finished = False
+        try:
+            for index, raw in enumerate(_read_ahead(self._chunks)):
+                resolved = resolve_chunk(raw, **self._options)
+                if index == 0:
+                    self.share_column = sourcing_columns(
+                        raw.columns, source=self._options["source"], sites=self._options["sites"]
+                    ).get("share", "share")
+                    self.header_notes = column_choice_notes(
+                        raw.columns, source=self._options["source"]
+                    )
                 if keeping:
-                    self._kept.append((raw, resolved))
-                else:
-                    spill = _SpilledChunks.start(self._kept) if SPILL_CHUNKS else None
-                    self._kept.clear()
-            if spill is not None and not keeping:
-                spill = spill.add(raw, resolved)
-            yield resolved
+                    kept_bytes += raw.estimated_size() + resolved.estimated_size()
+                    keeping = kept_bytes <= KEPT_CHUNK_BYTES
+                    if keeping:
+                        self._kept.append((raw, resolved))
+                    else:
+                        spill = _SpilledChunks.start(self._kept) if SPILL_CHUNKS else None
+                        self._kept.clear()
+                if spill is not None and not keeping:
+                    spill = spill.add(raw, resolved)
+                del raw  # the spill's writer holds it alone meanwhile
+                yield resolved
+            finished = True
+        finally:
+            if spill is not None:
+                # On an error the write under way ends before the directory is deleted; on an
+                # interrupt nothing waits (a killed run's spill is deleted by the next run).
+                spill.stop_writing(wait=finished or not interrupted())
+        if spill is not None:
+            spill = spill.written()
         self._first_pass_done = True
         self._all_kept = keeping
         self._spilled = spill
@@ -315,6 +329,10 @@ class _SpilledChunks:
     def __init__(self, directory: tempfile.TemporaryDirectory[str]) -> None:
         self._directory = directory
         self._count = 0
+        # Chunks are written on a thread of their own while the next one is resolved: LZ4 and
+        # the copy into the page cache run outside the interpreter lock, on the second core.
+        self._writer = SerialThread("riskengine-spill")
+        self._writing: Pending[None] | None = None
 
     @classmethod
     def start(cls, kept: list[tuple[pl.DataFrame, pl.DataFrame]]) -> _SpilledChunks | None:
@@ -338,18 +356,35 @@ class _SpilledChunks:
         return Path(self._directory.name) / f"{index:06d}-{part}.arrow"
 
     def add(self, raw: pl.DataFrame, resolved: pl.DataFrame) -> _SpilledChunks | None:
-        """This spill with one more chunk, or None (the spill deleted) when the chunk cannot
-        be written."""
-        try:
-            raw.write_ipc(self._path(self._count, "raw"), compression="lz4")
-            resolved.select(FINISHED_COLUMNS).write_ipc(
-                self._path(self._count, "resolved"), compression="lz4"
-            )
-        except OSError:
-            self._directory.cleanup()
+        """This spill with one more chunk being written, or None (the spill deleted) when an
+        earlier chunk could not be written."""
+        if self.written() is None:
             return None
+        paths = (self._path(self._count, "raw"), self._path(self._count, "resolved"))
+        slim = resolved.select(FINISHED_COLUMNS)
+        self._writing = self._writer.submit(partial(_write_chunk, raw, slim, *paths))
         self._count += 1
         return self
+
+    def written(self) -> _SpilledChunks | None:
+        """This spill once every chunk added is written, or None (the spill deleted) when one
+        could not be."""
+        writing, self._writing = self._writing, None
+        try:
+            if writing is not None:
+                writing.result()
+        except OSError:
+            self._writer.stop()
+            self._directory.cleanup()
+            return None
+        return self
+
+    def stop_writing(self, *, wait: bool) -> None:
+        """No more chunks: let the writing thread end, once the write under way has if
+        ``wait`` (so that the directory is not deleted under it)."""
+        self._writer.stop()
+        if wait and self._writing is not None:
+            self._writing.wait()
 
     def raw_chunks(self) -> Iterator[pl.DataFrame]:
         """Each raw chunk, in order."""
@@ -372,6 +407,11 @@ class _SpilledChunks:
         finally:
             if consume:
                 self._directory.cleanup()
+
+
+def _write_chunk(raw: pl.DataFrame, resolved: pl.DataFrame, raw_path: Path, path: Path) -> None:
+    raw.write_ipc(raw_path, compression="lz4")
+    resolved.write_ipc(path, compression="lz4")
 
 
 def prepare_pairs(

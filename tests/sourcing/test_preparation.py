@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from riskengine.errors import UserInputError
 from riskengine.features.registry import PAIR_KEY
+from riskengine.sourcing import preparation
 from riskengine.sourcing.context import InputContext
 from riskengine.sourcing.preparation import (
     PreparedPairs,
@@ -220,6 +221,28 @@ def test_chunks_spilled_between_passes_get_the_answers_of_the_whole_and_leave_no
     assert len(spilled) == 6
     _assert_prepared_as_whole(context, prepared, whole)
     assert list(spill.iterdir()) == []
+
+
+def test_chunks_are_spilled_on_a_thread_while_the_next_one_is_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    _spilling_into(monkeypatch, tmp_path / "spill")
+    writers: list[threading.Thread] = []
+    write_chunk = preparation._write_chunk
+
+    def recorded(*args: object) -> None:
+        writers.append(threading.current_thread())
+        write_chunk(*args)
+
+    whole = prepare_pairs(_SPILLED_LIST, source="s.csv", buyer_country="JP", buyer_name=None)
+    monkeypatch.setattr(preparation, "_write_chunk", recorded)
+    context, prepared = _prepare_in_chunks_of_two()
+
+    _assert_prepared_as_whole(context, prepared, whole)
+    assert len(writers) == 3
+    assert all(writer is not threading.current_thread() for writer in writers)
 
 
 def test_when_the_spill_cannot_be_written_the_file_is_read_again(
