@@ -24,6 +24,7 @@ import contextlib
 import csv
 import itertools
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -63,14 +64,31 @@ def delimiter_option(delimiter: str | None) -> str | None:
     return spelled
 
 
+class _LongFields:
+    """Who reads with long fields allowed, across threads: the csv module's limit is one for
+    the whole process, so it is raised by the first reader in and put back by the last out
+    (the reference data loads on a thread while the input's chunks are read)."""
+
+    lock = threading.Lock()
+    readers = 0
+    previous = 0
+
+
 @contextlib.contextmanager
 def long_fields_allowed() -> Iterator[None]:
+    """The csv module's field size limit raised while in the block, on every thread."""
     # The csv module refuses fields over 128 KiB by default; long notes are legitimate.
-    previous = csv.field_size_limit(2**31 - 1)
+    with _LongFields.lock:
+        if _LongFields.readers == 0:
+            _LongFields.previous = csv.field_size_limit(2**31 - 1)
+        _LongFields.readers += 1
     try:
         yield
     finally:
-        csv.field_size_limit(previous)
+        with _LongFields.lock:
+            _LongFields.readers -= 1
+            if _LongFields.readers == 0:
+                csv.field_size_limit(_LongFields.previous)
 
 
 def read_delimited(

@@ -312,3 +312,28 @@ def test_the_vectorised_layout_answers_for_ordinary_quoted_files_with_blank_line
     assert fast == delimited._Layout(["id", "name", "country"], 3, [1])
     ragged = delimited._fast_layout(b"id,name\n1\n", "x.csv", ",", "\n")
     assert ragged is None  # left to the strict pass, which names the line
+
+
+def test_long_fields_stay_allowed_until_the_last_thread_reading_with_them_is_done() -> None:
+    """The csv module's limit is one for the process: a reader leaving must not put it back
+    under another still reading (the reference data loads on a thread beside the input), and
+    the last one out puts back the limit found before the first came in."""
+    import csv
+    import threading
+
+    default = csv.field_size_limit()
+    entered, leave = threading.Event(), threading.Event()
+
+    def first_reader() -> None:
+        with delimited.long_fields_allowed():
+            entered.set()
+            leave.wait(timeout=10)
+
+    thread = threading.Thread(target=first_reader)
+    thread.start()
+    assert entered.wait(timeout=10)
+    with delimited.long_fields_allowed():
+        leave.set()  # the first reader leaves while this one still reads
+        thread.join(timeout=10)
+        assert csv.field_size_limit() == 2**31 - 1
+    assert csv.field_size_limit() == default
