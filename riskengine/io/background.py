@@ -8,11 +8,14 @@ the callers wait for it themselves on an error, before they close what it reads 
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import queue
 import sys
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar, cast
+from typing import BinaryIO, Generic, TypeVar, cast
 
 from riskengine import errors
 
@@ -66,6 +69,11 @@ class Pending(Generic[T]):
         """Wait until the call has run."""
         self._ready.wait()
 
+    def error(self) -> BaseException | None:
+        """The call's error once it has run, or None when it returned."""
+        self._ready.wait()
+        return self._error
+
     def result(self) -> T:
         """The call's value, or its error raised here."""
         self._ready.wait()
@@ -78,3 +86,64 @@ def interrupted() -> bool:
     """Whether the exception being handled (if any) is an interrupt, or a signal arrived:
     then a caller leaves without waiting for a call in flight, which may be blocked."""
     return bool(errors.RECEIVED_SIGNALS) or isinstance(sys.exc_info()[1], KeyboardInterrupt)
+
+
+class WritingBehind:
+    """Writes to ``stream`` made on a :class:`SerialThread` while the caller computes the next
+    one: one write in flight at most, so memory holds one chunk more, not the whole output.
+
+    The writes go through a descriptor of their own (:func:`_stream_of_its_own`): one left
+    running by an interrupt goes on to the file it began, never to a file opened later under
+    the same number.
+    """
+
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        self._stream = stream
+        self._target = _stream_of_its_own(stream)
+        self._thread = SerialThread(name)
+        self._writing: Pending[None] | None = None
+
+    def write(self, write: Callable[[BinaryIO], None]) -> None:
+        """Once the write before has ended (its error raised here), start ``write`` of the
+        target on the thread."""
+        if self._writing is not None:
+            self._writing.result()
+        self._writing = self._thread.submit(lambda: write(self._target))
+
+    def close(self, *, finished: bool) -> None:
+        """End the writing; the caller closes ``stream`` next.
+
+        Finished, or stopped by an error: the write in flight ends first, and its own error,
+        which came first, is the one raised. Interrupted: nothing waits for it; the thread
+        closes its descriptor once it ends, so a removed file's space is let go even while
+        the exception (and the frame that opened the descriptor) is kept.
+        """
+        closing = self._target.close if self._target is not self._stream else _nothing
+        if not finished and interrupted():
+            self._thread.submit(closing)
+            self._thread.stop()
+            return
+        self._thread.stop()
+        failure = self._writing.error() if self._writing is not None else None
+        if finished:
+            if failure is not None:
+                raise failure
+            closing()  # a failing flush is a failed write
+            return
+        with contextlib.suppress(OSError):  # the error under way, or the write's, is told
+            closing()
+        if failure is not None:
+            raise failure
+
+
+def _nothing() -> None:
+    return None
+
+
+def _stream_of_its_own(stream: BinaryIO) -> BinaryIO:
+    """A stream on ``stream``'s file through a descriptor of its own, or ``stream`` itself
+    when it has none (an in-memory buffer) or none can be had (no descriptor left)."""
+    try:
+        return os.fdopen(os.dup(stream.fileno()), "wb")
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return stream

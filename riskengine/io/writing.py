@@ -27,14 +27,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import polars as pl
 
 from riskengine.errors import UserInputError, raise_if_interrupted
-from riskengine.io.background import Pending, SerialThread, interrupted
+from riskengine.io.background import WritingBehind
 from riskengine.io.formats import COMPRESSION_SUFFIXES, STDOUT_NAMES, infer_format
 from riskengine.io.workbook import check_fits_workbook, escape_spreadsheet_formulas, write_workbook
 
@@ -151,11 +150,16 @@ def _serialise(
 def _serialise_chunk(frame: pl.DataFrame, kind: str, target: BinaryIO, first: bool) -> None:
     """One chunk of a CSV, TSV or JSON Lines table (the header only with the first)."""
     if kind == "jsonl":
-        target.write(frame.write_ndjson().encode("utf-8"))
+        frame.write_ndjson(target)  # into the file, outside the interpreter lock
     else:
         escape_spreadsheet_formulas(frame, delimited=True).write_csv(
             target, separator="\t" if kind == "tsv" else ",", include_header=first
         )
+
+
+def _chunk_serialiser(frame: pl.DataFrame, kind: str, first: bool) -> Callable[[BinaryIO], None]:
+    """:func:`_serialise_chunk` of ``frame``, to run later on a target."""
+    return lambda target: _serialise_chunk(frame, kind, target, first)
 
 
 def _output_mode(target: Path) -> int:
@@ -240,48 +244,23 @@ def write_table_chunks(
     def write_text(stream: BinaryIO) -> None:
         nonlocal written
         # Each chunk is serialised on a thread while the next is computed: the two overlap on
-        # two cores (10M pairs: 68.6 -> 60.6 s, bench/README.md). One chunk in flight at most,
-        # so memory holds one chunk more, not the whole output.
-        writer = SerialThread("riskengine-write")
-        target = _stream_of_its_own(stream)
-        writing: Pending[None] | None = None
+        # two cores (bench/README.md, sixth session).
+        behind = WritingBehind(stream, "riskengine-write")
+        first = True
         finished = False
         try:
-            for index, frame in enumerate(chunks):
+            for frame in chunks:  # no enumerate: its tuple would hold the last chunk
                 raise_if_interrupted()
-                if writing is not None:
-                    writing.result()
-                writing = writer.submit(partial(_serialise_chunk, frame, kind, target, index == 0))
+                behind.write(_chunk_serialiser(frame, kind, first))
                 written += frame.height
-                del frame  # held by the call alone, and freed once it is written
-            if writing is not None:
-                writing.result()
+                first = False
+                del frame  # held by the write alone, and freed once written
             finished = True
         finally:
-            writer.stop()
-            # The stream is closed (and the file removed) once this returns: on an error the
-            # write in flight ends first; on an interrupt nothing waits for it, and it goes on
-            # to the removed file through its own descriptor.
-            if finished or not interrupted():
-                if writing is not None:
-                    writing.wait()
-                if target is not stream:
-                    target.close()
+            behind.close(finished=finished)
 
     _write_atomically(path, write_parquet if kind == "parquet" else write_text)
     return written
-
-
-def _stream_of_its_own(stream: BinaryIO) -> BinaryIO:
-    """A stream on ``stream``'s file through a descriptor of its own, or ``stream`` itself
-    when it has none (an in-memory buffer): a write left running on a thread when ``stream``
-    is closed goes on to the file it began, never to a file opened later under the same
-    descriptor number."""
-    try:
-        descriptor = stream.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return stream
-    return os.fdopen(os.dup(descriptor), "wb")
 
 
 def write_text(text: str, path: str) -> None:

@@ -544,6 +544,41 @@ def test_the_next_chunk_is_computed_while_the_one_before_is_written(
     assert target.read_text() == "n\n0\n1\n2\n3\n"
 
 
+def test_a_chunk_is_let_go_once_written_while_the_next_is_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory holds the chunk being written and the one being computed, no more: a written
+    chunk is freed though the next one is still being computed."""
+    import threading
+    import weakref
+
+    serialise = writing._serialise_chunk
+    written = [threading.Event() for _ in range(4)]
+    chunk_refs: list[weakref.ref[pl.DataFrame]] = []
+    freed: list[bool] = []
+
+    def serialise_and_tell(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        serialise(frame, kind, target, first)
+        written[frame["n"].item()].set()
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for number in range(4):
+            if number:  # computing this chunk while the one before is written
+                assert written[number - 1].wait(timeout=10)
+                deadline = time.monotonic() + 5
+                while chunk_refs[-1]() is not None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                freed.append(chunk_refs[-1]() is None)
+            frame = pl.DataFrame({"n": [number]})
+            chunk_refs.append(weakref.ref(frame))
+            yield frame
+            del frame
+
+    monkeypatch.setattr(writing, "_serialise_chunk", serialise_and_tell)
+    assert rio.write_table_chunks(chunks(), str(tmp_path / "out.csv")) == 4
+    assert freed == [True, True, True]
+
+
 def test_a_write_that_fails_on_the_thread_is_reported_and_leaves_no_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -589,7 +624,7 @@ def test_an_interrupted_write_goes_on_to_its_own_file_and_never_to_one_opened_af
         raise KeyboardInterrupt
 
     monkeypatch.setattr(writing, "_serialise_chunk", stalled_write)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as kept:  # kept, as a shell keeps the last error
         rio.write_table_chunks(chunks(), str(tmp_path / "out.csv"))
     assert not finished.is_set()  # the interrupt did not wait for the write
     assert list(tmp_path.iterdir()) == []
@@ -601,6 +636,67 @@ def test_an_interrupted_write_goes_on_to_its_own_file_and_never_to_one_opened_af
         assert finished.wait(timeout=10)
     assert opened_after.read_bytes() == b""
     assert list(tmp_path.iterdir()) == [opened_after]
+    # Once that write ends, the thread closes its descriptor: the removed file's space is let
+    # go even while the exception (and the frame that opened the descriptor) is kept.
+    if Path("/proc/self/fd").is_dir():
+        deadline = time.monotonic() + 10
+        while _open_files_named(".out.csv.") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _open_files_named(".out.csv.") == []
+    assert kept.traceback  # held to here
+
+
+def _open_files_named(part: str) -> list[str]:
+    found = []
+    for link in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(link)
+        except OSError:
+            continue
+        if part in target:
+            found.append(target)
+    return found
+
+
+def test_the_writes_own_error_is_told_when_the_next_chunk_fails_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk filled up writing chunk 1 before chunk 2 turned out bad: as when writing in
+    turn, the full disk is what the user hears, and nothing is left."""
+
+    def disk_full(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        raise OSError(28, "No space left on device")
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        yield pl.DataFrame({"n": [0]})
+        raise UserInputError("list.csv, line 9: 3 fields, the header has 4")
+
+    monkeypatch.setattr(writing, "_serialise_chunk", disk_full)
+    with pytest.raises(UserInputError, match="No space left"):
+        rio.write_table_chunks(chunks(), str(tmp_path / "out.csv"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_a_descriptor_to_spare_chunks_are_written_through_the_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import threading
+
+    def no_descriptor_left(descriptor: int) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(writing.os, "dup", no_descriptor_left)
+    target = tmp_path / "out.csv"
+    frame = pl.DataFrame({"n": [1, 2]})
+    assert rio.write_table_chunks([frame.slice(0, 1), frame.slice(1)], str(target)) == 2
+    assert target.read_text() == "n\n1\n2\n"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        thread.name == "riskengine-write" for thread in threading.enumerate()
+    ):
+        time.sleep(0.01)
+    assert not any(thread.name == "riskengine-write" for thread in threading.enumerate())
 
 
 def test_a_temporary_whose_cleanup_was_cut_short_is_removed_when_the_process_exits(

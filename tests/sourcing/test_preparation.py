@@ -223,7 +223,7 @@ def test_chunks_spilled_between_passes_get_the_answers_of_the_whole_and_leave_no
     assert list(spill.iterdir()) == []
 
 
-def test_chunks_are_spilled_on_a_thread_while_the_next_one_is_resolved(
+def test_chunks_are_spilled_on_a_thread_of_their_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
