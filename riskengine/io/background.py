@@ -8,7 +8,6 @@ the callers wait for it themselves on an error, before they close what it reads 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import queue
@@ -113,27 +112,23 @@ class WritingBehind:
     def close(self, *, finished: bool) -> None:
         """End the writing; the caller closes ``stream`` next.
 
-        Finished, or stopped by an error: the write in flight ends first, and its own error,
-        which came first, is the one raised. Interrupted: nothing waits for it; the thread
-        closes its descriptor once it ends, so a removed file's space is let go even while
-        the exception (and the frame that opened the descriptor) is kept.
+        The thread closes its descriptor after the last write, whatever happens. Finished, or
+        stopped by an error: that is waited for, and the write's own error, which came first,
+        is the one raised. Interrupted (here too, while waiting): nothing waits, and the
+        removed file's space is let go once the write ends, even while the exception (and
+        the frame that opened the descriptor) is kept.
         """
         closing = self._target.close if self._target is not self._stream else _nothing
-        if not finished and interrupted():
-            self._thread.submit(closing)
-            self._thread.stop()
-            return
+        closed = self._thread.submit(closing)
         self._thread.stop()
-        failure = self._writing.error() if self._writing is not None else None
-        if finished:
-            if failure is not None:
-                raise failure
-            closing()  # a failing flush is a failed write
+        if not finished and interrupted():
             return
-        with contextlib.suppress(OSError):  # the error under way, or the write's, is told
-            closing()
+        failure = self._writing.error() if self._writing is not None else None
+        close_failure = closed.error()
         if failure is not None:
             raise failure
+        if finished and close_failure is not None:
+            raise close_failure  # a failing flush is a failed write
 
 
 def _nothing() -> None:
@@ -142,7 +137,11 @@ def _nothing() -> None:
 
 def _stream_of_its_own(stream: BinaryIO) -> BinaryIO:
     """A stream on ``stream``'s file through a descriptor of its own, or ``stream`` itself
-    when it has none (an in-memory buffer) or none can be had (no descriptor left)."""
+    when it has none (an in-memory buffer) or none can be had (no descriptor left).
+
+    polars 2.1 writes through the stream's ``write``, which fails once ``stream`` is closed;
+    a writer going by the descriptor (pyarrow's, a later polars') would write into whatever
+    file was opened next under that number."""
     try:
         return os.fdopen(os.dup(stream.fileno()), "wb")
     except (AttributeError, OSError, io.UnsupportedOperation):

@@ -150,7 +150,7 @@ def _serialise(
 def _serialise_chunk(frame: pl.DataFrame, kind: str, target: BinaryIO, first: bool) -> None:
     """One chunk of a CSV, TSV or JSON Lines table (the header only with the first)."""
     if kind == "jsonl":
-        frame.write_ndjson(target)  # into the file, outside the interpreter lock
+        frame.write_ndjson(target)  # into the file: no whole chunk as one Python string
     else:
         escape_spreadsheet_formulas(frame, delimited=True).write_csv(
             target, separator="\t" if kind == "tsv" else ",", include_header=first

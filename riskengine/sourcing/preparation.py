@@ -190,8 +190,10 @@ class _ResolvedChunks:
                 yield resolved
             finished = True
         finally:
-            if spill is not None:
-                spill.stop_writing(interrupted=not finished and interrupted())
+            if spill is not None and finished:
+                spill.stop_writing()
+            elif spill is not None:
+                spill.abandon(interrupted=interrupted())
         if spill is not None:
             spill = spill.written()
         self._first_pass_done = True
@@ -354,7 +356,7 @@ class _SpilledChunks:
                     break
                 spill = spill.add(raw, resolved)
         except BaseException:  # an interrupt while a write is waited for
-            started.stop_writing(interrupted=interrupted())
+            started.abandon(interrupted=interrupted())
             raise
         return spill
 
@@ -385,17 +387,21 @@ class _SpilledChunks:
             return None
         return self
 
-    def stop_writing(self, *, interrupted: bool = False) -> None:
-        """No more chunks: let the writing thread end once the write under way has, so that
-        the directory is not deleted under it. ``interrupted``, nothing waits: the thread
-        deletes the directory itself after that write."""
+    def stop_writing(self) -> None:
+        """No more chunks: let the writing thread end once the write under way has."""
+        self._writer.stop()
+        if self._writing is not None:
+            self._writing.wait()
+
+    def abandon(self, *, interrupted: bool) -> None:
+        """Delete the spill, after the write under way so that no file lands in the deleted
+        directory: waited for, or, ``interrupted``, done by the writing thread itself."""
         if interrupted:
             self._writer.submit(self._directory.cleanup)
             self._writer.stop()
             return
-        self._writer.stop()
-        if self._writing is not None:
-            self._writing.wait()
+        self.stop_writing()
+        self._directory.cleanup()
 
     def raw_chunks(self) -> Iterator[pl.DataFrame]:
         """Each raw chunk, in order."""

@@ -611,7 +611,7 @@ def test_an_interrupted_write_goes_on_to_its_own_file_and_never_to_one_opened_af
 
     def stalled_write(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
         try:
-            descriptor = target.fileno()  # as polars writes a real file: by its descriptor
+            descriptor = target.fileno()  # as a writer going by the descriptor does
             started.set()
             release.wait(timeout=10)
             os.write(descriptor, b"late bytes\n")
@@ -675,6 +675,66 @@ def test_the_writes_own_error_is_told_when_the_next_chunk_fails_too(
     with pytest.raises(UserInputError, match="No space left"):
         rio.write_table_chunks(chunks(), str(tmp_path / "out.csv"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_last_write_that_fails_lets_go_of_the_removed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up on the last chunk: the user hears it, nothing is left, and no
+    descriptor holds the removed file's space while the error is kept."""
+    serialise = writing._serialise_chunk
+
+    def full_on_the_last(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        if frame["n"].item() == 2:
+            raise OSError(28, "No space left on device")
+        serialise(frame, kind, target, first)
+
+    monkeypatch.setattr(writing, "_serialise_chunk", full_on_the_last)
+    chunks = [pl.DataFrame({"n": [number]}) for number in range(3)]
+    with pytest.raises(UserInputError, match="No space left") as kept:
+        rio.write_table_chunks(chunks, str(tmp_path / "out.csv"))
+    assert list(tmp_path.iterdir()) == []
+    if Path("/proc/self/fd").is_dir():
+        assert _open_files_named(".out.csv.") == []
+    assert kept.traceback  # held to here
+
+
+def test_an_interrupt_while_the_last_write_is_waited_for_lets_go_of_the_removed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import _thread
+    import threading
+
+    serialise = writing._serialise_chunk
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def stalled_last(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+        try:
+            if frame["n"].item() == 2:
+                started.set()
+                release.wait(timeout=10)
+            serialise(frame, kind, target, first)
+        finally:
+            finished.set()
+
+    def interrupt_once_stalled() -> None:
+        if started.wait(timeout=10):
+            _thread.interrupt_main()
+
+    monkeypatch.setattr(writing, "_serialise_chunk", stalled_last)
+    threading.Thread(target=interrupt_once_stalled).start()
+    chunks = [pl.DataFrame({"n": [number]}) for number in range(3)]
+    with pytest.raises(KeyboardInterrupt) as kept:
+        rio.write_table_chunks(chunks, str(tmp_path / "out.csv"))
+    release.set()
+    assert finished.wait(timeout=10)
+    if Path("/proc/self/fd").is_dir():
+        deadline = time.monotonic() + 10
+        while _open_files_named(".out.csv.") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _open_files_named(".out.csv.") == []
+    assert list(tmp_path.iterdir()) == []
+    assert kept.traceback  # held to here
 
 
 def test_without_a_descriptor_to_spare_chunks_are_written_through_the_stream(

@@ -245,6 +245,23 @@ def test_chunks_are_spilled_on_a_thread_of_their_own(
     assert all(writer is not threading.current_thread() for writer in writers)
 
 
+def test_a_spill_that_fails_otherwise_than_for_space_is_deleted_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error reaches the user and the spill directory is gone with it, while the error
+    (and whatever its traceback holds) is still kept."""
+    spill = _spilling_into(monkeypatch, tmp_path / "spill")
+
+    def broken(*args: object) -> None:
+        raise ValueError("an Arrow type the IPC writer refuses")
+
+    monkeypatch.setattr(preparation, "_write_chunk", broken)
+    with pytest.raises(ValueError, match="IPC writer") as kept:
+        _prepare_in_chunks_of_two()
+    assert list(spill.iterdir()) == []
+    assert kept.traceback  # held to here
+
+
 def test_when_the_spill_cannot_be_written_the_file_is_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
