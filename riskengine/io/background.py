@@ -1,8 +1,9 @@
 """One daemon thread that runs calls one after another while the caller goes on: the next
 chunk of a file parsed, or the last chunk serialised, while the main thread works on another.
 
-polars parses and serialises outside the interpreter lock, so such a call runs on the second
-core. A daemon thread, so that an interrupted run ends without waiting for a call in flight;
+polars parses and serialises outside the interpreter lock (it takes the lock back only to hand
+each buffer to a Python stream's ``write``), so such a call runs on the second core. A daemon
+thread, so that an interrupted run ends without waiting for a call in flight;
 the callers wait for it themselves on an error, before they close what it reads or writes.
 """
 
