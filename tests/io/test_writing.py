@@ -717,8 +717,9 @@ def test_an_interrupt_while_the_last_write_is_waited_for_lets_go_of_the_removed_
             finished.set()
 
     def interrupt_once_stalled() -> None:
-        # Ctrl-C while the main thread waits for the last write. With polars loaded the
-        # signal does not break that wait: it is raised as the wait returns, inside it.
+        # Ctrl-C while the main thread waits for the last write. Here the signal is raised
+        # only as that wait returns (a bare Event.wait breaks at once; why this one does not
+        # is not known), so the write is let go soon after.
         if started.wait(timeout=10):
             time.sleep(0.2)  # the main thread is waiting by now
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
