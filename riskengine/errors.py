@@ -7,6 +7,7 @@ only the message; anything else is an internal error (exit code 1).
 from __future__ import annotations
 
 import signal
+import sys
 
 #: The most characters of a user's value a message repeats.
 ECHO_LIMIT = 200
@@ -46,6 +47,13 @@ def raise_if_interrupted() -> None:
     """
     if RECEIVED_SIGNALS:
         raise Interrupted(RECEIVED_SIGNALS[0])
+
+
+def interrupted() -> bool:
+    """Whether the exception being handled (if any) is an interrupt, or a signal arrived:
+    then a caller leaves without waiting for work in flight on another thread, which may be
+    blocked."""
+    return bool(RECEIVED_SIGNALS) or isinstance(sys.exc_info()[1], KeyboardInterrupt)
 
 
 class RiskEngineError(Exception):

@@ -12,12 +12,11 @@ from __future__ import annotations
 import io
 import os
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from typing import BinaryIO, Generic, TypeVar, cast
 
-from riskengine import errors
+from riskengine.errors import interrupted
 
 T = TypeVar("T")
 
@@ -80,12 +79,6 @@ class Pending(Generic[T]):
         if self._error is not None:
             raise self._error
         return cast(T, self._value)
-
-
-def interrupted() -> bool:
-    """Whether the exception being handled (if any) is an interrupt, or a signal arrived:
-    then a caller leaves without waiting for a call in flight, which may be blocked."""
-    return bool(errors.RECEIVED_SIGNALS) or isinstance(sys.exc_info()[1], KeyboardInterrupt)
 
 
 class WritingBehind:

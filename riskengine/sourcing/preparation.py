@@ -18,13 +18,9 @@ from typing import TypeVar, cast
 import polars as pl
 
 from riskengine.catalog import normalise_country
-from riskengine.errors import (
-    CountryError,
-    UserInputError,
-    raise_if_interrupted,
-)
+from riskengine.errors import CountryError, UserInputError, interrupted, raise_if_interrupted
 from riskengine.features.registry import PAIR_KEY
-from riskengine.io.background import Pending, SerialThread, interrupted
+from riskengine.io.background import Pending, SerialThread
 from riskengine.io.columns import column_choice_notes
 from riskengine.io.writing import remove_left_by_killed_runs
 from riskengine.mapping import MaterialMapping
@@ -190,11 +186,10 @@ class _ResolvedChunks:
                 yield resolved
             finished = True
         finally:
-            if spill is not None and finished:
-                spill.stop_writing()
-            elif spill is not None:
+            if spill is not None and not finished:
                 spill.abandon(interrupted=interrupted())
         if spill is not None:
+            spill.stop_writing()
             spill = spill.written()
         self._first_pass_done = True
         self._all_kept = keeping

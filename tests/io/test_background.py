@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import gc
-import signal
 import threading
 import weakref
 
 import pytest
 
-from riskengine import errors
-from riskengine.io.background import SerialThread, interrupted
+from riskengine.io.background import SerialThread
 
 
 def test_calls_run_in_the_order_submitted_on_one_daemon_thread() -> None:
@@ -61,20 +59,3 @@ def test_what_a_call_holds_is_let_go_once_it_has_run() -> None:
     gc.collect()
     assert held() is None
     worker.stop()
-
-
-def test_interrupted_is_true_for_a_recorded_signal_or_a_keyboard_interrupt(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(errors, "RECEIVED_SIGNALS", [])
-    assert not interrupted()
-    try:
-        raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        assert interrupted()
-    try:
-        raise ValueError("a bad row")
-    except ValueError:
-        assert not interrupted()
-    monkeypatch.setattr(errors, "RECEIVED_SIGNALS", [signal.SIGTERM])
-    assert interrupted()
