@@ -287,3 +287,79 @@ def test_a_signal_is_told_to_the_chunk_loops_for_its_own_command_only() -> None:
         for number, handler in handlers.items():
             signal.signal(number, handler)
         sys.unraisablehook = hook
+
+
+def _buffered_child_environment() -> dict[str, str]:
+    """:func:`_child_environment` with standard output buffered, as it is by default."""
+    environment = _child_environment()
+    environment.pop("PYTHONUNBUFFERED", None)
+    return environment
+
+
+_FINISHING_PROGRAM = """
+import atexit, sys, threading, time
+from riskengine.cli.runtime import end_finished_command
+
+class TornDown:
+    def __del__(self):
+        print("torn down", flush=True)
+
+kept = TornDown()
+atexit.register(lambda: print("exit handler ran"))
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread done"))).start()
+sys.stdout.write("buffered " * {repeat})
+end_finished_command()
+print("not reached")
+"""
+
+
+def test_a_finished_command_ends_without_the_teardown_but_with_what_it_would_show() -> None:
+    """The threads are waited for, exit handlers run and buffered output is written; only the
+    freeing of every object (a module global's finaliser here) is skipped."""
+    finished = subprocess.run(
+        [sys.executable, "-c", _FINISHING_PROGRAM.format(repeat=3)],
+        env=_buffered_child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split("\n") == [
+        "buffered buffered buffered thread done",
+        "exit handler ran",
+        "",
+    ]
+    assert finished.stderr == ""
+
+
+def test_a_finished_command_whose_reader_has_gone_exits_141() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _FINISHING_PROGRAM.format(repeat=100)],
+        env=_buffered_child_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    child.stdout.close()
+    _, error = child.communicate(timeout=60)
+
+    assert child.returncode == 141, error
+    assert b"Traceback" not in error
+
+
+def test_the_module_entry_point_still_exits_2_on_bad_input(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "riskengine", "score", "missing.csv", "-o", "out.csv"],
+        cwd=tmp_path,
+        env=_child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert completed.returncode == EXIT_USAGE, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

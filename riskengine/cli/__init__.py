@@ -16,6 +16,7 @@ from riskengine.cli.runtime import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     EXIT_USAGE,
+    end_finished_command,
 )
 from riskengine.config import start_as_command
 
@@ -26,6 +27,7 @@ __all__ = [
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "app",
+    "command",
     "main",
 ]
 
@@ -46,4 +48,15 @@ def main() -> None:
             # kill the process with a signal status instead of this exit code.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise
+
+
+def command() -> None:
+    """Console-script entry point (and ``python -m riskengine``): :func:`main`, ending the
+    process at once when the command succeeded (:func:`~riskengine.cli.runtime.end_finished_command`)."""
+    try:
+        main()
+    except SystemExit as exit_:
+        if exit_.code in (0, None):
+            end_finished_command()
         raise

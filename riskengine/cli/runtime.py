@@ -178,3 +178,28 @@ def exit_interrupted(signal_number: int, by_signal: bool = False) -> NoReturn:
             if stream is not None:
                 stream.flush()
     os._exit(code)
+
+
+def end_finished_command() -> NoReturn:
+    """End the process of a command that succeeded, skipping the interpreter's teardown.
+
+    The teardown frees every object one by one: after a million-row ``riskengine score`` that
+    took 0.42-0.52 s of the run, against 0.08-0.11 s for the kernel to drop the whole process
+    (bench/README). What the teardown does that anyone sees still happens first: the threads
+    it would wait for are waited for, the exit handlers run and the streams are flushed. A
+    flush that fails leaves the exit to the interpreter, which reports it as it always has.
+    """
+    # The interpreter's own first step of shutting down (it waits for non-daemon threads and
+    # runs the threading module's exit hooks, such as the thread pools' own shutdown).
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except BrokenPipeError:
+                quiet_stdout()
+                os._exit(EXIT_BROKEN_PIPE)
+            except (OSError, ValueError):
+                raise SystemExit(0) from None
+    os._exit(0)
