@@ -40,6 +40,7 @@ from riskengine.io.decoding import (
     decode_text,
     detect_single_byte_encoding,
     first_utf8_line,
+    is_utf8,
     line_of,
     refuse_nul,
     undetectable_error,
@@ -325,13 +326,7 @@ class ChunkedTable:
 
 def _plain_utf8(block: bytes) -> bool:
     """Whether ``block`` is UTF-8 without NUL characters (which :func:`refuse_nul` refuses)."""
-    if b"\x00" in block:
-        return False
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return b"\x00" not in block and is_utf8(block)
 
 
 def _line_blocks(file: BinaryIO, size: int) -> Iterator[bytes]:

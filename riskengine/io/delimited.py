@@ -32,6 +32,7 @@ import polars as pl
 
 from riskengine.errors import InputFileError, UserInputError
 from riskengine.io.columns import check_unique_names
+from riskengine.io.decoding import DETECTION_SAMPLE_BYTES, is_utf8
 
 #: Candidate CSV delimiters, in the order that breaks ties when sniffing.
 DELIMITERS = (",", ";", "\t", "|")
@@ -216,6 +217,49 @@ def read_delimited_text(
             delimiter,
             len(layout.blank_positions),
         )
+    return frame, delimiter, len(layout.blank_positions)
+
+
+#: The head of a file whose delimiter is sniffed without decoding the rest (as the head of a
+#: file read in chunks is, :class:`~riskengine.io.chunks.ChunkedTable`).
+PLAIN_SNIFF_BYTES = 2 * DETECTION_SAMPLE_BYTES
+
+
+def read_plain_delimited(
+    data: bytes, label: str, delimiter: str | None, explicit: bool
+) -> tuple[pl.DataFrame, str, int] | None:
+    """:func:`read_delimited_text` of UTF-8 ``data`` (no byte-order mark) without decoding all
+    of it, when every line is plainly well formed (:func:`read_plain_records`); None for the
+    full reading to read or refuse (it also finds title lines, line numbers and messages).
+
+    Only the head (:data:`PLAIN_SNIFF_BYTES`, cut after a line) is decoded, to sniff the
+    delimiter: for a file of a million rows the whole text took 0.17-0.18 s and twice the
+    file's size in memory, and the fast path reads the bytes anyway.
+    """
+    if b"\n" not in data or b"\x00" in data or data.startswith(b"\xef\xbb\xbf"):
+        return None
+    if not is_utf8(data):
+        return None
+    head = data
+    if len(data) > PLAIN_SNIFF_BYTES:
+        head = data[: data.rfind(b"\n", 0, PLAIN_SNIFF_BYTES) + 1]
+        if not head:
+            return None
+    text = head.decode("utf-8")
+    try:
+        with long_fields_allowed():
+            if delimiter is None or not explicit:
+                delimiter = sniff_delimiter(text, "\n", preferred=delimiter)
+            if explicit:
+                check_single_column_hint(text, label, delimiter, "\n")
+            layout = _fast_layout(data, label, delimiter, "\n")
+    except InputFileError:
+        return None
+    if layout is None:
+        return None
+    frame = _polars_frame(data, layout, delimiter, "\n")
+    if frame is None:
+        return None
     return frame, delimiter, len(layout.blank_positions)
 
 

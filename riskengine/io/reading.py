@@ -14,8 +14,8 @@ from typing import TypedDict
 import polars as pl
 
 from riskengine.errors import InputFileError, shorten
-from riskengine.io.decoding import decode_text
-from riskengine.io.delimited import delimiter_option, read_delimited
+from riskengine.io.decoding import codec_name, decode_text
+from riskengine.io.delimited import delimiter_option, read_delimited, read_plain_delimited
 from riskengine.io.formats import (
     LIBRARY_READ_ERRORS,
     STDIO,
@@ -139,6 +139,9 @@ def read_table_with_metadata(
             frame, metadata["sheet"], metadata["blank_rows_skipped"], metadata["title"] = (
                 read_workbook(data, label, sheet, header_row)
             )
+        elif (plain := _read_plain(data, label, kind, encoding, delimiter, header_row)) is not None:
+            frame, metadata["delimiter"], metadata["blank_rows_skipped"] = plain
+            metadata["encoding"] = "utf-8"
         else:
             text, metadata["encoding"], metadata["encoding_detected"] = decode_text(
                 data, label, encoding
@@ -167,6 +170,26 @@ def read_table_with_metadata(
         raise library_read_error(label, kind, error) from error
     metadata["rows"] = frame.height
     return frame, metadata
+
+
+def _read_plain(
+    data: bytes,
+    label: str,
+    kind: str,
+    encoding: str | None,
+    delimiter: str | None,
+    header_row: int | None,
+) -> tuple[pl.DataFrame, str, int] | None:
+    """A plain UTF-8 CSV or TSV read from its bytes (:func:`read_plain_delimited`); None for
+    the full reading, which also decodes, detects and finds titles."""
+    if kind not in ("csv", "tsv") or header_row is not None:
+        return None
+    if encoding is not None and codec_name(encoding) != "utf-8":
+        return None
+    preferred = "\t" if kind == "tsv" else None
+    return read_plain_delimited(
+        data, label, delimiter_option(delimiter) or preferred, delimiter is not None
+    )
 
 
 def _read_bytes(path: str, label: str) -> bytes:

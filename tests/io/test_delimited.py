@@ -337,3 +337,69 @@ def test_long_fields_stay_allowed_until_the_last_thread_reading_with_them_is_don
         thread.join(timeout=10)
         assert csv.field_size_limit() == 2**31 - 1
     assert csv.field_size_limit() == default
+
+
+def _full_reading(data: bytes, delimiter: str | None, explicit: bool) -> object:
+    """What :func:`delimited.read_delimited_text` gives for ``data`` decoded whole, or the
+    error it raises."""
+    try:
+        frame, used, blank = delimited.read_delimited_text(
+            data.decode("utf-8"), "t.csv", delimiter, explicit, data
+        )
+    except (InputFileError, UserInputError) as error:
+        return type(error)
+    return frame.to_dicts(), frame.columns, used, blank
+
+
+@pytest.mark.few_examples(100)
+@settings(max_examples=300, deadline=None)
+@given(
+    table=well_formed_tables(),
+    delimiter=st.sampled_from(rio.DELIMITERS),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    given_delimiter=st.booleans(),
+)
+def test_a_plain_file_read_from_its_bytes_reads_as_when_decoded_whole(
+    table: tuple[list[str], list[list[str]]], delimiter: str, line_end: str, given_delimiter: bool
+) -> None:
+    header, rows = table
+    data = render_csv(header, rows, delimiter, line_end).encode("utf-8")
+    option = delimiter if given_delimiter else None
+
+    plain = delimited.read_plain_delimited(data, "t.csv", option, given_delimiter)
+
+    if plain is not None:
+        frame, used, blank = plain
+        assert (frame.to_dicts(), frame.columns, used, blank) == _full_reading(
+            data, option, given_delimiter
+        )
+
+
+def test_a_file_longer_than_the_sniffed_head_reads_as_when_decoded_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = "".join(f"Acme {index};Dy2O3;0,{index % 10}\n" for index in range(200))
+    data = ("supplier;material;share\n" + rows + "\nÅbo Metals;NdPr oxide;0,5\n").encode()
+    monkeypatch.setattr(delimited, "PLAIN_SNIFF_BYTES", 300)
+
+    plain = delimited.read_plain_delimited(data, "t.csv", None, False)
+
+    assert plain is not None
+    frame, used, blank = plain
+    assert (used, blank, frame.height) == (";", 1, 201)
+    assert (frame.to_dicts(), frame.columns, used, blank) == _full_reading(data, None, False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n1,\x002\n",  # NUL: refused by the full reading, naming the line
+        b"a,b\n1,\xe92\n",  # cp1252: detected by the full reading
+        b"\xef\xbb\xbfa,b\n1,2\n",  # byte-order mark
+        b'a,b\n1,"2\n3"\n',  # a quoted line end
+        b"a,b\n1,2,3\n",  # ragged
+        b"a,b",  # no line end
+    ],
+)
+def test_what_is_not_plain_is_left_to_the_full_reading(data: bytes) -> None:
+    assert delimited.read_plain_delimited(data, "t.csv", None, False) is None
