@@ -53,7 +53,8 @@ def main() -> None:
 
 def command() -> None:
     """Console-script entry point (and ``python -m riskengine``): :func:`main`, ending the
-    process at once when the command succeeded (:func:`~riskengine.cli.runtime.end_finished_command`)."""
+    process at once when the command succeeded
+    (:func:`~riskengine.cli.runtime.end_finished_command`)."""
     try:
         main()
     except SystemExit as exit_:
