@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from riskengine.bom.pipeline import score_bom
-from riskengine.bom.reading import BOM_ALIASES, parent_child_rows, product_from_title
+from riskengine.bom.reading import BOM_ALIASES, identifiers, parent_child_rows, product_from_title
 from riskengine.bom.results import (
     LINE_SCHEMA,
     LINE_STATUSES,
@@ -1026,3 +1026,9 @@ def test_a_roll_up_gives_the_same_bits_every_time() -> None:
         for _ in range(12)
     }
     assert len(written) == 1
+
+
+def test_bom_part_names_lose_padding_zeros_as_part_numbers_do() -> None:
+    names = identifiers(pl.Series(["000123", " 0042 ", "000", "0١٢", "00²", "A-01"]))
+
+    assert names.to_list() == ["123", "42", "0", "0١٢", "00²", "A-01"]

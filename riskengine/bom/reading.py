@@ -58,11 +58,12 @@ def texts(values: pl.Series) -> pl.Series:
 
 
 def identifiers(values: pl.Series) -> pl.Series:
-    """Part names, trimmed, with all-digit ones stripped of leading zeros."""
+    """Part names, trimmed, with all-digit (0-9) ones stripped of leading zeros, as
+    :func:`riskengine.mapping.part_number_key` strips them."""
     text = texts(values)
     # SAP exports numeric material numbers zero-padded or not (ALPHA conversion), sometimes
     # both in one file; one form for both so "000123" and "123" are the same part.
-    padded = text.str.starts_with("0") & text.str.contains(r"^\d+$")
+    padded = text.str.starts_with("0") & text.str.contains(r"^[0-9]+$")
     if not padded.any():
         return text
     unpadded = text.str.strip_chars_start("0")

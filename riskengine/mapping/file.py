@@ -46,9 +46,12 @@ DESCRIPTION_ALIASES = (
 
 def part_number_key(part_number: str) -> str:
     """A part number as ERP systems compare it: trimmed, upper case, and an all-digit number
-    without SAP's leading zeros (ALPHA conversion), so 000000000000104711 is 104711."""
+    without SAP's leading zeros (ALPHA conversion), so 000000000000104711 is 104711. Digits
+    are 0-9 only, as in :func:`riskengine.sourcing.part_numbers.without_padding_zeros`: "0١٢"
+    and "00²" are kept whole by both."""
     cleaned = part_number.strip().upper()
-    if cleaned.isdigit():
+    # str.isdigit alone also takes other scripts' digits and superscripts.
+    if cleaned.isascii() and cleaned.isdigit():
         return cleaned.lstrip("0") or "0"
     return cleaned
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskengine.bom.sourcing import resolve_leaves
 from riskengine.catalog import load_catalog
 from riskengine.errors import UserInputError
-from riskengine.mapping.file import MaterialMapping, parse_mapping
+from riskengine.mapping.file import MaterialMapping, parse_mapping, part_number_key
+from riskengine.sourcing.part_numbers import without_padding_zeros
 
 
 def _mapping(*rows: tuple[str, str, str, str, str]) -> MaterialMapping:
@@ -97,3 +101,25 @@ def test_bom_leaves_take_the_mapping_before_the_catalog() -> None:
         "gallium": "gallium_metal",
     }
     assert "left it for review" in unknown["Kupferdraht blank"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    part=st.text(
+        alphabet=st.sampled_from(["0", "1", "9", "٠", "١", "²", "１", "a", "B", "ß", "-", "/"]),
+        max_size=8,
+    )
+)
+def test_a_part_number_key_is_the_one_the_sourcing_list_is_looked_up_by(part: str) -> None:
+    """The mapping file's keys and the sourcing list's per-row keys (one polars expression)
+    agree, or a reviewed mapping would silently miss rows."""
+    per_row = pl.select(without_padding_zeros(pl.lit(part).str.to_uppercase())).item()
+
+    assert part_number_key(part) == per_row
+
+
+@pytest.mark.parametrize(
+    ("part", "key"), [("000123", "123"), ("000", "0"), ("0١٢", "0١٢"), ("00²", "00²")]
+)
+def test_only_ascii_digits_lose_their_padding_zeros(part: str, key: str) -> None:
+    assert part_number_key(part) == key
