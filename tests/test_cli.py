@@ -363,3 +363,36 @@ def test_the_module_entry_point_still_exits_2_on_bad_input(tmp_path: Path) -> No
     assert completed.returncode == EXIT_USAGE, completed.stderr
     assert "Traceback" not in completed.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+_ALLOCATOR_PROGRAM = """
+import os, sys
+from riskengine import cli
+assert "polars" not in sys.modules
+sys.argv = ["riskengine", "--help"]
+try:
+    cli.main()
+except SystemExit:
+    pass
+print(os.environ.get("_RJEM_MALLOC_CONF"), "polars" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("own", [None, "dirty_decay_ms:0"])
+def test_the_allocator_settings_are_in_place_before_polars_loads(own: str | None) -> None:
+    environment = _child_environment()
+    environment.pop("_RJEM_MALLOC_CONF", None)
+    if own is not None:
+        environment["_RJEM_MALLOC_CONF"] = own
+    child = subprocess.run(
+        [sys.executable, "-c", _ALLOCATOR_PROGRAM],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert child.returncode == 0, child.stderr
+    expected = own if own is not None else "dirty_decay_ms:2000,muzzy_decay_ms:2000"
+    assert child.stderr.splitlines()[-1] == f"{expected} False"
