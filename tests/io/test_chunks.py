@@ -4,6 +4,7 @@ the same messages and line numbers."""
 from __future__ import annotations
 
 import codecs
+import io
 import re
 import signal
 from pathlib import Path
@@ -282,3 +283,28 @@ def test_a_file_that_stops_being_plain_is_read_on_by_the_checked_reader_from_tha
 
     assert handed_over and handed_over[0] > 0  # the plain blocks were read by polars first
     assert whole.equals(read_table(str(path)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    content=st.binary(max_size=200).map(lambda data: data.replace(b"\r", b"\n")),
+    size=st.integers(min_value=1, max_value=40),
+    prefix=st.binary(min_size=1, max_size=5),
+)
+def test_line_blocks_cut_after_line_ends_and_carry_the_prefix(
+    content: bytes, size: int, prefix: bytes
+) -> None:
+    """Blocks end after a LF (but the last), each after the first starts with the prefix set
+    after it, and without their prefixes they are the file."""
+    blocks = io_chunks._LineBlocks(io.BufferedReader(io.BytesIO(content)), size)  # type: ignore[arg-type]
+    seen = []
+    for block in blocks:
+        seen.append(block)
+        blocks.prefix = prefix
+
+    later = seen[1:]
+    assert all(block.startswith(prefix) for block in later)
+    unprefixed = [seen[0], *(block[len(prefix) :] for block in later)] if seen else []
+    assert b"".join(unprefixed) == content
+    assert all(block.endswith(b"\n") for block in unprefixed[:-1])
+    assert all(block for block in unprefixed)
