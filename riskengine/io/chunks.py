@@ -40,7 +40,6 @@ from riskengine.io.decoding import (
     decode_text,
     detect_single_byte_encoding,
     first_utf8_line,
-    is_utf8,
     line_of,
     refuse_nul,
     undetectable_error,
@@ -327,8 +326,10 @@ class ChunkedTable:
 
 
 def _plain_utf8(block: bytes) -> bool:
-    """Whether ``block`` is UTF-8 without NUL characters (which :func:`refuse_nul` refuses)."""
-    return b"\x00" not in block and is_utf8(block)
+    """Whether ``block`` may be read as plain UTF-8: it has no NUL character (which
+    :func:`refuse_nul` refuses); polars refuses any byte that is not UTF-8 as it reads
+    (:func:`read_plain_records` then gives None)."""
+    return b"\x00" not in block
 
 
 class _LineBlocks:

@@ -32,7 +32,7 @@ import polars as pl
 
 from riskengine.errors import InputFileError, UserInputError
 from riskengine.io.columns import check_unique_names
-from riskengine.io.decoding import DETECTION_SAMPLE_BYTES, is_utf8
+from riskengine.io.decoding import DETECTION_SAMPLE_BYTES
 
 #: Candidate CSV delimiters, in the order that breaks ties when sniffing.
 DELIMITERS = (",", ";", "\t", "|")
@@ -234,18 +234,20 @@ def read_plain_delimited(
 
     Only the head (:data:`PLAIN_SNIFF_BYTES`, cut after a line) is decoded, to sniff the
     delimiter: for a file of a million rows the whole text took 0.17-0.18 s and twice the
-    file's size in memory, and the fast path reads the bytes anyway.
+    file's size in memory (one character beyond Latin-1 makes every character two bytes).
+    polars checks that the rest is UTF-8 as it reads it.
     """
     if b"\n" not in data or b"\x00" in data or data.startswith(b"\xef\xbb\xbf"):
-        return None
-    if not is_utf8(data):
         return None
     head = data
     if len(data) > PLAIN_SNIFF_BYTES:
         head = data[: data.rfind(b"\n", 0, PLAIN_SNIFF_BYTES) + 1]
         if not head:
             return None
-    text = head.decode("utf-8")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
     try:
         with long_fields_allowed():
             if delimiter is None or not explicit:
@@ -325,7 +327,10 @@ def _fast_layout(data: bytes, label: str, delimiter: str, line_end: str) -> _Lay
     """
     if line_end != "\n" or delimiter == '"':
         return None
-    lines = _raw_lines(data)
+    try:
+        lines = _raw_lines(data)
+    except pl.exceptions.ComputeError:
+        return None  # not UTF-8: the strict pass detects the encoding or names the line
     if lines.height == 0:
         return None
     # polars drops the CR of a CRLF line end; any CR left is a bare one inside a line.

@@ -6,12 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from riskengine.errors import InputFileError, UserInputError
 from riskengine.io import read_table, read_table_with_metadata
-from riskengine.io.decoding import is_utf8
 
 
 def write_bytes(directory: Path, name: str, data: bytes) -> Path:
@@ -148,31 +145,3 @@ def test_tab_delimited_utf16_sap_export(tmp_path: Path) -> None:
     assert frame.row(0) == ("0000100001", "Zakłady Łódź", "1.234,500")
     assert frame["MENGE"][1] == "100-"
     assert (metadata["encoding"], metadata["delimiter"]) == ("utf-16-le", "\t")
-
-
-@settings(max_examples=500, deadline=None)
-@given(data=st.one_of(st.binary(max_size=64), st.text(max_size=32).map(str.encode)))
-def test_is_utf8_agrees_with_python_decoding(data: bytes) -> None:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        decodes = False
-    else:
-        decodes = True
-
-    assert is_utf8(data) is decodes
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b"plain ascii", True),
-        (b"Ume\xc3\xa5 \xe5\xb8\x82", True),
-        (b"\xed\xa0\x80", False),  # a surrogate
-        (b"\xc0\xaf", False),  # overlong
-        (b"\xe2\x82", False),  # truncated
-        (b"caf\xe9", False),  # cp1252
-    ],
-)
-def test_is_utf8_refuses_what_the_standard_refuses(data: bytes, expected: bool) -> None:
-    assert is_utf8(data) is expected

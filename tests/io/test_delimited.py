@@ -403,3 +403,25 @@ def test_a_file_longer_than_the_sniffed_head_reads_as_when_decoded_whole(
 )
 def test_what_is_not_plain_is_left_to_the_full_reading(data: bytes) -> None:
     assert delimited.read_plain_delimited(data, "t.csv", None, False) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(
+        st.binary(max_size=12).map(lambda cell: cell.replace(b"\n", b"").replace(b",", b"")),
+        min_size=2,
+        max_size=8,
+    )
+)
+def test_bytes_that_are_not_utf8_are_left_to_the_full_reading(body: list[bytes]) -> None:
+    """polars' reading is what checks UTF-8 on the fast path: it must refuse all Python's
+    decoder refuses (surrogates, overlong forms, truncated sequences), or such a file would
+    be read with replaced characters instead of detected or refused naming its line."""
+    data = b"a,b\n" + b"".join(
+        cell + (b"," if index % 2 == 0 else b"\n") for index, cell in enumerate(body)
+    )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        assert delimited.read_plain_delimited(data, "t.csv", None, False) is None
+        assert delimited.read_plain_records(data, "t.csv", ",") is None
