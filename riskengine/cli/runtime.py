@@ -199,7 +199,9 @@ def end_finished_command() -> NoReturn:
             try:
                 stream.flush()
             except BrokenPipeError:
-                quiet_stdout()
+                # Standard output's reader has gone; what is left of standard error still goes.
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
                 os._exit(EXIT_BROKEN_PIPE)
             except (OSError, ValueError):
                 raise SystemExit(0) from None

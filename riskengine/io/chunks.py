@@ -34,7 +34,6 @@ from riskengine.errors import InputFileError, raise_if_interrupted
 from riskengine.io.decoding import (
     BYTE_ORDER_MARKS,
     DETECTABLE_ENCODINGS,
-    DETECTION_SAMPLE_BYTES,
     codec_name,
     decode_strictly,
     decode_text,
@@ -45,6 +44,7 @@ from riskengine.io.decoding import (
     undetectable_error,
 )
 from riskengine.io.delimited import (
+    PLAIN_SNIFF_BYTES,
     check_single_column_hint,
     csv_reader,
     delimiter_option,
@@ -68,7 +68,7 @@ from riskengine.io.sources import ZSTD_MAGIC, check_input_file, compression_of
 #: Bytes of a delimited file read per chunk.
 DEFAULT_CHUNK_BYTES = 128 << 20
 _STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
-_CHUNK_SAMPLE_BYTES = 2 * DETECTION_SAMPLE_BYTES
+_CHUNK_SAMPLE_BYTES = PLAIN_SNIFF_BYTES
 _BARE_CR = re.compile(rb"\r(?!\n)")
 
 

@@ -229,13 +229,30 @@ def read_plain_delimited(
     data: bytes, label: str, delimiter: str | None, explicit: bool
 ) -> tuple[pl.DataFrame, str, int] | None:
     """:func:`read_delimited_text` of UTF-8 ``data`` (no byte-order mark) without decoding all
-    of it, when every line is plainly well formed (:func:`read_plain_records`); None for the
-    full reading to read or refuse (it also finds title lines, line numbers and messages).
+    of it, when every line is plainly well formed (:func:`read_plain_records`).
 
     Only the head (:data:`PLAIN_SNIFF_BYTES`, cut after a line) is decoded, to sniff the
     delimiter: for a file of a million rows the whole text took 0.17-0.18 s and twice the
     file's size in memory (one character beyond Latin-1 makes every character two bytes).
     polars checks that the rest is UTF-8 as it reads it.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    label : str
+        The file as messages name it.
+    delimiter : str or None
+        The delimiter given or preferred (TAB for a ``.tsv``); sniffed when None or not
+        ``explicit``.
+    explicit : bool
+        Whether the user gave ``delimiter``.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, str, int) or None
+        The frame, the delimiter used and the blank lines skipped; None for the full reading
+        to read or refuse (it also finds title lines, line numbers and messages).
     """
     if b"\n" not in data or b"\x00" in data or data.startswith(b"\xef\xbb\xbf"):
         return None
@@ -254,6 +271,10 @@ def read_plain_delimited(
                 delimiter = sniff_delimiter(text, "\n", preferred=delimiter)
             if explicit:
                 check_single_column_hint(text, label, delimiter, "\n")
+            # A head that is not plain (a title above the header, a quoted line end) leaves
+            # the file to the full reading before its every line is split.
+            if head is not data and _fast_layout(head, label, delimiter, "\n") is None:
+                return None
             layout = _fast_layout(data, label, delimiter, "\n")
     except InputFileError:
         return None

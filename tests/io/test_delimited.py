@@ -425,3 +425,19 @@ def test_bytes_that_are_not_utf8_are_left_to_the_full_reading(body: list[bytes])
     except UnicodeDecodeError:
         assert delimited.read_plain_delimited(data, "t.csv", None, False) is None
         assert delimited.read_plain_records(data, "t.csv", ",") is None
+
+
+def test_a_head_that_is_not_plain_leaves_the_file_before_its_lines_are_split(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = "".join(f"Acme {index};Dy2O3;0,{index % 10}\n" for index in range(200))
+    data = ("Bezugsquellen Werk 1000;;\nsupplier;material;share\n" + rows).encode()
+    monkeypatch.setattr(delimited, "PLAIN_SNIFF_BYTES", 300)
+    split: list[int] = []
+    raw_lines = delimited._raw_lines
+    monkeypatch.setattr(
+        delimited, "_raw_lines", lambda part: split.append(len(part)) or raw_lines(part)
+    )
+
+    assert delimited.read_plain_delimited(data, "t.csv", None, False) is None
+    assert split and max(split) <= 300
