@@ -135,20 +135,43 @@ def family_contributions(
     once per vector over the chunks of an input.
     """
     names = list(model.feature_names)
-    distinct = features.select(names).unique(maintain_order=True)
+    distinct, group_of_row = distinct_rows(features, names)
     known = cache.scored if cache is not None else None
     if known is None:
-        scored = _scored_vectors(distinct, model)
+        scored = answers = _scored_vectors(distinct, model)
     else:
         new = distinct.join(known.select(names), on=names, how="anti", nulls_equal=True)
         scored = pl.concat([known, _scored_vectors(new, model)]) if new.height else known
+        answers = distinct.join(
+            scored, on=names, how="left", nulls_equal=True, maintain_order="left"
+        )
     if cache is not None:
         cache.scored = scored if scored.height <= MAX_CACHED_VECTORS else None
-    return (
-        features.select(PAIR_KEY, *names)
-        .join(scored, on=names, how="left", nulls_equal=True, maintain_order="left")
-        .drop(names)
+    return pl.concat(
+        [features.select(PAIR_KEY), answers.drop(names)[group_of_row]], how="horizontal"
     )
+
+
+def distinct_rows(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, pl.Series]:
+    """The distinct combinations of ``keys`` in ``frame``, in order of first appearance, and
+    for each row of ``frame`` the position of its combination among them: what is worked out
+    once per combination is then gathered for every row. Nulls are one value.
+
+    One grouping does what a ``unique`` and a join back on the same columns do, in half the
+    time (bench/README).
+    """
+    groups = (
+        frame.select(keys)
+        .with_row_index("__row")
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col("__row"))
+    )
+    group_of_row = (
+        groups.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__group"), "__row")
+        .explode("__row")
+        .sort("__row")["__group"]
+    )
+    return groups.drop("__row"), group_of_row
 
 
 def _scored_vectors(distinct: pl.DataFrame, model: ScoringModel) -> pl.DataFrame:
@@ -244,7 +267,7 @@ def _driver_texts(
     keys = [*DRIVER_COLUMNS, "family_order"]
     if "restriction_state" in features.columns:
         keys.append("restriction_state")
-    distinct = features.select(keys).unique(maintain_order=True)
+    distinct, group_of_row = distinct_rows(features, keys)
     cache = {} if cache is None else cache
     writer: DriverWriter | None = None
     texts = []
@@ -255,10 +278,7 @@ def _driver_texts(
             families = row["family_order"].split(",") if row["family_order"] else []
             text = cache[values] = writer.drivers(row, families, hard_rules(row))
         texts.append(text)
-    lookup = distinct.with_columns(pl.Series("drivers", texts, dtype=pl.String))
-    return features.select(keys).join(
-        lookup, on=keys, how="left", nulls_equal=True, maintain_order="left"
-    )["drivers"]
+    return pl.Series("drivers", texts, dtype=pl.String).gather(group_of_row)
 
 
 def score_pairs(
