@@ -12,7 +12,7 @@ from riskengine.app.requests import InputFile, OutputFile
 from riskengine.catalog import load_catalog, normalise_material_text
 from riskengine.errors import UserInputError
 from riskengine.io import read_table_with_metadata, write_table
-from riskengine.io.columns import BOM_ALIASES, SOURCING_ALIASES, STAND_IN_COLUMNS, resolve_columns
+from riskengine.io.columns import BOM_ALIASES, resolve_columns
 from riskengine.mapping import (
     DESCRIPTION_ALIASES,
     MAPPING_COLUMNS,
@@ -23,13 +23,6 @@ from riskengine.mapping import (
     parse_mapping,
     part_number_key,
 )
-
-
-def nameable_columns() -> tuple[str, ...]:
-    """The canonical column names ``--columns`` may name: a sourcing list's, a BOM's, and the
-    part number and description ``riskengine map`` reads."""
-    stand_ins = [stand_in for stand_in, _ in STAND_IN_COLUMNS.values()]
-    return (*SOURCING_ALIASES, *stand_ins, *BOM_ALIASES, "part_number", "description")
 
 
 @dataclass(frozen=True)

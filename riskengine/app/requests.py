@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from riskengine.config import chunk_bytes_setting
 from riskengine.errors import UserInputError
-from riskengine.io import ReadOptions
+from riskengine.io import ChunkedTable, ReadOptions
 
 
 def parse_as_of(text: str) -> date:
@@ -50,6 +51,20 @@ class InputFile:
     def label(self) -> str:
         """The name messages give the input."""
         return "<stdin>" if self.path == "-" else self.path
+
+    def chunks(self, chunk_bytes: int | None = None) -> ChunkedTable:
+        """The input as chunks of about ``chunk_bytes`` (``RISKENGINE_CHUNK_BYTES`` or the
+        default when None)."""
+        return self.read_options.chunks(self.path, chunk_bytes or chunk_bytes_setting())
+
+    def start_reading(self) -> ChunkedTable:
+        """The input as chunks with its first chunk already being read on a thread
+        (:meth:`ChunkedTable.read_first_ahead`), for a caller with other work to do first:
+        the command line imports the scoring modules meanwhile. Pass it on to the job
+        (``table=`` of :func:`riskengine.app.scoring.score_file`)."""
+        table = self.chunks()
+        table.read_first_ahead()
+        return table
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from riskengine.app.requests import InputFile, ScoringRequest
-from riskengine.config import Settings, chunk_bytes_setting
+from riskengine.config import Settings
 from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, write_table_chunks
 from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
@@ -103,6 +103,7 @@ def prepare_input(
     request: ScoringRequest,
     chunk_bytes: int | None = None,
     mapping: MaterialMapping | None = None,
+    table: ChunkedTable | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs], ChunkedTable]:
     """The one input path of ``score``, ``features`` and ``score-bom``: the file read as chunks
     (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
@@ -110,11 +111,13 @@ def prepare_input(
     ``mapping`` is applied before the catalog resolves material texts, and the input's
     supplier-site export (:func:`load_supplier_sites`) gives the countries rows lack. The
     table read knows its delimiter and encoding once the first pass has read it
-    (:func:`output_style`)."""
+    (:func:`output_style`). A ``table`` the caller has started reading
+    (:meth:`InputFile.start_reading`) is read on instead of opening the input again."""
     sites = load_supplier_sites(request.input.supplier_sites)
-    table = request.input.read_options.chunks(
-        request.input.path, chunk_bytes or chunk_bytes_setting()
-    )
+    if table is None:
+        table = request.input.chunks(chunk_bytes)
+    elif table.path != request.input.path:
+        raise ValueError(f"the table read is {table.path!r}, not the input {request.input.path!r}")
     context, chunks = prepare_chunks(
         table,
         source=request.input.label,
@@ -167,6 +170,7 @@ def score_file(
     chunk_bytes: int | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    table: ChunkedTable | None = None,
 ) -> ScoreOutcome:
     """Score every row of a sourcing list and write the result (nothing is written on error).
 
@@ -177,7 +181,8 @@ def score_file(
     stage as it starts and ``on_progress`` the rows scored so far and the total. A
     ``mapping_path`` (the team's reviewed ``riskengine map`` file) is applied before the
     catalog, and its SHA-256 is written in a ``mapping_sha256`` column. A CSV output is
-    written as :func:`output_style` says (``excel`` for Excel in any locale).
+    written as :func:`output_style` says (``excel`` for Excel in any locale). A ``table``
+    already being read (:meth:`InputFile.start_reading`) is read on.
     """
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
@@ -193,7 +198,7 @@ def score_file(
         reference_loaded = loader.submit(load_reference, settings.reference_dir)
         model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
         stage(f"reading {request.input.path}")
-        context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping)
+        context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping, table)
         stage("loading reference data and the model")
         reference = reference_loaded.result()
         model = model_loaded.result()

@@ -80,8 +80,6 @@ def score(
 
     def body() -> None:
         from riskengine.app.requests import OutputFile, ScoringRequest, parse_as_of
-        from riskengine.app.scoring import nothing_scored_summary, score_file
-        from riskengine.render import print_top_risks, run_progress
 
         request = ScoringRequest(
             input=reading.input_file(input_path, mapping, supplier_sites),
@@ -91,6 +89,12 @@ def score(
             buyer_name=buyer,
             model_alias=model,
         )
+        # The input is read while the scoring modules are imported: the reading runs in
+        # polars, outside the interpreter lock the imports hold.
+        table = request.input.start_reading() if engine == Engine.LOCAL else None
+        from riskengine.app.scoring import nothing_scored_summary, score_file
+        from riskengine.render import print_top_risks, run_progress
+
         with run_progress() as (on_stage, on_progress):
             if engine == Engine.SPARK:
                 from riskengine.app.spark import score_file_with_spark
@@ -107,6 +111,7 @@ def score(
                     request,
                     on_stage=on_stage,
                     on_progress=on_progress,
+                    table=table,
                 )
         for note in outcome.notes:
             say(f"note: {note}")

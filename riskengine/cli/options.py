@@ -107,8 +107,7 @@ HeaderRowOption = Annotated[
 
 def named_columns_in_force(values: list[str] | None) -> contextlib.AbstractContextManager[None]:
     """The ``--columns`` pairs in force for the command (exit 2 on an unknown name)."""
-    from riskengine.app.mapping import nameable_columns
-    from riskengine.io.columns import named_columns, parse_named_columns
+    from riskengine.io.columns import nameable_columns, named_columns, parse_named_columns
 
     return named_columns(parse_named_columns(values or [], nameable_columns()))
 

@@ -31,6 +31,7 @@ from typing import Any, cast
 import polars as pl
 
 from riskengine.errors import InputFileError, raise_if_interrupted
+from riskengine.io.background import Pending, SerialThread
 from riskengine.io.decoding import (
     BYTE_ORDER_MARKS,
     DETECTABLE_ENCODINGS,
@@ -70,6 +71,7 @@ DEFAULT_CHUNK_BYTES = 128 << 20
 _STREAMABLE_CODECS = ("utf-8", "utf-8-sig", *DETECTABLE_ENCODINGS)
 _CHUNK_SAMPLE_BYTES = PLAIN_SNIFF_BYTES
 _BARE_CR = re.compile(rb"\r(?!\n)")
+_NO_CHUNK = object()
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,24 @@ class ChunkedTable:
         formats)."""
         self.read_encoding: str | None = None
         """The codec the text was read in, known once it has been read."""
+        self._first_ahead: tuple[Generator[pl.DataFrame, None, None], Pending[object]] | None = None
+
+    def read_first_ahead(self) -> None:
+        """Start reading the first chunk on a thread of its own; the next iteration takes it
+        from there, then reads on as usual.
+
+        For a caller with other work before it iterates: the command line imports the scoring
+        modules meanwhile, which holds the interpreter lock while the reading spends its time
+        in polars, outside it. An error of the reading is raised where the chunk is taken, as
+        it would have been there. The thread is a daemon: an interrupted command does not wait
+        for it.
+        """
+        if self._first_ahead is not None or self._whole is not None:
+            return
+        chunks = self._chunks()
+        reader = SerialThread("riskengine-read-first")
+        self._first_ahead = (chunks, reader.submit(lambda: next(chunks, _NO_CHUNK)))
+        reader.stop()
 
     def _streams(self) -> bool:
         if self.path == STDIO or self.kind not in ("csv", "tsv"):
@@ -137,6 +157,21 @@ class ChunkedTable:
             return compression_of(head.read(len(ZSTD_MAGIC))) is None
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._first_ahead is None:
+            yield from self._chunks()
+            return
+        (chunks, first), self._first_ahead = self._first_ahead, None
+        chunk = first.result()
+        del first  # the consumer decides how long the first chunk lives
+        try:
+            if chunk is not _NO_CHUNK:
+                yield cast(pl.DataFrame, chunk)
+                del chunk
+                yield from chunks
+        finally:
+            chunks.close()  # not running elsewhere now: its first step has returned
+
+    def _chunks(self) -> Generator[pl.DataFrame, None, None]:
         if self._whole is not None:
             yield self._whole
             return

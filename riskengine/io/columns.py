@@ -237,6 +237,13 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).casefold()
 
 
+def nameable_columns() -> tuple[str, ...]:
+    """The canonical column names ``--columns`` may name: a sourcing list's, a BOM's, and the
+    part number and description ``riskengine map`` reads."""
+    stand_ins = [stand_in for stand_in, _ in STAND_IN_COLUMNS.values()]
+    return (*SOURCING_ALIASES, *stand_ins, *BOM_ALIASES, "part_number", "description")
+
+
 #: Headers the user named with ``--columns`` (canonical name -> the input's header), for the
 #: command being run; set with :func:`named_columns`.
 _NAMED_COLUMNS: ContextVar[dict[str, str] | None] = ContextVar("named_columns", default=None)

@@ -32,6 +32,31 @@ def test_scoring_twice_gives_byte_identical_files(
     assert outputs[0] == outputs[1]
 
 
+def test_an_input_already_being_read_is_scored_as_one_opened_by_the_job(
+    trained_settings: Settings, tmp_path: Path, example_sourcing: pl.DataFrame
+) -> None:
+    source = tmp_path / "sourcing.csv"
+    example_sourcing.write_csv(source)
+    outputs = []
+    for name, early in (("opened.csv", False), ("early.csv", True)):
+        request = ScoringRequest.from_paths(
+            str(source), str(tmp_path / name), date(2026, 3, 1), buyer_country="JP"
+        )
+        table = request.input.start_reading() if early else None
+        score_file(trained_settings, request, table=table)
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    other = tmp_path / "other.csv"
+    example_sourcing.head(1).write_csv(other)
+    request = ScoringRequest.from_paths(
+        str(source), str(tmp_path / "mixed.csv"), date(2026, 3, 1), buyer_country="JP"
+    )
+    wrong = ScoringRequest.from_paths(str(other), "-", date(2026, 3, 1)).input.start_reading()
+    with pytest.raises(ValueError, match="not the input"):
+        score_file(trained_settings, request, table=wrong)
+    assert not (tmp_path / "mixed.csv").exists()
+
+
 def test_cli_score_writes_output_and_summary(
     trained_settings: Settings,
     tmp_path: Path,

@@ -7,6 +7,7 @@ import codecs
 import io
 import re
 import signal
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -308,3 +309,50 @@ def test_line_blocks_cut_after_line_ends_and_carry_the_prefix(
     assert b"".join(unprefixed) == content
     assert all(block.endswith(b"\n") for block in unprefixed[:-1])
     assert all(block for block in unprefixed)
+
+
+@pytest.mark.parametrize("chunk_bytes", [30, 200, io_chunks.DEFAULT_CHUNK_BYTES])
+def test_a_first_chunk_read_ahead_gives_the_chunks_a_plain_iteration_gives(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    rows = "".join(f'{index},"name, {index}"\n' for index in range(1, 40))
+    path = write_bytes(tmp_path, "list.csv", f"id,name\n{rows}".encode())
+    expected = read_chunks(path, chunk_bytes)
+    table = rio.ChunkedTable(str(path), chunk_bytes=chunk_bytes)
+    table.read_first_ahead()
+    got = list(table)
+    again = list(table)  # read again from the file, as any second iteration is
+    for chunks in (got, again):
+        assert len(chunks) == len(expected)
+        assert all(one.equals(other) for one, other in zip(chunks, expected, strict=True))
+
+
+def test_a_first_chunk_read_ahead_reads_on_its_own_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_bytes(tmp_path, "list.csv", b"id,name\n1,a\n2,b\n")
+    readers: list[str] = []
+    read_whole = io_chunks.read_table_with_metadata
+
+    def recorded(*arguments: object, **options: object) -> object:
+        readers.append(threading.current_thread().name)
+        return read_whole(*arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(io_chunks, "read_table_with_metadata", recorded)
+    table = rio.ChunkedTable(str(path))
+    table.read_first_ahead()
+    (chunk,) = list(table)
+    assert readers == ["riskengine-read-first"]
+    assert chunk["name"].to_list() == ["a", "b"]
+
+
+def test_an_error_of_a_first_chunk_read_ahead_is_raised_where_the_chunk_is_taken(
+    tmp_path: Path,
+) -> None:
+    path = write_bytes(tmp_path, "ragged.csv", b"id,name\n1,a\n2,b,extra\n")
+    with pytest.raises(InputFileError) as whole:
+        read_table(str(path))
+    table = rio.ChunkedTable(str(path))
+    table.read_first_ahead()  # nothing raised here: the caller goes on with its own work
+    with pytest.raises(InputFileError, match=re.escape(str(whole.value))):
+        list(table)
