@@ -15,6 +15,7 @@ import polars as pl
 from riskengine.bands import DEFAULT_CUTOFFS, risk_band
 from riskengine.errors import UserInputError
 from riskengine.features.builders import registry
+from riskengine.features.common import distinct_rows
 from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import FeatureCache, build_features
 from riskengine.reference.loader import ReferenceData
@@ -150,28 +151,6 @@ def family_contributions(
     return pl.concat(
         [features.select(PAIR_KEY), answers.drop(names)[group_of_row]], how="horizontal"
     )
-
-
-def distinct_rows(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, pl.Series]:
-    """The distinct combinations of ``keys`` in ``frame``, in order of first appearance, and
-    for each row of ``frame`` the position of its combination among them: what is worked out
-    once per combination is then gathered for every row. Nulls are one value.
-
-    One grouping does what a ``unique`` and a join back on the same columns do, in half the
-    time (bench/README).
-    """
-    groups = (
-        frame.select(keys)
-        .with_row_index("__row")
-        .group_by(keys, maintain_order=True)
-        .agg(pl.col("__row"))
-    )
-    group_of_row = (
-        groups.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__group"), "__row")
-        .explode("__row")
-        .sort("__row")["__group"]
-    )
-    return groups.drop("__row"), group_of_row
 
 
 def _scored_vectors(distinct: pl.DataFrame, model: ScoringModel) -> pl.DataFrame:

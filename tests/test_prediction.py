@@ -176,31 +176,3 @@ def test_chunks_sharing_a_prediction_cache_score_as_alone_and_predict_each_vecto
     assert predicted_shared[0] == predicted_alone[0] > 0
     # Only the second chunk's new vectors went through the model.
     assert predicted_shared[1] == predicted_alone[1] - predicted_alone[0]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.none() | st.sampled_from(["a", "b", ""]),
-            st.none() | st.sampled_from([0.0, 0.5, -1.0]),
-            st.none() | st.booleans(),
-        ),
-        max_size=30,
-    )
-)
-def test_distinct_rows_gives_each_row_its_combination_in_first_seen_order(
-    rows: list[tuple[str | None, float | None, bool | None]],
-) -> None:
-    from riskengine.prediction import distinct_rows
-
-    frame = pl.DataFrame(
-        rows,
-        schema={"text": pl.String, "number": pl.Float64, "flag": pl.Boolean},
-        orient="row",
-    ).with_row_index("pair_id")
-    keys = ["text", "number", "flag"]
-    distinct, group_of_row = distinct_rows(frame, keys)
-    assert distinct.equals(frame.select(keys).unique(maintain_order=True))
-    assert distinct[group_of_row].equals(frame.select(keys))
-    assert group_of_row.dtype == pl.UInt32 and group_of_row.len() == frame.height

@@ -1,4 +1,5 @@
-"""Pieces shared by several feature families: severity scale and policy coverage."""
+"""Pieces shared by several feature families: severity scale, policy coverage, and the
+distinct key combinations a builder (or the model) works on once each."""
 
 from __future__ import annotations
 
@@ -124,3 +125,27 @@ def months_before(as_of: date, months: int) -> date:
         except ValueError:
             continue
     raise AssertionError("unreachable: every month has a 28th")
+
+
+def distinct_rows(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, pl.Series]:
+    """The distinct combinations of ``keys`` in ``frame``, in order of first appearance, and
+    for each row of ``frame`` the position of its combination among them: what is worked out
+    once per combination is then gathered for every row. Nulls are one value.
+
+    One grouping does what a ``unique`` and a join back on the same columns do, in about
+    half the time on a million rows (bench/README).
+    """
+    import numpy as np
+
+    groups = (
+        frame.select(keys)
+        .with_row_index("__row")
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col("__row"))
+    )
+    rows = groups["__row"]
+    group_of_row = np.empty(frame.height, dtype=np.uint32)
+    group_of_row[rows.explode().to_numpy()] = np.repeat(
+        np.arange(groups.height, dtype=np.uint32), rows.list.len().to_numpy()
+    )
+    return groups.drop("__row"), pl.Series(group_of_row)

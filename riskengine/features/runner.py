@@ -14,7 +14,7 @@ from datetime import date
 import polars as pl
 
 from riskengine.features.builders import registry
-from riskengine.features.common import event_known_from
+from riskengine.features.common import distinct_rows, event_known_from
 from riskengine.features.export_controls import listings_in_force
 from riskengine.features.registry import PAIR_KEY, FeatureSpec
 from riskengine.features.sourcing_mix import spine_sourcing_mix
@@ -133,11 +133,15 @@ def build_features(
     # With a cache, a group of cached builders runs only on the keys no earlier chunk had.
     frames: dict[tuple[str, ...] | None, pl.DataFrame] = {}
     held: dict[tuple[str, ...], pl.DataFrame] = {}
+    # Per group, its distinct keys and the one of each spine row, to hand the built values
+    # back to the rows by position rather than by a join of every row on the keys.
+    rows_of: dict[tuple[str, ...], tuple[pl.DataFrame, pl.Series]] = {}
     for keys, group in groups.items():
         if keys is None:
             frames[keys] = spine
             continue
-        distinct = spine.select(keys).unique(maintain_order=True)
+        rows_of[keys] = distinct_rows(spine, list(keys))
+        distinct = rows_of[keys][0]
         names = [spec.name for spec in group]
         cached = cache.tables.get(keys) if cache is not None and _cached_group(group) else None
         if cached is not None and cached.columns == [*keys, *names]:
@@ -184,14 +188,17 @@ def build_features(
                 how="left",
                 maintain_order="left",
             )
-        else:
-            result = result.join(
-                table.drop(PAIR_KEY, strict=False),
-                on=list(keys),
-                how="left",
-                nulls_equal=True,
-                maintain_order="left",
-            )
+            continue
+        distinct, group_of_row = rows_of[keys]
+        # In the order of the distinct keys (a cached table holds earlier chunks' keys too).
+        values = distinct.join(
+            table.drop(PAIR_KEY, strict=False),
+            on=list(keys),
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        ).drop(keys)
+        result = pl.concat([result, values[group_of_row]], how="horizontal")
     return result.select(*spine.columns, *[spec.name for spec in specs])
 
 
