@@ -150,6 +150,11 @@ _LEGAL_FORMS_AT_START: tuple[tuple[str, ...], ...] = (
     ("pt",),
     ("the",),
 )
+# The forms above by their first word, in the same order: a name's first word picks the few
+# that can match it (screening normalises every distinct supplier of a list).
+_LEGAL_FORMS_BY_FIRST_WORD: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _form in _LEGAL_FORMS_AT_START:
+    _LEGAL_FORMS_BY_FIRST_WORD[_form[0]] = (*_LEGAL_FORMS_BY_FIRST_WORD.get(_form[0], ()), _form)
 # Legal forms that never carry a company's identity, so comparison ignores them wherever they
 # stand ("China Electronics Technology Group Corporation 43 Research Institute").
 LEGAL_WORDS_ANYWHERE = frozenset(
@@ -171,7 +176,7 @@ def _strip_legal_forms(tokens: list[str]) -> list[str]:
         # "& Co., Ltd.": once "co ltd" is gone, the "and" left dangling belongs to it.
         if stripped and len(tokens) > 1 and tokens[-1] == "and":
             tokens = tokens[:-1]
-    for form in _LEGAL_FORMS_AT_START:
+    for form in _LEGAL_FORMS_BY_FIRST_WORD.get(tokens[0], ()) if tokens else ():
         if len(tokens) > len(form) and tuple(tokens[: len(form)]) == form:
             tokens = tokens[len(form) :]
             break
@@ -210,13 +215,20 @@ def normalise_entity_name(name: str) -> str:
     raw_tokens = _NON_WORD.sub(" ", text).split()
     tokens: list[str] = []
     for position, token in enumerate(raw_tokens):
-        ordinal = _ORDINAL.match(token)
-        if ordinal:
-            token = ordinal.group(1)
-        next_token = raw_tokens[position + 1] if position + 1 < len(raw_tokens) else ""
-        if token == "no" and (next_token.isdigit() or _ORDINAL.match(next_token)):
-            continue
-        tokens.extend(ABBREVIATIONS.get(token, token).split())
+        # str.isdigit takes every character \d does (and more), so it rules words out first.
+        if token[0].isdigit():
+            ordinal = _ORDINAL.match(token)
+            if ordinal:
+                token = ordinal.group(1)
+        if token == "no":
+            next_token = raw_tokens[position + 1] if position + 1 < len(raw_tokens) else ""
+            if next_token.isdigit() or _ORDINAL.match(next_token):
+                continue
+        expanded = ABBREVIATIONS.get(token)
+        if expanded is None:
+            tokens.append(token)
+        else:
+            tokens.extend(expanded.split())
     return " ".join(_strip_legal_forms(tokens))
 
 
