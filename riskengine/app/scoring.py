@@ -22,7 +22,12 @@ from riskengine.config import Settings
 from riskengine.io import EXCEL_CSV, ChunkedTable, CsvStyle, write_table_chunks
 from riskengine.mapping import MaterialMapping
 from riskengine.reference.loader import load_reference
-from riskengine.schemas import STATUS_BLOCKED, STATUS_SCORED, row_status
+from riskengine.schemas import (
+    FORMULA_FREE_SCORE_COLUMNS,
+    STATUS_BLOCKED,
+    STATUS_SCORED,
+    row_status,
+)
 from riskengine.scoring import check_as_of, score_prepared, with_mapping_fingerprint
 from riskengine.sourcing import InputContext, PreparedPairs, prepare_chunks
 from riskengine.sourcing.sites import SupplierSites
@@ -233,7 +238,12 @@ def score_file(
     write_notes: list[str] = []
     style = output_style(table, excel=request.output.excel)
     write_table_chunks(
-        scored_chunks(), request.output.path, request.output.format, style=style, notes=write_notes
+        scored_chunks(),
+        request.output.path,
+        request.output.format,
+        style=style,
+        notes=write_notes,
+        formula_free=FORMULA_FREE_SCORE_COLUMNS,
     )
     return ScoreOutcome(
         rows=context.rows,

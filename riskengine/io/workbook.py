@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, BinaryIO
 
 import fastexcel
@@ -196,19 +196,23 @@ def _choose_sheet(label: str, names: list[str], sheet: str | int | None) -> str:
     raise InputFileError(f"{label}: no sheet {sheet!r}; the workbook has {listing}")
 
 
-def escape_spreadsheet_formulas(frame: pl.DataFrame, *, delimited: bool = False) -> pl.DataFrame:
+def escape_spreadsheet_formulas(
+    frame: pl.DataFrame, *, delimited: bool = False, formula_free: Collection[str] = ()
+) -> pl.DataFrame:
     """Prefix ``'`` to text cells and column names a spreadsheet would run as a formula.
 
     Only text (string, categorical, enum) columns change; numbers stay numbers. Text that is
     a plain signed number such as ``-5`` or ``+1.5`` is left alone because it cannot run
     anything. With ``delimited`` (CSV and TSV output) every part after a ``;`` ``,`` or TAB
     that starts with a formula character is escaped as well, so that no field of the cell split
-    on any of them starts with one: ``a;=cmd`` is written ``a;'=cmd``.
+    on any of them starts with one: ``a;=cmd`` is written ``a;'=cmd``. The cells of the
+    ``formula_free`` columns, which the caller made from a closed set of values (codes,
+    bands, dates), are not looked at; their names are escaped as every name is.
     """
     text_columns = [
         name
         for name, dtype in frame.schema.items()
-        if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
+        if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum)) and name not in formula_free
     ]
     # Rewriting a column copies it, and most columns hold nothing formula-like: one cheap scan
     # of each column finds the few to look at again.

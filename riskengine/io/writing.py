@@ -25,7 +25,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -147,19 +147,27 @@ def _serialise(
         )
 
 
-def _serialise_chunk(frame: pl.DataFrame, kind: str, target: BinaryIO, first: bool) -> None:
+def _serialise_chunk(
+    frame: pl.DataFrame,
+    kind: str,
+    target: BinaryIO,
+    first: bool,
+    formula_free: Collection[str] = (),
+) -> None:
     """One chunk of a CSV, TSV or JSON Lines table (the header only with the first)."""
     if kind == "jsonl":
         frame.write_ndjson(target)  # into the file: no whole chunk as one Python string
     else:
-        escape_spreadsheet_formulas(frame, delimited=True).write_csv(
+        escape_spreadsheet_formulas(frame, delimited=True, formula_free=formula_free).write_csv(
             target, separator="\t" if kind == "tsv" else ",", include_header=first
         )
 
 
-def _chunk_serialiser(frame: pl.DataFrame, kind: str, first: bool) -> Callable[[BinaryIO], None]:
+def _chunk_serialiser(
+    frame: pl.DataFrame, kind: str, first: bool, formula_free: Collection[str]
+) -> Callable[[BinaryIO], None]:
     """:func:`_serialise_chunk` of ``frame``, to run later on a target."""
-    return lambda target: _serialise_chunk(frame, kind, target, first)
+    return lambda target: _serialise_chunk(frame, kind, target, first, formula_free)
 
 
 def _output_mode(target: Path) -> int:
@@ -203,6 +211,7 @@ def write_table_chunks(
     *,
     style: CsvStyle | None = None,
     notes: list[str] | None = None,
+    formula_free: Collection[str] = (),
 ) -> int:
     """Write frames of one table as they come, atomically as :func:`write_table` does.
 
@@ -211,7 +220,9 @@ def write_table_chunks(
     and XLSX need the whole table, so their chunks are gathered first. Computing a chunk may
     raise: nothing is then left at ``path``. Returns the number of rows written. A CSV in
     another ``style`` than plain UTF-8 with commas is gathered too: whether its encoding can
-    hold every character is known only at the end (see :func:`write_table`).
+    hold every character is known only at the end (see :func:`write_table`). The cells of
+    the ``formula_free`` columns (values the caller made from a closed set) are not searched
+    for formulas when CSV or TSV is written chunk by chunk.
     """
     kind = infer_format(path, file_format)
     resolve_output(path)  # a refused target fails before any chunk is computed
@@ -251,7 +262,7 @@ def write_table_chunks(
         try:
             for frame in chunks:  # no enumerate: its tuple would hold the last chunk
                 raise_if_interrupted()
-                behind.write(_chunk_serialiser(frame, kind, first))
+                behind.write(_chunk_serialiser(frame, kind, first, formula_free))
                 written += frame.height
                 first = False
                 del frame  # held by the write alone, and freed once written

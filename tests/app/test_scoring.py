@@ -57,6 +57,29 @@ def test_an_input_already_being_read_is_scored_as_one_opened_by_the_job(
     assert not (tmp_path / "mixed.csv").exists()
 
 
+def test_the_columns_the_writer_does_not_search_hold_no_formula_start(
+    trained_settings: Settings, tmp_path: Path, example_sourcing: pl.DataFrame
+) -> None:
+    from riskengine.io.workbook import _FORMULA_AFTER_DELIMITER, _FORMULA_START
+    from riskengine.schemas import FORMULA_FREE_SCORE_COLUMNS
+
+    source = tmp_path / "sourcing.csv"
+    # Scored, rejected (an unknown material and country) and unresolved rows alike.
+    example_sourcing.write_csv(source)
+    output = tmp_path / "scores.parquet"  # unescaped: the cells as the engine made them
+    score_file(
+        trained_settings,
+        ScoringRequest.from_paths(str(source), str(output), date(2026, 3, 1), buyer_country="JP"),
+    )
+    scores = pl.read_parquet(output)
+    assert scores["status"].n_unique() > 1
+    for column in FORMULA_FREE_SCORE_COLUMNS:
+        cells = scores[column].drop_nulls()
+        assert cells.len() > 0, column
+        assert not cells.str.contains(_FORMULA_START).any(), column
+        assert not cells.str.contains(_FORMULA_AFTER_DELIMITER).any(), column
+
+
 def test_cli_score_writes_output_and_summary(
     trained_settings: Settings,
     tmp_path: Path,

@@ -313,3 +313,11 @@ def test_xlsx_refuses_text_longer_than_a_cell_holds(tmp_path: Path) -> None:
         write_table(frame, str(tmp_path / "out.xlsx"))
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_formula_free_columns_are_not_searched_but_their_names_are_escaped() -> None:
+    # A caller vouches for the cells of such columns; a payload there shows they were skipped.
+    frame = pl.DataFrame({"code": ["=1+2"], "=band": ["@x"], "name": ["=cmd"]})
+    escaped = escape_spreadsheet_formulas(frame, delimited=True, formula_free=("code", "=band"))
+    assert escaped.columns == ["code", "'=band", "name"]
+    assert escaped.row(0) == ("=1+2", "@x", "'=cmd")

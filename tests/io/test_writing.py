@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -521,10 +522,10 @@ def test_the_next_chunk_is_computed_while_the_one_before_is_written(
     overlapped: list[bool] = []
     written: list[int] = []
 
-    def slow_serialise(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+    def slow_serialise(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
         if first:  # the first chunk's write waits until the next chunk is being computed
             overlapped.append(computing_next.wait(timeout=10))
-        serialise(frame, kind, target, first)
+        serialise(frame, kind, target, first, *rest)
         written.append(frame["n"].item())
 
     def chunks() -> Iterator[pl.DataFrame]:
@@ -557,8 +558,8 @@ def test_a_chunk_is_let_go_once_written_while_the_next_is_computed(
     chunk_refs: list[weakref.ref[pl.DataFrame]] = []
     freed: list[bool] = []
 
-    def serialise_and_tell(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
-        serialise(frame, kind, target, first)
+    def serialise_and_tell(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
+        serialise(frame, kind, target, first, *rest)
         written[frame["n"].item()].set()
 
     def chunks() -> Iterator[pl.DataFrame]:
@@ -584,7 +585,7 @@ def test_a_write_that_fails_on_the_thread_is_reported_and_leaves_no_output(
 ) -> None:
     computed: list[int] = []
 
-    def disk_full(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+    def disk_full(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
         raise OSError(28, "No space left on device")
 
     def chunks() -> Iterator[pl.DataFrame]:
@@ -609,7 +610,7 @@ def test_an_interrupted_write_goes_on_to_its_own_file_and_never_to_one_opened_af
 
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
 
-    def stalled_write(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+    def stalled_write(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
         try:
             descriptor = target.fileno()  # as a writer going by the descriptor does
             started.set()
@@ -664,7 +665,7 @@ def test_the_writes_own_error_is_told_when_the_next_chunk_fails_too(
     """The disk filled up writing chunk 1 before chunk 2 turned out bad: as when writing in
     turn, the full disk is what the user hears, and nothing is left."""
 
-    def disk_full(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+    def disk_full(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
         raise OSError(28, "No space left on device")
 
     def chunks() -> Iterator[pl.DataFrame]:
@@ -684,10 +685,10 @@ def test_a_last_write_that_fails_lets_go_of_the_removed_file(
     descriptor holds the removed file's space while the error is kept."""
     serialise = writing._serialise_chunk
 
-    def full_on_the_last(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+    def full_on_the_last(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
         if frame["n"].item() == 2:
             raise OSError(28, "No space left on device")
-        serialise(frame, kind, target, first)
+        serialise(frame, kind, target, first, *rest)
 
     monkeypatch.setattr(writing, "_serialise_chunk", full_on_the_last)
     chunks = [pl.DataFrame({"n": [number]}) for number in range(3)]
@@ -707,12 +708,12 @@ def test_an_interrupt_while_the_last_write_is_waited_for_lets_go_of_the_removed_
     serialise = writing._serialise_chunk
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
 
-    def stalled_last(frame: pl.DataFrame, kind: str, target, first: bool) -> None:
+    def stalled_last(frame: pl.DataFrame, kind: str, target, first: bool, *rest: Any) -> None:
         try:
             if frame["n"].item() == 2:
                 started.set()
                 release.wait(timeout=10)
-            serialise(frame, kind, target, first)
+            serialise(frame, kind, target, first, *rest)
         finally:
             finished.set()
 
