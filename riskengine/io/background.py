@@ -137,6 +137,52 @@ def _stream_of_its_own(stream: BinaryIO) -> BinaryIO:
     a writer going by the descriptor (pyarrow's, a later polars') would write into whatever
     file was opened next under that number."""
     try:
-        return os.fdopen(os.dup(stream.fileno()), "wb")
+        return cast(BinaryIO, WrittenBack(os.fdopen(os.dup(stream.fileno()), "wb")))
     except (AttributeError, OSError, io.UnsupportedOperation):
         return stream
+
+
+#: Bytes written to a file between two requests that the kernel write them to disk.
+WRITE_BACK_BYTES = 64 << 20
+
+
+class WrittenBack:
+    """A file's stream that, every :data:`WRITE_BACK_BYTES`, has the kernel start writing the
+    bytes written so far to disk and let go of their pages once they are there
+    (``POSIX_FADV_DONTNEED``), where the system has it.
+
+    Otherwise a large output's pages stay dirty until the closing ``fsync``, and the kernel
+    slows the writer down as they pile up: 480 MB written in 8 MiB pieces took 1.7-1.8 s
+    and its ``fsync`` 0.24 s here, against 0.21-0.23 s and 0.04-0.06 s with a request every
+    64 MiB (bench/README). The pages of an output are not read again by the command.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._start = stream.tell()
+        self._pending = 0
+
+    def write(self, data: bytes) -> int:
+        written = self._stream.write(data)
+        self._pending += written
+        if self._pending >= WRITE_BACK_BYTES and hasattr(os, "posix_fadvise"):
+            self._stream.flush()
+            os.posix_fadvise(
+                self._stream.fileno(), self._start, self._pending, os.POSIX_FADV_DONTNEED
+            )
+            self._start += self._pending
+            self._pending = 0
+        return written
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._stream.closed

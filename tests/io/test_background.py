@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,56 @@ def test_what_a_call_holds_is_let_go_once_it_has_run() -> None:
     gc.collect()
     assert held() is None
     worker.stop()
+
+
+def test_a_written_back_stream_asks_for_every_run_of_bytes_once_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from riskengine.io import background
+
+    requests: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(background, "WRITE_BACK_BYTES", 10)
+    monkeypatch.setattr(
+        os,
+        "posix_fadvise",
+        lambda fd, start, length, advice: requests.append((start, length, advice)),
+        raising=False,
+    )
+    path = tmp_path / "out.bin"
+    pieces = [b"a" * 4, b"b" * 7, b"c" * 25, b"d" * 3]
+    with path.open("wb") as file:
+        file.write(b"head")  # the stream starts where its file stands
+        stream = background.WrittenBack(file)
+        for piece in pieces:
+            assert stream.write(piece) == len(piece)
+        stream.flush()
+    assert path.read_bytes() == b"head" + b"".join(pieces)
+    # 4 + 7 = 11 bytes, then 25: each run once, from where the last ended; 3 still pending.
+    assert requests == [(4, 11, os.POSIX_FADV_DONTNEED), (15, 25, os.POSIX_FADV_DONTNEED)]
+
+
+def test_the_chunk_writer_writes_a_file_through_a_written_back_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import polars as pl
+
+    import riskengine.io as rio
+    from riskengine.io import background
+
+    requests: list[int] = []
+    monkeypatch.setattr(background, "WRITE_BACK_BYTES", 64)
+    monkeypatch.setattr(
+        os,
+        "posix_fadvise",
+        lambda fd, start, length, advice: requests.append(length),
+        raising=False,
+    )
+    chunks = [pl.DataFrame({"n": list(range(start, start + 50))}) for start in (0, 50, 100)]
+    rio.write_table_chunks(chunks, str(tmp_path / "chunked.csv"))
+    rio.write_table(pl.concat(chunks), str(tmp_path / "whole.csv"))
+    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert requests and all(length >= 64 for length in requests)
