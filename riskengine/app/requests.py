@@ -57,12 +57,22 @@ class InputFile:
         default when None)."""
         return self.read_options.chunks(self.path, chunk_bytes or chunk_bytes_setting())
 
-    def start_reading(self) -> ChunkedTable:
+    def start_reading(self) -> ChunkedTable | None:
         """The input as chunks with its first chunk already being read on a thread
         (:meth:`ChunkedTable.read_first_ahead`), for a caller with other work to do first:
         the command line imports the scoring modules meanwhile. Pass it on to the job
-        (``table=`` of :func:`riskengine.app.scoring.score_file`)."""
-        table = self.chunks()
+        (``table=`` of :func:`riskengine.app.scoring.score_file`), which closes it.
+
+        None for standard input, which another option may read too (``--mapping -``), and for
+        an input that cannot be opened as asked (an unknown format): the job opens it, and
+        reports why in its turn, after the errors it reports first.
+        """
+        if self.path == "-":
+            return None
+        try:
+            table = self.chunks()
+        except UserInputError:
+            return None
         table.read_first_ahead()
         return table
 

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -121,8 +122,11 @@ def prepare_input(
     sites = load_supplier_sites(request.input.supplier_sites)
     if table is None:
         table = request.input.chunks(chunk_bytes)
-    elif table.path != request.input.path:
-        raise ValueError(f"the table read is {table.path!r}, not the input {request.input.path!r}")
+    elif table.path != request.input.path or chunk_bytes is not None:
+        raise ValueError(
+            f"the table read is {table.path!r} in its own chunks; the input is "
+            f"{request.input.path!r} (give a table or a chunk size, not both)"
+        )
     context, chunks = prepare_chunks(
         table,
         source=request.input.label,
@@ -192,23 +196,25 @@ def score_file(
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)
     as_of = request.as_of
-    date_notes = check_as_of(as_of)
-    mapping = load_mapping_option(request.input.mapping_path)
-    # Loaded on a thread of its own while the input's first pass runs, which spends most of
-    # its time in polars, outside the interpreter lock. A loading error is raised only after
-    # the input's own errors, as before; an input error or an interrupt does not wait for the
-    # loading (from a remote MLflow store it may take a while) to end.
-    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-load")
-    try:
-        reference_loaded = loader.submit(load_reference, settings.reference_dir)
-        model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
-        stage(f"reading {request.input.path}")
-        context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping, table)
-        stage("loading reference data and the model")
-        reference = reference_loaded.result()
-        model = model_loaded.result()
-    finally:
-        loader.shutdown(wait=False, cancel_futures=True)
+    # A table read ahead is let go if the job stops before taking its first chunk.
+    with closing(table) if table is not None else nullcontext():
+        date_notes = check_as_of(as_of)
+        mapping = load_mapping_option(request.input.mapping_path)
+        # Loaded on a thread of its own while the input's first pass runs, which spends most
+        # of its time in polars, outside the interpreter lock. A loading error is raised only
+        # after the input's own errors, as before; an input error or an interrupt does not
+        # wait for the loading (from a remote MLflow store it may take a while) to end.
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskengine-load")
+        try:
+            reference_loaded = loader.submit(load_reference, settings.reference_dir)
+            model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
+            stage(f"reading {request.input.path}")
+            context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping, table)
+            stage("loading reference data and the model")
+            reference = reference_loaded.result()
+            model = model_loaded.result()
+        finally:
+            loader.shutdown(wait=False, cancel_futures=True)
     stage(f"scoring {context.rows:,} rows as of {as_of}")
     scored = 0
     blocked = 0

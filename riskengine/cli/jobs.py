@@ -92,22 +92,29 @@ def score(
         # The input is read while the scoring modules are imported: the reading runs in
         # polars, outside the interpreter lock the imports hold.
         table = request.input.start_reading() if engine == Engine.LOCAL else None
-        from riskengine.app.scoring import nothing_scored_summary, score_file
-        from riskengine.render import print_top_risks, run_progress
+        try:
+            from riskengine.app.scoring import nothing_scored_summary, score_file
+            from riskengine.render import print_top_risks, run_progress
+
+            settings = load_settings(reference_dir=reference_dir)
+        except BaseException:
+            if table is not None:
+                table.close()  # the job would have; it is not reached
+            raise
 
         with run_progress() as (on_stage, on_progress):
             if engine == Engine.SPARK:
                 from riskengine.app.spark import score_file_with_spark
 
                 outcome = score_file_with_spark(
-                    load_settings(reference_dir=reference_dir),
+                    settings,
                     request,
                     partitions=partitions,
                     on_stage=on_stage,
                 )
             else:
                 outcome = score_file(
-                    load_settings(reference_dir=reference_dir),
+                    settings,
                     request,
                     on_stage=on_stage,
                     on_progress=on_progress,

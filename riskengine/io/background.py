@@ -1,5 +1,7 @@
 """One daemon thread that runs calls one after another while the caller goes on: the next
-chunk of a file parsed, or the last chunk serialised, while the main thread works on another.
+chunk of a file parsed, or the last chunk serialised, while the main thread works on another;
+and the stream such a thread writes an output through, handed to the disk as it is written
+(:class:`WrittenBack`).
 
 polars parses and serialises outside the interpreter lock (it takes the lock back only to hand
 each buffer to a Python stream's ``write``), so such a call runs on the second core. A daemon
@@ -137,6 +139,7 @@ def _stream_of_its_own(stream: BinaryIO) -> BinaryIO:
     a writer going by the descriptor (pyarrow's, a later polars') would write into whatever
     file was opened next under that number."""
     try:
+        # Typed as the stream it wraps: the writers given it (polars') call write alone.
         return cast(BinaryIO, WrittenBack(os.fdopen(os.dup(stream.fileno()), "wb")))
     except (AttributeError, OSError, io.UnsupportedOperation):
         return stream
@@ -147,42 +150,52 @@ WRITE_BACK_BYTES = 64 << 20
 
 
 class WrittenBack:
-    """A file's stream that, every :data:`WRITE_BACK_BYTES`, has the kernel start writing the
-    bytes written so far to disk and let go of their pages once they are there
-    (``POSIX_FADV_DONTNEED``), where the system has it.
+    """A file's stream that, every :data:`WRITE_BACK_BYTES`, asks the kernel to start writing
+    the bytes written since to disk (``POSIX_FADV_DONTNEED``, which also lets go of those
+    pages already on disk), where the system offers it.
 
-    Otherwise a large output's pages stay dirty until the closing ``fsync``, and the kernel
-    slows the writer down as they pile up: 480 MB written in 8 MiB pieces took 1.7-1.8 s
-    and its ``fsync`` 0.24 s here, against 0.21-0.23 s and 0.04-0.06 s with a request every
-    64 MiB (bench/README). The pages of an output are not read again by the command.
+    Otherwise a large output's pages stay dirty until the closing ``fsync``, which then
+    writes them all: the 1M output's ``fsync`` took 0.17-0.24 s, and 0.01-0.03 s with a
+    request every 64 MiB (bench/README). The advice is only advice: once it fails, it is not
+    asked again and the writing goes on. The command does not read its output's pages again.
+    polars writes through ``write`` alone, which is all this offers besides closing.
     """
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self._start = stream.tell()
         self._pending = 0
+        self._advising = hasattr(os, "posix_fadvise")
 
     def write(self, data: bytes) -> int:
+        """Write ``data``; past :data:`WRITE_BACK_BYTES` since the last request, ask again."""
         written = self._stream.write(data)
         self._pending += written
-        if self._pending >= WRITE_BACK_BYTES and hasattr(os, "posix_fadvise"):
+        if self._pending >= WRITE_BACK_BYTES and self._advising:
             self._stream.flush()
-            os.posix_fadvise(
-                self._stream.fileno(), self._start, self._pending, os.POSIX_FADV_DONTNEED
-            )
+            try:
+                os.posix_fadvise(
+                    self._stream.fileno(), self._start, self._pending, os.POSIX_FADV_DONTNEED
+                )
+            except OSError:
+                self._advising = False
             self._start += self._pending
             self._pending = 0
         return written
 
     def flush(self) -> None:
+        """Flush the stream's buffer to the file."""
         self._stream.flush()
 
     def fileno(self) -> int:
+        """The stream's descriptor."""
         return self._stream.fileno()
 
     def close(self) -> None:
+        """Flush and close the stream (a failing flush is raised)."""
         self._stream.close()
 
     @property
     def closed(self) -> bool:
+        """Whether the stream is closed."""
         return self._stream.closed

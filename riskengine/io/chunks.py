@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from riskengine.errors import InputFileError, raise_if_interrupted
+from riskengine.errors import InputFileError, interrupted, raise_if_interrupted
 from riskengine.io.background import Pending, SerialThread
 from riskengine.io.decoding import (
     BYTE_ORDER_MARKS,
@@ -145,6 +145,19 @@ class ChunkedTable:
         reader = SerialThread("riskengine-read-first")
         self._first_ahead = (chunks, reader.submit(lambda: next(chunks, _NO_CHUNK)))
         reader.stop()
+
+    def close(self) -> None:
+        """Let go of a first chunk read ahead and never taken (the caller stopped on an error
+        first): the reading is waited for and the file it holds closed, as an abandoned read
+        ahead is elsewhere, unless the command is being interrupted."""
+        if self._first_ahead is None:
+            return
+        (chunks, first), self._first_ahead = self._first_ahead, None
+        if interrupted():
+            return  # the daemon thread is not waited for
+        first.wait()
+        del first
+        chunks.close()
 
     def _streams(self) -> bool:
         if self.path == STDIO or self.kind not in ("csv", "tsv"):

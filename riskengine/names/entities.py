@@ -150,11 +150,21 @@ _LEGAL_FORMS_AT_START: tuple[tuple[str, ...], ...] = (
     ("pt",),
     ("the",),
 )
-# The forms above by their first word, in the same order: a name's first word picks the few
-# that can match it (screening normalises every distinct supplier of a list).
-_LEGAL_FORMS_BY_FIRST_WORD: dict[str, tuple[tuple[str, ...], ...]] = {}
-for _form in _LEGAL_FORMS_AT_START:
-    _LEGAL_FORMS_BY_FIRST_WORD[_form[0]] = (*_LEGAL_FORMS_BY_FIRST_WORD.get(_form[0], ()), _form)
+
+
+def _index_by_first_word(
+    forms: Iterable[tuple[str, ...]],
+) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Legal forms keyed by their first word, in their given order, so that stripping a
+    name's start looks only at the forms that can match it (screening normalises every
+    distinct supplier of a list)."""
+    index: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for form in forms:
+        index[form[0]] = (*index.get(form[0], ()), form)
+    return index
+
+
+_LEGAL_FORMS_BY_FIRST_WORD = _index_by_first_word(_LEGAL_FORMS_AT_START)
 # Legal forms that never carry a company's identity, so comparison ignores them wherever they
 # stand ("China Electronics Technology Group Corporation 43 Research Institute").
 LEGAL_WORDS_ANYWHERE = frozenset(

@@ -12,6 +12,7 @@ import pytest
 from riskengine.app.requests import ScoringRequest
 from riskengine.app.scoring import score_file
 from riskengine.config import Settings
+from riskengine.errors import UserInputError
 from riskengine.sourcing import preparation
 
 
@@ -52,9 +53,20 @@ def test_an_input_already_being_read_is_scored_as_one_opened_by_the_job(
         str(source), str(tmp_path / "mixed.csv"), date(2026, 3, 1), buyer_country="JP"
     )
     wrong = ScoringRequest.from_paths(str(other), "-", date(2026, 3, 1)).input.start_reading()
-    with pytest.raises(ValueError, match="not the input"):
+    with pytest.raises(ValueError, match="the input is"):
         score_file(trained_settings, request, table=wrong)
     assert not (tmp_path / "mixed.csv").exists()
+
+
+def test_standard_input_and_an_unknown_format_are_not_read_ahead(tmp_path: Path) -> None:
+    from riskengine.app.requests import InputFile
+
+    (tmp_path / "list.unknown").write_text("a,b\n")
+    assert InputFile("-").start_reading() is None  # --mapping - may read it too
+    # Refused by the job, in its turn (after a bad mapping, say).
+    assert InputFile(str(tmp_path / "list.unknown")).start_reading() is None
+    with pytest.raises(UserInputError):
+        InputFile(str(tmp_path / "list.unknown")).chunks()  # as the job's own opening does
 
 
 def test_the_columns_the_writer_does_not_search_hold_no_formula_start(

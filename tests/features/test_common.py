@@ -14,7 +14,7 @@ from riskengine.features.common import distinct_rows
     st.lists(
         st.tuples(
             st.none() | st.sampled_from(["a", "b", ""]),
-            st.none() | st.sampled_from([0.0, 0.5, -1.0]),
+            st.none() | st.sampled_from([0.0, -0.0, 0.5, -1.0, float("nan")]),
             st.none() | st.booleans(),
         ),
         max_size=30,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import weakref
 from pathlib import Path
@@ -62,11 +63,10 @@ def test_what_a_call_holds_is_let_go_once_it_has_run() -> None:
     worker.stop()
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
 def test_a_written_back_stream_asks_for_every_run_of_bytes_once_in_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     from riskengine.io import background
 
     requests: list[tuple[int, int, int]] = []
@@ -93,8 +93,6 @@ def test_a_written_back_stream_asks_for_every_run_of_bytes_once_in_file_order(
 def test_the_chunk_writer_writes_a_file_through_a_written_back_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     import polars as pl
 
     import riskengine.io as rio
@@ -113,3 +111,26 @@ def test_the_chunk_writer_writes_a_file_through_a_written_back_stream(
     rio.write_table(pl.concat(chunks), str(tmp_path / "whole.csv"))
     assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert requests and all(length >= 64 for length in requests)
+
+
+def test_a_refused_advice_is_not_asked_again_and_the_writing_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.io import background
+
+    asked: list[int] = []
+
+    def refuse(descriptor: int, start: int, length: int, advice: int) -> None:
+        asked.append(length)
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(background, "WRITE_BACK_BYTES", 4)
+    monkeypatch.setattr(os, "posix_fadvise", refuse, raising=False)
+    path = tmp_path / "out.bin"
+    with path.open("wb") as file:
+        stream = background.WrittenBack(file)
+        for _ in range(3):
+            stream.write(b"12345")
+        stream.flush()
+    assert path.read_bytes() == b"12345" * 3
+    assert asked == [5]

@@ -356,3 +356,29 @@ def test_an_error_of_a_first_chunk_read_ahead_is_raised_where_the_chunk_is_taken
     table.read_first_ahead()  # nothing raised here: the caller goes on with its own work
     with pytest.raises(InputFileError, match=re.escape(str(whole.value))):
         list(table)
+
+
+def test_a_first_chunk_read_ahead_and_never_taken_is_waited_for_and_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_bytes(tmp_path, "list.csv", b"id,name\n1,a\n2,b\n")
+    release = threading.Event()
+    read_whole = io_chunks.read_table_with_metadata
+
+    def slow(*arguments: object, **options: object) -> object:
+        release.wait(timeout=10)
+        return read_whole(*arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(io_chunks, "read_table_with_metadata", slow)
+    table = rio.ChunkedTable(str(path))
+    table.read_first_ahead()
+    closing = threading.Thread(target=table.close)
+    closing.start()
+    closing.join(timeout=0.3)
+    assert closing.is_alive()  # the read under way is waited for
+    release.set()
+    closing.join(timeout=10)
+    assert not closing.is_alive()
+    table.close()  # once is enough
+    (chunk,) = list(table)  # read again, from the file
+    assert chunk["name"].to_list() == ["a", "b"]
