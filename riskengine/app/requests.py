@@ -65,7 +65,9 @@ class InputFile:
 
         None for standard input, which another option may read too (``--mapping -``), and for
         an input that cannot be opened as asked (an unknown format): the job opens it, and
-        reports why in its turn, after the errors it reports first.
+        reports why in its turn, after the errors it reports first. A job that stops on an
+        error before it takes the chunk waits for the read first (for an input read whole,
+        such as a workbook, the whole read).
         """
         if self.path == "-":
             return None

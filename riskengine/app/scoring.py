@@ -118,7 +118,8 @@ def prepare_input(
     supplier-site export (:func:`load_supplier_sites`) gives the countries rows lack. The
     table read knows its delimiter and encoding once the first pass has read it
     (:func:`output_style`). A ``table`` the caller has started reading
-    (:meth:`InputFile.start_reading`) is read on instead of opening the input again."""
+    (:meth:`InputFile.start_reading`) is read on instead of opening the input again; it may
+    not come with a ``chunk_bytes`` of its own."""
     sites = load_supplier_sites(request.input.supplier_sites)
     if table is None:
         table = request.input.chunks(chunk_bytes)
@@ -191,7 +192,8 @@ def score_file(
     ``mapping_path`` (the team's reviewed ``riskengine map`` file) is applied before the
     catalog, and its SHA-256 is written in a ``mapping_sha256`` column. A CSV output is
     written as :func:`output_style` says (``excel`` for Excel in any locale). A ``table``
-    already being read (:meth:`InputFile.start_reading`) is read on.
+    already being read (:meth:`InputFile.start_reading`) is read on, and closed if the job
+    stops before it takes the first chunk.
     """
     stage = on_stage or (lambda name: None)
     progress = on_progress or (lambda done, total: None)

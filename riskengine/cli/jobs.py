@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing, nullcontext
 from enum import StrEnum
 from typing import Annotated
 
@@ -92,34 +93,31 @@ def score(
         # The input is read while the scoring modules are imported: the reading runs in
         # polars, outside the interpreter lock the imports hold.
         table = request.input.start_reading() if engine == Engine.LOCAL else None
-        try:
+        # The job takes the table; closing it once taken does nothing. Closed here if an
+        # import, the settings or the progress display fail before the job does.
+        with closing(table) if table is not None else nullcontext():
             from riskengine.app.scoring import nothing_scored_summary, score_file
             from riskengine.render import print_top_risks, run_progress
 
             settings = load_settings(reference_dir=reference_dir)
-        except BaseException:
-            if table is not None:
-                table.close()  # the job would have; it is not reached
-            raise
+            with run_progress() as (on_stage, on_progress):
+                if engine == Engine.SPARK:
+                    from riskengine.app.spark import score_file_with_spark
 
-        with run_progress() as (on_stage, on_progress):
-            if engine == Engine.SPARK:
-                from riskengine.app.spark import score_file_with_spark
-
-                outcome = score_file_with_spark(
-                    settings,
-                    request,
-                    partitions=partitions,
-                    on_stage=on_stage,
-                )
-            else:
-                outcome = score_file(
-                    settings,
-                    request,
-                    on_stage=on_stage,
-                    on_progress=on_progress,
-                    table=table,
-                )
+                    outcome = score_file_with_spark(
+                        settings,
+                        request,
+                        partitions=partitions,
+                        on_stage=on_stage,
+                    )
+                else:
+                    outcome = score_file(
+                        settings,
+                        request,
+                        on_stage=on_stage,
+                        on_progress=on_progress,
+                        table=table,
+                    )
         for note in outcome.notes:
             say(f"note: {note}")
         mapping_text = f", mapping {outcome.mapping_sha256[:16]}" if outcome.mapping_sha256 else ""

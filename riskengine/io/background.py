@@ -157,15 +157,19 @@ class WrittenBack:
     Otherwise a large output's pages stay dirty until the closing ``fsync``, which then
     writes them all: the 1M output's ``fsync`` took 0.17-0.24 s, and 0.01-0.03 s with a
     request every 64 MiB (bench/README). The advice is only advice: once it fails, it is not
-    asked again and the writing goes on. The command does not read its output's pages again.
-    polars writes through ``write`` alone, which is all this offers besides closing.
+    asked again and the writing goes on; a pipe or a terminal is not advised at all. The
+    command does not read its output's pages again. polars writes through ``write``.
     """
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self._start = stream.tell()
         self._pending = 0
         self._advising = hasattr(os, "posix_fadvise")
+        try:
+            self._start = stream.tell()
+        except OSError:  # a pipe or a terminal: nothing to hand to a disk
+            self._start = 0
+            self._advising = False
 
     def write(self, data: bytes) -> int:
         """Write ``data``; past :data:`WRITE_BACK_BYTES` since the last request, ask again."""

@@ -147,12 +147,15 @@ class ChunkedTable:
         reader.stop()
 
     def close(self) -> None:
-        """Let go of a first chunk read ahead and never taken (the caller stopped on an error
+        """End a first chunk's read ahead that was never taken (the caller stopped on an error
         first): the reading is waited for and the file it holds closed, as an abandoned read
-        ahead is elsewhere, unless the command is being interrupted."""
-        if self._first_ahead is None:
+        ahead is elsewhere, unless the command is being interrupted. An input read whole keeps
+        its one chunk, as it does after any read. Closing twice, or after the chunk was taken,
+        does nothing."""
+        ahead, self._first_ahead = self._first_ahead, None
+        if ahead is None:
             return
-        (chunks, first), self._first_ahead = self._first_ahead, None
+        chunks, first = ahead
         if interrupted():
             return  # the daemon thread is not waited for
         first.wait()

@@ -58,6 +58,22 @@ def test_an_input_already_being_read_is_scored_as_one_opened_by_the_job(
     assert not (tmp_path / "mixed.csv").exists()
 
 
+def test_a_table_read_ahead_is_let_go_when_the_job_stops_before_taking_it(
+    trained_settings: Settings, tmp_path: Path, example_sourcing: pl.DataFrame
+) -> None:
+    source = tmp_path / "sourcing.csv"
+    example_sourcing.write_csv(source)
+    request = ScoringRequest.from_paths(
+        str(source), str(tmp_path / "out.csv"), date(2026, 3, 1), buyer_country="Congo"
+    )
+    table = request.input.start_reading()
+    assert table is not None
+    with pytest.raises(UserInputError, match="--buyer-country"):
+        score_file(trained_settings, request, table=table)
+    assert table._first_ahead is None  # waited for and closed, not left reading
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_standard_input_and_an_unknown_format_are_not_read_ahead(tmp_path: Path) -> None:
     from riskengine.app.requests import InputFile
 

@@ -90,6 +90,7 @@ def test_a_written_back_stream_asks_for_every_run_of_bytes_once_in_file_order(
     assert requests == [(4, 11, os.POSIX_FADV_DONTNEED), (15, 25, os.POSIX_FADV_DONTNEED)]
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
 def test_the_chunk_writer_writes_a_file_through_a_written_back_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,6 +114,7 @@ def test_the_chunk_writer_writes_a_file_through_a_written_back_stream(
     assert requests and all(length >= 64 for length in requests)
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
 def test_a_refused_advice_is_not_asked_again_and_the_writing_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,3 +136,16 @@ def test_a_refused_advice_is_not_asked_again_and_the_writing_goes_on(
         stream.flush()
     assert path.read_bytes() == b"12345" * 3
     assert asked == [5]
+
+
+def test_a_pipe_is_written_through_a_descriptor_of_its_own_without_advice() -> None:
+    from riskengine.io.background import WritingBehind
+
+    reading, writing = os.pipe()
+    with os.fdopen(writing, "wb") as stream, os.fdopen(reading, "rb") as pipe:
+        behind = WritingBehind(stream, "test-write")
+        assert behind._target is not stream  # a pipe cannot tell its position, yet has its own
+        behind.write(lambda target: target.write(b"scores\n"))
+        behind.close(finished=True)
+        stream.close()
+        assert pipe.read() == b"scores\n"

@@ -380,5 +380,5 @@ def test_a_first_chunk_read_ahead_and_never_taken_is_waited_for_and_let_go(
     closing.join(timeout=10)
     assert not closing.is_alive()
     table.close()  # once is enough
-    (chunk,) = list(table)  # read again, from the file
+    (chunk,) = list(table)  # an input read whole keeps its one chunk, as after any read
     assert chunk["name"].to_list() == ["a", "b"]
