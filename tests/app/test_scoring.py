@@ -16,6 +16,13 @@ from riskengine.errors import UserInputError
 from riskengine.sourcing import preparation
 
 
+def _request(source: Path, output: Path | str, buyer_country: str = "JP") -> ScoringRequest:
+    """A request to score ``source`` as of 2026-03-01 into ``output``."""
+    return ScoringRequest.from_paths(
+        str(source), str(output), date(2026, 3, 1), buyer_country=buyer_country
+    )
+
+
 def test_scoring_twice_gives_byte_identical_files(
     trained_settings: Settings, tmp_path: Path, example_sourcing: pl.DataFrame
 ) -> None:
@@ -23,12 +30,7 @@ def test_scoring_twice_gives_byte_identical_files(
     example_sourcing.write_csv(source)
     outputs = []
     for name in ("first.csv", "second.csv"):
-        score_file(
-            trained_settings,
-            ScoringRequest.from_paths(
-                str(source), str(tmp_path / name), date(2026, 3, 1), buyer_country="JP"
-            ),
-        )
+        score_file(trained_settings, _request(source, tmp_path / name))
         outputs.append((tmp_path / name).read_bytes())
     assert outputs[0] == outputs[1]
 
@@ -38,21 +40,17 @@ def test_an_input_already_being_read_is_scored_as_one_opened_by_the_job(
 ) -> None:
     source = tmp_path / "sourcing.csv"
     example_sourcing.write_csv(source)
-    outputs = []
-    for name, early in (("opened.csv", False), ("early.csv", True)):
-        request = ScoringRequest.from_paths(
-            str(source), str(tmp_path / name), date(2026, 3, 1), buyer_country="JP"
-        )
-        table = request.input.start_reading() if early else None
-        score_file(trained_settings, request, table=table)
-        outputs.append((tmp_path / name).read_bytes())
-    assert outputs[0] == outputs[1]
+    opened, early = (
+        _request(source, tmp_path / "opened.csv"),
+        _request(source, tmp_path / "early.csv"),
+    )
+    score_file(trained_settings, opened)
+    score_file(trained_settings, early, table=early.input.start_reading())
+    assert (tmp_path / "opened.csv").read_bytes() == (tmp_path / "early.csv").read_bytes()
     other = tmp_path / "other.csv"
     example_sourcing.head(1).write_csv(other)
-    request = ScoringRequest.from_paths(
-        str(source), str(tmp_path / "mixed.csv"), date(2026, 3, 1), buyer_country="JP"
-    )
-    wrong = ScoringRequest.from_paths(str(other), "-", date(2026, 3, 1)).input.start_reading()
+    request = _request(source, tmp_path / "mixed.csv")
+    wrong = _request(other, "-").input.start_reading()
     with pytest.raises(ValueError, match="the input is"):
         score_file(trained_settings, request, table=wrong)
     assert not (tmp_path / "mixed.csv").exists()
@@ -63,9 +61,7 @@ def test_a_table_read_ahead_is_let_go_when_the_job_stops_before_taking_it(
 ) -> None:
     source = tmp_path / "sourcing.csv"
     example_sourcing.write_csv(source)
-    request = ScoringRequest.from_paths(
-        str(source), str(tmp_path / "out.csv"), date(2026, 3, 1), buyer_country="Congo"
-    )
+    request = _request(source, tmp_path / "out.csv", buyer_country="Congo")
     table = request.input.start_reading()
     assert table is not None
     with pytest.raises(UserInputError, match="--buyer-country"):
@@ -95,10 +91,7 @@ def test_the_columns_the_writer_does_not_search_hold_no_formula_start(
     # Scored, rejected (an unknown material and country) and unresolved rows alike.
     example_sourcing.write_csv(source)
     output = tmp_path / "scores.parquet"  # unescaped: the cells as the engine made them
-    score_file(
-        trained_settings,
-        ScoringRequest.from_paths(str(source), str(output), date(2026, 3, 1), buyer_country="JP"),
-    )
+    score_file(trained_settings, _request(source, output))
     scores = pl.read_parquet(output)
     assert scores["status"].n_unique() > 1
     for column in FORMULA_FREE_SCORE_COLUMNS:
