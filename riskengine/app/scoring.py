@@ -110,6 +110,7 @@ def prepare_input(
     chunk_bytes: int | None = None,
     mapping: MaterialMapping | None = None,
     table: ChunkedTable | None = None,
+    first_resolved: Callable[[pl.DataFrame], object] | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs], ChunkedTable]:
     """The one input path of ``score``, ``features`` and ``score-bom``: the file read as chunks
     (``chunk_bytes`` of input, :data:`riskengine.io.DEFAULT_CHUNK_BYTES` by default) and
@@ -119,7 +120,8 @@ def prepare_input(
     table read knows its delimiter and encoding once the first pass has read it
     (:func:`output_style`). A ``table`` the caller has started reading
     (:meth:`InputFile.start_reading`) is read on instead of opening the input again; it may
-    not come with a ``chunk_bytes`` of its own."""
+    not come with a ``chunk_bytes`` of its own. ``first_resolved`` hears the first chunk once
+    resolved (:func:`~riskengine.sourcing.prepare_chunks`)."""
     sites = load_supplier_sites(request.input.supplier_sites)
     if table is None:
         table = request.input.chunks(chunk_bytes)
@@ -136,6 +138,7 @@ def prepare_input(
         as_of=request.as_of,
         mapping=mapping,
         sites=sites,
+        first_resolved=first_resolved,
     )
     return context, chunks, table
 
@@ -211,7 +214,15 @@ def score_file(
             reference_loaded = loader.submit(load_reference, settings.reference_dir)
             model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
             stage(f"reading {request.input.path}")
-            context, prepared_chunks, table = prepare_input(request, chunk_bytes, mapping, table)
+            # Screening's name keys are pure Python: the first chunk's are worked out on the
+            # loading thread (done loading by then) while the rest of the first pass runs.
+            context, prepared_chunks, table = prepare_input(
+                request,
+                chunk_bytes,
+                mapping,
+                table,
+                first_resolved=lambda chunk: loader.submit(_warm_screening, chunk),
+            )
             stage("loading reference data and the model")
             reference = reference_loaded.result()
             model = model_loaded.result()
@@ -265,6 +276,16 @@ def score_file(
         csv_style=style,
         blocked=blocked,
     )
+
+
+def _warm_screening(resolved: pl.DataFrame) -> None:
+    """Work out ahead the screening keys of a resolved chunk's supplier and buyer names
+    (:func:`~riskengine.names.matching.warm_query_keys`); scores do not depend on it, and a
+    failure here is left for the scoring itself to meet and report."""
+    from riskengine.names.matching import warm_query_keys
+
+    warm_query_keys(resolved["supplier"].unique(maintain_order=True))
+    warm_query_keys(resolved["buyer"].unique(maintain_order=True))
 
 
 def _load_scoring_model(settings: Settings, alias: str) -> RegisteredModel:

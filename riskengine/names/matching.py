@@ -4,7 +4,7 @@ capped at :data:`DIFFERENT_ENTITY_CEILING` when a word or a number has no counte
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -268,6 +268,23 @@ def _query_keys(query_name: str) -> tuple[str, ...]:
     return tuple(
         comparison_key(variant) for variant in name_variants(query_name, acronym_aliases=False)
     )
+
+
+def warm_query_keys(query_names: Iterable[str | None]) -> int:
+    """Work out ahead the comparison keys :func:`match_names` looks up for ``query_names``,
+    as many distinct names as it remembers; return how many were worked out.
+
+    Pure Python: run on a thread while the caller's work is in polars (outside the
+    interpreter lock), it takes this part of screening off the caller's path. Matches do not
+    change, only when their keys are worked out.
+    """
+    capacity = _query_keys.cache_info().maxsize or 0
+    distinct = [
+        name for name in dict.fromkeys(query_names) if isinstance(name, str) and name.strip()
+    ][:capacity]
+    for query_name in distinct:
+        _query_keys(query_name)
+    return len(distinct)
 
 
 def match_names(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
@@ -61,6 +61,7 @@ def prepare_chunks(
     as_of: date | None = None,
     mapping: MaterialMapping | None = None,
     sites: SupplierSites | None = None,
+    first_resolved: Callable[[pl.DataFrame], object] | None = None,
 ) -> tuple[InputContext, Iterator[PreparedPairs]]:
     """Prepare an input given as chunks (re-iterable, in file order), one chunk at a time.
 
@@ -70,7 +71,9 @@ def prepare_chunks(
     only once. A ``mapping`` (the team's reviewed ``riskengine map`` file) is applied to
     each row's part number and material text before the catalog resolves the text. Given
     ``sites`` (a supplier-site export), a row without a supplier country takes its supplier
-    site's, or is rejected naming the site and the export.
+    site's, or is rejected naming the site and the export. ``first_resolved`` is called with
+    the first chunk once it is resolved, in the first pass, to start work that can run
+    alongside the rest of it.
 
     Raises
     ------
@@ -92,7 +95,7 @@ def prepare_chunks(
         "mapping": mapping,
         "sites": sites,
     }
-    resolved = _ResolvedChunks(chunks, options)
+    resolved = _ResolvedChunks(chunks, options, first_resolved)
     # The share column's own name, for messages, is known once the first chunk is read.
     context = collect_context(
         resolved.resolved,
@@ -130,9 +133,15 @@ class _ResolvedChunks:
     file again. When the spill cannot be written (no space left, say) the file is read again.
     """
 
-    def __init__(self, chunks: Iterable[pl.DataFrame], options: dict) -> None:
+    def __init__(
+        self,
+        chunks: Iterable[pl.DataFrame],
+        options: dict,
+        first_resolved: Callable[[pl.DataFrame], object] | None = None,
+    ) -> None:
         self._chunks = chunks
         self._options = options
+        self._first_resolved = first_resolved
         self._kept: list[tuple[pl.DataFrame, pl.DataFrame]] = []
         self._all_kept = False
         self._spilled: _SpilledChunks | None = None
@@ -172,6 +181,8 @@ class _ResolvedChunks:
                     self.header_notes = column_choice_notes(
                         raw.columns, source=self._options["source"]
                     )
+                    if first_pass and self._first_resolved is not None:
+                        self._first_resolved(resolved)
                 if keeping:
                     kept_bytes += raw.estimated_size() + resolved.estimated_size()
                     keeping = kept_bytes <= KEPT_CHUNK_BYTES

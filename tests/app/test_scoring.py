@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -33,6 +34,32 @@ def test_scoring_twice_gives_byte_identical_files(
         score_file(trained_settings, _request(source, tmp_path / name))
         outputs.append((tmp_path / name).read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_the_first_chunks_names_are_screened_ahead_on_the_loading_thread(
+    trained_settings: Settings,
+    tmp_path: Path,
+    example_sourcing: pl.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from riskengine.app import scoring
+
+    source = tmp_path / "sourcing.csv"
+    example_sourcing.write_csv(source)
+    score_file(trained_settings, _request(source, tmp_path / "plain.csv"))
+    heard: list[tuple[str, list[str | None]]] = []
+
+    def warm(resolved: pl.DataFrame) -> None:
+        heard.append((threading.current_thread().name, resolved["supplier"].to_list()))
+        original(resolved)
+
+    original = scoring._warm_screening
+    monkeypatch.setattr(scoring, "_warm_screening", warm)
+    score_file(trained_settings, _request(source, tmp_path / "warmed.csv"))
+    [(thread, suppliers)] = heard
+    assert thread.startswith("riskengine-load")
+    assert suppliers == example_sourcing["Supplier"].str.strip_chars().to_list()
+    assert (tmp_path / "plain.csv").read_bytes() == (tmp_path / "warmed.csv").read_bytes()
 
 
 def test_an_input_already_being_read_is_scored_as_one_opened_by_the_job(

@@ -4,6 +4,7 @@ names that differ by a word or a number kept apart."""
 from __future__ import annotations
 
 import csv
+import functools
 import string
 from pathlib import Path
 
@@ -15,8 +16,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from riskengine.features.export_controls import screened_entity_names
+from riskengine.names import matching
 from riskengine.names.entities import ABBREVIATIONS, normalise_entity_name
-from riskengine.names.matching import DIFFERENT_ENTITY_CEILING, LISTING_MATCH_THRESHOLD, match_names
+from riskengine.names.matching import (
+    DIFFERENT_ENTITY_CEILING,
+    LISTING_MATCH_THRESHOLD,
+    match_names,
+    warm_query_keys,
+)
 
 PACKAGE_DIRECTORY = Path(__file__).resolve().parents[2] / "riskengine"
 
@@ -276,3 +283,24 @@ def test_threshold_matching_agrees_with_full_matching_at_and_above_the_threshold
         queries.append(name[:position] + inserted + name[position + deleted :])
     full = match_names(queries, listed)
     assert match_names(queries, listed, threshold=threshold) == _above(full, threshold)
+
+
+def test_names_warmed_ahead_match_as_names_not_warmed_and_are_not_worked_out_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queries = ["TDK Corp", None, "", "  ", "T.D.K. Corporation", "TDK Corp", "Acme Trading"]
+    expected = match_names(queries, LISTED_NAMES)
+    matching._query_keys.cache_clear()
+    assert warm_query_keys(queries) == 3  # the distinct names; null and blank ones skipped
+    worked_out = []
+    # Any name match_names needs now must come from what the warming remembered.
+    monkeypatch.setattr(matching, "name_variants", lambda *args, **kwargs: worked_out.append(1))
+    assert match_names(queries, LISTED_NAMES) == expected
+    assert not worked_out
+
+
+def test_warming_stops_at_the_names_the_keys_cache_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    small = functools.lru_cache(maxsize=4)(matching._query_keys.__wrapped__)
+    monkeypatch.setattr(matching, "_query_keys", small)
+    assert warm_query_keys([f"Supplier {index} Ltd" for index in range(9)]) == 4
+    assert small.cache_info().currsize == 4

@@ -398,3 +398,32 @@ def test_an_interrupted_consumer_does_not_wait_for_the_chunk_being_read(
     # Had closing waited for the read, the read would have timed out and finished first.
     assert not finished.is_set()
     release.set()
+
+
+@pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
+def test_the_first_resolved_chunk_is_handed_on_once_in_the_first_pass(
+    monkeypatch: pytest.MonkeyPatch, between_passes: str
+) -> None:
+    if between_passes != "kept":
+        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+    monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3", "gallium", "Dy2O3", "NdPr oxide", "Dy2O3"],
+            "supplier": [" Baotou Co", "Hanoi JSC", " Baotou Co", "Kuantan Sdn Bhd", "Other"],
+            "supplier_country": ["CN", "VN", "CN", "MY", "CN"],
+        }
+    )
+    chunks = [sourcing.slice(0, 2), sourcing.slice(2, 2), sourcing.slice(4, 1)]
+    heard: list[pl.DataFrame] = []
+    _, prepared = prepare_chunks(
+        chunks, source="s.csv", buyer_country="JP", buyer_name="Kanto", first_resolved=heard.append
+    )
+    pieces = [piece.resolved for piece in prepared]
+    _, unheard = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name="Kanto")
+    assert all(piece.equals(other.resolved) for piece, other in zip(pieces, unheard, strict=True))
+    # The duplicate pair (rows 1 and 3) made the first pass read rows again: still one call.
+    assert pieces[0]["reason"][0] is not None
+    assert len(heard) == 1
+    assert heard[0]["supplier"].to_list() == ["Baotou Co", "Hanoi JSC"]
+    assert heard[0]["buyer"].to_list() == ["Kanto", "Kanto"]
