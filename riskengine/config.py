@@ -111,6 +111,20 @@ def signing_key_path() -> Path:
     return Path(config_home) / "riskengine" / "store.key"
 
 
+CACHE_DIR_ENV = "RISKENGINE_CACHE_DIR"
+
+
+def cache_directory() -> Path:
+    """Where riskengine keeps what it can always work out again (the validated reference
+    tables): ``RISKENGINE_CACHE_DIR``, else ``riskengine`` in the user's cache directory
+    (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    named = os.environ.get(CACHE_DIR_ENV)
+    if named:
+        return Path(named).expanduser()
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home) / "riskengine"
+
+
 CHUNK_BYTES_ENV = "RISKENGINE_CHUNK_BYTES"
 
 

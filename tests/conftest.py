@@ -58,6 +58,18 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The disk cache of the session's own (never the user's ``~/.cache/riskengine``); child
+    processes inherit it through the environment."""
+    from riskengine.config import CACHE_DIR_ENV
+
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(CACHE_DIR_ENV, str(path))
+        yield path
+
+
 # --- hypothesis: few examples in `make test`, all of them in `make test-slow` ------------------
 
 

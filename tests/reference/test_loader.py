@@ -14,8 +14,10 @@ import pytest
 from pandera.errors import SchemaErrors
 
 from riskengine.errors import MissingColumnsError, ReferenceDataError
+from riskengine.reference import loader
 from riskengine.reference.contracts import TABLE_SCHEMAS, column_types
 from riskengine.reference.loader import (
+    ReferenceData,
     load_reference,
     shipped_reference_dir,
     summarise_reference,
@@ -365,3 +367,121 @@ def test_the_same_files_load_once_and_an_edited_file_loads_anew(
     again = load_reference(directory)
     assert len(loads) == 2
     assert again.fingerprint != first.fingerprint
+
+
+# --- the disk cache of validated tables ---------------------------------------------------------
+
+
+@pytest.fixture
+def empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty disk cache of the test's own, and nothing loaded in this process yet."""
+    from riskengine.config import CACHE_DIR_ENV
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(loader, "_LOADED", {})
+    return tmp_path / "cache"
+
+
+def _forget_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a new process: nothing loaded in memory (the disk cache is kept)."""
+    monkeypatch.setattr(loader, "_LOADED", {})
+
+
+def _same_load(left: ReferenceData, right: ReferenceData) -> bool:
+    return (
+        (left.directory, left.fingerprint, left.table_hashes, left.base_directory)
+        == (right.directory, right.fingerprint, right.table_hashes, right.base_directory)
+    ) and all(left.table(name).equals(right.table(name)) for name in TABLE_SCHEMAS)
+
+
+def _validation_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> ReferenceData:
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(loader, "_load_reference", refuse)
+
+
+def test_a_new_process_reads_the_validated_tables_back_from_the_disk_cache(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validated = load_reference(reference_copy)
+    assert len(list((empty_caches / "reference").iterdir())) == 1
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    cached = load_reference(reference_copy)
+    assert _same_load(cached, validated)
+    assert all(cached.table(name).schema == validated.table(name).schema for name in TABLE_SCHEMAS)
+
+
+def test_an_overlay_comes_back_from_the_disk_cache_as_it_was_validated(
+    empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.reference.overlay import read_manifest, write_manifest
+
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    write_manifest(overlay, read_manifest(overlay))
+    rows = read_rows(shipped_reference_dir() / "governance_wgi.csv")
+    write_rows(overlay / "governance_wgi.csv", rows[:2])
+    validated = load_reference(overlay)
+    assert validated.base_directory is not None
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    assert _same_load(load_reference(overlay), validated)
+
+
+def test_an_edited_table_is_validated_again_whatever_the_cache_holds(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_reference(reference_copy)
+    _forget_in_memory(monkeypatch)
+    line = set_cell(reference_copy / "policy_events.csv", 0, "effective", "2025-13-40")
+    message = reference_error(reference_copy)
+    assert f"policy_events.csv:{line}" in message
+
+
+def test_a_damaged_cache_entry_is_validated_again_and_gives_the_same_tables(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validated = load_reference(reference_copy)
+    [entry] = (empty_caches / "reference").iterdir()
+    damaged = entry / "policy_events.arrow"
+    damaged.write_bytes(damaged.read_bytes()[:-100] + bytes(100))
+    _forget_in_memory(monkeypatch)
+    calls = []
+    original = loader._load_reference
+    monkeypatch.setattr(
+        loader, "_load_reference", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    assert _same_load(load_reference(reference_copy), validated)
+    assert calls == [1]
+
+
+def test_loading_works_where_the_cache_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.config import CACHE_DIR_ENV
+
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv(CACHE_DIR_ENV, str(blocked))
+    monkeypatch.setattr(loader, "_LOADED", {})
+    assert load_reference().production.height > 0
+
+
+def test_the_disk_cache_keeps_the_most_recently_used_loads(
+    empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "CACHED_LOADS", 2)
+    copies = []
+    for index in range(3):
+        copy = tmp_path / f"copy{index}"
+        shutil.copytree(shipped_reference_dir(), copy)
+        load_reference(copy)
+        copies.append(copy)
+    assert len(list((empty_caches / "reference").iterdir())) == 2
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    load_reference(copies[2])  # the newest is kept
+    with pytest.raises(AssertionError, match="validated again"):
+        load_reference(copies[0])  # the oldest is not
