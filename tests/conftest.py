@@ -59,7 +59,7 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def session_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The disk cache of the session's own (never the user's ``~/.cache/riskengine``); child
     processes inherit it through the environment."""
     from riskengine.config import CACHE_DIR_ENV

@@ -36,8 +36,9 @@ class ReferenceCheck:
 
 
 def check_reference(settings: Settings) -> ReferenceCheck:
-    """Load and validate the reference data (errors raise); summarise each table; warnings."""
-    reference = load_reference(settings.reference_dir)
+    """Load and validate the reference data (errors raise, whatever the disk cache holds);
+    summarise each table; warnings."""
+    reference = load_reference(settings.reference_dir, trust_disk_cache=False)
     return ReferenceCheck(reference, summarise_reference(reference), reference_warnings(reference))
 
 

@@ -215,13 +215,16 @@ def score_file(
             model_loaded = loader.submit(_load_scoring_model, settings, request.model_alias)
             stage(f"reading {request.input.path}")
             # Screening's name keys are pure Python: the first chunk's are worked out on the
-            # loading thread (done loading by then) while the rest of the first pass runs.
+            # loading thread, after the loading, while the rest of the first pass runs in
+            # polars. Only the two name columns are held meanwhile, not the chunk.
             context, prepared_chunks, table = prepare_input(
                 request,
                 chunk_bytes,
                 mapping,
                 table,
-                first_resolved=lambda chunk: loader.submit(_warm_screening, chunk),
+                first_resolved=lambda chunk: loader.submit(
+                    _warm_screening, chunk.select("supplier", "buyer")
+                ),
             )
             stage("loading reference data and the model")
             reference = reference_loaded.result()
@@ -278,14 +281,14 @@ def score_file(
     )
 
 
-def _warm_screening(resolved: pl.DataFrame) -> None:
-    """Work out ahead the screening keys of a resolved chunk's supplier and buyer names
+def _warm_screening(names: pl.DataFrame) -> None:
+    """Work out ahead the screening keys of the supplier and buyer names of a resolved chunk
     (:func:`~riskengine.names.matching.warm_query_keys`); scores do not depend on it, and a
     failure here is left for the scoring itself to meet and report."""
     from riskengine.names.matching import warm_query_keys
 
-    warm_query_keys(resolved["supplier"].unique(maintain_order=True))
-    warm_query_keys(resolved["buyer"].unique(maintain_order=True))
+    warm_query_keys(names["supplier"].unique(maintain_order=True))
+    warm_query_keys(names["buyer"].unique(maintain_order=True))
 
 
 def _load_scoring_model(settings: Settings, alias: str) -> RegisteredModel:

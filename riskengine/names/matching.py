@@ -278,10 +278,12 @@ def warm_query_keys(query_names: Iterable[str | None]) -> int:
     interpreter lock), it takes this part of screening off the caller's path. Matches do not
     change, only when their keys are worked out.
     """
-    capacity = _query_keys.cache_info().maxsize or 0
     distinct = [
         name for name in dict.fromkeys(query_names) if isinstance(name, str) and name.strip()
-    ][:capacity]
+    ]
+    capacity = _query_keys.cache_info().maxsize
+    if capacity is not None:
+        distinct = distinct[:capacity]
     for query_name in distinct:
         _query_keys(query_name)
     return len(distinct)

@@ -9,14 +9,17 @@ key). The contracts' warning rules are applied only on request (:func:`reference
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
@@ -242,7 +245,10 @@ def _file_sha256(path: Path) -> str:
 
 
 def load_reference(
-    directory: Path | None = None, *, overlay_base: Path | None = None
+    directory: Path | None = None,
+    *,
+    overlay_base: Path | None = None,
+    trust_disk_cache: bool = True,
 ) -> ReferenceData:
     """Load and validate every reference table.
 
@@ -255,6 +261,10 @@ def load_reference(
     overlay_base
         The full directory an overlay sits on, when not the shipped data (a model's own copy
         of the tables it was trained with, :mod:`riskengine.serving.pyfunc`).
+    trust_disk_cache
+        Whether tables this code validated from the same bytes before, kept on disk, may be
+        read back instead of validating them again (``riskengine reference check`` always
+        validates).
 
     Raises
     ------
@@ -272,14 +282,19 @@ def load_reference(
     with _LOADED_LOCK:
         loaded = _LOADED.get(key)
     if loaded is None:
-        loaded = _read_cached(key)
+        disk_key = _disk_key(key, shipped=directory is None)
+        loaded = (
+            _read_cached(disk_key, base, overlay_base)
+            if disk_key is not None and trust_disk_cache
+            else None
+        )
         validated = loaded is None
         if loaded is None:
             loaded = _load_reference(base, overlay_base=overlay_base, shipped=directory is None)
         # Kept only if no file changed while it was read, so the key names what was loaded.
         if _content_key(base, overlay_base) == key:
-            if validated:
-                _write_cached(key, loaded)
+            if validated and disk_key is not None:
+                _write_cached(disk_key, loaded)
             with _LOADED_LOCK:
                 while len(_LOADED) >= LOADED_LIMIT:
                     _LOADED.pop(next(iter(_LOADED)))
@@ -313,71 +328,138 @@ def _content_key(base: Path, overlay_base: Path | None) -> tuple[Any, ...]:
 
 # A process that scores starts by loading the reference data, which took 0.39-0.54 s here
 # (pandera's checks 0.25 s of it), on the way to a one-row score. The validated tables are kept
-# on disk (config.cache_directory), under a digest of the files' bytes and of the code and
-# library versions that read and check them: the next process reads them back in milliseconds,
-# and an edited file, or another riskengine, polars or pandera, is read and validated anew.
+# on disk (config.cache_directory), under a digest of the files' bytes and of the code that read
+# and checked them: the next process reads them back in milliseconds, and an edited file, or
+# other riskengine code or data (the catalog the contracts check ids against), polars, pandera
+# or pycountry, is read and validated anew.
 #: Loads the disk cache keeps, the most recently used.
 CACHED_LOADS = 8
-_CACHE_FORMAT = 1
-_READING_MODULES = (
-    "riskengine.reference.loader",
-    "riskengine.reference.contracts",
-    "riskengine.reference.overlay",
-    "riskengine.schemas",
-    "riskengine.pandera_polars",
-)
+_CACHE_FORMAT = 2
+#: Files in the cache directory being written or thrown away, and how old such a file must be
+#: (a run killed meanwhile left it) before another run deletes it.
+_UNFINISHED_PREFIXES = (".writing-", ".stale-")
+_UNFINISHED_SECONDS = 3600
+# What the cache may meet and must not let out: it only ever saves time.
+_CACHE_ERRORS = (OSError, RuntimeError, ValueError, TypeError, KeyError, pl.exceptions.PolarsError)
 
 
-def _cache_entry(key: tuple[Any, ...]) -> Path:
-    """The disk cache's directory for the load of ``key`` (:func:`_content_key`)."""
-    import sys
+def _code_digest() -> str | None:
+    """A digest of the riskengine code and data this process runs (everything in the package
+    but the shipped reference tables, which the key covers) and of the polars, pandera and
+    pycountry versions; None when the package's files cannot be read."""
+    import pycountry
 
-    digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{key!r}\n".encode())
-    pandera_version = getattr(sys.modules.get("pandera"), "__version__", "")
-    digest.update(f"polars {pl.__version__} pandera {pandera_version}\n".encode())
-    for module in _READING_MODULES:
-        source = getattr(sys.modules.get(module), "__file__", None)
-        digest.update(Path(source).read_bytes() if source else module.encode())
-    return cache_directory() / "reference" / digest.hexdigest()[:32]
-
-
-def _read_cached(key: tuple[Any, ...]) -> ReferenceData | None:
-    """The load of ``key`` from the disk cache, or None when it is not there whole (every
-    table file is checked against the SHA-256 written beside it)."""
-    entry = _cache_entry(key)
+    package = Path(__file__).resolve().parents[1]
+    tables = shipped_reference_dir().resolve()
+    digest = hashlib.sha256(
+        f"{_CACHE_FORMAT} polars {pl.__version__} pandera "
+        f"{getattr(sys.modules.get('pandera'), '__version__', '')} pycountry "
+        f"{getattr(pycountry, '__version__', '')}\n".encode()
+    )
     try:
+        for path in sorted(package.rglob("*")):
+            if path.suffix not in (".py", ".csv") or path.is_relative_to(tables):
+                continue
+            data = path.read_bytes()
+            digest.update(f"{path.relative_to(package).as_posix()} {len(data)}\n".encode())
+            digest.update(data)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+# Worked out once, as the module is imported: a process that validated with the code it
+# started with never files the result under code installed over it since.
+_CODE_DIGEST = _code_digest()
+
+
+def _disk_key(key: tuple[Any, ...], *, shipped: bool) -> str | None:
+    """The disk cache's name for the load of ``key`` (:func:`_content_key`): the files' names
+    and bytes, by the role of their directory (the one given, the one an overlay sits on), not
+    by its path, so that a copy of the same tables anywhere shares one entry."""
+    if _CODE_DIGEST is None:
+        return None
+    given, _, files = key
+    roles = [
+        ("given" if directory == given else "beneath", name, sha256)
+        for directory, name, sha256 in files
+    ]
+    text = f"{_CODE_DIGEST}\nshipped={shipped}\n{roles!r}\n"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _cache_root() -> Path:
+    return cache_directory() / "reference"
+
+
+def _trusted(entry: Path) -> bool:
+    """Whether a cache entry is this user's own and no one else may write it (tables read
+    back are not checked again, so an entry others could change could change the scores)."""
+    status = entry.stat()
+    owner = getattr(os, "getuid", lambda: status.st_uid)()
+    return entry.is_dir() and status.st_uid == owner and not status.st_mode & 0o022
+
+
+def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> ReferenceData | None:
+    """The load kept under ``disk_key``, or None when it is not there whole and trusted
+    (every table file is checked against the SHA-256 written beside it; a damaged entry is
+    thrown away, so that the next load keeps a good one)."""
+    try:
+        entry = _cache_root() / disk_key
+        if not entry.exists() or not _trusted(entry):
+            return None
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
         tables: dict[str, Any] = {}
         for name in TABLE_SCHEMAS:
             data = (entry / f"{name}.arrow").read_bytes()
             if hashlib.sha256(data).hexdigest() != meta["sha256"][name]:
-                return None
+                raise ValueError(f"{entry}: {name} does not match its SHA-256")
             tables[name] = pl.read_ipc(io.BytesIO(data))
-        os.utime(entry)  # most recently used
-        return ReferenceData(
-            directory=meta["directory"],
+        loaded = ReferenceData(
+            directory=str(base),
             fingerprint=meta["fingerprint"],
-            table_hashes=meta["table_hashes"],
-            base_directory=meta["base_directory"],
+            table_hashes=dict(meta["table_hashes"]),
+            base_directory=(
+                str(overlay_base or shipped_reference_dir()) if meta["overlay"] else None
+            ),
             **tables,
         )
-    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+    except _CACHE_ERRORS:
+        _discard(disk_key)
         return None
+    # The most recently used; a cache the user may read but not change still serves.
+    with contextlib.suppress(OSError):
+        os.utime(entry)
+    return loaded
 
 
-def _write_cached(key: tuple[Any, ...], loaded: ReferenceData) -> None:
-    """Keep a validated load in the disk cache (written whole, then renamed into place);
-    a cache that cannot be written is left alone, as loading works without it."""
-    entry = _cache_entry(key)
-    if entry.is_dir():
-        return
+def _discard(disk_key: str) -> None:
+    """Delete the entry ``disk_key`` if this user owns it, renamed first so that no reader
+    meets half of it."""
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        writing = Path(tempfile.mkdtemp(prefix=".writing-", dir=entry.parent))
-    except OSError:
-        return
+        entry = _cache_root() / disk_key
+        if not entry.is_dir() or not _trusted(entry):
+            return
+        stale = Path(tempfile.mkdtemp(prefix=_UNFINISHED_PREFIXES[1], dir=entry.parent))
+        entry.rename(stale / "entry")
+        shutil.rmtree(stale, ignore_errors=True)
+    except _CACHE_ERRORS:
+        pass
+
+
+def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
+    """Keep a validated load in the disk cache (written whole in a directory only this user
+    may write, then renamed into place); a cache that cannot be written is left alone, as
+    loading works without it."""
+    writing: Path | None = None
     try:
-        hashes = {}
+        root = _cache_root()
+        entry = root / disk_key
+        if entry.exists():
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        writing = Path(tempfile.mkdtemp(prefix=_UNFINISHED_PREFIXES[0], dir=root))
+        hashes: dict[str, str] = {}
         for name in TABLE_SCHEMAS:
             buffer = io.BytesIO()
             loaded.table(name).write_ipc(buffer)
@@ -385,29 +467,34 @@ def _write_cached(key: tuple[Any, ...], loaded: ReferenceData) -> None:
             (writing / f"{name}.arrow").write_bytes(data)
             hashes[name] = hashlib.sha256(data).hexdigest()
         meta = {
-            "directory": loaded.directory,
             "fingerprint": loaded.fingerprint,
             "table_hashes": loaded.table_hashes,
-            "base_directory": loaded.base_directory,
+            "overlay": loaded.base_directory is not None,
             "sha256": hashes,
         }
         (writing / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-        writing.rename(entry)  # another process may have kept the same load meanwhile
-    except OSError:
+        writing.rename(entry)  # fails if another process kept the same load meanwhile
+        _forget_old_loads(root)
+    except _CACHE_ERRORS:
         pass
     finally:
-        shutil.rmtree(writing, ignore_errors=True)
-    _forget_old_loads(entry.parent)
+        if writing is not None:
+            shutil.rmtree(writing, ignore_errors=True)
 
 
-def _forget_old_loads(directory: Path) -> None:
-    """Delete all but the :data:`CACHED_LOADS` most recently used loads kept in ``directory``."""
-    try:
-        entries = [path for path in directory.iterdir() if not path.name.startswith(".")]
-        entries.sort(key=lambda path: path.stat().st_mtime, reverse=True)
-    except OSError:
-        return
-    for old in entries[CACHED_LOADS:]:
+def _forget_old_loads(root: Path) -> None:
+    """Delete all but the :data:`CACHED_LOADS` most recently used loads kept in ``root``, and
+    what runs killed while writing or deleting one left behind."""
+    now = time.time()
+    entries = []
+    for path in root.iterdir():
+        if path.name.startswith(_UNFINISHED_PREFIXES):
+            if now - path.stat().st_mtime > _UNFINISHED_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+        elif not path.name.startswith("."):
+            entries.append((path.stat().st_mtime, path))
+    entries.sort(reverse=True)
+    for _, old in entries[CACHED_LOADS:]:
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -71,9 +71,10 @@ def prepare_chunks(
     only once. A ``mapping`` (the team's reviewed ``riskengine map`` file) is applied to
     each row's part number and material text before the catalog resolves the text. Given
     ``sites`` (a supplier-site export), a row without a supplier country takes its supplier
-    site's, or is rejected naming the site and the export. ``first_resolved`` is called with
-    the first chunk once it is resolved, in the first pass, to start work that can run
-    alongside the rest of it.
+    site's, or is rejected naming the site and the export. ``first_resolved`` is called once,
+    on the calling thread, with the first chunk once it is resolved in the first pass, to
+    start work that can run alongside the rest of it (hand that work to a thread; an error it
+    raises stops the preparation).
 
     Raises
     ------
@@ -182,7 +183,8 @@ class _ResolvedChunks:
                         raw.columns, source=self._options["source"]
                     )
                     if first_pass and self._first_resolved is not None:
-                        self._first_resolved(resolved)
+                        hand_on, self._first_resolved = self._first_resolved, None
+                        hand_on(resolved)
                 if keeping:
                     kept_bytes += raw.estimated_size() + resolved.estimated_size()
                     keeping = kept_bytes <= KEPT_CHUNK_BYTES

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -330,7 +332,7 @@ def test_an_unreadable_cell_is_reported_once(reference_copy: Path) -> None:
 
 
 def test_the_same_files_load_once_and_an_edited_file_loads_anew(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A long-running process reuses a load while the bytes are the same; an edit of the same
     length (as fast as the file clock's tick) is still seen, and no caller's changes leak."""
@@ -469,6 +471,14 @@ def test_loading_works_where_the_cache_cannot_be_written(
     assert load_reference().production.height > 0
 
 
+def _described(directory: Path, suffix: str) -> None:
+    """Valid tables of other bytes: one event's description ends in ``suffix``."""
+    path = directory / "policy_events.csv"
+    rows = read_rows(path)
+    rows[1][rows[0].index("description")] += suffix
+    write_rows(path, rows)
+
+
 def test_the_disk_cache_keeps_the_most_recently_used_loads(
     empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -477,6 +487,7 @@ def test_the_disk_cache_keeps_the_most_recently_used_loads(
     for index in range(3):
         copy = tmp_path / f"copy{index}"
         shutil.copytree(shipped_reference_dir(), copy)
+        _described(copy, f" ({index})")
         load_reference(copy)
         copies.append(copy)
     assert len(list((empty_caches / "reference").iterdir())) == 2
@@ -485,3 +496,135 @@ def test_the_disk_cache_keeps_the_most_recently_used_loads(
     load_reference(copies[2])  # the newest is kept
     with pytest.raises(AssertionError, match="validated again"):
         load_reference(copies[0])  # the oldest is not
+
+
+def test_the_same_tables_in_another_directory_share_the_entry_and_keep_their_own_path(
+    empty_caches: Path, reference_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "elsewhere"
+    shutil.copytree(reference_copy, other)
+    first = load_reference(reference_copy)
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    moved = load_reference(other)
+    assert moved.directory == str(other) and first.directory == str(reference_copy)
+    assert moved.fingerprint == first.fingerprint
+    assert len(list((empty_caches / "reference").iterdir())) == 1
+
+
+def test_other_riskengine_code_validates_again(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_reference(reference_copy)
+    _forget_in_memory(monkeypatch)
+    monkeypatch.setattr(loader, "_CODE_DIGEST", "another catalog or contract")
+    _validation_refused(monkeypatch)
+    with pytest.raises(AssertionError, match="validated again"):
+        load_reference(reference_copy)
+
+
+def test_the_code_digest_covers_the_catalog_and_leaves_the_tables_to_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert loader._CODE_DIGEST is not None
+    assert loader._code_digest() == loader._CODE_DIGEST
+    package = Path(loader.__file__).resolve().parents[1]
+    read = Path.read_bytes
+    for changed, counts in (
+        # The contracts check event tags and materials against the catalog's files.
+        (next((package / "catalog_data").glob("*.csv")), True),
+        (next(shipped_reference_dir().resolve().glob("*.csv")), False),
+    ):
+        monkeypatch.setattr(
+            Path, "read_bytes", lambda self, c=changed: read(self) + (b"x" if self == c else b"")
+        )
+        assert (loader._code_digest() != loader._CODE_DIGEST) is counts
+        monkeypatch.setattr(Path, "read_bytes", read)
+
+
+def test_a_damaged_entry_is_replaced_by_the_next_load(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_reference(reference_copy)
+    [entry] = (empty_caches / "reference").iterdir()
+    (entry / "governance.arrow").write_bytes(b"not arrow")
+    _forget_in_memory(monkeypatch)
+    load_reference(reference_copy)  # validated again, and kept anew
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    load_reference(reference_copy)
+
+
+def test_an_entry_others_may_write_is_not_read(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_reference(reference_copy)
+    [entry] = (empty_caches / "reference").iterdir()
+    entry.chmod(0o777)
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    with pytest.raises(AssertionError, match="validated again"):
+        load_reference(reference_copy)
+
+
+def test_an_entry_that_cannot_be_marked_used_still_serves(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_reference(reference_copy)
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(loader.os, "utime", read_only)
+    assert load_reference(reference_copy).production.height > 0
+
+
+def test_loading_works_without_a_home_for_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.config import CACHE_DIR_ENV
+
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    monkeypatch.setattr(loader, "_LOADED", {})
+    assert load_reference().production.height > 0
+
+
+def test_what_killed_runs_left_half_written_is_deleted_after_an_hour(
+    empty_caches: Path, tmp_path: Path
+) -> None:
+    root = empty_caches / "reference"
+    root.mkdir(parents=True)
+    old, recent = root / ".writing-old", root / ".writing-recent"
+    for path in (old, recent):
+        path.mkdir()
+        (path / "production.arrow").write_bytes(b"half")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    copy = tmp_path / "copy"
+    shutil.copytree(shipped_reference_dir(), copy)
+    _described(copy, " (kept)")
+    load_reference(copy)
+    assert not old.exists() and recent.exists()
+
+
+def test_the_cache_directory_is_named_by_the_environment_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.config import CACHE_DIR_ENV, cache_directory
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "own"))
+    assert cache_directory() == tmp_path / "own"
+    monkeypatch.delenv(CACHE_DIR_ENV)
+    assert cache_directory() == tmp_path / "xdg" / "riskengine"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", lambda: tmp_path / "home")
+    assert cache_directory() == tmp_path / "home" / ".cache" / "riskengine"

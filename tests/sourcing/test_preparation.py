@@ -422,8 +422,39 @@ def test_the_first_resolved_chunk_is_handed_on_once_in_the_first_pass(
     pieces = [piece.resolved for piece in prepared]
     _, unheard = prepare_chunks(chunks, source="s.csv", buyer_country="JP", buyer_name="Kanto")
     assert all(piece.equals(other.resolved) for piece, other in zip(pieces, unheard, strict=True))
-    # The duplicate pair (rows 1 and 3) made the first pass read rows again: still one call.
+    # Rows 1 and 3 repeat a pair: their reasons come from a pass over those rows alone.
     assert pieces[0]["reason"][0] is not None
     assert len(heard) == 1
     assert heard[0]["supplier"].to_list() == ["Baotou Co", "Hanoi JSC"]
     assert heard[0]["buyer"].to_list() == ["Kanto", "Kanto"]
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_the_first_resolved_chunk_is_handed_on_once_however_many_passes_resolve(
+    monkeypatch: pytest.MonkeyPatch, kept: bool
+) -> None:
+    if not kept:  # every pass reads and resolves the chunks again
+        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+        monkeypatch.setattr(preparation, "SPILL_CHUNKS", False)
+    sourcing = pl.DataFrame(
+        {
+            "material": ["Dy2O3", "gallium"],
+            "supplier": ["A Co", "B Co"],
+            "supplier_country": ["CN", "VN"],
+        }
+    )
+    heard: list[pl.DataFrame] = []
+    options = {
+        "source": "s.csv",
+        "buyer_country": "JP",
+        "buyer_name": None,
+        "as_of": None,
+        "mapping": None,
+        "sites": None,
+    }
+    resolved = preparation._ResolvedChunks(
+        [sourcing.slice(0, 1), sourcing.slice(1, 1)], options, heard.append
+    )
+    for _ in range(3):  # the first pass, then passes over what it kept or the file again
+        assert sum(chunk.height for chunk in resolved.resolved()) == 2
+    assert len(heard) == 1
