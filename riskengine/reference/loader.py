@@ -15,11 +15,14 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
+import stat
 import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
@@ -262,9 +265,9 @@ def load_reference(
         The full directory an overlay sits on, when not the shipped data (a model's own copy
         of the tables it was trained with, :mod:`riskengine.serving.pyfunc`).
     trust_disk_cache
-        Whether tables this code validated from the same bytes before, kept on disk, may be
-        read back instead of validating them again (``riskengine reference check`` always
-        validates).
+        Whether tables this code validated from the same bytes before (kept on disk, or
+        loaded earlier by this process) may stand in for validating them again (``riskengine
+        reference check`` always validates).
 
     Raises
     ------
@@ -280,7 +283,8 @@ def load_reference(
         raise ReferenceDataError(f"{overlay_base}: reference directory does not exist")
     key = _content_key(base, overlay_base)
     with _LOADED_LOCK:
-        loaded = _LOADED.get(key)
+        # Not trusting the disk cache, nor a load this process may have read from it.
+        loaded = _LOADED.get(key) if trust_disk_cache else None
     if loaded is None:
         disk_key = _disk_key(key, shipped=directory is None)
         loaded = (
@@ -345,27 +349,37 @@ _CACHE_ERRORS = (OSError, RuntimeError, ValueError, TypeError, KeyError, pl.exce
 
 def _code_digest() -> str | None:
     """A digest of the riskengine code and data this process runs (everything in the package
-    but the shipped reference tables, which the key covers) and of the polars, pandera and
-    pycountry versions; None when the package's files cannot be read."""
+    but the shipped reference tables, which the key covers, and the demo files) and of the
+    versions of Python (its Unicode data) and of the libraries validation uses; None when the
+    package's files cannot be read (an install without its sources)."""
+    import confusable_homoglyphs
     import pycountry
 
     package = Path(__file__).resolve().parents[1]
-    tables = shipped_reference_dir().resolve()
-    digest = hashlib.sha256(
-        f"{_CACHE_FORMAT} polars {pl.__version__} pandera "
-        f"{getattr(sys.modules.get('pandera'), '__version__', '')} pycountry "
-        f"{getattr(pycountry, '__version__', '')}\n".encode()
-    )
+    skipped = (shipped_reference_dir().resolve(), package / "demo")
+    versions = {
+        "python": sys.version,
+        "unicode": unicodedata.unidata_version,
+        "polars": pl.__version__,
+        "pandera": getattr(sys.modules.get("pandera"), "__version__", ""),
+        "pycountry": getattr(pycountry, "__version__", ""),
+        "confusable_homoglyphs": getattr(confusable_homoglyphs, "__version__", ""),
+    }
+    digest = hashlib.sha256(f"{_CACHE_FORMAT} {sorted(versions.items())!r}\n".encode())
+    hashed = set()
     try:
         for path in sorted(package.rglob("*")):
-            if path.suffix not in (".py", ".csv") or path.is_relative_to(tables):
+            if path.suffix not in (".py", ".csv") or any(map(path.is_relative_to, skipped)):
                 continue
             data = path.read_bytes()
-            digest.update(f"{path.relative_to(package).as_posix()} {len(data)}\n".encode())
+            name = path.relative_to(package).as_posix().encode("utf-8", "surrogateescape")
+            digest.update(name + f" {len(data)}\n".encode())
             digest.update(data)
+            hashed.add(path)
     except OSError:
         return None
-    return digest.hexdigest()
+    # Code that runs from elsewhere than these files (a zip, bytecode only) is not covered.
+    return digest.hexdigest() if Path(__file__).resolve() in hashed else None
 
 
 # Worked out once, as the module is imported: a process that validated with the code it
@@ -393,11 +407,21 @@ def _cache_root() -> Path:
 
 
 def _trusted(entry: Path) -> bool:
-    """Whether a cache entry is this user's own and no one else may write it (tables read
-    back are not checked again, so an entry others could change could change the scores)."""
-    status = entry.stat()
-    owner = getattr(os, "getuid", lambda: status.st_uid)()
-    return entry.is_dir() and status.st_uid == owner and not status.st_mode & 0o022
+    """Whether a cache entry and the directory holding it are this user's own, no one else
+    may write them, and the entry is no symbolic link: tables read back are not checked
+    again, so an entry others could change or swap could change the scores. Outside POSIX,
+    where modes say little, an entry is a directory."""
+    if os.name != "posix":
+        return entry.is_dir()
+    for path in (entry.parent, entry):
+        status = path.lstat()
+        if (
+            not stat.S_ISDIR(status.st_mode)
+            or status.st_uid != os.getuid()
+            or status.st_mode & 0o022
+        ):
+            return False
+    return True
 
 
 def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> ReferenceData | None:
@@ -409,6 +433,8 @@ def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> Refere
         if not entry.exists() or not _trusted(entry):
             return None
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        if meta["key"] != disk_key:
+            raise ValueError(f"{entry}: holds the load {meta['key']!r}")
         tables: dict[str, Any] = {}
         for name in TABLE_SCHEMAS:
             data = (entry / f"{name}.arrow").read_bytes()
@@ -424,8 +450,10 @@ def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> Refere
             ),
             **tables,
         )
+    except OSError:
+        return None  # gone meanwhile, or not readable: a miss
     except _CACHE_ERRORS:
-        _discard(disk_key)
+        _discard(disk_key)  # damaged: the next load keeps a good one
         return None
     # The most recently used; a cache the user may read but not change still serves.
     with contextlib.suppress(OSError):
@@ -441,10 +469,14 @@ def _discard(disk_key: str) -> None:
         if not entry.is_dir() or not _trusted(entry):
             return
         stale = Path(tempfile.mkdtemp(prefix=_UNFINISHED_PREFIXES[1], dir=entry.parent))
-        entry.rename(stale / "entry")
-        shutil.rmtree(stale, ignore_errors=True)
     except _CACHE_ERRORS:
-        pass
+        return
+    try:
+        entry.rename(stale / "entry")
+    except OSError:
+        pass  # deleted or replaced by another process meanwhile
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
@@ -467,6 +499,7 @@ def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
             (writing / f"{name}.arrow").write_bytes(data)
             hashes[name] = hashlib.sha256(data).hexdigest()
         meta = {
+            "key": disk_key,
             "fingerprint": loaded.fingerprint,
             "table_hashes": loaded.table_hashes,
             "overlay": loaded.base_directory is not None,
@@ -484,18 +517,22 @@ def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
 
 def _forget_old_loads(root: Path) -> None:
     """Delete all but the :data:`CACHED_LOADS` most recently used loads kept in ``root``, and
-    what runs killed while writing or deleting one left behind."""
+    what runs killed while writing or deleting one left behind; nothing else found there."""
     now = time.time()
     entries = []
     for path in root.iterdir():
-        if path.name.startswith(_UNFINISHED_PREFIXES):
-            if now - path.stat().st_mtime > _UNFINISHED_SECONDS:
-                shutil.rmtree(path, ignore_errors=True)
-        elif not path.name.startswith("."):
-            entries.append((path.stat().st_mtime, path))
+        with contextlib.suppress(OSError):  # renamed or deleted by another process meanwhile
+            if path.name.startswith(_UNFINISHED_PREFIXES):
+                if now - path.stat().st_mtime > _UNFINISHED_SECONDS:
+                    shutil.rmtree(path, ignore_errors=True)
+            elif _ENTRY_NAME.fullmatch(path.name):
+                entries.append((path.stat().st_mtime, path))
     entries.sort(reverse=True)
     for _, old in entries[CACHED_LOADS:]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+_ENTRY_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 def _load_reference(base: Path, *, overlay_base: Path | None, shipped: bool) -> ReferenceData:

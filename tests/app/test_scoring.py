@@ -6,6 +6,7 @@ import tempfile
 import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -54,6 +55,17 @@ def test_the_first_chunks_names_are_screened_ahead_on_the_loading_thread(
         heard.append((threading.current_thread().name, names["supplier"].to_list()))
         original(names)
 
+    handed: list[list[str]] = []
+    prepare = scoring.prepare_input
+
+    def prepare_input(*args: object, first_resolved: Any, **kwargs: object) -> Any:
+        def hand_on(chunk: pl.DataFrame) -> object:
+            handed.append(chunk.columns)
+            return first_resolved(chunk)
+
+        return prepare(*args, first_resolved=hand_on, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring, "prepare_input", prepare_input)
     outputs = []
     for warming in (lambda names: None, warm):
         matching._query_keys.cache_clear()
@@ -67,6 +79,7 @@ def test_the_first_chunks_names_are_screened_ahead_on_the_loading_thread(
         assert thread.startswith("riskengine-load")
         assert suppliers == example_sourcing["Supplier"].str.strip_chars().to_list()
     assert len(heard) <= 1
+    assert len(handed) == 2  # the first chunk of each run, once
     assert outputs[0] == outputs[1]
 
 

@@ -628,3 +628,63 @@ def test_the_cache_directory_is_named_by_the_environment_first(
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setattr(Path, "home", lambda: tmp_path / "home")
     assert cache_directory() == tmp_path / "home" / ".cache" / "riskengine"
+
+
+def test_reference_check_validates_whatever_the_caches_hold(
+    empty_caches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskengine.app.reference import check_reference
+    from riskengine.config import load_settings
+
+    load_reference()  # kept on disk and in memory
+    _validation_refused(monkeypatch)
+    load_reference()  # from memory
+    with pytest.raises(AssertionError, match="validated again"):
+        check_reference(load_settings())
+
+
+def test_an_entry_swapped_in_under_another_name_is_not_read(
+    empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for copy, suffix in ((first, " (1)"), (second, " (2)")):
+        shutil.copytree(shipped_reference_dir(), copy)
+        _described(copy, suffix)
+        load_reference(copy)
+    entries = sorted((empty_caches / "reference").iterdir(), key=lambda path: path.stat().st_mtime)
+    # The second load's entry renamed to the first's name: consistent in itself, wrong here.
+    shutil.rmtree(entries[0])
+    entries[1].rename(entries[0])
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    with pytest.raises(AssertionError, match="validated again"):
+        load_reference(first)
+
+
+def test_a_symlinked_entry_is_not_read(
+    empty_caches: Path, reference_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_reference(reference_copy)
+    [entry] = (empty_caches / "reference").iterdir()
+    elsewhere = tmp_path / "elsewhere"
+    entry.rename(elsewhere)
+    entry.symlink_to(elsewhere, target_is_directory=True)
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    with pytest.raises(AssertionError, match="validated again"):
+        load_reference(reference_copy)
+
+
+def test_pruning_leaves_what_it_did_not_write(
+    empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "CACHED_LOADS", 1)
+    root = empty_caches / "reference"
+    (root / "notes").mkdir(parents=True)
+    for index in range(2):
+        copy = tmp_path / f"copy{index}"
+        shutil.copytree(shipped_reference_dir(), copy)
+        _described(copy, f" ({index})")
+        load_reference(copy)
+    assert (root / "notes").is_dir()
+    assert len([path for path in root.iterdir() if path.name != "notes"]) == 1

@@ -458,3 +458,24 @@ def test_the_first_resolved_chunk_is_handed_on_once_however_many_passes_resolve(
     for _ in range(3):  # the first pass, then passes over what it kept or the file again
         assert sum(chunk.height for chunk in resolved.resolved()) == 2
     assert len(heard) == 1
+
+
+def test_a_first_pass_left_early_hands_the_first_chunk_on_once() -> None:
+    sourcing = pl.DataFrame(
+        {"material": ["Dy2O3"], "supplier": ["A Co"], "supplier_country": ["CN"]}
+    )
+    heard: list[pl.DataFrame] = []
+    options = {
+        "source": "s.csv",
+        "buyer_country": "JP",
+        "buyer_name": None,
+        "as_of": None,
+        "mapping": None,
+        "sites": None,
+    }
+    resolved = preparation._ResolvedChunks([sourcing, sourcing], options, heard.append)
+    passing = resolved.resolved()
+    next(passing)
+    passing.close()  # the first pass is not done: the next one is a first pass again
+    next(resolved.resolved())
+    assert len(heard) == 1
