@@ -396,6 +396,14 @@ def _same_load(left: ReferenceData, right: ReferenceData) -> bool:
     ) and all(left.table(name).equals(right.table(name)) for name in TABLE_SCHEMAS)
 
 
+def _expect_validated_again(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """As a new process, loading ``directory`` validates its tables (the cache serves none)."""
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    with pytest.raises(AssertionError, match="validated again"):
+        load_reference(directory)
+
+
 def _validation_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> ReferenceData:
         raise AssertionError("validated again")
@@ -561,10 +569,7 @@ def test_an_entry_others_may_write_is_not_read(
     load_reference(reference_copy)
     [entry] = (empty_caches / "reference").iterdir()
     entry.chmod(0o777)
-    _forget_in_memory(monkeypatch)
-    _validation_refused(monkeypatch)
-    with pytest.raises(AssertionError, match="validated again"):
-        load_reference(reference_copy)
+    _expect_validated_again(monkeypatch, reference_copy)
 
 
 def test_an_entry_that_cannot_be_marked_used_still_serves(
@@ -655,10 +660,7 @@ def test_an_entry_swapped_in_under_another_name_is_not_read(
     # The second load's entry renamed to the first's name: consistent in itself, wrong here.
     shutil.rmtree(entries[0])
     entries[1].rename(entries[0])
-    _forget_in_memory(monkeypatch)
-    _validation_refused(monkeypatch)
-    with pytest.raises(AssertionError, match="validated again"):
-        load_reference(first)
+    _expect_validated_again(monkeypatch, first)
 
 
 def test_a_symlinked_entry_is_not_read(
@@ -669,10 +671,7 @@ def test_a_symlinked_entry_is_not_read(
     elsewhere = tmp_path / "elsewhere"
     entry.rename(elsewhere)
     entry.symlink_to(elsewhere, target_is_directory=True)
-    _forget_in_memory(monkeypatch)
-    _validation_refused(monkeypatch)
-    with pytest.raises(AssertionError, match="validated again"):
-        load_reference(reference_copy)
+    _expect_validated_again(monkeypatch, reference_copy)
 
 
 def test_pruning_leaves_what_it_did_not_write(

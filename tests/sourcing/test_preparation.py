@@ -429,6 +429,17 @@ def test_the_first_resolved_chunk_is_handed_on_once_in_the_first_pass(
     assert heard[0]["buyer"].to_list() == ["Kanto", "Kanto"]
 
 
+#: What prepare_chunks hands its resolved chunks, for the tests that make them directly.
+_OPTIONS = {
+    "source": "s.csv",
+    "buyer_country": "JP",
+    "buyer_name": None,
+    "as_of": None,
+    "mapping": None,
+    "sites": None,
+}
+
+
 @pytest.mark.parametrize("kept", [True, False])
 def test_the_first_resolved_chunk_is_handed_on_once_however_many_passes_resolve(
     monkeypatch: pytest.MonkeyPatch, kept: bool
@@ -444,16 +455,8 @@ def test_the_first_resolved_chunk_is_handed_on_once_however_many_passes_resolve(
         }
     )
     heard: list[pl.DataFrame] = []
-    options = {
-        "source": "s.csv",
-        "buyer_country": "JP",
-        "buyer_name": None,
-        "as_of": None,
-        "mapping": None,
-        "sites": None,
-    }
     resolved = preparation._ResolvedChunks(
-        [sourcing.slice(0, 1), sourcing.slice(1, 1)], options, heard.append
+        [sourcing.slice(0, 1), sourcing.slice(1, 1)], dict(_OPTIONS), heard.append
     )
     for _ in range(3):  # the first pass, then passes over what it kept or the file again
         assert sum(chunk.height for chunk in resolved.resolved()) == 2
@@ -465,15 +468,7 @@ def test_a_first_pass_left_early_hands_the_first_chunk_on_once() -> None:
         {"material": ["Dy2O3"], "supplier": ["A Co"], "supplier_country": ["CN"]}
     )
     heard: list[pl.DataFrame] = []
-    options = {
-        "source": "s.csv",
-        "buyer_country": "JP",
-        "buyer_name": None,
-        "as_of": None,
-        "mapping": None,
-        "sites": None,
-    }
-    resolved = preparation._ResolvedChunks([sourcing, sourcing], options, heard.append)
+    resolved = preparation._ResolvedChunks([sourcing, sourcing], dict(_OPTIONS), heard.append)
     passing = resolved.resolved()
     next(passing)
     passing.close()  # the first pass is not done: the next one is a first pass again
