@@ -334,8 +334,8 @@ def _content_key(base: Path, overlay_base: Path | None) -> tuple[Any, ...]:
 # (pandera's checks 0.25 s of it), on the way to a one-row score. The validated tables are kept
 # on disk (config.cache_directory), under a digest of the files' bytes and of the code that read
 # and checked them: the next process reads them back in milliseconds, and an edited file, or
-# other riskengine code or data (the catalog the contracts check ids against), polars, pandera
-# or pycountry, is read and validated anew.
+# other riskengine code or data (the catalog the contracts check ids against), another Python
+# or other versions of the libraries validation uses, is read and validated anew.
 #: Loads the disk cache keeps, the most recently used.
 CACHED_LOADS = 8
 _CACHE_FORMAT = 2
@@ -489,7 +489,9 @@ def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
         entry = root / disk_key
         if entry.exists():
             return
-        root.mkdir(parents=True, exist_ok=True)
+        # Only this user may write the directory whatever the umask (a group-writable one,
+        # as umask 002 gives, would never be trusted).
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
         writing = Path(tempfile.mkdtemp(prefix=_UNFINISHED_PREFIXES[0], dir=root))
         hashes: dict[str, str] = {}
         for name in TABLE_SCHEMAS:

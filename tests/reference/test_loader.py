@@ -687,3 +687,16 @@ def test_pruning_leaves_what_it_did_not_write(
         load_reference(copy)
     assert (root / "notes").is_dir()
     assert len([path for path in root.iterdir() if path.name != "notes"]) == 1
+
+
+def test_the_cache_serves_under_a_umask_that_lets_the_group_write(
+    empty_caches: Path, reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    previous = os.umask(0o002)
+    try:
+        load_reference(reference_copy)
+    finally:
+        os.umask(previous)
+    _forget_in_memory(monkeypatch)
+    _validation_refused(monkeypatch)
+    assert load_reference(reference_copy).production.height > 0
