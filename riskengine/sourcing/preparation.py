@@ -163,6 +163,10 @@ class _ResolvedChunks:
                 yield resolve_chunk(raw, **self._options)
             return
         first_pass = not self._first_pass_done
+        if first_pass:
+            # A first pass left early (its consumer stopped) kept part of the chunks: they
+            # would come twice.
+            self._kept.clear()
         keeping = first_pass
         spill: _SpilledChunks | None = None
         kept_bytes = 0.0

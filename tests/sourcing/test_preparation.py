@@ -463,7 +463,7 @@ def test_the_first_resolved_chunk_is_handed_on_once_however_many_passes_resolve(
     assert len(heard) == 1
 
 
-def test_a_first_pass_left_early_hands_the_first_chunk_on_once() -> None:
+def test_a_first_pass_left_early_hands_the_first_chunk_on_once_and_keeps_no_chunk_twice() -> None:
     sourcing = pl.DataFrame(
         {"material": ["Dy2O3"], "supplier": ["A Co"], "supplier_country": ["CN"]}
     )
@@ -472,5 +472,6 @@ def test_a_first_pass_left_early_hands_the_first_chunk_on_once() -> None:
     passing = resolved.resolved()
     next(passing)
     passing.close()  # the first pass is not done: the next one is a first pass again
-    next(resolved.resolved())
+    assert sum(chunk.height for chunk in resolved.resolved()) == 2
+    assert sum(chunk.height for chunk in resolved.resolved()) == 2  # each chunk kept once
     assert len(heard) == 1
