@@ -70,6 +70,21 @@ def session_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield path
 
 
+@pytest.fixture
+def keep_chunks(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Make the passes over an input's chunks keep them in memory (``"kept"``, the default for
+    small inputs), spill them to a temporary directory (``"spilled"``), or read the file
+    again (``"read again"``)."""
+    from riskengine.sourcing import preparation
+
+    def keep(between_passes: str) -> None:
+        if between_passes != "kept":
+            monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
+        monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
+
+    return keep
+
+
 # --- hypothesis: few examples in `make test`, all of them in `make test-slow` ------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -203,23 +204,15 @@ def test_cli_score_counts_blocked_sources_apart_from_rejected_rows(
     assert scores["risk_score"][7] is None
 
 
-def _keep_chunks(monkeypatch: pytest.MonkeyPatch, between_passes: str) -> None:
-    """Make the passes over the input's chunks keep them in memory (the default for small
-    inputs), spill them to a temporary directory, or read the file again."""
-    if between_passes != "kept":
-        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
-    monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
-
-
 @pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_scoring_in_chunks_of_any_size_writes_the_same_bytes(
     trained_settings: Settings,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    keep_chunks: Callable[[str], None],
     between_passes: str,
     example_sourcing: pl.DataFrame,
 ) -> None:
-    _keep_chunks(monkeypatch, between_passes)
+    keep_chunks(between_passes)
     # Three copies of the list; the first two share supplier ids, so their rows repeat.
     ids = [
         f"{index % 8 if index < 16 else index:04d}" for index in range(3 * example_sourcing.height)
@@ -285,12 +278,15 @@ def test_the_scores_say_which_buyer_each_row_was_screened_as(
 
 @pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_features_in_chunks_of_any_size_see_the_whole_files_sourcing_mix(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, between_passes: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    keep_chunks: Callable[[str], None],
+    between_passes: str,
 ) -> None:
     from riskengine.app.scoring import features_file
     from riskengine.config import load_settings
 
-    _keep_chunks(monkeypatch, between_passes)
+    keep_chunks(between_passes)
     monkeypatch.setenv("RISKENGINE_HOME", str(tmp_path))
     # Dysprosium oxide's suppliers are spread over the file, so chunks of 40 bytes see one
     # at a time. Percentages (the column sums past 1.5); an expired record, a duplicate pair

@@ -3,6 +3,7 @@ two countries, how the share column reads and shares that sum above 1."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -12,7 +13,6 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from riskengine.features.sourcing_mix import spine_sourcing_mix
-from riskengine.sourcing import preparation
 from riskengine.sourcing.context import InputContext
 from riskengine.sourcing.preparation import prepare_chunks, prepare_pairs
 
@@ -123,13 +123,11 @@ def test_a_share_with_a_percent_sign_is_refused_citing_only_its_own_cell() -> No
 
 @pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_the_sourcing_mix_is_the_whole_inputs_usable_rows_whatever_the_chunks(
-    monkeypatch: pytest.MonkeyPatch, between_passes: str
+    keep_chunks: Callable[[str], None], between_passes: str
 ) -> None:
-    if between_passes != "kept":
-        # A large input is spilled, or read and resolved again, for the rows the whole input
-        # refuses.
-        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
-        monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
+    # A large input is spilled, or read and resolved again, for the rows the whole input
+    # refuses.
+    keep_chunks(between_passes)
     sourcing = pl.DataFrame(
         {
             "material": ["Dy2O3", "Dy2O3", "Dy2O3", "gallium", "gallium", "Dy2O3", "Dy2O3"],

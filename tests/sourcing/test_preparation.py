@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -402,11 +402,9 @@ def test_an_interrupted_consumer_does_not_wait_for_the_chunk_being_read(
 
 @pytest.mark.parametrize("between_passes", ["kept", "spilled", "read again"])
 def test_the_first_resolved_chunk_is_handed_on_once_in_the_first_pass(
-    monkeypatch: pytest.MonkeyPatch, between_passes: str
+    keep_chunks: Callable[[str], None], between_passes: str
 ) -> None:
-    if between_passes != "kept":
-        monkeypatch.setattr(preparation, "KEPT_CHUNK_BYTES", 0)
-    monkeypatch.setattr(preparation, "SPILL_CHUNKS", between_passes == "spilled")
+    keep_chunks(between_passes)
     sourcing = pl.DataFrame(
         {
             "material": ["Dy2O3", "gallium", "Dy2O3", "NdPr oxide", "Dy2O3"],
