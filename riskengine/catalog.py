@@ -30,6 +30,7 @@ import polars as pl
 import pycountry
 from rapidfuzz import fuzz, process
 
+from riskengine import disk_cache
 from riskengine.catalog_contracts import (
     ALL_ROOT_COMMODITIES,
     LIST_SEPARATOR,
@@ -110,6 +111,9 @@ class Catalog:
     policy_tags
         Columns ``tag, commodities, stages``; ``*`` as commodities means every root commodity,
         blank stages mean all stages, blank commodities mean the tag covers nothing.
+    contracts_checked
+        Whether these exact tables are known to meet their contracts, which are then not
+        checked again (:func:`load_catalog`); the checks that build the indexes always run.
 
     Raises
     ------
@@ -126,11 +130,14 @@ class Catalog:
         commodities: pl.DataFrame,
         materials: pl.DataFrame,
         policy_tags: pl.DataFrame,
+        *,
+        contracts_checked: bool = False,
     ) -> None:
-        commodities = _validated(commodities, commodities_schema())
+        check = not contracts_checked
+        commodities = _validated(commodities, commodities_schema(), check=check)
         commodity_ids = commodities["commodity_id"].to_list()
-        materials = _validated(materials, materials_schema(commodity_ids))
-        policy_tags = _validated(policy_tags, policy_tags_schema(commodity_ids))
+        materials = _validated(materials, materials_schema(commodity_ids), check=check)
+        policy_tags = _validated(policy_tags, policy_tags_schema(commodity_ids), check=check)
         self._parent: dict[str, str | None] = {}
         self._datasets: dict[tuple[str, str], str | None] = {}
         self._load_commodities(commodities)
@@ -350,12 +357,36 @@ class Catalog:
 
 @cache
 def load_catalog() -> Catalog:
-    """The catalog shipped with riskengine (read once, then cached)."""
-    return Catalog(
-        commodities=_read_package_table("commodities.csv"),
-        materials=_read_package_table("materials.csv"),
-        policy_tags=_read_package_table("policy_tags.csv"),
+    """The catalog shipped with riskengine (read once, then cached).
+
+    Checking its contracts is the same answer for the same files and code every time: that
+    these files passed under this code is kept on disk (:func:`riskengine.disk_cache.mark`),
+    and the next process checks only what builds the indexes. An edited file, or other code,
+    is checked anew. The country aliases are read the same way.
+    """
+    tables, mark, checked = _shipped_tables(*_TABLE_FILES)
+    catalog = Catalog(
+        **{name.removesuffix(".csv"): table for name, table in tables.items()},
+        contracts_checked=checked,
     )
+    if not checked:
+        disk_cache.mark(_CACHE_KIND, mark)
+    return catalog
+
+
+def _shipped_tables(*names: str) -> tuple[dict[str, pl.DataFrame], str | None, bool]:
+    """Shipped tables by file name (all text), the key of the mark that says they met their
+    contracts under this code, and whether that mark is kept (:mod:`riskengine.disk_cache`)."""
+    files = {name: _read_package_bytes(name) for name in names}
+    mark = disk_cache.entry_key(
+        _CACHE_KIND, *(part for name, data in files.items() for part in (name, data))
+    )
+    tables = {name: _text_table(data) for name, data in files.items()}
+    return tables, mark, disk_cache.is_marked(_CACHE_KIND, mark)
+
+
+_TABLE_FILES = ("commodities.csv", "materials.csv", "policy_tags.csv")
+_CACHE_KIND = "catalog"
 
 
 # ------------------------------------------------------------------------------- countries
@@ -533,7 +564,8 @@ def _country_names(country: object) -> list[str]:
 
 
 def _country_aliases(alpha_2: dict[str, str], alpha_3: dict[str, str]) -> dict[str, str]:
-    table = _validated(_read_package_table("country_aliases.csv"), country_aliases_schema(alpha_3))
+    tables, mark, checked = _shipped_tables(_ALIASES_FILE)
+    table = _validated(tables[_ALIASES_FILE], country_aliases_schema(alpha_3), check=not checked)
     aliases: dict[str, str] = {}
     for line, row in _numbered_rows(table):
         where = f"country_aliases.csv line {line}"
@@ -546,7 +578,12 @@ def _country_aliases(alpha_2: dict[str, str], alpha_3: dict[str, str]) -> dict[s
         key = _normalise_key(alias)
         if aliases.setdefault(key, iso3) != iso3:
             raise ValueError(f"{where}: alias {alias!r} maps to two countries")
+    if not checked:
+        disk_cache.mark(_CACHE_KIND, mark)
     return aliases
+
+
+_ALIASES_FILE = "country_aliases.csv"
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -572,14 +609,20 @@ def catalog_files() -> dict[str, bytes]:
     return {item.name: item.read_bytes() for item in folder.iterdir() if item.name.endswith(".csv")}
 
 
-def _read_package_table(file_name: str) -> pl.DataFrame:
-    data = resources.files("riskengine").joinpath(_DATA_DIRECTORY, file_name).read_bytes()
+def _read_package_bytes(file_name: str) -> bytes:
+    return resources.files("riskengine").joinpath(_DATA_DIRECTORY, file_name).read_bytes()
+
+
+def _text_table(data: bytes) -> pl.DataFrame:
     # All text, so that codes such as "2846.90" and "004" keep their exact spelling.
     return pl.read_csv(data, infer_schema=False)
 
 
-def _validated(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
-    """The table's contract columns, cells stripped and blanks null, checked against ``schema``.
+def _validated(
+    frame: pl.DataFrame, schema: pa.DataFrameSchema, *, check: bool = True
+) -> pl.DataFrame:
+    """The table's contract columns, cells stripped and blanks null, checked against ``schema``
+    unless ``check`` is false.
 
     Raises
     ------
@@ -594,6 +637,8 @@ def _validated(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
         pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
         for column in schema.columns
     )
+    if not check:
+        return frame
     try:
         schema.validate(frame, lazy=True)
     except SchemaErrors as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -486,3 +487,65 @@ def test_the_catalog_contracts_refuse(
     tables: dict[str, dict[str, list[str | None]]], expected: str
 ) -> None:
     assert expected in catalog_error(**tables)
+
+
+# ------------------------------------------------------------------ contracts checked once
+
+
+@pytest.fixture
+def fresh_catalog_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty disk cache of the test's own; every call of load_catalog reads anew."""
+    from riskengine.config import CACHE_DIR_ENV
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    load_catalog.cache_clear()
+    yield tmp_path / "cache"
+    load_catalog.cache_clear()
+
+
+def _contracts_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskengine.pandera_polars import pa
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("contracts checked again")
+
+    monkeypatch.setattr(pa.DataFrameSchema, "validate", refuse)
+
+
+def test_the_shipped_catalogs_contracts_are_checked_once_per_code_and_files(
+    fresh_catalog_loads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import riskengine.catalog as catalog_module
+    from riskengine import disk_cache
+
+    first = load_catalog()
+    assert list((fresh_catalog_loads / "catalog").iterdir())  # the mark
+    _contracts_refused(monkeypatch)
+    load_catalog.cache_clear()
+    again = load_catalog()  # from the mark: no contract checked
+    assert again.material_ids == first.material_ids
+    assert again.known_tags() == first.known_tags()
+    # Other bytes (the same table with other line ends), or other code, are checked anew.
+    read = catalog_module._read_package_bytes
+    monkeypatch.setattr(
+        catalog_module,
+        "_read_package_bytes",
+        lambda name: read(name).replace(b"\n", b"\r\n") if name == "materials.csv" else read(name),
+    )
+    load_catalog.cache_clear()
+    with pytest.raises(AssertionError, match="checked again"):
+        load_catalog()
+    monkeypatch.setattr(catalog_module, "_read_package_bytes", read)
+    monkeypatch.setattr(disk_cache, "CODE_DIGEST", "other code")
+    load_catalog.cache_clear()
+    with pytest.raises(AssertionError, match="checked again"):
+        load_catalog()
+
+
+def test_a_catalog_checked_from_its_mark_still_refuses_what_builds_no_index(
+    fresh_catalog_loads: Path,
+) -> None:
+    # Only the contracts are taken as known; the tree and the names are always checked.
+    tables = tiny_tables(commodities={"parent_id": ["dysprosium", "rare_earths"]})
+    with pytest.raises(ValueError, match="cycle"):
+        Catalog(**tables, contracts_checked=True)

@@ -176,3 +176,43 @@ def test_chunks_sharing_a_prediction_cache_score_as_alone_and_predict_each_vecto
     assert predicted_shared[0] == predicted_alone[0] > 0
     # Only the second chunk's new vectors went through the model.
     assert predicted_shared[1] == predicted_alone[1] - predicted_alone[0]
+
+
+def test_drivers_are_escaped_as_rendered_once_per_distinct_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CSV writer leaves the drivers column alone (FORMULA_FREE_SCORE_COLUMNS): a fact
+    worded by a team's reference data must come out escaped all the same."""
+    import riskengine.explain as explain
+    from riskengine.prediction import _driver_texts
+
+    rendered: list[str] = []
+
+    class Writer:
+        def __init__(self, reference: object, as_of: date) -> None:
+            pass
+
+        def drivers(self, row: dict, families: list[str], rules: list[str]) -> str:
+            rendered.append(row["material_id"])
+            return {
+                "a": "=HYPERLINK(x) | ok",
+                "b": "listed as 'x'; @SUM(A1), -5%",
+                "c": "nothing to escape, 2026-2027",
+            }[row["material_id"]]
+
+    monkeypatch.setattr(explain, "DriverWriter", Writer)
+    features = pl.DataFrame(
+        {name: [None] * 4 for name in explain.DRIVER_COLUMNS},
+        schema=dict.fromkeys(explain.DRIVER_COLUMNS, pl.String),
+    ).with_columns(
+        pl.Series("material_id", ["a", "b", "a", "c"]),
+        pl.lit("").alias("family_order"),
+    )
+    texts = _driver_texts(features, None, as_of=date(2026, 3, 1))  # type: ignore[arg-type]
+    assert texts.to_list() == [
+        "'=HYPERLINK(x) | ok",
+        "listed as 'x'; '@SUM(A1), -5%",
+        "'=HYPERLINK(x) | ok",
+        "nothing to escape, 2026-2027",
+    ]
+    assert sorted(rendered) == ["a", "b", "c"]

@@ -9,20 +9,13 @@ key). The contracts' warning rules are applied only on request (:func:`reference
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import json
-import os
-import re
 import shutil
-import stat
-import sys
 import tempfile
 import threading
-import time
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
@@ -31,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from riskengine.config import cache_directory
+from riskengine import disk_cache
 from riskengine.errors import ReferenceDataError
 from riskengine.io.columns import require_columns
 from riskengine.pandera_polars import SchemaErrors, pa
@@ -332,96 +325,23 @@ def _content_key(base: Path, overlay_base: Path | None) -> tuple[Any, ...]:
 
 # A process that scores starts by loading the reference data, which took 0.39-0.54 s here
 # (pandera's checks 0.25 s of it), on the way to a one-row score. The validated tables are kept
-# on disk (config.cache_directory), under a digest of the files' bytes and of the code that read
+# on disk (riskengine.disk_cache), under a digest of the files' bytes and of the code that read
 # and checked them: the next process reads them back in milliseconds, and an edited file, or
 # other riskengine code or data (the catalog the contracts check ids against), another Python
 # or other versions of the libraries validation uses, is read and validated anew.
-#: Loads the disk cache keeps, the most recently used.
-CACHED_LOADS = 8
-_CACHE_FORMAT = 2
-#: Files in the cache directory being written or thrown away, and how old such a file must be
-#: (a run killed meanwhile left it) before another run deletes it.
-_UNFINISHED_PREFIXES = (".writing-", ".stale-")
-_UNFINISHED_SECONDS = 3600
-# What the cache may meet and must not let out: it only ever saves time.
-_CACHE_ERRORS = (OSError, RuntimeError, ValueError, TypeError, KeyError, pl.exceptions.PolarsError)
-
-
-def _code_digest() -> str | None:
-    """A digest of the riskengine code and data this process runs (everything in the package
-    but the shipped reference tables, which the key covers, and the demo files) and of the
-    versions of Python (its Unicode data) and of the libraries validation uses; None when the
-    package's files cannot be read (an install without its sources)."""
-    import confusable_homoglyphs
-    import pycountry
-
-    package = Path(__file__).resolve().parents[1]
-    skipped = (shipped_reference_dir().resolve(), package / "demo")
-    versions = {
-        "python": sys.version,
-        "unicode": unicodedata.unidata_version,
-        "polars": pl.__version__,
-        "pandera": getattr(sys.modules.get("pandera"), "__version__", ""),
-        "pycountry": getattr(pycountry, "__version__", ""),
-        "confusable_homoglyphs": getattr(confusable_homoglyphs, "__version__", ""),
-    }
-    digest = hashlib.sha256(f"{_CACHE_FORMAT} {sorted(versions.items())!r}\n".encode())
-    hashed = set()
-    try:
-        for path in sorted(package.rglob("*")):
-            if path.suffix not in (".py", ".csv") or any(map(path.is_relative_to, skipped)):
-                continue
-            data = path.read_bytes()
-            name = path.relative_to(package).as_posix().encode("utf-8", "surrogateescape")
-            digest.update(name + f" {len(data)}\n".encode())
-            digest.update(data)
-            hashed.add(path)
-    except OSError:
-        return None
-    # Code that runs from elsewhere than these files (a zip, bytecode only) is not covered.
-    return digest.hexdigest() if Path(__file__).resolve() in hashed else None
-
-
-# Worked out once, as the module is imported: a process that validated with the code it
-# started with never files the result under code installed over it since.
-_CODE_DIGEST = _code_digest()
+_CACHE_KIND = "reference"
 
 
 def _disk_key(key: tuple[Any, ...], *, shipped: bool) -> str | None:
     """The disk cache's name for the load of ``key`` (:func:`_content_key`): the files' names
     and bytes, by the role of their directory (the one given, the one an overlay sits on), not
     by its path, so that a copy of the same tables anywhere shares one entry."""
-    if _CODE_DIGEST is None:
-        return None
     given, _, files = key
     roles = [
         ("given" if directory == given else "beneath", name, sha256)
         for directory, name, sha256 in files
     ]
-    text = f"{_CODE_DIGEST}\nshipped={shipped}\n{roles!r}\n"
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _cache_root() -> Path:
-    return cache_directory() / "reference"
-
-
-def _trusted(entry: Path) -> bool:
-    """Whether a cache entry and the directory holding it are this user's own, no one else
-    may write them, and the entry is no symbolic link: tables read back are not checked
-    again, so an entry others could change or swap could change the scores. Outside POSIX,
-    where modes say little, an entry is a directory."""
-    if os.name != "posix":
-        return entry.is_dir()
-    for path in (entry.parent, entry):
-        status = path.lstat()
-        if (
-            not stat.S_ISDIR(status.st_mode)
-            or status.st_uid != os.getuid()
-            or status.st_mode & 0o022
-        ):
-            return False
-    return True
+    return disk_cache.entry_key(_CACHE_KIND, f"shipped={shipped}\n{roles!r}")
 
 
 def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> ReferenceData | None:
@@ -429,8 +349,8 @@ def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> Refere
     (every table file is checked against the SHA-256 written beside it; a damaged entry is
     thrown away, so that the next load keeps a good one)."""
     try:
-        entry = _cache_root() / disk_key
-        if not entry.exists() or not _trusted(entry):
+        entry = disk_cache.cache_root(_CACHE_KIND) / disk_key
+        if not entry.exists() or not disk_cache.trusted(entry, directory=True):
             return None
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
         if meta["key"] != disk_key:
@@ -452,12 +372,10 @@ def _read_cached(disk_key: str, base: Path, overlay_base: Path | None) -> Refere
         )
     except OSError:
         return None  # gone meanwhile, or not readable: a miss
-    except _CACHE_ERRORS:
+    except disk_cache.CACHE_ERRORS:
         _discard(disk_key)  # damaged: the next load keeps a good one
         return None
-    # The most recently used; a cache the user may read but not change still serves.
-    with contextlib.suppress(OSError):
-        os.utime(entry)
+    disk_cache.touch(entry)
     return loaded
 
 
@@ -465,11 +383,11 @@ def _discard(disk_key: str) -> None:
     """Delete the entry ``disk_key`` if this user owns it, renamed first so that no reader
     meets half of it."""
     try:
-        entry = _cache_root() / disk_key
-        if not entry.is_dir() or not _trusted(entry):
+        entry = disk_cache.cache_root(_CACHE_KIND) / disk_key
+        if not entry.is_dir() or not disk_cache.trusted(entry, directory=True):
             return
-        stale = Path(tempfile.mkdtemp(prefix=_UNFINISHED_PREFIXES[1], dir=entry.parent))
-    except _CACHE_ERRORS:
+        stale = Path(tempfile.mkdtemp(prefix=disk_cache.UNFINISHED_PREFIXES[1], dir=entry.parent))
+    except disk_cache.CACHE_ERRORS:
         return
     try:
         entry.rename(stale / "entry")
@@ -485,14 +403,11 @@ def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
     loading works without it."""
     writing: Path | None = None
     try:
-        root = _cache_root()
-        entry = root / disk_key
-        if entry.exists():
+        if (disk_cache.cache_root(_CACHE_KIND) / disk_key).exists():
             return
-        # Only this user may write the directory whatever the umask (a group-writable one,
-        # as umask 002 gives, would never be trusted).
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        writing = Path(tempfile.mkdtemp(prefix=_UNFINISHED_PREFIXES[0], dir=root))
+        root = disk_cache.make_root(_CACHE_KIND)
+        entry = root / disk_key
+        writing = Path(tempfile.mkdtemp(prefix=disk_cache.UNFINISHED_PREFIXES[0], dir=root))
         hashes: dict[str, str] = {}
         for name in TABLE_SCHEMAS:
             buffer = io.BytesIO()
@@ -509,32 +424,12 @@ def _write_cached(disk_key: str, loaded: ReferenceData) -> None:
         }
         (writing / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         writing.rename(entry)  # fails if another process kept the same load meanwhile
-        _forget_old_loads(root)
-    except _CACHE_ERRORS:
+        disk_cache.forget_old_entries(root)
+    except disk_cache.CACHE_ERRORS:
         pass
     finally:
         if writing is not None:
             shutil.rmtree(writing, ignore_errors=True)
-
-
-def _forget_old_loads(root: Path) -> None:
-    """Delete all but the :data:`CACHED_LOADS` most recently used loads kept in ``root``, and
-    what runs killed while writing or deleting one left behind; nothing else found there."""
-    now = time.time()
-    entries = []
-    for path in root.iterdir():
-        with contextlib.suppress(OSError):  # renamed or deleted by another process meanwhile
-            if path.name.startswith(_UNFINISHED_PREFIXES):
-                if now - path.stat().st_mtime > _UNFINISHED_SECONDS:
-                    shutil.rmtree(path, ignore_errors=True)
-            elif _ENTRY_NAME.fullmatch(path.name):
-                entries.append((path.stat().st_mtime, path))
-    entries.sort(reverse=True)
-    for _, old in entries[CACHED_LOADS:]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-_ENTRY_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 def _load_reference(base: Path, *, overlay_base: Path | None, shipped: bool) -> ReferenceData:

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from pandera.errors import SchemaErrors
 
+from riskengine import disk_cache
 from riskengine.errors import MissingColumnsError, ReferenceDataError
 from riskengine.reference import loader
 from riskengine.reference.contracts import TABLE_SCHEMAS, column_types
@@ -490,7 +491,7 @@ def _described(directory: Path, suffix: str) -> None:
 def test_the_disk_cache_keeps_the_most_recently_used_loads(
     empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader, "CACHED_LOADS", 2)
+    monkeypatch.setattr(disk_cache, "KEPT_ENTRIES", 2)
     copies = []
     for index in range(3):
         copy = tmp_path / f"copy{index}"
@@ -525,29 +526,10 @@ def test_other_riskengine_code_validates_again(
 ) -> None:
     load_reference(reference_copy)
     _forget_in_memory(monkeypatch)
-    monkeypatch.setattr(loader, "_CODE_DIGEST", "another catalog or contract")
+    monkeypatch.setattr(disk_cache, "CODE_DIGEST", "another catalog or contract")
     _validation_refused(monkeypatch)
     with pytest.raises(AssertionError, match="validated again"):
         load_reference(reference_copy)
-
-
-def test_the_code_digest_covers_the_catalog_and_leaves_the_tables_to_the_key(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert loader._CODE_DIGEST is not None
-    assert loader._code_digest() == loader._CODE_DIGEST
-    package = Path(loader.__file__).resolve().parents[1]
-    read = Path.read_bytes
-    for changed, counts in (
-        # The contracts check event tags and materials against the catalog's files.
-        (next((package / "catalog_data").glob("*.csv")), True),
-        (next(shipped_reference_dir().resolve().glob("*.csv")), False),
-    ):
-        monkeypatch.setattr(
-            Path, "read_bytes", lambda self, c=changed: read(self) + (b"x" if self == c else b"")
-        )
-        assert (loader._code_digest() != loader._CODE_DIGEST) is counts
-        monkeypatch.setattr(Path, "read_bytes", read)
 
 
 def test_a_damaged_entry_is_replaced_by_the_next_load(
@@ -582,7 +564,7 @@ def test_an_entry_that_cannot_be_marked_used_still_serves(
     def read_only(*args: object, **kwargs: object) -> None:
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(loader.os, "utime", read_only)
+    monkeypatch.setattr(disk_cache.os, "utime", read_only)
     assert load_reference(reference_copy).production.height > 0
 
 
@@ -677,7 +659,7 @@ def test_a_symlinked_entry_is_not_read(
 def test_pruning_leaves_what_it_did_not_write(
     empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader, "CACHED_LOADS", 1)
+    monkeypatch.setattr(disk_cache, "KEPT_ENTRIES", 1)
     root = empty_caches / "reference"
     (root / "notes").mkdir(parents=True)
     for index in range(2):
