@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from itertools import pairwise
+from typing import Any
 
 import polars as pl
 import pytest
@@ -60,16 +61,18 @@ def test_a_cached_group_of_builders_runs_only_on_keys_no_earlier_chunk_had(
     built_on: list[int] = []
     collect_all = pl.collect_all
 
-    def counted(plans: list[pl.LazyFrame]) -> list[pl.DataFrame]:
-        outputs = collect_all(plans)
+    def counted(plans: list[pl.LazyFrame], **options: Any) -> list[pl.DataFrame]:
+        outputs = collect_all(plans, **options)
         built_on.append(sum(output.height for output in outputs))
         return outputs
 
+    # Prepared first: preparing collects plans of its own.
+    spine, reversed_spine = _spine([0, 1]), _spine([1, 0])
     monkeypatch.setattr(runner.pl, "collect_all", counted)
     cache = FeatureCache()
     as_of = date(2026, 3, 1)
-    first = build_features(_spine([0, 1]), reference, as_of=as_of, cache=cache)
-    again = build_features(_spine([1, 0]), reference, as_of=as_of, cache=cache)
+    first = build_features(spine, reference, as_of=as_of, cache=cache)
+    again = build_features(reversed_spine, reference, as_of=as_of, cache=cache)
 
     assert built_on[0] > 0
     # The same pairs again: only the builders of the input's own sourcing mix run.
