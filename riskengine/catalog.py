@@ -111,9 +111,9 @@ class Catalog:
     policy_tags
         Columns ``tag, commodities, stages``; ``*`` as commodities means every root commodity,
         blank stages mean all stages, blank commodities mean the tag covers nothing.
-    contracts_checked
-        Whether these exact tables are known to meet their contracts, which are then not
-        checked again (:func:`load_catalog`); the checks that build the indexes always run.
+    _contracts_checked
+        For :func:`load_catalog` alone: these exact tables are known to meet their contracts,
+        which are then not checked again; the checks that build the indexes always run.
 
     Raises
     ------
@@ -131,9 +131,9 @@ class Catalog:
         materials: pl.DataFrame,
         policy_tags: pl.DataFrame,
         *,
-        contracts_checked: bool = False,
+        _contracts_checked: bool = False,
     ) -> None:
-        check = not contracts_checked
+        check = not _contracts_checked
         commodities = _validated(commodities, commodities_schema(), check=check)
         commodity_ids = commodities["commodity_id"].to_list()
         materials = _validated(materials, materials_schema(commodity_ids), check=check)
@@ -367,11 +367,30 @@ def load_catalog() -> Catalog:
     tables, mark, checked = _shipped_tables(*_TABLE_FILES)
     catalog = Catalog(
         **{name.removesuffix(".csv"): table for name, table in tables.items()},
-        contracts_checked=checked,
+        _contracts_checked=checked,
     )
     if not checked:
         disk_cache.mark(_CACHE_KIND, mark)
     return catalog
+
+
+def check_shipped_catalog() -> None:
+    """Check the shipped catalog and country aliases against their contracts, whatever the
+    disk cache holds (``riskengine reference check``).
+
+    Raises
+    ------
+    ValueError
+        Naming the table, line and column of each broken rule.
+    """
+    tables, _, _ = _shipped_tables(*_TABLE_FILES)
+    Catalog(
+        commodities=tables["commodities.csv"],
+        materials=tables["materials.csv"],
+        policy_tags=tables["policy_tags.csv"],
+    )
+    index = _country_index()
+    _country_aliases(index.alpha_2, index.alpha_3, trust_mark=False)
 
 
 def _shipped_tables(*names: str) -> tuple[dict[str, pl.DataFrame], str | None, bool]:
@@ -563,8 +582,11 @@ def _country_names(country: object) -> list[str]:
     return [name for name in names if name]
 
 
-def _country_aliases(alpha_2: dict[str, str], alpha_3: dict[str, str]) -> dict[str, str]:
-    tables, mark, checked = _shipped_tables(_ALIASES_FILE)
+def _country_aliases(
+    alpha_2: dict[str, str], alpha_3: dict[str, str], *, trust_mark: bool = True
+) -> dict[str, str]:
+    tables, mark, marked = _shipped_tables(_ALIASES_FILE)
+    checked = marked and trust_mark
     table = _validated(tables[_ALIASES_FILE], country_aliases_schema(alpha_3), check=not checked)
     aliases: dict[str, str] = {}
     for line, row in _numbered_rows(table):

@@ -116,7 +116,8 @@ CACHE_DIR_ENV = "RISKENGINE_CACHE_DIR"
 
 def cache_directory() -> Path:
     """Where riskengine keeps what it can always work out again (the validated reference
-    tables): ``RISKENGINE_CACHE_DIR``, else ``riskengine`` in the user's cache directory
+    tables, the mark that the shipped catalog met its contracts; :mod:`riskengine.disk_cache`):
+    ``RISKENGINE_CACHE_DIR``, else ``riskengine`` in the user's cache directory
     (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
     named = os.environ.get(CACHE_DIR_ENV)
     if named:

@@ -86,15 +86,26 @@ CODE_DIGEST = _code_digest()
 
 def entry_key(*parts: str | bytes) -> str | None:
     """The name of an entry for what ``parts`` say (its kind, the bytes it came from) under
-    this code (:data:`CODE_DIGEST`); None when the code is not covered."""
+    this code (:data:`CODE_DIGEST`) and pandera's switches in force; None when the code is not
+    covered."""
     if CODE_DIGEST is None:
         return None
-    digest = hashlib.sha256(CODE_DIGEST.encode())
+    digest = hashlib.sha256(f"{CODE_DIGEST}\n{_validation_switches()}".encode())
     for part in parts:
         data = part if isinstance(part, bytes) else part.encode("utf-8", "surrogateescape")
         digest.update(f"\n{len(data)}\n".encode())
         digest.update(data)
     return digest.hexdigest()[:32]
+
+
+def _validation_switches() -> str:
+    """pandera's switches where the key is asked for: a load validated with its checks turned
+    off or cut short (``PANDERA_VALIDATION_ENABLED``, ``PANDERA_VALIDATION_DEPTH``) is filed
+    apart from one fully checked, and never stands in for it."""
+    from pandera.config import get_config_context
+
+    config = get_config_context()
+    return f"enabled={config.validation_enabled} depth={config.validation_depth}"
 
 
 def cache_root(kind: str) -> Path:

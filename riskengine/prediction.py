@@ -18,7 +18,6 @@ from riskengine.features.builders import registry
 from riskengine.features.common import distinct_rows
 from riskengine.features.registry import PAIR_KEY
 from riskengine.features.runner import FeatureCache, build_features
-from riskengine.io.workbook import escape_spreadsheet_formulas
 from riskengine.reference.loader import ReferenceData
 from riskengine.restriction_state import STATE_BAND_FLOORS, STATE_COLUMNS, combine, with_state
 from riskengine.schemas import (
@@ -258,13 +257,7 @@ def _driver_texts(
             families = row["family_order"].split(",") if row["family_order"] else []
             text = cache[values] = writer.drivers(row, families, hard_rules(row))
         texts.append(text)
-    # Escaped here, once per distinct text, as the CSV writer would escape every cell of the
-    # column (a fact's wording comes from reference data a team may write): the writer then
-    # need not search a million long cells (FORMULA_FREE_SCORE_COLUMNS).
-    distinct_texts = escape_spreadsheet_formulas(
-        pl.DataFrame({"drivers": texts}, schema={"drivers": pl.String}), delimited=True
-    )["drivers"]
-    return distinct_texts.gather(group_of_row)
+    return pl.Series("drivers", texts, dtype=pl.String).gather(group_of_row)
 
 
 def score_pairs(

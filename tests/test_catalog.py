@@ -542,10 +542,32 @@ def test_the_shipped_catalogs_contracts_are_checked_once_per_code_and_files(
         load_catalog()
 
 
-def test_a_catalog_checked_from_its_mark_still_refuses_what_builds_no_index(
-    fresh_catalog_loads: Path,
-) -> None:
+def test_a_catalog_taken_as_meeting_its_contracts_still_refuses_what_builds_no_index() -> None:
     # Only the contracts are taken as known; the tree and the names are always checked.
     tables = tiny_tables(commodities={"parent_id": ["dysprosium", "rare_earths"]})
     with pytest.raises(ValueError, match="cycle"):
-        Catalog(**tables, contracts_checked=True)
+        Catalog(**tables, _contracts_checked=True)
+
+
+def test_the_country_aliases_are_checked_once_and_reference_check_checks_all_anew(
+    fresh_catalog_loads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import riskengine.catalog as catalog_module
+    from riskengine.catalog import check_shipped_catalog
+
+    index = catalog_module._country_index()
+    aliases = catalog_module._country_aliases(index.alpha_2, index.alpha_3)
+    load_catalog()
+    _contracts_refused(monkeypatch)
+    # Marked: neither is checked again.
+    assert catalog_module._country_aliases(index.alpha_2, index.alpha_3) == aliases
+    load_catalog.cache_clear()
+    load_catalog()
+    # `riskengine reference check` checks them whatever the marks say.
+    with pytest.raises(AssertionError, match="checked again"):
+        check_shipped_catalog()
+    monkeypatch.setattr(
+        catalog_module, "Catalog", lambda **tables: None
+    )  # past the catalog, to the aliases
+    with pytest.raises(AssertionError, match="checked again"):
+        check_shipped_catalog()

@@ -119,3 +119,14 @@ def test_only_the_most_recent_marks_are_kept_and_nothing_else_is_deleted(
         os.utime(root / str(key), (1_000_000 + age, 1_000_000 + age))
     disk_cache.forget_old_entries(root)
     assert sorted(path.name for path in root.iterdir()) == sorted(["notes", *map(str, keys[1:])])
+
+
+def test_a_key_asked_with_panderas_checks_off_or_cut_short_is_another_key() -> None:
+    from pandera.config import config_context
+
+    checked = disk_cache.entry_key("catalog", b"tables")
+    with config_context(validation_enabled=False):
+        assert disk_cache.entry_key("catalog", b"tables") != checked
+    with config_context(validation_depth="SCHEMA_ONLY"):
+        assert disk_cache.entry_key("catalog", b"tables") != checked
+    assert disk_cache.entry_key("catalog", b"tables") == checked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -178,15 +179,23 @@ def test_chunks_sharing_a_prediction_cache_score_as_alone_and_predict_each_vecto
     assert predicted_shared[1] == predicted_alone[1] - predicted_alone[0]
 
 
-def test_drivers_are_escaped_as_rendered_once_per_distinct_text(
-    monkeypatch: pytest.MonkeyPatch,
+def test_drivers_keep_their_words_in_the_frame_and_are_escaped_when_written_as_csv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The CSV writer leaves the drivers column alone (FORMULA_FREE_SCORE_COLUMNS): a fact
-    worded by a team's reference data must come out escaped all the same."""
+    """Drivers are rendered once per distinct fact and kept verbatim (JSON, Parquet and the
+    pyfunc keep text as it is); the CSV writer escapes them, since a team's reference data
+    words their facts (so they are not among FORMULA_FREE_SCORE_COLUMNS)."""
     import riskengine.explain as explain
+    from riskengine.io.writing import write_table_chunks
     from riskengine.prediction import _driver_texts
+    from riskengine.schemas import FORMULA_FREE_SCORE_COLUMNS
 
     rendered: list[str] = []
+    words = {
+        "a": "=HYPERLINK(x) | ok",
+        "b": "listed as 'x'; @SUM(A1), -5%",
+        "c": "nothing to escape, 2026-2027",
+    }
 
     class Writer:
         def __init__(self, reference: object, as_of: date) -> None:
@@ -194,11 +203,7 @@ def test_drivers_are_escaped_as_rendered_once_per_distinct_text(
 
         def drivers(self, row: dict, families: list[str], rules: list[str]) -> str:
             rendered.append(row["material_id"])
-            return {
-                "a": "=HYPERLINK(x) | ok",
-                "b": "listed as 'x'; @SUM(A1), -5%",
-                "c": "nothing to escape, 2026-2027",
-            }[row["material_id"]]
+            return words[row["material_id"]]
 
     monkeypatch.setattr(explain, "DriverWriter", Writer)
     features = pl.DataFrame(
@@ -209,10 +214,13 @@ def test_drivers_are_escaped_as_rendered_once_per_distinct_text(
         pl.lit("").alias("family_order"),
     )
     texts = _driver_texts(features, None, as_of=date(2026, 3, 1))  # type: ignore[arg-type]
-    assert texts.to_list() == [
+    assert texts.to_list() == [words["a"], words["b"], words["a"], words["c"]]
+    assert sorted(rendered) == ["a", "b", "c"]
+    output = tmp_path / "scores.csv"
+    write_table_chunks([texts.to_frame()], str(output), formula_free=FORMULA_FREE_SCORE_COLUMNS)
+    assert pl.read_csv(output)["drivers"].to_list() == [
         "'=HYPERLINK(x) | ok",
         "listed as 'x'; '@SUM(A1), -5%",
         "'=HYPERLINK(x) | ok",
         "nothing to escape, 2026-2027",
     ]
-    assert sorted(rendered) == ["a", "b", "c"]

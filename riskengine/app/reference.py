@@ -36,8 +36,11 @@ class ReferenceCheck:
 
 
 def check_reference(settings: Settings) -> ReferenceCheck:
-    """Load and validate the reference data (errors raise, whatever the disk cache holds);
-    summarise each table; warnings."""
+    """Load and validate the reference data and the catalog its contracts check ids against
+    (errors raise, whatever the disk cache holds); summarise each table; warnings."""
+    from riskengine.catalog import check_shipped_catalog
+
+    check_shipped_catalog()
     reference = load_reference(settings.reference_dir, trust_disk_cache=False)
     return ReferenceCheck(reference, summarise_reference(reference), reference_warnings(reference))
 

@@ -191,7 +191,7 @@ def _mix_row_columns() -> list[pl.Expr]:
     ]
 
 
-def _mix_row_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
+def _mix_row_counts(rows: pl.DataFrame) -> pl.DataFrame:
     """Usable-alone rows counted per :data:`_MIX_ROW_COLUMNS`: per supplier country and share
     cell, not per supplier, so a chunk's counts are bounded by the catalog and the share
     cells rather than by its rows (counted per supplier, merging them took a 10M-row run's RSS
@@ -244,31 +244,26 @@ def collect_context(
         # one that is: source lists keep expired records next to current ones.
         in_force = pl.col("validity_reason").is_null() & pl.col("blocked_reason").is_null()
         pair_hash = pl.struct(_pair_identity()).hash(_PAIR_HASH_SEED)
-        rows_of_chunk = resolved.lazy()
-        # Four summaries of one chunk, collected together so that polars runs them side by
-        # side rather than one after another.
-        chunk_hashes, chunk_countries, chunk_mix, chunk_shares = pl.collect_all(
-            [
-                rows_of_chunk.select(pl.when(in_force).then(pair_hash).alias("pair_hash")),
-                rows_of_chunk.filter(pl.col("supplier_id").is_not_null() & in_force)
-                .select(
-                    "supplier_key",
-                    "supplier_id",
-                    pl.coalesce("supplier_country_id", "supplier_country").alias("country"),
-                )
-                .unique(),
-                _mix_row_counts(rows_of_chunk),
-                rows_of_chunk.group_by(
-                    "share",
-                    pl.when(in_force).then(pl.col("material_id")).alias("group_material"),
-                    *_share_group(),
-                ).agg(pl.len().alias("count")),
-            ]
+        hashes.append(
+            resolved.select(pl.when(in_force).then(pair_hash)).to_series().alias("pair_hash")
         )
-        hashes.append(chunk_hashes.to_series())
-        supplier_countries.append(chunk_countries)
-        mix_rows.append(chunk_mix)
-        share_counts.append(chunk_shares)
+        supplier_countries.append(
+            resolved.filter(pl.col("supplier_id").is_not_null() & in_force)
+            .select(
+                "supplier_key",
+                "supplier_id",
+                pl.coalesce("supplier_country_id", "supplier_country").alias("country"),
+            )
+            .unique()
+        )
+        mix_rows.append(_mix_row_counts(resolved))
+        share_counts.append(
+            resolved.group_by(
+                "share",
+                pl.when(in_force).then(pl.col("material_id")).alias("group_material"),
+                *_share_group(),
+            ).agg(pl.len().alias("count"))
+        )
         if len(mix_rows) == _CHUNKS_MERGED:
             # Merged as they come: each chunk repeats most of the suppliers, groups and mixes
             # of the ones before, and 17 chunks' worth of them unmerged took 10M rows to 2.4 GB.
@@ -460,7 +455,7 @@ def _refused_rows(
         pl.col("row_number").is_in(copies["row_number"].implode())
         | pl.col("supplier_key").is_in(conflicting_suppliers.implode())
     )
-    return reasons, _mix_row_counts(refused.lazy()).collect()
+    return reasons, _mix_row_counts(refused)
 
 
 def _sourcing_mix(
