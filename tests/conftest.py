@@ -71,6 +71,18 @@ def session_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture
+def unwritable_cache_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The disk cache named by ``RISKENGINE_CACHE_DIR`` is a plain file: nothing can be kept
+    in it or read from it."""
+    from riskengine.config import CACHE_DIR_ENV
+
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv(CACHE_DIR_ENV, str(blocked))
+    return blocked
+
+
+@pytest.fixture
 def keep_chunks(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Make the passes over an input's chunks keep them in memory (``"kept"``, the default for
     small inputs), spill them to a temporary directory (``"spilled"``), or read the file

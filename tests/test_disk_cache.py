@@ -95,12 +95,8 @@ def test_marks_work_under_a_umask_that_lets_the_group_write(cache_home: Path) ->
     assert disk_cache.is_marked("catalog", key)
 
 
-def test_marking_where_nothing_can_be_written_fails_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "a file"
-    blocker.write_text("not a directory")
-    monkeypatch.setenv(CACHE_DIR_ENV, str(blocker))
+@pytest.mark.usefixtures("unwritable_cache_directory")
+def test_marking_where_nothing_can_be_written_fails_nothing() -> None:
     key = disk_cache.entry_key("catalog", b"tables")
     disk_cache.mark("catalog", key)
     assert not disk_cache.is_marked("catalog", key)

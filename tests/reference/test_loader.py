@@ -468,14 +468,8 @@ def test_a_damaged_cache_entry_is_validated_again_and_gives_the_same_tables(
     assert calls == [1]
 
 
-def test_loading_works_where_the_cache_cannot_be_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from riskengine.config import CACHE_DIR_ENV
-
-    blocked = tmp_path / "a file"
-    blocked.write_text("not a directory")
-    monkeypatch.setenv(CACHE_DIR_ENV, str(blocked))
+@pytest.mark.usefixtures("unwritable_cache_directory")
+def test_loading_works_where_the_cache_cannot_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loader, "_LOADED", {})
     assert load_reference().production.height > 0
 
