@@ -624,6 +624,20 @@ def test_reference_check_validates_whatever_the_caches_hold(
         check_reference(load_settings())
 
 
+def test_reference_check_checks_the_catalog_its_contracts_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The catalog's mark stands in for its contracts in scoring, never in the check."""
+    import riskengine.catalog as catalog_module
+    from riskengine.app.reference import check_reference
+    from riskengine.config import load_settings
+
+    checked: list[bool] = []
+    monkeypatch.setattr(catalog_module, "check_shipped_catalog", lambda: checked.append(True))
+    check_reference(load_settings())
+    assert checked == [True]
+
+
 def test_an_entry_swapped_in_under_another_name_is_not_read(
     empty_caches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
