@@ -364,14 +364,7 @@ def load_catalog() -> Catalog:
     and the next process checks only what builds the indexes. An edited file, or other code,
     is checked anew. The country aliases are read the same way.
     """
-    tables, mark, checked = _shipped_tables(*_TABLE_FILES)
-    catalog = Catalog(
-        **{name.removesuffix(".csv"): table for name, table in tables.items()},
-        _contracts_checked=checked,
-    )
-    if not checked:
-        disk_cache.mark(_CACHE_KIND, mark)
-    return catalog
+    return _shipped_catalog(trust_mark=True)
 
 
 def check_shipped_catalog() -> None:
@@ -383,25 +376,24 @@ def check_shipped_catalog() -> None:
     ValueError
         Naming the table, line and column of each broken rule.
     """
-    tables, _, _ = _shipped_tables(*_TABLE_FILES)
-    Catalog(
-        commodities=tables["commodities.csv"],
-        materials=tables["materials.csv"],
-        policy_tags=tables["policy_tags.csv"],
-    )
+    _shipped_catalog(trust_mark=False)
     index = _country_index()
     _country_aliases(index.alpha_2, index.alpha_3, trust_mark=False)
 
 
-def _shipped_tables(*names: str) -> tuple[dict[str, pl.DataFrame], str | None, bool]:
-    """Shipped tables by file name (all text), the key of the mark that says they met their
-    contracts under this code, and whether that mark is kept (:mod:`riskengine.disk_cache`)."""
-    files = {name: _read_package_bytes(name) for name in names}
-    mark = disk_cache.entry_key(
-        _CACHE_KIND, *(part for name, data in files.items() for part in (name, data))
+def _shipped_catalog(*, trust_mark: bool) -> Catalog:
+    files = {name: _read_package_bytes(name) for name in _TABLE_FILES}
+    return disk_cache.checked_once(
+        _CACHE_KIND,
+        files,
+        lambda checked: Catalog(
+            commodities=_text_table(files["commodities.csv"]),
+            materials=_text_table(files["materials.csv"]),
+            policy_tags=_text_table(files["policy_tags.csv"]),
+            _contracts_checked=checked,
+        ),
+        trust_mark=trust_mark,
     )
-    tables = {name: _text_table(data) for name, data in files.items()}
-    return tables, mark, disk_cache.is_marked(_CACHE_KIND, mark)
 
 
 _TABLE_FILES = ("commodities.csv", "materials.csv", "policy_tags.csv")
@@ -585,9 +577,21 @@ def _country_names(country: object) -> list[str]:
 def _country_aliases(
     alpha_2: dict[str, str], alpha_3: dict[str, str], *, trust_mark: bool = True
 ) -> dict[str, str]:
-    tables, mark, marked = _shipped_tables(_ALIASES_FILE)
-    checked = marked and trust_mark
-    table = _validated(tables[_ALIASES_FILE], country_aliases_schema(alpha_3), check=not checked)
+    data = _read_package_bytes(_ALIASES_FILE)
+    schema = country_aliases_schema(alpha_3)
+    return disk_cache.checked_once(
+        _CACHE_KIND,
+        {_ALIASES_FILE: data},
+        lambda checked: _aliases_of(
+            _validated(_text_table(data), schema, check=not checked), alpha_2, alpha_3
+        ),
+        trust_mark=trust_mark,
+    )
+
+
+def _aliases_of(
+    table: pl.DataFrame, alpha_2: dict[str, str], alpha_3: dict[str, str]
+) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for line, row in _numbered_rows(table):
         where = f"country_aliases.csv line {line}"
@@ -600,8 +604,6 @@ def _country_aliases(
         key = _normalise_key(alias)
         if aliases.setdefault(key, iso3) != iso3:
             raise ValueError(f"{where}: alias {alias!r} maps to two countries")
-    if not checked:
-        disk_cache.mark(_CACHE_KIND, mark)
     return aliases
 
 

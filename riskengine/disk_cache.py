@@ -22,7 +22,9 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -177,10 +179,27 @@ def is_marked(kind: str, key: str | None) -> bool:
             return False
         if entry.read_text(encoding="utf-8") != key:
             return False
-    except (*CACHE_ERRORS, UnicodeDecodeError):
+    except CACHE_ERRORS:  # a UnicodeDecodeError is a ValueError
         return False
     touch(entry)
     return True
+
+
+T = TypeVar("T")
+
+
+def checked_once(
+    kind: str, files: Mapping[str, bytes], build: Callable[[bool], T], *, trust_mark: bool = True
+) -> T:
+    """``build(checked)``, told whether a trusted mark says that ``files`` (by name) passed
+    their checks under this code, in which case it may skip them (only when ``trust_mark``);
+    once it returns, which it does only if every check it ran passed, the mark is kept."""
+    key = entry_key(kind, *(part for name, data in files.items() for part in (name, data)))
+    checked = trust_mark and is_marked(kind, key)
+    built = build(checked)
+    if not checked:
+        mark(kind, key)
+    return built
 
 
 def mark(kind: str, key: str | None) -> None:

@@ -126,3 +126,22 @@ def test_a_key_asked_with_panderas_checks_off_or_cut_short_is_another_key() -> N
     with config_context(validation_depth="SCHEMA_ONLY"):
         assert disk_cache.entry_key("catalog", b"tables") != checked
     assert disk_cache.entry_key("catalog", b"tables") == checked
+
+
+def test_checked_once_marks_only_what_passed(cache_home: Path) -> None:
+    files = {"a.csv": b"1,2\n"}
+    told: list[bool] = []
+
+    def failing(checked: bool) -> None:
+        told.append(checked)
+        raise ValueError("a broken rule")
+
+    with pytest.raises(ValueError, match="broken rule"):
+        disk_cache.checked_once("catalog", files, failing)
+    assert disk_cache.checked_once("catalog", files, lambda checked: told.append(checked)) is None
+    disk_cache.checked_once("catalog", files, lambda checked: told.append(checked))
+    disk_cache.checked_once(
+        "catalog", files, lambda checked: told.append(checked), trust_mark=False
+    )
+    # Failed, then checked and marked, then taken from the mark, then checked whatever it says.
+    assert told == [False, False, True, False]
