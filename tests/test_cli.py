@@ -289,6 +289,81 @@ def test_a_signal_is_told_to_the_chunk_loops_for_its_own_command_only() -> None:
         sys.unraisablehook = hook
 
 
+_BRIDGING_PROGRAM = """
+import threading
+import polars as pl
+from riskengine.cli.runtime import run_command
+
+callers = []
+original = pl.Series.to_numpy
+
+def recorded(self, *arguments, **options):
+    callers.append(threading.current_thread().name)
+    return original(self, *arguments, **options)
+
+pl.Series.to_numpy = recorded
+
+def action():
+    for thread in threading.enumerate():
+        if thread.name == "riskengine-numpy":
+            thread.join()
+    pl.Series([1]).to_numpy()
+
+run_command(action)
+print(callers[0])
+"""
+
+
+def test_polars_bridge_to_numpy_is_made_off_the_main_thread() -> None:
+    """polars makes the bridge at its first ``to_numpy`` by calling Python from Rust; an
+    interrupt raised there (on the main thread) made it panic, and the run exited 1 with a
+    Rust backtrace (a flaky signal test in tests/io/test_writing.py)."""
+    finished = subprocess.run(
+        [sys.executable, "-c", _BRIDGING_PROGRAM],
+        env=_child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "riskengine-numpy"
+
+
+_PANICKING_PROGRAM = """
+import os, signal, time
+from riskengine.cli.runtime import run_command
+
+class Panic(BaseException):  # what pyo3 raises for a Rust panic
+    pass
+
+def action():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        raise Panic("a library panicked on the interrupt") from None
+
+run_command(action)
+"""
+
+
+def test_a_library_that_panics_on_an_interrupt_exits_with_the_signal_s_code() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", _PANICKING_PROGRAM],
+        env=_child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert finished.returncode == 143, finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert "terminated" in finished.stderr
+
+
 def _buffered_child_environment() -> dict[str, str]:
     """:func:`_child_environment` with standard output buffered, as it is by default."""
     environment = _child_environment()

@@ -126,6 +126,7 @@ def run_command(action: Callable[[], T]) -> T:
     anything else exits 1."""
     with signals_handled() as received:
         try:
+            _start_native_bridges()
             result = action()
         except (UserInputError, ModelNotFoundError, ModelIntegrityError) as error:
             if received:
@@ -153,11 +154,45 @@ def run_command(action: Callable[[], T]) -> T:
                 f"(set {DEBUG_ENV}=1 for a traceback)"
             )
             raise typer.Exit(EXIT_INTERNAL) from None
+        except BaseException:
+            if received:
+                # A library that panicked on the interrupt (pyo3's PanicException is a
+                # BaseException), or an exit asked for once it had arrived: the signal decides.
+                exit_interrupted(received[0], by_signal=True)
+            raise
         if received:
             # Swallowed likewise, and the run went on to finish: the outputs are complete, but
             # whoever sent the signal must hear that it arrived.
             exit_interrupted(received[0], by_signal=True)
         return result
+
+
+def _start_native_bridges() -> None:
+    """Make polars' bridge to numpy (numpy imported, its C API looked up, its version read) on
+    a thread of its own, once per process, at the start of a command.
+
+    polars makes it at its first ``to_numpy`` by calling Python from Rust; an interrupt raised
+    in that Python code (signal handlers run on the main thread only) made polars panic: the
+    run exited 1 with a Rust backtrace instead of 130 or 143. A command reaches its first
+    ``to_numpy`` long after the bridge is made (0.05 s here).
+    """
+    if not _native_bridges:
+        _native_bridges.append(
+            threading.Thread(target=_bridge_numpy, name="riskengine-numpy", daemon=True)
+        )
+        _native_bridges[0].start()
+
+
+#: The thread that made polars' bridge to numpy in this process, once started.
+_native_bridges: list[threading.Thread] = []
+
+
+def _bridge_numpy() -> None:
+    # Any failure is met again, and reported, where scoring needs the bridge.
+    with contextlib.suppress(Exception):
+        import polars as pl
+
+        pl.Series([0]).to_numpy()
 
 
 def exit_interrupted(signal_number: int, by_signal: bool = False) -> NoReturn:
