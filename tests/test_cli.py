@@ -289,6 +289,21 @@ def test_a_signal_is_told_to_the_chunk_loops_for_its_own_command_only() -> None:
         sys.unraisablehook = hook
 
 
+def _run_program(
+    program: str, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``program`` run by this interpreter in a child process, this checkout's package first
+    (or in ``environment``), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        env=environment if environment is not None else _child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
 _BRIDGING_PROGRAM = """
 import threading
 import polars as pl
@@ -318,14 +333,7 @@ def test_polars_bridge_to_numpy_is_made_off_the_main_thread() -> None:
     """polars makes the bridge at its first ``to_numpy`` by calling Python from Rust; an
     interrupt raised there (on the main thread) made it panic, and the run exited 1 with a
     Rust backtrace (a flaky signal test in tests/io/test_writing.py)."""
-    finished = subprocess.run(
-        [sys.executable, "-c", _BRIDGING_PROGRAM],
-        env=_child_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    finished = _run_program(_BRIDGING_PROGRAM)
 
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "riskengine-numpy"
@@ -350,14 +358,7 @@ run_command(action)
 
 
 def test_a_library_that_panics_on_an_interrupt_exits_with_the_signal_s_code() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", _PANICKING_PROGRAM],
-        env=_child_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    finished = _run_program(_PANICKING_PROGRAM)
 
     assert finished.returncode == 143, finished.stderr
     assert "Traceback" not in finished.stderr
@@ -391,13 +392,8 @@ print("not reached")
 def test_a_finished_command_ends_without_the_teardown_but_with_what_it_would_show() -> None:
     """The threads are waited for, exit handlers run and buffered output is written; only the
     freeing of every object (a module global's finaliser here) is skipped."""
-    finished = subprocess.run(
-        [sys.executable, "-c", _FINISHING_PROGRAM.format(repeat=3)],
-        env=_buffered_child_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+    finished = _run_program(
+        _FINISHING_PROGRAM.format(repeat=3), environment=_buffered_child_environment()
     )
 
     assert finished.returncode == 0, finished.stderr
