@@ -126,7 +126,7 @@ def run_command(action: Callable[[], T]) -> T:
     anything else exits 1."""
     with signals_handled() as received:
         try:
-            _start_native_bridges()
+            _start_numpy_bridge()
             result = action()
         except (UserInputError, ModelNotFoundError, ModelIntegrityError) as error:
             if received:
@@ -142,24 +142,20 @@ def run_command(action: Callable[[], T]) -> T:
             # by SIGPIPE would, with nothing more written to the closed pipe.
             quiet_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
-        except Exception as error:
+        except BaseException as error:
             if received:
                 # The interrupt was raised inside a library callback that swallowed it and
-                # failed some other way: the signal is the cause, not an internal error.
+                # failed some other way, or panicked (pyo3's PanicException is a
+                # BaseException), or an exit was asked for once it had arrived: the signal is
+                # the cause, not an internal error.
                 exit_interrupted(received[0], by_signal=True)
-            if os.environ.get(DEBUG_ENV):
+            if isinstance(error, (SystemExit, GeneratorExit)) or os.environ.get(DEBUG_ENV):
                 raise
             say(
                 f"internal error: {type(error).__name__}: {error} "
                 f"(set {DEBUG_ENV}=1 for a traceback)"
             )
             raise typer.Exit(EXIT_INTERNAL) from None
-        except BaseException:
-            if received:
-                # A library that panicked on the interrupt (pyo3's PanicException is a
-                # BaseException), or an exit asked for once it had arrived: the signal decides.
-                exit_interrupted(received[0], by_signal=True)
-            raise
         if received:
             # Swallowed likewise, and the run went on to finish: the outputs are complete, but
             # whoever sent the signal must hear that it arrived.
@@ -167,29 +163,35 @@ def run_command(action: Callable[[], T]) -> T:
         return result
 
 
-def _start_native_bridges() -> None:
-    """Make polars' bridge to numpy (numpy imported, its C API looked up, its version read) on
-    a thread of its own, once per process, at the start of a command.
-
-    polars makes it at its first ``to_numpy`` by calling Python from Rust; an interrupt raised
-    in that Python code (signal handlers run on the main thread only) made polars panic: the
-    run exited 1 with a Rust backtrace instead of 130 or 143. A command reaches its first
-    ``to_numpy`` long after the bridge is made (0.05 s here).
-    """
-    if not _native_bridges:
-        _native_bridges.append(
-            threading.Thread(target=_bridge_numpy, name="riskengine-numpy", daemon=True)
-        )
-        _native_bridges[0].start()
-
-
 #: The thread that made polars' bridge to numpy in this process, once started.
-_native_bridges: list[threading.Thread] = []
+_numpy_bridge: threading.Thread | None = None
+
+
+def _start_numpy_bridge() -> None:
+    """Make polars' bridge to numpy (numpy's version read, its C API looked up) on a thread of
+    its own, once per process, at the start of a command.
+
+    polars makes it at the first ``to_numpy`` (or Series made from an array) by calling Python
+    from Rust; an interrupt raised in that Python code (signal handlers run on the main
+    thread only) made polars panic: the run exited 1 with a Rust backtrace instead of 130 or
+    143. The bridge takes 0.05 s here once polars is imported, and a command's first such
+    call comes later, so the race is unlikely, not impossible: should the main thread still
+    make the bridge and be interrupted there, :func:`run_command` exits with the signal's
+    code (the panic's text is printed all the same). Not a daemon: a daemon thread ended by
+    the interpreter's shutdown while in Rust aborts the process.
+    """
+    global _numpy_bridge
+    if _numpy_bridge is not None:
+        return
+    _numpy_bridge = threading.Thread(target=_bridge_numpy, name="riskengine-numpy")
+    # Without a thread to spare the command runs on, and makes the bridge where it needs it.
+    with contextlib.suppress(RuntimeError):
+        _numpy_bridge.start()
 
 
 def _bridge_numpy() -> None:
-    # Any failure is met again, and reported, where scoring needs the bridge.
-    with contextlib.suppress(Exception):
+    # Any failure, a panic among them, is met again, and reported, where a command needs it.
+    with contextlib.suppress(BaseException):
         import polars as pl
 
         pl.Series([0]).to_numpy()
