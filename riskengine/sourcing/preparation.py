@@ -407,13 +407,13 @@ class _SpilledChunks:
 
     def abandon(self, *, interrupted: bool) -> None:
         """Delete the spill, after the write under way so that no file lands in the deleted
-        directory: waited for, or, ``interrupted``, done by the writing thread itself."""
-        if interrupted:
-            self._writer.submit(self._directory.cleanup)
-            self._writer.stop()
-            return
-        self.stop_writing()
-        self._directory.cleanup()
+        directory: the writing thread deletes it once that write has ended. Waited for unless
+        ``interrupted``; an interrupt during the wait leaves the deletion to the thread all the
+        same (waiting for the write first, the deletion was lost with the wait)."""
+        deleted = self._writer.submit(self._directory.cleanup)
+        self._writer.stop()
+        if not interrupted:
+            deleted.wait()
 
     def raw_chunks(self) -> Iterator[pl.DataFrame]:
         """Each raw chunk, in order."""

@@ -262,6 +262,46 @@ def test_a_spill_that_fails_otherwise_than_for_space_is_deleted_at_once(
     assert kept.traceback  # held to here
 
 
+def test_a_spill_abandoned_is_deleted_even_when_an_interrupt_ends_the_wait_for_its_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from riskengine.errors import Interrupted
+    from riskengine.io.background import Pending
+    from riskengine.sourcing.resolution import resolve_chunk
+
+    spill_directory = _spilling_into(monkeypatch, tmp_path / "spill")
+    raw = _SPILLED_LIST.slice(0, 2)
+    resolved = resolve_chunk(
+        raw, source="s.csv", buyer_country="JP", buyer_name=None, as_of=None, mapping=None
+    )
+    writing = threading.Event()
+    write_chunk = preparation._write_chunk
+
+    def slow(*args: object) -> None:
+        writing.wait(10)  # the write under way when the run is abandoned
+        write_chunk(*args)
+
+    monkeypatch.setattr(preparation, "_write_chunk", slow)
+    spill = preparation._SpilledChunks.start([])
+    assert spill is not None
+    spill = spill.add(raw, resolved)
+    assert spill is not None
+
+    def interrupted_wait(self: Pending[object]) -> None:
+        raise Interrupted(2)  # Ctrl-C while the main thread waits
+
+    monkeypatch.setattr(Pending, "wait", interrupted_wait)
+    with pytest.raises(Interrupted):
+        spill.abandon(interrupted=False)
+    writing.set()
+    deadline = time.monotonic() + 10
+    while list(spill_directory.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(spill_directory.iterdir()) == []
+
+
 def test_when_the_spill_cannot_be_written_the_file_is_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
