@@ -360,15 +360,16 @@ class _SpilledChunks:
             )
         except OSError:
             return None
-        started = cls(directory)
-        spill: _SpilledChunks | None = started
+        spill: _SpilledChunks | None = cls(directory)
         try:
             for raw, resolved in kept:
                 if spill is None:
                     break
                 spill = spill.add(raw, resolved)
         except BaseException:  # an interrupt while a write is waited for
-            started.abandon(interrupted=interrupted())
+            # None once a write failed: its thread has stopped and the directory is gone.
+            if spill is not None:
+                spill.abandon(interrupted=interrupted())
             raise
         return spill
 
